@@ -1,0 +1,35 @@
+/* The pqfeed command: shared helpers for subcommands. Subcommands use only
+ * the public API in include/pqfeed/. */
+#ifndef PQF_CLI_H
+#define PQF_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "pqfeed/pqfeed.h"
+
+/* Exit codes beyond pqf_exit_code(): */
+#define PQF_EXIT_USAGE 2
+
+/* Each subcommand: int pqf_cmd_NAME(int argc, char **argv), argv[0] = NAME. */
+#define PQF_CLI_COMMAND(name, summary) int pqf_cmd_##name(int argc, char **argv);
+#include "commands.def"
+#undef PQF_CLI_COMMAND
+
+/* Print "pqfeed: <msg>" for err to stderr and return its exit code. */
+int pqf_cli_fail(const pqf_error *err);
+/* Print a usage error and return PQF_EXIT_USAGE. */
+int pqf_cli_usage(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Parse a size with optional suffix (K, M, G, KiB, MiB, GiB; decimal k/m/g as
+ * binary too, as dd does). Returns 0 on success. */
+int pqf_cli_parse_size(const char *s, unsigned long long *out);
+/* Parse a non-negative integer. Returns 0 on success. */
+int pqf_cli_parse_u64(const char *s, unsigned long long *out);
+/* True when stderr is a terminal (progress bars). */
+bool pqf_cli_isatty_err(void);
+
+#endif

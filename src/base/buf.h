@@ -1,0 +1,38 @@
+/* Internal: a growable byte buffer with a hard cap (after curl's dynbuf).
+ * Every buffer filled from untrusted input has a cap; growing past it fails
+ * with PQF_ERR_LIMIT instead of allocating. */
+#ifndef PQF_BASE_BUF_H
+#define PQF_BASE_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqfeed/error.h"
+
+typedef struct pqf__buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;   /* allocated bytes */
+    size_t limit; /* never grow past this many bytes */
+} pqf__buf;
+
+/* Starts empty; allocation happens on first append. */
+void pqf__buf_init(pqf__buf *b, size_t limit);
+void pqf__buf_free(pqf__buf *b);
+/* Keep the allocation, drop the contents. */
+static inline void pqf__buf_reset(pqf__buf *b) { b->len = 0; }
+/* Make room for n more bytes; returns PQF_ERR_LIMIT past the cap. */
+pqf_err pqf__buf_reserve(pqf__buf *b, size_t n);
+pqf_err pqf__buf_append(pqf__buf *b, const void *p, size_t n);
+pqf_err pqf__buf_append_byte(pqf__buf *b, uint8_t c);
+pqf_err pqf__buf_printf(pqf__buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Ensure a NUL follows the contents (not counted in len). */
+pqf_err pqf__buf_cstr(pqf__buf *b);
+/* Hand the allocation to the caller; b is left empty. */
+uint8_t *pqf__buf_steal(pqf__buf *b, size_t *len);
+
+#endif

@@ -1,0 +1,44 @@
+# Shared helpers for shell test suites (tests/cli, tests/interop,
+# tests/integration). Source it; it sets PQF (the binary), T (a temporary
+# folder removed on exit) and TAP helpers. Call `done_testing` at the end.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PQF_BUILD=${PQF_BUILD:-$ROOT/build}
+PQF=$PQF_BUILD/pqfeed
+PQF_SHARED=${PQF_SHARED:-$ROOT/../shared}
+T=$(mktemp -d "${TMPDIR:-/tmp}/pqf-test.XXXXXX")
+_tap_n=0
+_tap_fail=0
+_cleanup_hooks=()
+on_exit() { _cleanup_hooks+=("$1"); }
+_run_cleanup() {
+    local h
+    for h in "${_cleanup_hooks[@]}"; do eval "$h" || true; done
+    rm -rf "$T"
+}
+trap _run_cleanup EXIT
+
+ok()   { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1"; }
+not_ok() { _tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $1"; shift; local l; for l in "$@"; do echo "# $l"; done; }
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP ${2:-}"; }
+
+# check DESC CMD...: ok if CMD exits 0 (its output goes to $T/last.out).
+check() {
+    local desc=$1; shift
+    if "$@" >"$T/last.out" 2>&1; then ok "$desc"; else not_ok "$desc" "command: $*" "$(tail -n 5 "$T/last.out")"; fi
+}
+# check_fails DESC CODE CMD...: ok if CMD exits with CODE.
+check_exit() {
+    local desc=$1 want=$2; shift 2
+    "$@" >"$T/last.out" 2>&1
+    local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "$desc"; else not_ok "$desc" "want exit $want, got $rc: $*" "$(tail -n 5 "$T/last.out")"; fi
+}
+# check_grep DESC PATTERN FILE: ok if FILE contains PATTERN (extended regex).
+check_grep() {
+    if grep -Eq -- "$2" "$3"; then ok "$1"; else not_ok "$1" "pattern '$2' not in $3" "$(head -c 600 "$3")"; fi
+}
+check_eq() { # DESC GOT WANT
+    if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi
+}
+done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }

@@ -1,0 +1,155 @@
+/* Unit tests: errors, capped buffers, hashes, streams. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/hash.h"
+#include "pqfeed/pqfeed.h"
+
+static void error_codes_have_names_and_exit_codes(void **state)
+{
+    (void)state;
+    for (int c = 0; c < PQF_ERR__COUNT; c++) {
+        assert_non_null(pqf_strerror((pqf_err)c));
+        assert_string_not_equal(pqf_errname((pqf_err)c), "PQF_ERR_UNKNOWN");
+    }
+    assert_int_equal(pqf_exit_code(PQF_OK), 0);
+    assert_int_not_equal(pqf_exit_code(PQF_ERR_CORRUPT), 0);
+    assert_string_equal(pqf_strerror((pqf_err)999), "unknown error");
+}
+
+static void error_set_and_prefix(void **state)
+{
+    (void)state;
+    pqf_error e = {0};
+    assert_int_equal(pqf_error_set(&e, PQF_ERR_PARSE, "line %d: bad quote", 7), PQF_ERR_PARSE);
+    pqf_error_prefix(&e, "%s: ", "in.csv");
+    assert_string_equal(e.msg, "in.csv: line 7: bad quote");
+    char big[2000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    pqf_error_set(&e, PQF_ERR_IO, "%s", big);
+    assert_int_equal(strlen(e.msg), PQF_ERROR_MSG_MAX - 1);
+    pqf_error_prefix(&e, "p: ");
+    assert_int_equal(strlen(e.msg), PQF_ERROR_MSG_MAX - 1);
+    assert_memory_equal(e.msg, "p: xxx", 6);
+    assert_int_equal(pqf_error_set(NULL, PQF_ERR_IO, "ignored"), PQF_ERR_IO);
+}
+
+static void buf_respects_its_cap(void **state)
+{
+    (void)state;
+    pqf__buf b;
+    pqf__buf_init(&b, 10);
+    assert_int_equal(pqf__buf_append(&b, "12345", 5), PQF_OK);
+    assert_int_equal(pqf__buf_append(&b, "67890", 5), PQF_OK);
+    assert_int_equal(pqf__buf_append(&b, "x", 1), PQF_ERR_LIMIT);
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "1234567890", 10);
+    assert_int_equal(pqf__buf_reserve(&b, SIZE_MAX), PQF_ERR_LIMIT);
+    pqf__buf_free(&b);
+    pqf__buf_init(&b, 1 << 20);
+    assert_int_equal(pqf__buf_printf(&b, "%d-%s", 42, "x"), PQF_OK);
+    assert_int_equal(pqf__buf_cstr(&b), PQF_OK);
+    assert_string_equal((char *)b.data, "42-x");
+    pqf__buf_free(&b);
+}
+
+static void hashes_match_known_vectors(void **state)
+{
+    (void)state;
+    const char *s = "123456789";
+    assert_int_equal(pqf__crc32(0, s, 9), 0xCBF43926u);
+    assert_int_equal(pqf__crc32c(0, s, 9), 0xE3069283u);
+    /* incremental crc32c equals one-shot */
+    assert_int_equal(pqf__crc32c(pqf__crc32c(0, s, 4), s + 4, 5), 0xE3069283u);
+    uint8_t d[32];
+    char hex[65];
+    pqf__sha256("abc", 3, d);
+    pqf__hex(d, 32, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    pqf__sha256_ctx h;
+    assert_int_equal(pqf__sha256_init(&h), 0);
+    pqf__sha256_update(&h, "a", 1);
+    pqf__sha256_update(&h, "bc", 2);
+    uint8_t d2[32];
+    pqf__sha256_final(&h, d2);
+    assert_memory_equal(d, d2, 32);
+    assert_true(pqf__xxh64("", 0) == 0xEF46DB3751D8E999ull);
+}
+
+static void file_stream_commit_is_atomic(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pqf-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    pqf_error err = {0};
+    pqf_ostream *s = NULL;
+    assert_int_equal(pqf_ostream_file(path, &s, &err), PQF_OK);
+    assert_int_equal(pqf_ostream_write(s, "hello ", 6), PQF_OK);
+    assert_int_equal(pqf_ostream_write(s, "world", 5), PQF_OK);
+    assert_int_equal(access(path, F_OK), -1); /* not visible before commit */
+    assert_int_equal(pqf_ostream_tell(s), 11);
+    assert_int_equal(pqf_ostream_commit(s), PQF_OK);
+    pqf_ostream_free(s);
+    pqf_istream *in = NULL;
+    assert_int_equal(pqf_istream_file(path, &in, &err), PQF_OK);
+    assert_int_equal(pqf_istream_size(in), 11);
+    char got[5];
+    assert_int_equal(pqf_istream_read_at(in, 6, got, 5), PQF_OK);
+    assert_memory_equal(got, "world", 5);
+    assert_int_equal(pqf_istream_read_at(in, 8, got, 5), PQF_ERR_CORRUPT);
+    assert_non_null(strstr(pqf_istream_error(in)->msg, "past the end"));
+    pqf_istream_free(in);
+
+    /* abort leaves nothing behind, and the old file is untouched */
+    assert_int_equal(pqf_ostream_file(path, &s, &err), PQF_OK);
+    assert_int_equal(pqf_ostream_write(s, "junk", 4), PQF_OK);
+    pqf_ostream_free(s); /* aborts */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 11);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void mem_stream_caps_and_errors_are_sticky(void **state)
+{
+    (void)state;
+    pqf_error err = {0};
+    pqf_ostream *s = NULL;
+    assert_int_equal(pqf_ostream_mem(8, &s, &err), PQF_OK);
+    assert_int_equal(pqf_ostream_write(s, "12345", 5), PQF_OK);
+    assert_int_equal(pqf_ostream_write(s, "6789", 4), PQF_ERR_LIMIT);
+    assert_int_equal(pqf_ostream_write(s, "x", 1), PQF_ERR_LIMIT);
+    assert_non_null(strstr(pqf_ostream_error(s)->msg, "cap of 8"));
+    assert_int_equal(pqf_ostream_commit(s), PQF_ERR_LIMIT);
+    pqf_ostream_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(error_codes_have_names_and_exit_codes),
+        cmocka_unit_test(error_set_and_prefix),
+        cmocka_unit_test(buf_respects_its_cap),
+        cmocka_unit_test(hashes_match_known_vectors),
+        cmocka_unit_test(file_stream_commit_is_atomic),
+        cmocka_unit_test(mem_stream_caps_and_errors_are_sticky),
+    };
+    return cmocka_run_group_tests_name("base", tests, NULL, NULL);
+}
