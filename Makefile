@@ -28,7 +28,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIB      := $(BUILD)/libpqfeed.a
 
-.PHONY: all asan test test-quick fuzz soak bench clean deps format
+.PHONY: all asan test test-quick fuzz soak bench clean deps format demo
 all: $(BUILD)/pqfeed $(UNIT_BIN) $(REPLAY_BIN)
 
 $(BUILD)/obj/%.o: %.c
@@ -80,3 +80,7 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# The main job on the embedded default (see README).
+demo:
+	scripts/demo.sh

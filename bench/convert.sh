@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Issue 2's benchmark: the `mixed` table (pqfeed gen) as CSV to Parquet, pqfeed
+# with zstd and with snappy against DuckDB (SET threads=1; COPY ... TO ...
+# (FORMAT parquet, COMPRESSION zstd|snappy)) through @duckdb/node-api, in one
+# run. Reports rows/s, output bytes and peak RSS (/usr/bin/time -v) of each,
+# and the encode ceiling: zstd's own single-thread compression rate
+# (zstd -b, level 3 = pqfeed's default) on the uncompressed Parquet bytes.
+#
+#   ROWS=10000000 (default)  BENCH_DIR=build/bench  SEED=1
+# Results: $BENCH_DIR/convert.md (also printed). Copy them into docs/BENCHMARKS.md.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ROWS=${ROWS:-10000000}
+SEED=${SEED:-1}
+DIR=${BENCH_DIR:-$ROOT/build/bench}
+PQF=${PQF:-$ROOT/build/pqfeed}
+mkdir -p "$DIR"
+[ -x "$PQF" ] || make -j2 >/dev/null
+[ -x /usr/bin/time ] || { SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq time >/dev/null; }
+command -v zstd >/dev/null || { SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq zstd >/dev/null; }
+[ -d tests/interop/node_modules ] || scripts/deps.sh
+
+CSV=$DIR/mixed.csv
+SCHEMA=$DIR/mixed.schema.json
+if [ ! -f "$CSV" ] || [ "$(cat "$DIR/.rows" 2>/dev/null)" != "$ROWS:$SEED" ]; then
+    echo "bench: generating $ROWS rows" >&2
+    "$PQF" gen --table mixed --rows "$ROWS" --seed "$SEED" --format csv --out "$DIR"
+    echo "$ROWS:$SEED" >"$DIR/.rows"
+fi
+csv_bytes=$(stat -c %s "$CSV")
+
+# measure NAME CMD...: runs CMD under /usr/bin/time -v; sets wall, rss_kb.
+measure() {
+    local name=$1; shift
+    /usr/bin/time -v -o "$DIR/$name.time" "$@" >"$DIR/$name.log" 2>&1 || { echo "bench: $name failed:"; tail -5 "$DIR/$name.log"; return 1; }
+    local e
+    e=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$DIR/$name.time")
+    wall=$(echo "$e" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+    rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$DIR/$name.time")
+}
+
+rows=()
+run() { # name out cmd...
+    local name=$1 out=$2; shift 2
+    rm -f "$out"
+    measure "$name" "$@" || return 1
+    local bytes; bytes=$(stat -c %s "$out")
+    rows+=("$(printf '| %s | %.2f | %s | %s | %.1f |' "$name" "$wall" \
+        "$(awk -v r="$ROWS" -v w="$wall" 'BEGIN { printf "%.0f", r / w }')" "$bytes" \
+        "$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')")")
+    eval "bytes_${name//[^a-z0-9]/_}=$bytes; wall_${name//[^a-z0-9]/_}=$wall"
+}
+
+run "pqfeed-zstd" "$DIR/pqfeed.zstd.parquet" "$PQF" convert "$CSV" "$DIR/pqfeed.zstd.parquet" --schema "$SCHEMA" --codec zstd
+run "pqfeed-snappy" "$DIR/pqfeed.snappy.parquet" "$PQF" convert "$CSV" "$DIR/pqfeed.snappy.parquet" --schema "$SCHEMA" --codec snappy
+run "pqfeed-none" "$DIR/pqfeed.none.parquet" "$PQF" convert "$CSV" "$DIR/pqfeed.none.parquet" --schema "$SCHEMA" --codec none
+run "duckdb-zstd" "$DIR/duckdb.zstd.parquet" node tests/interop/duckdb_copy.mjs "$CSV" "$DIR/duckdb.zstd.parquet" zstd
+run "duckdb-snappy" "$DIR/duckdb.snappy.parquet" node tests/interop/duckdb_copy.mjs "$CSV" "$DIR/duckdb.snappy.parquet" snappy
+
+# The ceiling: zstd -3 alone, one thread, on the uncompressed Parquet file
+# (the same bytes pqfeed compresses, plus headers) and on the CSV.
+zstd_rate() { zstd -b3 -i3 -T1 "$1" 2>&1 | tr '\r' '\n' | grep -E 'MB/s' | tail -1 | sed -E 's/.*\(([^)]*)\),? *([0-9.]+ MB\/s).*/ratio \1, \2/'; }
+z_parquet=$(zstd_rate "$DIR/pqfeed.none.parquet")
+z_csv=$(zstd_rate "$CSV")
+none_bytes=$bytes_pqfeed_none
+
+{
+    echo "### convert: $ROWS rows of \`mixed\` ($(awk -v b="$csv_bytes" 'BEGIN { printf "%.1f", b / 1048576 }') MiB CSV), $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -m)"
+    echo
+    echo "| run | wall s | rows/s | output bytes | peak RSS MiB |"
+    echo "|---|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "- pqfeed zstd vs DuckDB zstd: $(awk -v a="$wall_duckdb_zstd" -v b="$wall_pqfeed_zstd" 'BEGIN { printf "%.2fx", a / b }') the rows/s, $(awk -v a="$bytes_pqfeed_zstd" -v b="$bytes_duckdb_zstd" 'BEGIN { printf "%.3fx", a / b }') the bytes."
+    echo "- pqfeed snappy vs DuckDB snappy: $(awk -v a="$wall_duckdb_snappy" -v b="$wall_pqfeed_snappy" 'BEGIN { printf "%.2fx", a / b }') the rows/s, $(awk -v a="$bytes_pqfeed_snappy" -v b="$bytes_duckdb_snappy" 'BEGIN { printf "%.3fx", a / b }') the bytes."
+    echo "- pqfeed uncompressed: $(awk -v b="$none_bytes" -v w="$wall_pqfeed_none" 'BEGIN { printf "%.1f MiB/s of Parquet bytes", b / w / 1048576 }'); zstd adds $(awk -v a="$wall_pqfeed_zstd" -v b="$wall_pqfeed_none" 'BEGIN { printf "%.2f s", a - b }')."
+    echo "- zstd -b3 -T1 on the uncompressed Parquet ($none_bytes bytes): $z_parquet; on the CSV: $z_csv."
+    echo "- pqfeed zstd end to end: $(awk -v b="$none_bytes" -v w="$wall_pqfeed_zstd" 'BEGIN { printf "%.1f MiB/s", b / w / 1048576 }') of uncompressed Parquet bytes (CSV parsing included)."
+} | tee "$DIR/convert.md"

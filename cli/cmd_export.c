@@ -1,0 +1,233 @@
+/* pqfeed export: source files -> the next commit of a table's feed. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "pqfeed/export.h"
+#include "store_cli.h"
+#include "table_opts.h"
+
+static const char export_usage[] =
+    "usage: pqfeed export STORE --table NAME (--schema FILE | --infer-rows N) INPUT... [options]\n"
+    "\n"
+    "Export CSV or NDJSON files (API pages, in the order they were fetched; a folder\n"
+    "means its .csv/.ndjson/.jsonl/.json files in name order) as the next snapshot\n"
+    "commit of TABLE in the feed at STORE (a directory, file:///path or s3://bucket/prefix).\n"
+    "Data files are written first, the commit object last (put-if-absent): a crash\n"
+    "leaves either the old head or the complete new commit, and a rerun completes it.\n"
+    "\n"
+    "  --table NAME            table name (letters, digits, _ and -)\n"
+    "  --schema FILE           schema file (docs/SCHEMA-FILE.md)\n"
+    "  --infer-rows N          infer the schema from the first N records of the first input\n"
+    "  --as-of TIME            the hour the data belongs to, ISO-8601 UTC (default: now);\n"
+    "                          names the data/date=/hour= folder\n"
+    "  --target-file-size SIZE split data into files of about this size (default 128M)\n"
+    "  --allow-incompatible    register an incompatible schema change anyway\n"
+    "  --json                  print the result as JSON\n";
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} paths;
+
+static int paths_add(paths *p, const char *s)
+{
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 16;
+        char **nv = realloc(p->v, nc * sizeof *nv);
+        if (!nv)
+            return -1;
+        p->v = nv;
+        p->cap = nc;
+    }
+    p->v[p->n] = strdup(s);
+    return p->v[p->n++] ? 0 : -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool data_name(const char *n)
+{
+    const char *dot = strrchr(n, '.');
+    return n[0] != '.' && dot &&
+           (strcmp(dot, ".csv") == 0 || strcmp(dot, ".ndjson") == 0 ||
+            strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".json") == 0 || strcmp(dot, ".tsv") == 0);
+}
+
+/* A folder expands to its data files in name order. */
+static pqf_err add_input(paths *p, const char *path, pqf_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return pqf_error_set(err, PQF_ERR_NOT_FOUND, "input %s does not exist", path);
+    if (!S_ISDIR(st.st_mode))
+        return paths_add(p, path) ? pqf_error_set(err, PQF_ERR_NOMEM, "out of memory") : PQF_OK;
+    DIR *d = opendir(path);
+    if (!d)
+        return pqf_error_set(err, PQF_ERR_IO, "cannot read folder %s", path);
+    size_t first = p->n;
+    struct dirent *e;
+    pqf_err rc = PQF_OK;
+    while ((e = readdir(d))) {
+        if (!data_name(e->d_name))
+            continue;
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+        if (paths_add(p, full)) {
+            rc = pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+            break;
+        }
+    }
+    closedir(d);
+    if (p->n > first)
+        qsort(p->v + first, p->n - first, sizeof *p->v, cmp_str);
+    return rc;
+}
+
+static int parse_as_of(const char *s, int64_t *ms)
+{
+    int Y, M, D, h = 0, m = 0, sec = 0;
+    char tail[8] = "";
+    int n = sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%7s", &Y, &M, &D, &h, &m, &sec, tail);
+    if (n < 3 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+        return -1;
+    if (n == 7 && strcmp(tail, "Z") != 0)
+        return -1;
+    struct tm tm = {.tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h,
+                    .tm_min = m, .tm_sec = sec};
+    *ms = (int64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+int pqf_cmd_export(int argc, char **argv)
+{
+    pqf_cli_store_args sa;
+    pqf_cli_table_opts to;
+    memset(&sa, 0, sizeof sa);
+    pqf_cli_table_opts_init(&to);
+    const char *uri = NULL, *schema_path = NULL;
+    unsigned long long infer_rows = 0, v;
+    paths in = {0};
+    int ret = 0;
+    pqf_error err = {0};
+    pqf_store *store = NULL;
+    pqf_feed *feed = NULL;
+    pqf_schema *schema = NULL;
+    pqf_export_spec sp;
+    pqf_export_spec_init(&sp);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int r = pqf_cli_store_arg("export", argc, argv, &i, &sa);
+        if (r == 0)
+            r = pqf_cli_table_arg("export", argc, argv, &i, &to);
+        if (r < 0) {
+            ret = PQF_EXIT_USAGE;
+            goto done;
+        }
+        if (r > 0)
+            continue;
+        bool needs = strcmp(a, "--table") == 0 || strcmp(a, "--schema") == 0 ||
+                     strcmp(a, "--infer-rows") == 0 || strcmp(a, "--as-of") == 0 ||
+                     strcmp(a, "--target-file-size") == 0;
+        if (needs && !val) {
+            ret = pqf_cli_usage("export", "%s needs a value", a);
+            goto done;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(export_usage, stdout);
+            pqf_cli_table_help(stdout);
+            pqf_cli_store_help(stdout);
+            goto done;
+        } else if (strcmp(a, "--table") == 0) {
+            sp.table = argv[++i];
+        } else if (strcmp(a, "--schema") == 0) {
+            schema_path = argv[++i];
+        } else if (strcmp(a, "--infer-rows") == 0) {
+            if (pqf_cli_parse_u64(argv[++i], &infer_rows) != 0 || infer_rows == 0) {
+                ret = pqf_cli_usage("export", "--infer-rows: expected a positive number");
+                goto done;
+            }
+        } else if (strcmp(a, "--as-of") == 0) {
+            if (parse_as_of(argv[++i], &sp.as_of_ms) != 0) {
+                ret = pqf_cli_usage("export", "--as-of: expected YYYY-MM-DD[THH:MM:SSZ]");
+                goto done;
+            }
+        } else if (strcmp(a, "--target-file-size") == 0) {
+            if (pqf_cli_parse_size(argv[++i], &v) != 0 || v < 1024) {
+                ret = pqf_cli_usage("export", "--target-file-size: expected a size like 64M");
+                goto done;
+            }
+            sp.target_file_bytes = v;
+        } else if (strcmp(a, "--allow-incompatible") == 0) {
+            sp.allow_incompatible = true;
+        } else if (strcmp(a, "--json") == 0) {
+            sa.json = true;
+        } else if (a[0] == '-' && a[1] == '-') {
+            ret = pqf_cli_usage("export", "unknown option '%s'", a);
+            goto done;
+        } else if (!uri) {
+            uri = a;
+        } else if (add_input(&in, a, &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+    }
+    if (!uri || !sp.table || in.n == 0) {
+        ret = pqf_cli_usage("export", "needs STORE, --table and at least one INPUT file");
+        goto done;
+    }
+    if (!!schema_path == !!infer_rows) {
+        ret = pqf_cli_usage("export", "needs exactly one of --schema and --infer-rows");
+        goto done;
+    }
+    pqf_err rc = schema_path ? pqf_schema_load_json(schema_path, &schema, &err)
+                             : pqf_schema_infer(in.v[0], &to.source, infer_rows, &schema, &err);
+    if (rc == PQF_OK)
+        rc = pqf_store_open(uri, &sa.opt, &store, &err);
+    if (rc == PQF_OK)
+        rc = pqf_feed_open(store, &feed, &err);
+    pqf_export_result res;
+    if (rc == PQF_OK) {
+        sp.inputs = (const char *const *)in.v;
+        sp.ninputs = in.n;
+        sp.schema = schema;
+        sp.source = to.source;
+        sp.writer = to.writer;
+        rc = pqf_export(feed, &sp, &res, &err);
+    }
+    if (rc != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    if (sa.json)
+        printf("{\"table\":\"%s\",\"committed\":%s,\"seq\":%" PRIu64 ",\"rows\":%" PRIu64
+               ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"schema_version\":%d,"
+               "\"schema_changed\":%s,\"hash\":\"%s\"}\n",
+               sp.table, res.committed ? "true" : "false", res.seq, res.rows, res.files, res.bytes,
+               res.schema_version, res.schema_changed ? "true" : "false", res.hash);
+    else if (res.committed)
+        printf("%s: commit %" PRIu64 " (snapshot): %" PRIu64 " rows in %" PRIu64
+               " files, %" PRIu64 " bytes, schema v%d%s\n",
+               sp.table, res.seq, res.rows, res.files, res.bytes, res.schema_version,
+               res.schema_changed ? " (new)" : "");
+    else
+        printf("%s: nothing new (the snapshot equals commit %" PRIu64 ")\n", sp.table, res.seq);
+done:
+    for (size_t k = 0; k < in.n; k++)
+        free(in.v[k]);
+    free(in.v);
+    pqf_schema_free(schema);
+    pqf_feed_free(feed);
+    pqf_store_free(store);
+    pqf_cli_table_opts_free(&to);
+    return ret;
+}

@@ -1,0 +1,83 @@
+/* pqfeed — export: a table's source data becomes the next commit of its feed.
+ *
+ *   pqf_export_spec sp; pqf_export_spec_init(&sp);
+ *   sp.table = "issues"; sp.inputs = paths; sp.ninputs = n; sp.schema = s;
+ *   pqf_export(feed, &sp, &res, &err);
+ *
+ * Steps: register the schema under <table>/_schema/ (a new version when it
+ * changed compatibly; an incompatible change stops with PQF_ERR_SCHEMA naming
+ * the column unless allow_incompatible), write the rows to Parquet files of
+ * about target_file_bytes each under data/ (names deterministic per table, seq
+ * and part, so a rerun writes the same names and the same bytes), then publish
+ * the commit object with put-if-absent. A crash before the publish leaves only
+ * orphan data files, which the rerun rewrites and gc removes; a crash after it
+ * leaves a complete commit. A snapshot whose files are byte-identical to the
+ * head commit's is not committed again (a rerun after a crash that followed
+ * the publish). In changes mode only records whose watermark is beyond the
+ * head commit's watermark are exported, so a rerun finds nothing new.
+ */
+#ifndef PQFEED_EXPORT_H
+#define PQFEED_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqfeed/error.h"
+#include "pqfeed/feed.h"
+#include "pqfeed/schema.h"
+#include "pqfeed/source.h"
+#include "pqfeed/writer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pqf_export_spec {
+    const char *table;
+    const char *const *inputs; /* CSV/NDJSON files in the order they were fetched */
+    size_t ninputs;
+    pqf_source_opts source;
+    const pqf_schema *schema;  /* finished schema of the records */
+    pqf_commit_kind kind;      /* PQF_COMMIT_SNAPSHOT */
+    uint64_t target_file_bytes; /* default 128 MiB */
+    pqf_writer_opts writer;
+    int64_t as_of_ms;          /* the hour the data belongs to (partition folder); 0: now */
+    bool allow_incompatible;   /* register an incompatible schema change anyway */
+    const char *producer;      /* default "pqfeed <version>" */
+} pqf_export_spec;
+
+void pqf_export_spec_init(pqf_export_spec *sp);
+
+typedef struct pqf_export_result {
+    bool committed;       /* false: nothing new (unchanged snapshot) */
+    uint64_t seq;         /* the new commit's seq (or the head when nothing new) */
+    uint64_t rows, files, bytes;
+    int schema_version;
+    bool schema_changed;  /* a new schema version was registered */
+    char hash[65];        /* SHA-256 of the commit object */
+} pqf_export_result;
+
+pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *res,
+                   pqf_error *err);
+
+/* Schema versions of a table: the latest version number (0: none) and, if out
+ * is not NULL, that schema. */
+pqf_err pqf_feed_schema_latest(pqf_feed *f, const char *table, int *version, pqf_schema **out,
+                               pqf_error *err);
+/* Read one schema version. */
+pqf_err pqf_feed_schema_get(pqf_feed *f, const char *table, int version, pqf_schema **out,
+                            pqf_error *err);
+
+/* Can data written with `old` be read as `next`? PQF_OK, or PQF_ERR_SCHEMA
+ * with a message naming the column: a dropped column, a changed type other
+ * than a widening (int8/16 -> int32 -> int64, float -> double, decimal
+ * precision up at the same scale), a nullable column made required, or a new
+ * column that is required. */
+pqf_err pqf_schema_check_compatible(const pqf_schema *old, const pqf_schema *next,
+                                    pqf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

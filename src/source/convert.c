@@ -1,0 +1,641 @@
+/* The record source: CSV or NDJSON records -> pqf_writer rows, per a schema.
+ *
+ * At open the schema is compiled into a plan indexed by node id: per leaf a
+ * value converter, per struct its children and a slot array used to pair an
+ * object's members with the schema's children in one pass, per list its
+ * element. CSV fields go straight from the read buffer to the converter and
+ * the writer; NDJSON lines are parsed into a JSON tree (arena reset per line)
+ * and shredded depth-first. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "base/buf.h"
+#include "pqfeed/source.h"
+#include "source/csv.h"
+#include "source/json.h"
+#include "source/value.h"
+
+typedef struct pnode {
+    bool used;     /* part of the plan (not the middle group of a LIST) */
+    bool group, is_list, nullable;
+    const char *name;
+    size_t name_len;
+    int elem;      /* LIST: element node id */
+    int *kids;     /* struct/root: child node ids */
+    int nkids;
+    int cursor;    /* next kid expected (members usually come in schema order) */
+    const pqf__json **slots;
+    pqf__conv conv;
+    const char *conv_why; /* leaf type not supported for input, or NULL */
+    char *label;   /* user-facing path: "author.name", "labels[]" */
+} pnode;
+
+struct pqf_source {
+    pqf_error err;
+    const pqf_schema *schema;
+    pqf_format fmt;
+    bool ignore_unknown;
+    pnode *nodes;
+    int nnodes;
+    /* CSV */
+    pqf__csv *csv;
+    int *col_node; /* per CSV field: top-level node id, -1 = ignored */
+    /* NDJSON */
+    pqf__input in;
+    bool in_open;
+    uint64_t line, next_line;
+    /* both */
+    pqf__json_doc doc;
+    pqf__buf tmp;
+    uint64_t rows;
+    const char *name;
+};
+
+pqf_format pqf_format_for_path(const char *path, pqf_format f)
+{
+    if (f != PQF_FORMAT_AUTO)
+        return f;
+    const char *dot = path ? strrchr(path, '.') : NULL;
+    if (dot && (strcmp(dot, ".ndjson") == 0 || strcmp(dot, ".jsonl") == 0 ||
+                strcmp(dot, ".json") == 0))
+        return PQF_FORMAT_NDJSON;
+    return PQF_FORMAT_CSV;
+}
+
+/* ---- plan -------------------------------------------------------------------- */
+
+static pqf_err build_node(pqf_source *src, int id, const char *parent_label, bool in_list,
+                          pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_node_info info;
+    PQF_TRY(pqf_schema_node(src->schema, id, &info));
+    pnode *pn = &src->nodes[id];
+    pn->used = true;
+    pn->name = info.name;
+    pn->name_len = strlen(info.name);
+    pn->nullable = info.repetition == PQF_OPTIONAL;
+    pn->group = info.is_group;
+    size_t ll = (parent_label ? strlen(parent_label) + 1 : 0) + pn->name_len + 3;
+    pn->label = malloc(ll);
+    if (!pn->label)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    if (id == 0)
+        snprintf(pn->label, ll, "%s", "");
+    else if (in_list)
+        snprintf(pn->label, ll, "%s[]", parent_label);
+    else if (parent_label && *parent_label)
+        snprintf(pn->label, ll, "%s.%s", parent_label, info.name);
+    else
+        snprintf(pn->label, ll, "%s", info.name);
+    if (id != 0 && info.repetition == PQF_REPEATED)
+        PQF_FAIL(err, PQF_ERR_UNSUPPORTED,
+                 "column '%s': repeated fields outside a LIST are not supported for input",
+                 pn->label);
+    if (!info.is_group) {
+        pn->conv_why = pqf__conv_init(&pn->conv, &info);
+        if (pn->conv_why)
+            PQF_FAIL(err, PQF_ERR_UNSUPPORTED, "column '%s': %s", pn->label, pn->conv_why);
+        goto done;
+    }
+    if (info.logical.kind == PQF_LT_MAP)
+        PQF_FAIL(err, PQF_ERR_UNSUPPORTED, "column '%s': MAP columns are not supported for input",
+                 pn->label);
+    if (info.logical.kind == PQF_LT_LIST) {
+        pn->is_list = true;
+        pn->elem = pqf_schema_list_element(src->schema, id);
+        if (pn->elem < 0)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "column '%s': LIST without an element", pn->label);
+        PQF_TRY(build_node(src, pn->elem, pn->label, true, err));
+        goto done;
+    }
+    pn->nkids = info.nchildren;
+    pn->kids = calloc((size_t)(pn->nkids ? pn->nkids : 1), sizeof *pn->kids);
+    pn->slots = calloc((size_t)(pn->nkids ? pn->nkids : 1), sizeof *pn->slots);
+    if (!pn->kids || !pn->slots)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < pn->nkids; i++) {
+        pn->kids[i] = pqf_schema_child(src->schema, id, i);
+        PQF_TRY(build_node(src, pn->kids[i], pn->label, false, err));
+    }
+done:
+    return rc;
+}
+
+/* ---- errors ------------------------------------------------------------------ */
+
+static pqf_err value_error(pqf_source *src, uint64_t line, const char *field, const pnode *pn,
+                           const char *text, size_t n, const char *why)
+{
+    char ty[64];
+    pqf__conv_describe(&pn->conv, ty, sizeof ty);
+    int shown = n > 60 ? 60 : (int)n;
+    return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field %s: cannot convert '%.*s%s' to %s: %s",
+                         src->name, (unsigned long long)line, field, shown, text,
+                         n > 60 ? "..." : "", ty, why);
+}
+
+static pqf_err writer_error(pqf_source *src, pqf_writer *w, pqf_err rc, uint64_t line)
+{
+    const pqf_error *we = pqf_writer_error(w);
+    return pqf_error_set(&src->err, rc, "%s:%llu: %s", src->name, (unsigned long long)line,
+                         we && we->msg[0] ? we->msg : pqf_strerror(rc));
+}
+
+static inline pqf_err write_value(pqf_writer *w, int node, const pqf__conv *c, const pqf__val *v)
+{
+    switch (c->phys) {
+    case PQF_BOOLEAN:
+        return pqf_writer_bool(w, node, v->u.b);
+    case PQF_INT32:
+        return pqf_writer_i32(w, node, v->u.i32);
+    case PQF_INT64:
+        return pqf_writer_i64(w, node, v->u.i64);
+    case PQF_FLOAT:
+        return pqf_writer_float(w, node, v->u.f);
+    case PQF_DOUBLE:
+        return pqf_writer_double(w, node, v->u.d);
+    case PQF_BYTE_ARRAY:
+    case PQF_FIXED_LEN_BYTE_ARRAY:
+        return pqf_writer_bytes(w, node, v->p, v->n);
+    default:
+        return PQF_ERR_UNSUPPORTED;
+    }
+}
+
+/* ---- JSON shredding ---------------------------------------------------------- */
+
+static pqf_err shred(pqf_source *src, pqf_writer *w, int id, const pqf__json *v, uint64_t line);
+
+static pqf_err type_mismatch(pqf_source *src, uint64_t line, const pnode *pn, const char *want,
+                             const pqf__json *v)
+{
+    return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field '%s': expected %s, found %s",
+                         src->name, (unsigned long long)line, pn->label, want,
+                         pqf__json_type_name(v->type));
+}
+
+static pqf_err shred_members(pqf_source *src, pqf_writer *w, int id, const pqf__json *obj,
+                             uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    pqf_err rc = PQF_OK;
+    for (int k = 0; k < pn->nkids; k++)
+        pn->slots[k] = NULL;
+    for (const pqf__json *m = obj->child; m; m = m->next) {
+        int k = -1;
+        int c = pn->cursor;
+        if (c < pn->nkids) {
+            const pnode *kn = &src->nodes[pn->kids[c]];
+            if (kn->name_len == m->key_len && memcmp(kn->name, m->key, m->key_len) == 0)
+                k = c;
+        }
+        if (k < 0) {
+            for (int i = 0; i < pn->nkids; i++) {
+                const pnode *kn = &src->nodes[pn->kids[i]];
+                if (kn->name_len == m->key_len && memcmp(kn->name, m->key, m->key_len) == 0) {
+                    k = i;
+                    break;
+                }
+            }
+        }
+        if (k < 0) {
+            if (src->ignore_unknown)
+                continue;
+            return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                 "%s:%llu: unknown field '%s%s%s' (not in the schema)", src->name,
+                                 (unsigned long long)line, pn->label, *pn->label ? "." : "",
+                                 m->key);
+        }
+        pn->slots[k] = m;
+        pn->cursor = k + 1;
+    }
+    pn->cursor = 0;
+    for (int k = 0; k < pn->nkids; k++) {
+        const pqf__json *m = pn->slots[k];
+        const pnode *kn = &src->nodes[pn->kids[k]];
+        if (!m) {
+            if (!kn->nullable)
+                return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                     "%s:%llu: field '%s' is missing and not nullable", src->name,
+                                     (unsigned long long)line, kn->label);
+            continue;
+        }
+        rc = shred(src, w, pn->kids[k], m, line);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    return rc;
+}
+
+static pqf_err shred_leaf(pqf_source *src, pqf_writer *w, int id, const pqf__json *v, uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    pqf__val val;
+    const char *why = NULL;
+    pqf_err rc;
+    switch (pn->conv.kind) {
+    case PQF__V_JSON:
+        pqf__buf_reset(&src->tmp);
+        rc = pqf__json_write(&src->tmp, v);
+        if (rc != PQF_OK)
+            return pqf_error_set(&src->err, rc, "%s:%llu: field '%s': JSON value too large",
+                                 src->name, (unsigned long long)line, pn->label);
+        rc = pqf_writer_bytes(w, id, src->tmp.data, src->tmp.len);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    case PQF__V_BOOL:
+        if (v->type != PQF__JBOOL)
+            return type_mismatch(src, line, pn, "a boolean", v);
+        rc = pqf_writer_bool(w, id, v->b);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    case PQF__V_INT:
+    case PQF__V_FLOAT:
+    case PQF__V_DOUBLE:
+    case PQF__V_DECIMAL:
+        if (v->type != PQF__JNUM && v->type != PQF__JSTR)
+            return type_mismatch(src, line, pn, "a number", v);
+        break;
+    default:
+        if (v->type != PQF__JSTR)
+            return type_mismatch(src, line, pn, "a string", v);
+        break;
+    }
+    why = pqf__value_parse(&pn->conv, v->str, v->len, &val);
+    if (why) {
+        char lab[300];
+        snprintf(lab, sizeof lab, "'%s'", pn->label);
+        return value_error(src, line, lab, pn, v->str, v->len, why);
+    }
+    rc = write_value(w, id, &pn->conv, &val);
+    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+}
+
+static pqf_err shred(pqf_source *src, pqf_writer *w, int id, const pqf__json *v, uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    pqf_err rc;
+    if (v->type == PQF__JNULL) {
+        if (!pn->nullable)
+            return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field '%s' is null but not nullable",
+                                 src->name, (unsigned long long)line, pn->label);
+        rc = pqf_writer_null(w, id);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (!pn->group)
+        return shred_leaf(src, w, id, v, line);
+    if (pn->is_list) {
+        if (v->type != PQF__JARR)
+            return type_mismatch(src, line, pn, "an array", v);
+        rc = pqf_writer_list_begin(w, id);
+        if (rc != PQF_OK)
+            return writer_error(src, w, rc, line);
+        for (const pqf__json *e = v->child; e; e = e->next) {
+            rc = shred(src, w, pn->elem, e, line);
+            if (rc != PQF_OK)
+                return rc;
+        }
+        rc = pqf_writer_list_end(w);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (v->type != PQF__JOBJ)
+        return type_mismatch(src, line, pn, "an object", v);
+    rc = pqf_writer_struct_begin(w, id);
+    if (rc != PQF_OK)
+        return writer_error(src, w, rc, line);
+    rc = shred_members(src, w, id, v, line);
+    if (rc != PQF_OK)
+        return rc;
+    rc = pqf_writer_struct_end(w);
+    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+}
+
+/* ---- CSV rows ---------------------------------------------------------------- */
+
+static pqf_err csv_json_field(pqf_source *src, pqf_writer *w, int id, const pqf__csv_field *f,
+                              size_t i, uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    pqf__json_doc_reset(&src->doc);
+    pqf__json *v;
+    pqf_err rc = pqf__json_parse(&src->doc, f->p, f->len, &v);
+    if (rc != PQF_OK) {
+        char lab[160];
+        pqf__csv_field_label(src->csv, i, lab, sizeof lab);
+        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field %s: invalid JSON: %s",
+                             src->name, (unsigned long long)line, lab, src->doc.err.msg);
+    }
+    (void)pn;
+    return shred(src, w, id, v, line);
+}
+
+static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
+{
+    pqf__csv *c = src->csv;
+    pqf_err rc = pqf__csv_next(c, eof);
+    if (rc != PQF_OK)
+        return pqf_error_set(&src->err, rc, "%s", c->err.msg);
+    if (*eof)
+        return PQF_OK;
+    const uint64_t line = c->line;
+    rc = pqf_writer_row_begin(w);
+    if (PQF_UNLIKELY(rc != PQF_OK))
+        return writer_error(src, w, rc, line);
+    const size_t nf = c->nfields;
+    const pqf__csv_field *fields = c->fields;
+    for (size_t i = 0; i < nf; i++) {
+        int id = src->col_node[i];
+        if (id < 0)
+            continue;
+        const pqf__csv_field *f = &fields[i];
+        pnode *pn = &src->nodes[id];
+        if (pqf__csv_is_null(c, f)) {
+            if (PQF_UNLIKELY(!pn->nullable)) {
+                char lab[160];
+                pqf__csv_field_label(c, i, lab, sizeof lab);
+                return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                     "%s:%llu: field %s: NULL in a non-nullable column",
+                                     src->name, (unsigned long long)line, lab);
+            }
+            continue; /* unwritten children are null */
+        }
+        if (PQF_UNLIKELY(pn->group || pn->conv.kind == PQF__V_JSON)) {
+            if (pn->group) {
+                rc = csv_json_field(src, w, id, f, i, line);
+                if (rc != PQF_OK)
+                    return rc;
+                continue;
+            }
+            pqf__json_doc_reset(&src->doc);
+            pqf__json *v;
+            rc = pqf__json_parse(&src->doc, f->p, f->len, &v);
+            if (rc != PQF_OK) {
+                char lab[160];
+                pqf__csv_field_label(c, i, lab, sizeof lab);
+                return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                     "%s:%llu: field %s: invalid JSON: %s", src->name,
+                                     (unsigned long long)line, lab, src->doc.err.msg);
+            }
+            rc = shred_leaf(src, w, id, v, line);
+            if (rc != PQF_OK)
+                return rc;
+            continue;
+        }
+        pqf__val val;
+        const char *why = pqf__value_parse(&pn->conv, f->p, f->len, &val);
+        if (PQF_UNLIKELY(why != NULL)) {
+            char lab[160];
+            pqf__csv_field_label(c, i, lab, sizeof lab);
+            return value_error(src, line, lab, pn, f->p, f->len, why);
+        }
+        rc = write_value(w, id, &pn->conv, &val);
+        if (PQF_UNLIKELY(rc != PQF_OK))
+            return writer_error(src, w, rc, line);
+    }
+    rc = pqf_writer_row_end(w);
+    if (PQF_UNLIKELY(rc != PQF_OK))
+        return writer_error(src, w, rc, line);
+    return PQF_OK;
+}
+
+/* ---- NDJSON rows ------------------------------------------------------------- */
+
+/* Next non-blank line into [*s, *s + *n). */
+static pqf_err ndjson_line(pqf_source *src, const char **s, size_t *n, bool *eof)
+{
+    pqf__input *in = &src->in;
+    *eof = false;
+    for (;;) {
+        const char *p = in->buf + in->pos;
+        const char *e = in->buf + in->len;
+        const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
+        if (!nl && !in->eof) {
+            pqf_err rc = pqf__input_fill(in, in->pos, &src->err);
+            if (rc == PQF_ERR_LIMIT)
+                return pqf_error_set(&src->err, rc, "%s:%llu: line longer than the limit of %zu bytes",
+                                     src->name, (unsigned long long)src->next_line, in->max_cap);
+            if (rc != PQF_OK)
+                return rc;
+            continue;
+        }
+        if (!nl && p == e) {
+            *eof = true;
+            return PQF_OK;
+        }
+        const char *le = nl ? nl : e;
+        in->pos = (size_t)(le - in->buf) + (nl ? 1 : 0);
+        src->line = src->next_line++;
+        if (le > p && le[-1] == '\r')
+            le--;
+        const char *q = p;
+        while (q < le && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q == le)
+            continue; /* blank line */
+        *s = p;
+        *n = (size_t)(le - p);
+        return PQF_OK;
+    }
+}
+
+static pqf_err ndjson_next(pqf_source *src, pqf_writer *w, bool *eof)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    pqf_err rc = ndjson_line(src, &s, &n, eof);
+    if (rc != PQF_OK || *eof)
+        return rc;
+    pqf__json_doc_reset(&src->doc);
+    pqf__json *v;
+    rc = pqf__json_parse(&src->doc, s, n, &v);
+    if (rc != PQF_OK)
+        return pqf_error_set(&src->err, rc, "%s:%llu: %s", src->name,
+                             (unsigned long long)src->line, src->doc.err.msg + (strncmp(src->doc.err.msg, "line 1, ", 8) == 0 ? 8 : 0));
+    if (v->type != PQF__JOBJ)
+        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: expected an object, found %s",
+                             src->name, (unsigned long long)src->line,
+                             pqf__json_type_name(v->type));
+    rc = pqf_writer_row_begin(w);
+    if (rc != PQF_OK)
+        return writer_error(src, w, rc, src->line);
+    rc = shred_members(src, w, 0, v, src->line);
+    if (rc != PQF_OK)
+        return rc;
+    rc = pqf_writer_row_end(w);
+    return rc != PQF_OK ? writer_error(src, w, rc, src->line) : PQF_OK;
+}
+
+/* ---- public ------------------------------------------------------------------ */
+
+pqf_err pqf_source_next(pqf_source *src, pqf_writer *w, bool *eof)
+{
+    pqf_err rc = src->fmt == PQF_FORMAT_CSV ? csv_next(src, w, eof) : ndjson_next(src, w, eof);
+    if (rc == PQF_OK && !*eof)
+        src->rows++;
+    return rc;
+}
+
+pqf_err pqf_source_run(pqf_source *src, pqf_writer *w, uint64_t *rows)
+{
+    uint64_t start = src->rows;
+    pqf_err rc = PQF_OK;
+    bool eof = false;
+    if (src->fmt == PQF_FORMAT_CSV) {
+        for (;;) {
+            rc = csv_next(src, w, &eof);
+            if (rc != PQF_OK || eof)
+                break;
+            src->rows++;
+        }
+    } else {
+        for (;;) {
+            rc = ndjson_next(src, w, &eof);
+            if (rc != PQF_OK || eof)
+                break;
+            src->rows++;
+        }
+    }
+    if (rows)
+        *rows = src->rows - start;
+    return rc;
+}
+
+uint64_t pqf_source_line(const pqf_source *src)
+{
+    return src->fmt == PQF_FORMAT_CSV ? src->csv->line : src->line;
+}
+
+uint64_t pqf_source_bytes(const pqf_source *src)
+{
+    const pqf__input *in = src->fmt == PQF_FORMAT_CSV ? &src->csv->in : &src->in;
+    return in->base + in->pos;
+}
+
+const pqf_error *pqf_source_error(const pqf_source *src)
+{
+    return &src->err;
+}
+
+void pqf_source_free(pqf_source *src)
+{
+    if (!src)
+        return;
+    if (src->nodes) {
+        for (int i = 0; i < src->nnodes; i++) {
+            free(src->nodes[i].kids);
+            free(src->nodes[i].slots);
+            free(src->nodes[i].label);
+        }
+        free(src->nodes);
+    }
+    pqf__csv_free(src->csv);
+    free(src->col_node);
+    if (src->in_open)
+        pqf__input_close(&src->in);
+    pqf__json_doc_free(&src->doc);
+    pqf__buf_free(&src->tmp);
+    free(src);
+}
+
+static pqf_err map_csv_columns(pqf_source *src, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf__csv *c = src->csv;
+    const pnode *root = &src->nodes[0];
+    bool *seen = NULL;
+    size_t width = c->width;
+    if (!c->header) {
+        /* positional; width is known after the first record, so check it there */
+        width = (size_t)root->nkids;
+        c->width = width;
+    }
+    src->col_node = calloc(width ? width : 1, sizeof *src->col_node);
+    seen = calloc((size_t)root->nkids + 1, sizeof *seen);
+    if (!src->col_node || !seen)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < width; i++) {
+        int k = -1;
+        if (!c->header) {
+            k = (int)i;
+        } else {
+            for (int j = 0; j < root->nkids; j++)
+                if (strcmp(src->nodes[root->kids[j]].name, c->names[i]) == 0) {
+                    k = j;
+                    break;
+                }
+        }
+        if (k >= 0 && seen[k])
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "%s:1: column '%s' appears twice in the header",
+                     src->name, c->names[i]);
+        if (k < 0 && !src->ignore_unknown)
+            PQF_FAIL(err, PQF_ERR_SCHEMA,
+                     "%s:1: column '%s' is not in the schema (use --unknown-fields ignore)",
+                     src->name, c->names[i]);
+        src->col_node[i] = k >= 0 ? root->kids[k] : -1;
+        if (k >= 0)
+            seen[k] = true;
+    }
+    if (c->header && width > 0) {
+        for (int j = 0; j < root->nkids; j++) {
+            const pnode *kn = &src->nodes[root->kids[j]];
+            if (!seen[j] && !kn->nullable)
+                PQF_FAIL(err, PQF_ERR_SCHEMA,
+                         "%s: column '%s' is not nullable but the file has no such column",
+                         src->name, kn->name);
+        }
+    }
+done:
+    free(seen);
+    return rc;
+}
+
+pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_source_opts *opts,
+                        pqf_source **out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_source_opts defaults;
+    pqf_source *src = NULL;
+    *out = NULL;
+    if (!opts) {
+        pqf_source_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (!schema || pqf_schema_leaf_count(schema) == 0)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "pqf_source_open: the schema is not finished");
+    src = calloc(1, sizeof *src);
+    if (!src)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    src->schema = schema;
+    src->fmt = pqf_format_for_path(path, opts->format);
+    src->ignore_unknown = opts->ignore_unknown;
+    src->next_line = 1;
+    pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
+    pqf__json_doc_init(&src->doc, &jl);
+    pqf__buf_init(&src->tmp, opts->max_record_bytes ? opts->max_record_bytes * 2 : 128u << 20);
+    src->nnodes = pqf_schema_node_count(schema);
+    src->nodes = calloc((size_t)src->nnodes, sizeof *src->nodes);
+    if (!src->nodes)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(build_node(src, 0, NULL, false, err));
+    size_t buffer = opts->buffer_bytes ? opts->buffer_bytes : 1u << 20;
+    size_t maxrec = opts->max_record_bytes ? opts->max_record_bytes : 64u << 20;
+    if (src->fmt == PQF_FORMAT_CSV) {
+        PQF_TRY(pqf__csv_open(path, NULL, 0, NULL, &opts->csv, buffer, maxrec, opts->max_fields,
+                              &src->csv, err));
+        src->name = src->csv->in.name;
+        PQF_TRY(map_csv_columns(src, err));
+    } else {
+        PQF_TRY(pqf__input_open(&src->in, path, NULL, 0, NULL, buffer, maxrec, err));
+        src->in_open = true;
+        src->name = src->in.name;
+        PQF_TRY(pqf__input_fill(&src->in, 0, err));
+        if (src->in.len >= 3 && memcmp(src->in.buf, "\xEF\xBB\xBF", 3) == 0)
+            src->in.pos = 3;
+    }
+    *out = src;
+    src = NULL;
+done:
+    pqf_source_free(src);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/* Internal: text -> typed value conversion shared by the CSV and JSON readers.
+ *
+ * A pqf__conv is compiled once per leaf column from its schema node; parsing a
+ * field is then one switch with hand-written parsers (no sscanf/strptime/
+ * locale): this is the hot path of `pqfeed convert`.
+ */
+#ifndef PQF_SOURCE_VALUE_H
+#define PQF_SOURCE_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqfeed/schema.h"
+
+typedef enum pqf__vkind {
+    PQF__V_BOOL,
+    PQF__V_INT,     /* INT32/INT64 with range [imin, imax] or unsigned [0, umax] */
+    PQF__V_FLOAT,
+    PQF__V_DOUBLE,
+    PQF__V_STRING,  /* UTF-8 validated (STRING, ENUM) */
+    PQF__V_BINARY,  /* bytes as given */
+    PQF__V_FIXED,   /* exactly fixed_len bytes */
+    PQF__V_JSON,    /* JSON text; validated by the caller (needs the JSON parser) */
+    PQF__V_DECIMAL, /* on INT32, INT64, FIXED_LEN_BYTE_ARRAY or BYTE_ARRAY */
+    PQF__V_DATE,
+    PQF__V_TIME,
+    PQF__V_TIMESTAMP,
+    PQF__V_UUID
+} pqf__vkind;
+
+typedef struct pqf__conv {
+    pqf__vkind kind;
+    pqf_physical phys;
+    bool is_unsigned;
+    int64_t imin, imax; /* signed range */
+    uint64_t umax;      /* unsigned range */
+    int precision, scale;
+    int fixed_len;      /* FIXED_LEN_BYTE_ARRAY length */
+    pqf_time_unit unit;
+    bool utc;
+} pqf__conv;
+
+/* A parsed value. For byte values p points into the input text or into
+ * scratch (decimal bytes, UUID). */
+typedef struct pqf__val {
+    union {
+        bool b;
+        int32_t i32;
+        int64_t i64;
+        float f;
+        double d;
+    } u;
+    const void *p;
+    size_t n;
+    uint8_t scratch[32];
+} pqf__val;
+
+/* Compile the converter for a leaf. Returns NULL or a static reason why the
+ * column type is not supported (INT96, decimal precision > 38, ...). */
+const char *pqf__conv_init(pqf__conv *c, const pqf_node_info *leaf);
+
+/* Parse text s[0..n) (not NUL-terminated) for column c into v. Returns NULL
+ * on success, else a static reason ("not an integer", "out of range for int8").
+ * For PQF__V_JSON it only passes the text through. */
+const char *pqf__value_parse(const pqf__conv *c, const char *s, size_t n, pqf__val *v);
+
+/* Type name for messages, e.g. "int8", "decimal(18,2)", "timestamp_us". */
+void pqf__conv_describe(const pqf__conv *c, char *buf, size_t cap);
+
+/* ---- individual parsers (also used by inference and tests) ------------------ */
+
+/* Decimal integer with optional sign; false if not one or out of int64 range. */
+bool pqf__parse_i64(const char *s, size_t n, int64_t *out);
+bool pqf__parse_u64(const char *s, size_t n, uint64_t *out);
+/* JSON-style or plain decimal floating point (also inf/nan spellings). */
+bool pqf__parse_double(const char *s, size_t n, double *out);
+/* true/false/1/0/t/f/yes/no (case-insensitive). */
+bool pqf__parse_bool(const char *s, size_t n, bool *out);
+/* YYYY-MM-DD -> days since 1970-01-01. */
+bool pqf__parse_date(const char *s, size_t n, int32_t *days);
+/* HH:MM[:SS[.fraction]] -> nanoseconds since midnight. */
+bool pqf__parse_time(const char *s, size_t n, int64_t *nanos);
+/* ISO-8601 date[(T| )time[.fraction]][Z|±HH[:MM]] -> seconds since the epoch
+ * in the written wall clock, nanosecond fraction, and the offset in seconds
+ * (*has_offset false when there is none). */
+bool pqf__parse_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos,
+                          bool *has_offset, int32_t *offset_secs);
+/* Decimal text with at most `precision` digits and `scale` fraction digits
+ * (extra fraction digits must be zeros) -> unscaled value. Returns NULL or a
+ * reason. precision <= 38. */
+const char *pqf__parse_decimal(const char *s, size_t n, int precision, int scale,
+                               __int128 *unscaled);
+/* 8-4-4-4-12 hex UUID (also with braces or without dashes) -> 16 bytes. */
+bool pqf__parse_uuid(const char *s, size_t n, uint8_t out[16]);
+/* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
+bool pqf__utf8_valid(const char *s, size_t n);
+
+/* days since epoch <-> civil date (proleptic Gregorian). */
+int64_t pqf__days_from_civil(int64_t y, unsigned m, unsigned d);
+void pqf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
+#endif

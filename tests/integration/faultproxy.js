@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// A small fault-injecting HTTP reverse proxy for the S3 integration tests.
+// It forwards every request to --target unchanged (Host header kept, so
+// SigV4 signatures stay valid) and, on every Nth request, injects one fault,
+// cycling through --faults:
+//   drop      read the request, then close the connection without answering
+//   503       answer 503 SlowDown (an S3 error body)
+//   500       answer 500 InternalError
+//   stall     read the request, answer nothing for --stall-ms, then close
+//   truncate  forward the response but cut its body in half
+// Prints "listening PORT" when ready. GET /__faultproxy/stats returns counts.
+// No npm packages: node's http module only.
+'use strict';
+const http = require('http');
+
+const args = process.argv.slice(2);
+const opt = { listen: 0, target: 'http://127.0.0.1:8000', every: 3, faults: 'drop,503,stall,truncate,500', stallMs: 3000 };
+for (let i = 0; i < args.length; i += 2) {
+  const k = args[i].replace(/^--/, ''), v = args[i + 1];
+  if (k === 'listen') opt.listen = +v;
+  else if (k === 'target') opt.target = v;
+  else if (k === 'every') opt.every = +v;
+  else if (k === 'faults') opt.faults = v;
+  else if (k === 'stall-ms') opt.stallMs = +v;
+  else { console.error('faultproxy: unknown option ' + args[i]); process.exit(2); }
+}
+const target = new URL(opt.target);
+const faults = opt.faults.split(',').filter(Boolean);
+const stats = { requests: 0, forwarded: 0, injected: {} };
+let seq = 0, which = 0;
+
+function s3error(res, status, code) {
+  const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code>` +
+    `<Message>injected by faultproxy</Message><RequestId>faultproxy-${seq}</RequestId></Error>`;
+  res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const server = http.createServer((req, res) => {
+  if (req.url === '/__faultproxy/stats') {
+    const b = JSON.stringify(stats);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length });
+    return res.end(b);
+  }
+  stats.requests++;
+  seq++;
+  const fault = faults.length && opt.every > 0 && seq % opt.every === 0 ? faults[which++ % faults.length] : null;
+  if (fault) stats.injected[fault] = (stats.injected[fault] || 0) + 1;
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    if (fault === 'drop') return req.socket.destroy();
+    if (fault === 'stall') return setTimeout(() => req.socket.destroy(), opt.stallMs);
+    if (fault === '503') return s3error(res, 503, 'SlowDown');
+    if (fault === '500') return s3error(res, 500, 'InternalError');
+    const body = Buffer.concat(chunks);
+    const up = http.request({
+      host: target.hostname, port: target.port, method: req.method, path: req.url,
+      headers: req.headers,
+    }, (ur) => {
+      stats.forwarded++;
+      res.writeHead(ur.statusCode, ur.headers);
+      if (fault === 'truncate') {
+        const got = [];
+        ur.on('data', (c) => got.push(c));
+        ur.on('end', () => {
+          const all = Buffer.concat(got);
+          if (all.length < 2) return req.socket.destroy();
+          res.write(all.subarray(0, all.length >> 1), () => req.socket.destroy());
+        });
+      } else {
+        ur.pipe(res);
+      }
+    });
+    up.on('error', () => req.socket.destroy());
+    up.end(body);
+  });
+});
+server.keepAliveTimeout = 30000;
+server.listen(opt.listen, '127.0.0.1', () => {
+  console.log('listening ' + server.address().port);
+});
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,185 @@
+/* Unit tests: the CSV tokenizer (src/source/csv.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "source/csv.h"
+
+/* Tokenize text and render records as "a|b|c\n" with NULL fields as "<N>"
+ * and quoted fields as [x]. buffer is the read buffer size. */
+static char *render(const char *text, const pqf_csv_opts *o, size_t buffer, pqf_error *err)
+{
+    static char out[8192];
+    pqf__csv *c = NULL;
+    size_t w = 0;
+    out[0] = 0;
+    if (pqf__csv_open(NULL, text, strlen(text), "t.csv", o, buffer, 1 << 20, 0, &c, err) != PQF_OK)
+        return NULL;
+    if (c->names) {
+        for (size_t i = 0; i < c->width; i++)
+            w += (size_t)snprintf(out + w, sizeof out - w, "%s%s", i ? "|" : "H:", c->names[i]);
+        w += (size_t)snprintf(out + w, sizeof out - w, "\n");
+    }
+    for (;;) {
+        bool eof;
+        if (pqf__csv_next(c, &eof) != PQF_OK) {
+            *err = c->err;
+            pqf__csv_free(c);
+            return NULL;
+        }
+        if (eof)
+            break;
+        w += (size_t)snprintf(out + w, sizeof out - w, "%llu:", (unsigned long long)c->line);
+        for (size_t i = 0; i < c->nfields; i++) {
+            const pqf__csv_field *f = &c->fields[i];
+            if (i)
+                w += (size_t)snprintf(out + w, sizeof out - w, "|");
+            if (pqf__csv_is_null(c, f))
+                w += (size_t)snprintf(out + w, sizeof out - w, "<N>");
+            else if (f->quoted)
+                w += (size_t)snprintf(out + w, sizeof out - w, "[%.*s]", (int)f->len, f->p);
+            else
+                w += (size_t)snprintf(out + w, sizeof out - w, "%.*s", (int)f->len, f->p);
+        }
+        w += (size_t)snprintf(out + w, sizeof out - w, "\n");
+    }
+    pqf__csv_free(c);
+    return out;
+}
+
+static void plain_records_with_header(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    pqf_error e = {0};
+    assert_string_equal(render("id,name\n1,ann\n2,bob\n", &o, 1 << 20, &e),
+                        "H:id|name\n2:1|ann\n3:2|bob\n");
+    /* no final newline, CRLF, empty field = NULL */
+    assert_string_equal(render("a,b\r\n1,\r\n,2", &o, 1 << 20, &e), "H:a|b\n2:1|<N>\n3:<N>|2\n");
+}
+
+static void quoting_rfc4180(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    o.header = false;
+    pqf_error e = {0};
+    const char *in = "\"a,b\",\"say \"\"hi\"\"\",\"\"\n\"multi\nline\",x,\"crlf\r\n\"\r\nz,y,w\n";
+    const char *want = "1:[a,b]|[say \"hi\"]|[]\n2:[multi\nline]|x|[crlf\r\n]\n5:z|y|w\n";
+    assert_string_equal(render(in, &o, 1 << 20, &e), want);
+    /* the same through a tiny buffer: records cross the buffer end everywhere */
+    for (size_t b = 16; b < 40; b++)
+        assert_string_equal(render(in, &o, b, &e), want);
+}
+
+static void delimiter_and_null_marker(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    o.delimiter = '\t';
+    o.null_marker = "\\N";
+    pqf_error e = {0};
+    assert_string_equal(render("a\tb\n\\N\t\n\"\\N\"\tx,y\n", &o, 1 << 20, &e),
+                        "H:a|b\n2:<N>|\n3:[\\N]|x,y\n");
+}
+
+static void blank_lines_and_bom_are_skipped(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    pqf_error e = {0};
+    assert_string_equal(render("\xEF\xBB\xBFid,v\n\n1,2\n\r\n3,4\n", &o, 1 << 20, &e),
+                        "H:id|v\n3:1|2\n5:3|4\n");
+}
+
+static void unterminated_quote_names_line_and_field(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    pqf_error e = {0};
+    assert_null(render("id,name\n1,ann\n2,\"bob\n3,x\n", &o, 1 << 20, &e));
+    assert_int_equal(e.code, PQF_ERR_PARSE);
+    assert_string_equal(e.msg, "t.csv:3: field 2 (name): unterminated quoted field");
+    assert_null(render("id,name\n1,\"a\"b\n", &o, 1 << 20, &e));
+    assert_string_equal(e.msg, "t.csv:2: field 2 (name): unexpected character after closing quote");
+}
+
+static void wrong_field_count_is_an_error(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    pqf_error e = {0};
+    assert_null(render("a,b,c\n1,2,3\n\"x\ny\",2\n", &o, 1 << 20, &e));
+    assert_int_equal(e.code, PQF_ERR_PARSE);
+    assert_string_equal(e.msg, "t.csv:3: expected 3 fields, found 2");
+}
+
+static void record_longer_than_the_cap(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    o.header = false;
+    char big[300];
+    memset(big, 'x', sizeof big - 2);
+    big[sizeof big - 2] = '\n';
+    big[sizeof big - 1] = 0;
+    pqf__csv *c = NULL;
+    pqf_error e = {0};
+    assert_int_equal(pqf__csv_open(NULL, big, strlen(big), "big.csv", &o, 16, 128, 0, &c, &e),
+                     PQF_OK);
+    bool eof;
+    assert_int_equal(pqf__csv_next(c, &eof), PQF_ERR_LIMIT);
+    assert_string_equal(c->err.msg, "big.csv:1: record longer than the limit of 128 bytes");
+    pqf__csv_free(c);
+    /* within the cap the buffer grows */
+    assert_int_equal(pqf__csv_open(NULL, big, strlen(big), "big.csv", &o, 16, 1024, 0, &c, &e),
+                     PQF_OK);
+    assert_int_equal(pqf__csv_next(c, &eof), PQF_OK);
+    assert_false(eof);
+    assert_int_equal(c->fields[0].len, 298);
+    pqf__csv_free(c);
+}
+
+static void too_many_fields(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    o.header = false;
+    pqf__csv *c = NULL;
+    pqf_error e = {0};
+    const char *t = "1,2,3,4,5\n";
+    assert_int_equal(pqf__csv_open(NULL, t, strlen(t), "w.csv", &o, 64, 1024, 4, &c, &e), PQF_OK);
+    bool eof;
+    assert_int_equal(pqf__csv_next(c, &eof), PQF_ERR_PARSE);
+    assert_string_equal(c->err.msg, "w.csv:1: field 4: more than 4 fields in a record");
+    pqf__csv_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(plain_records_with_header),
+        cmocka_unit_test(quoting_rfc4180),
+        cmocka_unit_test(delimiter_and_null_marker),
+        cmocka_unit_test(blank_lines_and_bom_are_skipped),
+        cmocka_unit_test(unterminated_quote_names_line_and_field),
+        cmocka_unit_test(wrong_field_count_is_an_error),
+        cmocka_unit_test(record_longer_than_the_cap),
+        cmocka_unit_test(too_many_fields),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,189 @@
+/* Unit tests: text -> typed value conversion (src/source/value.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "source/value.h"
+
+#define S(x) x, strlen(x)
+
+static void integers_with_range_checks(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_true(pqf__parse_i64(S("0"), &v) && v == 0);
+    assert_true(pqf__parse_i64(S("-9223372036854775808"), &v) && v == INT64_MIN);
+    assert_true(pqf__parse_i64(S("+9223372036854775807"), &v) && v == INT64_MAX);
+    assert_false(pqf__parse_i64(S("9223372036854775808"), &v));
+    assert_false(pqf__parse_i64(S("12a"), &v));
+    assert_false(pqf__parse_i64(S("-"), &v));
+    assert_false(pqf__parse_i64(S(""), &v));
+    assert_false(pqf__parse_i64(S("1.0"), &v));
+
+    pqf_node_info ni = {.physical = PQF_INT32,
+                        .logical = {.kind = PQF_LT_INT, .bit_width = 8, .is_signed = true}};
+    pqf__conv c;
+    pqf__val val;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_null(pqf__value_parse(&c, S("-128"), &val));
+    assert_int_equal(val.u.i32, -128);
+    assert_string_equal(pqf__value_parse(&c, S("128"), &val), "out of range");
+    assert_string_equal(pqf__value_parse(&c, S("x"), &val), "not an integer");
+    ni.logical.is_signed = false;
+    ni.logical.bit_width = 32;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_null(pqf__value_parse(&c, S("4294967295"), &val));
+    assert_int_equal((uint32_t)val.u.i32, 4294967295u);
+    assert_string_equal(pqf__value_parse(&c, S("-1"), &val), "out of range");
+    char d[32];
+    pqf__conv_describe(&c, d, sizeof d);
+    assert_string_equal(d, "uint32");
+}
+
+static void doubles_exact_and_fallback(void **state)
+{
+    (void)state;
+    double d;
+    assert_true(pqf__parse_double(S("1234.567"), &d) && d == 1234.567);
+    assert_true(pqf__parse_double(S("-0.1"), &d) && d == -0.1);
+    assert_true(pqf__parse_double(S("1e22"), &d) && d == 1e22);
+    assert_true(pqf__parse_double(S("2.2250738585072014e-308"), &d) && d == 2.2250738585072014e-308);
+    assert_true(pqf__parse_double(S("0.30000000000000004441"), &d) && d == 0.30000000000000004441);
+    assert_true(pqf__parse_double(S(".5"), &d) && d == 0.5);
+    assert_true(pqf__parse_double(S("-inf"), &d) && isinf(d) && d < 0);
+    assert_true(pqf__parse_double(S("NaN"), &d) && isnan(d));
+    assert_false(pqf__parse_double(S("1e"), &d));
+    assert_false(pqf__parse_double(S("0x10"), &d));
+    assert_false(pqf__parse_double(S("."), &d));
+    assert_false(pqf__parse_double(S("1.2.3"), &d));
+}
+
+static void booleans(void **state)
+{
+    (void)state;
+    bool b;
+    assert_true(pqf__parse_bool(S("TRUE"), &b) && b);
+    assert_true(pqf__parse_bool(S("f"), &b) && !b);
+    assert_true(pqf__parse_bool(S("1"), &b) && b);
+    assert_false(pqf__parse_bool(S("yes"), &b));
+    assert_false(pqf__parse_bool(S("2"), &b));
+}
+
+static void decimals_are_exact(void **state)
+{
+    (void)state;
+    __int128 x;
+    assert_null(pqf__parse_decimal(S("123.45"), 18, 2, &x));
+    assert_true(x == 12345);
+    assert_null(pqf__parse_decimal(S("-0.5"), 18, 2, &x));
+    assert_true(x == -50);
+    assert_null(pqf__parse_decimal(S("7"), 18, 2, &x));
+    assert_true(x == 700);
+    assert_null(pqf__parse_decimal(S("1.2300"), 5, 2, &x)); /* trailing zeros are fine */
+    assert_true(x == 123);
+    assert_string_equal(pqf__parse_decimal(S("1.234"), 18, 2, &x), "has too many decimal places");
+    assert_string_equal(pqf__parse_decimal(S("1234"), 5, 2, &x), "out of range");
+    assert_null(pqf__parse_decimal(S("00999.99"), 5, 2, &x));
+    assert_string_equal(pqf__parse_decimal(S("1e3"), 18, 2, &x), "not a decimal number");
+    assert_string_equal(pqf__parse_decimal(S("-"), 18, 2, &x), "not a decimal number");
+    /* 38 digits */
+    assert_null(pqf__parse_decimal(S("99999999999999999999999999999999999999"), 38, 0, &x));
+
+    /* big-endian two's complement on FIXED_LEN_BYTE_ARRAY */
+    pqf_node_info ni = {.physical = PQF_FIXED_LEN_BYTE_ARRAY,
+                        .type_length = 9,
+                        .logical = {.kind = PQF_LT_DECIMAL, .precision = 20, .scale = 2}};
+    pqf__conv c;
+    pqf__val v;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_null(pqf__value_parse(&c, S("-0.01"), &v));
+    assert_int_equal(v.n, 9);
+    assert_memory_equal(v.p, "\xff\xff\xff\xff\xff\xff\xff\xff\xff", 9);
+    assert_null(pqf__value_parse(&c, S("2.56"), &v));
+    assert_memory_equal(v.p, "\0\0\0\0\0\0\0\x01\x00", 9);
+    ni.physical = PQF_INT64;
+    ni.logical.precision = 18;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_null(pqf__value_parse(&c, S("-12.30"), &v));
+    assert_int_equal(v.u.i64, -1230);
+}
+
+static void dates_times_timestamps(void **state)
+{
+    (void)state;
+    int32_t days;
+    assert_true(pqf__parse_date(S("1970-01-01"), &days) && days == 0);
+    assert_true(pqf__parse_date(S("2000-02-29"), &days) && days == 11016);
+    assert_true(pqf__parse_date(S("1969-12-31"), &days) && days == -1);
+    assert_false(pqf__parse_date(S("1900-02-29"), &days));
+    assert_false(pqf__parse_date(S("2024-13-01"), &days));
+    assert_false(pqf__parse_date(S("2024-1-01"), &days));
+    int64_t ns;
+    assert_true(pqf__parse_time(S("23:59:59.5"), &ns) && ns == 86399500000000LL);
+    assert_false(pqf__parse_time(S("24:00:00"), &ns));
+
+    pqf_node_info ni = {.physical = PQF_INT64,
+                        .logical = {.kind = PQF_LT_TIMESTAMP, .unit = PQF_MICROS, .utc = true}};
+    pqf__conv c;
+    pqf__val v;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_null(pqf__value_parse(&c, S("2024-03-01T12:00:00Z"), &v));
+    assert_int_equal(v.u.i64, 1709294400000000LL);
+    assert_null(pqf__value_parse(&c, S("2024-03-01T14:30:00.25+02:30"), &v));
+    assert_int_equal(v.u.i64, 1709294400250000LL);
+    assert_null(pqf__value_parse(&c, S("2024-03-01 07:00:00-0500"), &v));
+    assert_int_equal(v.u.i64, 1709294400000000LL);
+    assert_null(pqf__value_parse(&c, S("2024-03-01"), &v));
+    assert_int_equal(v.u.i64, 1709251200000000LL);
+    assert_string_equal(pqf__value_parse(&c, S("2024-03-01T12:00:00.0000001Z"), &v),
+                        "more precise than the column's unit");
+    assert_null(pqf__value_parse(&c, S("2024-03-01T12:00"), &v));
+    assert_string_equal(pqf__value_parse(&c, S("2024-03-01T25:00:00"), &v),
+                        "not an ISO-8601 timestamp");
+    ni.logical.utc = false;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_string_equal(pqf__value_parse(&c, S("2024-03-01T12:00:00Z"), &v),
+                        "has a UTC offset but the column is a local timestamp");
+    ni.logical.unit = PQF_NANOS;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_string_equal(pqf__value_parse(&c, S("2500-01-01T00:00:00"), &v), "out of range");
+}
+
+static void uuid_and_utf8(void **state)
+{
+    (void)state;
+    uint8_t u[16];
+    assert_true(pqf__parse_uuid(S("123e4567-e89b-12d3-a456-426614174000"), u));
+    assert_memory_equal(u, "\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00", 16);
+    assert_true(pqf__parse_uuid(S("{123E4567-E89B-12D3-A456-426614174000}"), u));
+    assert_false(pqf__parse_uuid(S("123e4567-e89b-12d3-a456-42661417400"), u));
+    assert_false(pqf__parse_uuid(S("123e4567xe89b-12d3-a456-426614174000"), u));
+    assert_true(pqf__utf8_valid(S("plain ascii text, long enough")));
+    assert_true(pqf__utf8_valid(S("h\xc3\xa9llo \xf0\x9f\x98\x80")));
+    assert_false(pqf__utf8_valid(S("\xc0\xaf")));         /* overlong */
+    assert_false(pqf__utf8_valid(S("\xed\xa0\x80")));     /* surrogate */
+    assert_false(pqf__utf8_valid(S("abcdefgh\xe2\x82"))); /* truncated */
+    pqf_node_info ni = {.physical = PQF_BYTE_ARRAY, .logical = {.kind = PQF_LT_STRING}};
+    pqf__conv c;
+    pqf__val v;
+    assert_null(pqf__conv_init(&c, &ni));
+    assert_string_equal(pqf__value_parse(&c, S("\xff"), &v), "invalid UTF-8");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(integers_with_range_checks),
+        cmocka_unit_test(doubles_exact_and_fallback),
+        cmocka_unit_test(booleans),
+        cmocka_unit_test(decimals_are_exact),
+        cmocka_unit_test(dates_times_timestamps),
+        cmocka_unit_test(uuid_and_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

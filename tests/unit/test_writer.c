@@ -1,0 +1,516 @@
+/* Unit tests: the Parquet writer (shredding, pages, footer).
+ *
+ * Files are checked structurally here (magic, footer length, offsets that
+ * point at page headers); an independent reader (DuckDB) checks values in
+ * tests/interop/. With PQF_WRITER_OUT=<dir> the files are also saved there.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "pqfeed/pqfeed.h"
+
+typedef struct flat {
+    pqf_schema *s;
+    int id, i32, i8, u32, u64, f, d, b, str, bin, date, ts, ts_ms, ts_ns, t_ms, t_us, t_ns, dec9,
+        dec18, dec38, uuid, json, en;
+} flat;
+
+static int col(pqf_schema *s, const char *name, pqf_repetition rep, pqf_physical t, int32_t len,
+               pqf_logical lt)
+{
+    pqf_error err = {0};
+    int id = pqf_schema_add_column(s, 0, name, rep, t, len, &lt, -1, &err);
+    if (id < 0)
+        fail_msg("%s: %s", name, err.msg);
+    return id;
+}
+
+static void flat_schema(flat *f)
+{
+    pqf_error err = {0};
+    pqf_schema *s = pqf_schema_create();
+    f->s = s;
+    pqf_logical none = {0};
+    f->id = col(s, "id", PQF_REQUIRED, PQF_INT64, 0, none);
+    f->i32 = col(s, "i32", PQF_OPTIONAL, PQF_INT32, 0, none);
+    f->i8 = col(s, "i8", PQF_OPTIONAL, PQF_INT32, 0,
+                (pqf_logical){.kind = PQF_LT_INT, .bit_width = 8, .is_signed = true});
+    f->u32 = col(s, "u32", PQF_OPTIONAL, PQF_INT32, 0,
+                 (pqf_logical){.kind = PQF_LT_INT, .bit_width = 32, .is_signed = false});
+    f->u64 = col(s, "u64", PQF_OPTIONAL, PQF_INT64, 0,
+                 (pqf_logical){.kind = PQF_LT_INT, .bit_width = 64, .is_signed = false});
+    f->f = col(s, "f", PQF_OPTIONAL, PQF_FLOAT, 0, none);
+    f->d = col(s, "d", PQF_OPTIONAL, PQF_DOUBLE, 0, none);
+    f->b = col(s, "b", PQF_OPTIONAL, PQF_BOOLEAN, 0, none);
+    f->str = col(s, "s", PQF_OPTIONAL, PQF_BYTE_ARRAY, 0, (pqf_logical){.kind = PQF_LT_STRING});
+    f->bin = col(s, "bin", PQF_REQUIRED, PQF_BYTE_ARRAY, 0, none);
+    f->date = col(s, "date", PQF_OPTIONAL, PQF_INT32, 0, (pqf_logical){.kind = PQF_LT_DATE});
+    f->ts = col(s, "ts", PQF_OPTIONAL, PQF_INT64, 0,
+                (pqf_logical){.kind = PQF_LT_TIMESTAMP, .unit = PQF_MICROS, .utc = true});
+    f->ts_ms = col(s, "ts_ms", PQF_OPTIONAL, PQF_INT64, 0,
+                   (pqf_logical){.kind = PQF_LT_TIMESTAMP, .unit = PQF_MILLIS, .utc = false});
+    f->ts_ns = col(s, "ts_ns", PQF_OPTIONAL, PQF_INT64, 0,
+                   (pqf_logical){.kind = PQF_LT_TIMESTAMP, .unit = PQF_NANOS, .utc = true});
+    f->t_ms = col(s, "t_ms", PQF_OPTIONAL, PQF_INT32, 0,
+                  (pqf_logical){.kind = PQF_LT_TIME, .unit = PQF_MILLIS});
+    f->t_us = col(s, "t_us", PQF_OPTIONAL, PQF_INT64, 0,
+                  (pqf_logical){.kind = PQF_LT_TIME, .unit = PQF_MICROS});
+    f->t_ns = col(s, "t_ns", PQF_OPTIONAL, PQF_INT64, 0,
+                  (pqf_logical){.kind = PQF_LT_TIME, .unit = PQF_NANOS});
+    f->dec9 = col(s, "dec9", PQF_OPTIONAL, PQF_INT32, 0,
+                  (pqf_logical){.kind = PQF_LT_DECIMAL, .precision = 9, .scale = 2});
+    f->dec18 = col(s, "dec18", PQF_OPTIONAL, PQF_INT64, 0,
+                   (pqf_logical){.kind = PQF_LT_DECIMAL, .precision = 18, .scale = 4});
+    f->dec38 = col(s, "dec38", PQF_OPTIONAL, PQF_FIXED_LEN_BYTE_ARRAY, 16,
+                   (pqf_logical){.kind = PQF_LT_DECIMAL, .precision = 38, .scale = 10});
+    f->uuid = col(s, "uuid", PQF_OPTIONAL, PQF_FIXED_LEN_BYTE_ARRAY, 16,
+                  (pqf_logical){.kind = PQF_LT_UUID});
+    f->json = col(s, "json", PQF_OPTIONAL, PQF_BYTE_ARRAY, 0, (pqf_logical){.kind = PQF_LT_JSON});
+    f->en = col(s, "en", PQF_OPTIONAL, PQF_BYTE_ARRAY, 0, (pqf_logical){.kind = PQF_LT_ENUM});
+    assert_int_equal(pqf_schema_finish(s, &err), PQF_OK);
+}
+
+/* Row i of the flat table; every 7th row has nulls in the optional columns.
+ * tests/interop recomputes the same values. */
+static void flat_row(pqf_writer *w, const flat *f, int64_t i)
+{
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, f->id, i), PQF_OK);
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "bin-%lld", (long long)(i % 1000));
+    assert_int_equal(pqf_writer_bytes(w, f->bin, buf, (size_t)n), PQF_OK);
+    if (i % 7 == 3) {
+        assert_int_equal(pqf_writer_row_end(w), PQF_OK); /* the rest null */
+        return;
+    }
+    assert_int_equal(pqf_writer_i32(w, f->i32, (int32_t)(i * 37 % 2001) - 1000), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, f->i8, (int32_t)(i % 256) - 128), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, f->u32, (int32_t)(uint32_t)(4000000000u - (uint32_t)i)),
+                     PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, f->u64, (int64_t)(UINT64_C(18000000000000000000) + (uint64_t)i)),
+                     PQF_OK);
+    assert_int_equal(pqf_writer_float(w, f->f, (float)i / 4.0f), PQF_OK);
+    assert_int_equal(pqf_writer_double(w, f->d, (double)i * 1.5 - 100), PQF_OK);
+    assert_int_equal(pqf_writer_bool(w, f->b, i % 3 == 0), PQF_OK);
+    n = snprintf(buf, sizeof buf, "str-%lld", (long long)(i % 50));
+    assert_int_equal(pqf_writer_bytes(w, f->str, buf, (size_t)n), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, f->date, 19000 + (int32_t)(i % 400)), PQF_OK);
+    int64_t us = INT64_C(1700000000000000) + i * 1000003;
+    assert_int_equal(pqf_writer_i64(w, f->ts, us), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, f->ts_ms, us / 1000), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, f->ts_ns, us * 1000 + 7), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, f->t_ms, (int32_t)(i * 1000 % 86400000)), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, f->t_us, i * 1000001 % INT64_C(86400000000)), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, f->t_ns, i * 1000001001 % INT64_C(86400000000000)), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, f->dec9, (int32_t)(i * 12345 % 100000000) - 50000000),
+                     PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, f->dec18, i * INT64_C(123456789) - INT64_C(99999999999)),
+                     PQF_OK);
+    /* dec38: unscaled value -i * 10^12 as 16-byte big-endian two's complement */
+    uint8_t be[16];
+    __int128 v = -(__int128)i * 1000000000000LL;
+    for (int k = 0; k < 16; k++)
+        be[15 - k] = (uint8_t)(v >> (8 * k));
+    assert_int_equal(pqf_writer_bytes(w, f->dec38, be, 16), PQF_OK);
+    uint8_t u[16];
+    for (int k = 0; k < 16; k++)
+        u[k] = (uint8_t)(i * 31 + k);
+    assert_int_equal(pqf_writer_bytes(w, f->uuid, u, 16), PQF_OK);
+    n = snprintf(buf, sizeof buf, "{\"k\":%lld}", (long long)(i % 10));
+    assert_int_equal(pqf_writer_bytes(w, f->json, buf, (size_t)n), PQF_OK);
+    const char *e = i % 2 ? "RED" : "GREEN";
+    assert_int_equal(pqf_writer_bytes(w, f->en, e, strlen(e)), PQF_OK);
+    assert_int_equal(pqf_writer_row_end(w), PQF_OK);
+}
+
+typedef struct nested {
+    pqf_schema *s;
+    int id, author, name, age, labels, label, points, point, x, y, matrix, row, cell;
+} nested;
+
+static void nested_schema(nested *n)
+{
+    pqf_error err = {0};
+    pqf_schema *s = pqf_schema_create();
+    n->s = s;
+    pqf_logical str = {.kind = PQF_LT_STRING};
+    n->id = pqf_schema_add_column(s, 0, "id", PQF_REQUIRED, PQF_INT64, 0, NULL, 1, &err);
+    n->author = pqf_schema_add_group(s, 0, "author", PQF_OPTIONAL, NULL, 2, &err);
+    n->name = pqf_schema_add_column(s, n->author, "name", PQF_OPTIONAL, PQF_BYTE_ARRAY, 0, &str,
+                                    3, &err);
+    n->age = pqf_schema_add_column(s, n->author, "age", PQF_REQUIRED, PQF_INT32, 0, NULL, 4, &err);
+    int l = pqf_schema_add_list(s, 0, "labels", PQF_OPTIONAL, 5, &err);
+    n->labels = pqf_schema_find_path(s, "labels");
+    n->label = pqf_schema_add_column(s, l, "element", PQF_OPTIONAL, PQF_BYTE_ARRAY, 0, &str, 6,
+                                     &err);
+    l = pqf_schema_add_list(s, 0, "points", PQF_OPTIONAL, 7, &err);
+    n->points = pqf_schema_find_path(s, "points");
+    n->point = pqf_schema_add_group(s, l, "element", PQF_REQUIRED, NULL, -1, &err);
+    n->x = pqf_schema_add_column(s, n->point, "x", PQF_REQUIRED, PQF_DOUBLE, 0, NULL, -1, &err);
+    n->y = pqf_schema_add_column(s, n->point, "y", PQF_OPTIONAL, PQF_DOUBLE, 0, NULL, -1, &err);
+    l = pqf_schema_add_list(s, 0, "matrix", PQF_OPTIONAL, -1, &err);
+    n->matrix = pqf_schema_find_path(s, "matrix");
+    int inner = pqf_schema_add_group(s, l, "element", PQF_OPTIONAL,
+                                     &(pqf_logical){.kind = PQF_LT_LIST}, -1, &err);
+    n->row = inner;
+    int il = pqf_schema_add_group(s, inner, "list", PQF_REPEATED, NULL, -1, &err);
+    n->cell = pqf_schema_add_column(s, il, "element", PQF_OPTIONAL, PQF_INT32, 0, NULL, -1, &err);
+    assert_true(n->cell > 0);
+    assert_int_equal(pqf_schema_finish(s, &err), PQF_OK);
+}
+
+/* Row i of the nested table (recomputed in tests/interop):
+ *  author: null if i%5==1, else {name: null if i%3==0 else "n<i%4>", age: i%90}
+ *  labels: null if i%4==3, [] if i%4==2, else ["a<i%3>", null (if i even), "b"]
+ *  points: i%3 points {x: i+k, y: null if k==1 else -k}; null if i%6==5
+ *  matrix: [[i, null], [], null] if i%2 else [[i]] */
+static void nested_row(pqf_writer *w, const nested *n, int64_t i)
+{
+    char buf[32];
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, n->id, i), PQF_OK);
+    if (i % 5 == 1) {
+        assert_int_equal(pqf_writer_null(w, n->author), PQF_OK);
+    } else {
+        assert_int_equal(pqf_writer_struct_begin(w, n->author), PQF_OK);
+        if (i % 3 != 0) {
+            int l = snprintf(buf, sizeof buf, "n%d", (int)(i % 4));
+            assert_int_equal(pqf_writer_bytes(w, n->name, buf, (size_t)l), PQF_OK);
+        }
+        assert_int_equal(pqf_writer_i32(w, n->age, (int32_t)(i % 90)), PQF_OK);
+        assert_int_equal(pqf_writer_struct_end(w), PQF_OK);
+    }
+    if (i % 4 == 3) {
+        assert_int_equal(pqf_writer_null(w, n->labels), PQF_OK);
+    } else {
+        assert_int_equal(pqf_writer_list_begin(w, n->labels), PQF_OK);
+        if (i % 4 != 2) {
+            int l = snprintf(buf, sizeof buf, "a%d", (int)(i % 3));
+            assert_int_equal(pqf_writer_bytes(w, n->label, buf, (size_t)l), PQF_OK);
+            if (i % 2 == 0)
+                assert_int_equal(pqf_writer_null(w, n->label), PQF_OK);
+            assert_int_equal(pqf_writer_bytes(w, n->label, "b", 1), PQF_OK);
+        }
+        assert_int_equal(pqf_writer_list_end(w), PQF_OK);
+    }
+    if (i % 6 != 5) {
+        assert_int_equal(pqf_writer_list_begin(w, n->points), PQF_OK);
+        for (int k = 0; k < i % 3; k++) {
+            assert_int_equal(pqf_writer_struct_begin(w, n->point), PQF_OK);
+            assert_int_equal(pqf_writer_double(w, n->x, (double)(i + k)), PQF_OK);
+            if (k != 1)
+                assert_int_equal(pqf_writer_double(w, n->y, -(double)k), PQF_OK);
+            assert_int_equal(pqf_writer_struct_end(w), PQF_OK);
+        }
+        assert_int_equal(pqf_writer_list_end(w), PQF_OK);
+    } /* else left out: null */
+    assert_int_equal(pqf_writer_list_begin(w, n->matrix), PQF_OK);
+    assert_int_equal(pqf_writer_list_begin(w, n->row), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, n->cell, (int32_t)i), PQF_OK);
+    if (i % 2) {
+        assert_int_equal(pqf_writer_null(w, n->cell), PQF_OK);
+        assert_int_equal(pqf_writer_list_end(w), PQF_OK);
+        assert_int_equal(pqf_writer_list_begin(w, n->row), PQF_OK);
+        assert_int_equal(pqf_writer_list_end(w), PQF_OK);
+        assert_int_equal(pqf_writer_null(w, n->row), PQF_OK);
+    } else {
+        assert_int_equal(pqf_writer_list_end(w), PQF_OK);
+    }
+    assert_int_equal(pqf_writer_list_end(w), PQF_OK);
+    assert_int_equal(pqf_writer_row_end(w), PQF_OK);
+}
+
+/* Check magic, footer length and that the file is self-consistent. */
+static void check_file(const uint8_t *d, size_t n)
+{
+    assert_true(n > 12);
+    assert_memory_equal(d, "PAR1", 4);
+    assert_memory_equal(d + n - 4, "PAR1", 4);
+    uint32_t flen = pqf__load32le(d + n - 8);
+    assert_true(flen > 0 && flen <= n - 12);
+    /* The footer starts with FileMetaData.version (field 1, i32): 0x15. */
+    assert_int_equal(d[n - 8 - flen], 0x15);
+}
+
+static void save(const char *name, const uint8_t *d, size_t n)
+{
+    const char *dir = getenv("PQF_WRITER_OUT");
+    if (!dir)
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(d, 1, n, f), n);
+    fclose(f);
+}
+
+static void write_flat(const char *name, pqf_writer_opts *o, int64_t rows)
+{
+    flat f;
+    flat_schema(&f);
+    pqf_error err = {0};
+    pqf_ostream *out = NULL;
+    pqf_writer *w = NULL;
+    assert_int_equal(pqf_ostream_mem((size_t)1 << 30, &out, &err), PQF_OK);
+    if (pqf_writer_create(f.s, out, o, &w, &err) != PQF_OK)
+        fail_msg("create: %s", err.msg);
+    pqf_schema_free(f.s); /* the writer keeps its own copy */
+    f.s = NULL;
+    for (int64_t i = 0; i < rows; i++)
+        flat_row(w, &f, i);
+    if (pqf_writer_close(w) != PQF_OK)
+        fail_msg("close: %s", pqf_writer_error(w)->msg);
+    pqf_writer_stats st;
+    pqf_writer_get_stats(w, &st);
+    assert_int_equal(st.rows, rows);
+    size_t len;
+    const uint8_t *d = pqf_ostream_mem_data(out, &len);
+    assert_int_equal(st.bytes, len);
+    check_file(d, len);
+    save(name, d, len);
+    pqf_writer_free(w);
+    pqf_ostream_free(out);
+}
+
+static void write_nested(const char *name, pqf_writer_opts *o, int64_t rows)
+{
+    nested n;
+    nested_schema(&n);
+    pqf_error err = {0};
+    pqf_ostream *out = NULL;
+    pqf_writer *w = NULL;
+    assert_int_equal(pqf_ostream_mem((size_t)1 << 30, &out, &err), PQF_OK);
+    if (pqf_writer_create(n.s, out, o, &w, &err) != PQF_OK)
+        fail_msg("create: %s", err.msg);
+    for (int64_t i = 0; i < rows; i++)
+        nested_row(w, &n, i);
+    assert_int_equal(pqf_writer_add_kv(w, "pqfeed.test", "nested"), PQF_OK);
+    if (pqf_writer_close(w) != PQF_OK)
+        fail_msg("close: %s", pqf_writer_error(w)->msg);
+    size_t len;
+    const uint8_t *d = pqf_ostream_mem_data(out, &len);
+    check_file(d, len);
+    save(name, d, len);
+    pqf_writer_free(w);
+    pqf_ostream_free(out);
+    pqf_schema_free(n.s);
+}
+
+static void flat_uncompressed_v1(void **state)
+{
+    (void)state;
+    pqf_writer_opts o;
+    pqf_writer_opts_init(&o);
+    o.codec = PQF_CODEC_UNCOMPRESSED;
+    write_flat("flat_v1_none.parquet", &o, 1000);
+}
+
+static void flat_small_pages_and_row_groups(void **state)
+{
+    (void)state;
+    pqf_writer_opts o;
+    pqf_writer_opts_init(&o);
+    o.codec = PQF_CODEC_UNCOMPRESSED;
+    o.page_bytes = 2000;
+    o.row_group_bytes = 100000;
+    o.dict_page_bytes = 4000; /* forces fallback on the wide columns */
+    write_flat("flat_small.parquet", &o, 20000);
+}
+
+static void flat_every_codec_and_page_version(void **state)
+{
+    (void)state;
+    static const struct {
+        pqf_codec c;
+        const char *name;
+    } codecs[] = {{PQF_CODEC_UNCOMPRESSED, "none"}, {PQF_CODEC_SNAPPY, "snappy"},
+                  {PQF_CODEC_GZIP, "gzip"},         {PQF_CODEC_BROTLI, "brotli"},
+                  {PQF_CODEC_ZSTD, "zstd"},         {PQF_CODEC_LZ4_RAW, "lz4raw"}};
+    for (size_t i = 0; i < PQF_ARRAY_LEN(codecs); i++)
+        for (int v = 1; v <= 2; v++) {
+            pqf_writer_opts o;
+            pqf_writer_opts_init(&o);
+            o.codec = codecs[i].c;
+            o.page_version = v;
+            o.page_bytes = 8000;
+            char name[64];
+            snprintf(name, sizeof name, "flat_v%d_%s.parquet", v, codecs[i].name);
+            write_flat(name, &o, 5000);
+        }
+}
+
+static void flat_explicit_encodings(void **state)
+{
+    (void)state;
+    pqf_column_opts cols[] = {
+        {.path = "id", .encoding = PQF_ENC_DELTA_BINARY_PACKED, .dictionary = -1},
+        {.path = "i32", .encoding = PQF_ENC_DELTA_BINARY_PACKED, .dictionary = -1},
+        {.path = "ts", .encoding = PQF_ENC_DELTA_BINARY_PACKED, .dictionary = -1},
+        {.path = "s", .encoding = PQF_ENC_DELTA_LENGTH_BYTE_ARRAY, .dictionary = -1},
+        {.path = "bin", .encoding = PQF_ENC_DELTA_LENGTH_BYTE_ARRAY, .dictionary = -1},
+        {.path = "f", .encoding = PQF_ENC_BYTE_STREAM_SPLIT, .dictionary = -1},
+        {.path = "d", .encoding = PQF_ENC_BYTE_STREAM_SPLIT, .dictionary = -1},
+        {.path = "b", .encoding = PQF_ENC_RLE, .dictionary = -1},
+        {.path = "u64", .encoding = PQF_ENC_PLAIN, .dictionary = 0},
+        {.path = "en", .encoding = PQF_ENC_AUTO, .dictionary = -1, .bloom_filter = true},
+        {.path = "id", .encoding = PQF_ENC_DELTA_BINARY_PACKED, .bloom_filter = true,
+         .dictionary = -1},
+    };
+    for (int v = 1; v <= 2; v++) {
+        pqf_writer_opts o;
+        pqf_writer_opts_init(&o);
+        o.codec = PQF_CODEC_ZSTD;
+        o.page_version = v;
+        o.page_bytes = 4000;
+        o.columns = cols;
+        o.ncolumns = PQF_ARRAY_LEN(cols);
+        write_flat(v == 1 ? "flat_enc_v1.parquet" : "flat_enc_v2.parquet", &o, 3000);
+    }
+}
+
+static void nested_files(void **state)
+{
+    (void)state;
+    for (int v = 1; v <= 2; v++) {
+        pqf_writer_opts o;
+        pqf_writer_opts_init(&o);
+        o.page_version = v;
+        o.page_bytes = 500;
+        write_nested(v == 1 ? "nested_v1.parquet" : "nested_v2.parquet", &o, 1000);
+    }
+    pqf_writer_opts o;
+    pqf_writer_opts_init(&o);
+    o.codec = PQF_CODEC_UNCOMPRESSED;
+    o.dictionary = false;
+    write_nested("nested_plain.parquet", &o, 50);
+}
+
+/* API misuse is reported with the column and row, and poisons the writer. */
+static void misuse_is_reported(void **state)
+{
+    (void)state;
+    nested n;
+    nested_schema(&n);
+    pqf_error err = {0};
+    pqf_ostream *out = NULL;
+    pqf_writer *w = NULL;
+    assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
+    assert_int_equal(pqf_writer_create(n.s, out, NULL, &w, &err), PQF_OK);
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, n.id, 1), PQF_ERR_INVALID_ARG);
+    assert_non_null(strstr(pqf_writer_error(w)->msg, "column id, row 1"));
+    assert_int_equal(pqf_writer_row_end(w), PQF_ERR_INVALID_ARG); /* poisoned */
+    pqf_writer_free(w);
+
+    w = NULL;
+    assert_int_equal(pqf_writer_create(n.s, out, NULL, &w, &err), PQF_OK);
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, n.id, 1), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, n.id, 2), PQF_ERR_INVALID_ARG);
+    assert_non_null(strstr(pqf_writer_error(w)->msg, "written twice"));
+    pqf_writer_free(w);
+
+    w = NULL;
+    assert_int_equal(pqf_writer_create(n.s, out, NULL, &w, &err), PQF_OK);
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_row_end(w), PQF_ERR_INVALID_ARG); /* id is REQUIRED */
+    assert_non_null(strstr(pqf_writer_error(w)->msg, "column id"));
+    pqf_writer_free(w);
+
+    w = NULL;
+    assert_int_equal(pqf_writer_create(n.s, out, NULL, &w, &err), PQF_OK);
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, n.id, 1), PQF_OK);
+    assert_int_equal(pqf_writer_struct_begin(w, n.author), PQF_OK);
+    assert_int_equal(pqf_writer_struct_end(w), PQF_ERR_INVALID_ARG); /* age REQUIRED */
+    assert_non_null(strstr(pqf_writer_error(w)->msg, "author.age"));
+    pqf_writer_free(w);
+
+    w = NULL;
+    assert_int_equal(pqf_writer_create(n.s, out, NULL, &w, &err), PQF_OK);
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_list_begin(w, n.labels), PQF_OK);
+    assert_int_equal(pqf_writer_i64(w, n.id, 1), PQF_ERR_INVALID_ARG); /* not the element */
+    pqf_writer_free(w);
+
+    w = NULL;
+    pqf_writer_opts o;
+    pqf_writer_opts_init(&o);
+    pqf_column_opts co = {.path = "nope", .dictionary = -1};
+    o.columns = &co;
+    o.ncolumns = 1;
+    assert_int_equal(pqf_writer_create(n.s, out, &o, &w, &err), PQF_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.msg, "nope"));
+    co.path = "labels";
+    co.encoding = PQF_ENC_DELTA_BINARY_PACKED;
+    assert_int_equal(pqf_writer_create(n.s, out, &o, &w, &err), PQF_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.msg, "labels.list.element"));
+    assert_null(w);
+
+    pqf_ostream_free(out);
+    pqf_schema_free(n.s);
+}
+
+static void int8_range_is_checked(void **state)
+{
+    (void)state;
+    flat f;
+    flat_schema(&f);
+    pqf_error err = {0};
+    pqf_ostream *out = NULL;
+    pqf_writer *w = NULL;
+    assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
+    assert_int_equal(pqf_writer_create(f.s, out, NULL, &w, &err), PQF_OK);
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    assert_int_equal(pqf_writer_i32(w, f.i8, 300), PQF_ERR_VALUE);
+    assert_non_null(strstr(pqf_writer_error(w)->msg, "column i8, row 1"));
+    pqf_writer_free(w);
+    pqf_ostream_free(out);
+    pqf_schema_free(f.s);
+}
+
+/* An empty file (no rows) is still valid: magic, schema, no row groups. */
+static void empty_file(void **state)
+{
+    (void)state;
+    flat f;
+    flat_schema(&f);
+    pqf_error err = {0};
+    pqf_ostream *out = NULL;
+    pqf_writer *w = NULL;
+    assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
+    assert_int_equal(pqf_writer_create(f.s, out, NULL, &w, &err), PQF_OK);
+    assert_int_equal(pqf_writer_close(w), PQF_OK);
+    size_t len;
+    const uint8_t *d = pqf_ostream_mem_data(out, &len);
+    check_file(d, len);
+    save("empty.parquet", d, len);
+    pqf_writer_free(w);
+    pqf_ostream_free(out);
+    pqf_schema_free(f.s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(flat_uncompressed_v1),
+        cmocka_unit_test(flat_small_pages_and_row_groups),
+        cmocka_unit_test(flat_every_codec_and_page_version),
+        cmocka_unit_test(flat_explicit_encodings),
+        cmocka_unit_test(nested_files),
+        cmocka_unit_test(misuse_is_reported),
+        cmocka_unit_test(int8_range_is_checked),
+        cmocka_unit_test(empty_file),
+    };
+    return cmocka_run_group_tests_name("writer", tests, NULL, NULL);
+}
