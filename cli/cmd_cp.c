@@ -97,9 +97,11 @@ static bool pick_upload(void *ud, const pqf_upload_info *u)
     return true;
 }
 
+/* known (may be NULL): the source's size and ETag from a listing, which
+ * saves a HEAD per object. */
 static pqf_err copy_one(const cp_opts *o, pqf_store *src, const char *skey, pqf_store *dst,
-                        const char *dkey, bool from_stdin, progress *pr, pqf_object_info *res,
-                        pqf_error *err)
+                        const char *dkey, bool from_stdin, const pqf_object_info *known,
+                        progress *pr, pqf_object_info *res, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_ostream *os = NULL, *t = NULL;
@@ -114,7 +116,10 @@ static pqf_err copy_one(const cp_opts *o, pqf_store *src, const char *skey, pqf_
             atomic_fetch_add(&pr->done, res->size);
         goto done;
     }
-    if (!from_stdin) {
+    if (known && !o->a.version_id) {
+        si = *known;
+        po.size_hint = si.size;
+    } else if (!from_stdin) {
         rc = pqf_store_head(src, skey, NULL, &si, err);
         if (rc != PQF_OK)
             goto done;
@@ -189,6 +194,7 @@ done:
 typedef struct job {
     char *skey, *dkey;
     unsigned long long size;
+    char etag[72];
 } job;
 
 typedef struct plan {
@@ -216,6 +222,7 @@ static bool plan_add(void *ud, const pqf_object_info *o)
     j->skey = strdup(o->key);
     j->dkey = malloc(dl);
     j->size = o->size;
+    snprintf(j->etag, sizeof j->etag, "%s", o->etag);
     if (!j->skey || !j->dkey) {
         free(j->skey);
         free(j->dkey);
@@ -241,7 +248,8 @@ typedef struct workers {
 } workers;
 
 static void report(const cp_opts *o, const char *verb, const char *suri, const char *skey,
-                   const char *duri, const char *dkey, const pqf_object_info *r, pthread_mutex_t *mu)
+                   const char *duri, const char *dkey, const pqf_object_info *r,
+                   pthread_mutex_t *mu)
 {
     if (o->a.quiet)
         return;
@@ -283,7 +291,10 @@ static void *worker(void *ud)
         job *j = &w->pl->v[i];
         pqf_error err = {0};
         pqf_object_info r;
-        if (copy_one(w->o, w->src, j->skey, w->dst, j->dkey, false, w->pr, &r, &err) != PQF_OK) {
+        pqf_object_info known = {.key = j->skey, .size = j->size};
+        snprintf(known.etag, sizeof known.etag, "%s", j->etag);
+        if (copy_one(w->o, w->src, j->skey, w->dst, j->dkey, false, &known, w->pr, &r, &err) !=
+            PQF_OK) {
             pthread_mutex_lock(&w->mu);
             if (!atomic_exchange(&w->failed, true))
                 w->first = err;
@@ -375,8 +386,8 @@ int pqf_cmd_cp(int argc, char **argv)
     if (to_stdout) {
         pqf_ostream *out = NULL;
         if (pqf_ostream_file("-", &out, &err) != PQF_OK ||
-            pqf_store_get_to(src, skey, &(pqf_get_options){.version_id = o.a.version_id}, out,
-                             NULL, &err) != PQF_OK ||
+            pqf_store_get_to(src, skey, &(pqf_get_options){.version_id = o.a.version_id}, out, NULL,
+                             &err) != PQF_OK ||
             pqf_ostream_commit(out) != PQF_OK) {
             if (out && pqf_ostream_error(out)->code)
                 err = *pqf_ostream_error(out);
@@ -404,10 +415,9 @@ int pqf_cmd_cp(int argc, char **argv)
             snprintf(dfull, n, "%s%s%s", dkey, dl && dkey[dl - 1] != '/' ? "/" : "", base);
         else
             snprintf(dfull, n, "%s", dkey);
-        pqf_object_info r;
+        pqf_object_info r, si = {0};
         pr.nobjects = 1;
         if (!from_stdin) {
-            pqf_object_info si;
             if (pqf_store_head(src, skey, &(pqf_get_options){.version_id = o.a.version_id}, &si,
                                &err) != PQF_OK) {
                 rc = pqf_cli_fail(&err);
@@ -415,7 +425,8 @@ int pqf_cmd_cp(int argc, char **argv)
             }
             atomic_store(&pr.total, si.size);
         }
-        if (copy_one(&o, src, skey, dst, dfull, from_stdin, &pr, &r, &err) != PQF_OK) {
+        if (copy_one(&o, src, skey, dst, dfull, from_stdin, from_stdin ? NULL : &si, &pr, &r,
+                     &err) != PQF_OK) {
             if (pr.on)
                 fputc('\n', stderr);
             rc = pqf_cli_fail(&err);
@@ -452,8 +463,8 @@ int pqf_cmd_cp(int argc, char **argv)
         goto done;
     }
     pr.nobjects = (unsigned)pl.n;
-    workers w = {.o = &o, .src = src, .dst = dst, .suri = sroot, .duri = droot, .pl = &pl,
-                 .pr = &pr};
+    workers w = {
+        .o = &o, .src = src, .dst = dst, .suri = sroot, .duri = droot, .pl = &pl, .pr = &pr};
     pthread_mutex_init(&w.mu, NULL);
     unsigned nt = o.jobs ? o.jobs : 16;
     if (nt > pl.n)

@@ -15,9 +15,9 @@
 static const char export_usage[] =
     "usage: pqfeed export STORE --table NAME (--schema FILE | --infer-rows N) INPUT... [options]\n"
     "\n"
-    "Export CSV or NDJSON files (API pages, in the order they were fetched; a folder\n"
-    "means its .csv/.ndjson/.jsonl/.json files in name order) as the next snapshot\n"
-    "commit of TABLE in the feed at STORE (a directory, file:///path or s3://bucket/prefix).\n"
+    "Export CSV or NDJSON files (API pages, in the order they were fetched: one JSON\n"
+    "object per line or one JSON array; a folder means its .csv/.ndjson/.jsonl/.json\n"
+    "files in name order) as the next commit of TABLE in the feed at STORE (a directory, file:///path or s3://bucket/prefix).\n"
     "Data files are written first, the commit object last (put-if-absent): a crash\n"
     "leaves either the old head or the complete new commit, and a rerun completes it.\n"
     "\n"
@@ -27,6 +27,12 @@ static const char export_usage[] =
     "  --as-of TIME            the hour the data belongs to, ISO-8601 UTC (default: now);\n"
     "                          names the data/date=/hour= folder\n"
     "  --target-file-size SIZE split data into files of about this size (default 128M)\n"
+    "  --mode snapshot|changes the whole table (default), or records changed since the\n"
+    "                          last commit's watermark, with _op, _seq and _ts columns\n"
+    "  --key COL[,COL..]       the table's key, recorded with its schema\n"
+    "  --watermark COL         changes: the column that orders changes (e.g. updated)\n"
+    "  --delete-column COL     changes: a true value marks a deleted record (_op D)\n"
+    "  --created-column COL    changes: equal to the watermark marks an insert (_op I)\n"
     "  --allow-incompatible    register an incompatible schema change anyway\n"
     "  --json                  print the result as JSON\n";
 
@@ -137,7 +143,9 @@ int pqf_cmd_export(int argc, char **argv)
             continue;
         bool needs = strcmp(a, "--table") == 0 || strcmp(a, "--schema") == 0 ||
                      strcmp(a, "--infer-rows") == 0 || strcmp(a, "--as-of") == 0 ||
-                     strcmp(a, "--target-file-size") == 0;
+                     strcmp(a, "--target-file-size") == 0 || strcmp(a, "--mode") == 0 ||
+                     strcmp(a, "--key") == 0 || strcmp(a, "--watermark") == 0 ||
+                     strcmp(a, "--delete-column") == 0 || strcmp(a, "--created-column") == 0;
         if (needs && !val) {
             ret = pqf_cli_usage("export", "%s needs a value", a);
             goto done;
@@ -167,6 +175,24 @@ int pqf_cmd_export(int argc, char **argv)
                 goto done;
             }
             sp.target_file_bytes = v;
+        } else if (strcmp(a, "--mode") == 0) {
+            const char *m = argv[++i];
+            if (strcmp(m, "snapshot") == 0)
+                sp.kind = PQF_COMMIT_SNAPSHOT;
+            else if (strcmp(m, "changes") == 0)
+                sp.kind = PQF_COMMIT_CHANGES;
+            else {
+                ret = pqf_cli_usage("export", "--mode: expected snapshot or changes");
+                goto done;
+            }
+        } else if (strcmp(a, "--key") == 0) {
+            sp.key = argv[++i];
+        } else if (strcmp(a, "--watermark") == 0) {
+            sp.watermark = argv[++i];
+        } else if (strcmp(a, "--delete-column") == 0) {
+            sp.delete_column = argv[++i];
+        } else if (strcmp(a, "--created-column") == 0) {
+            sp.created_column = argv[++i];
         } else if (strcmp(a, "--allow-incompatible") == 0) {
             sp.allow_incompatible = true;
         } else if (strcmp(a, "--json") == 0) {
@@ -183,6 +209,10 @@ int pqf_cmd_export(int argc, char **argv)
     }
     if (!uri || !sp.table || in.n == 0) {
         ret = pqf_cli_usage("export", "needs STORE, --table and at least one INPUT file");
+        goto done;
+    }
+    if (sp.kind == PQF_COMMIT_CHANGES && !sp.watermark) {
+        ret = pqf_cli_usage("export", "--mode changes needs --watermark");
         goto done;
     }
     if (!!schema_path == !!infer_rows) {
@@ -208,17 +238,22 @@ int pqf_cmd_export(int argc, char **argv)
         ret = pqf_cli_fail(&err);
         goto done;
     }
+    const char *kind_name = sp.kind == PQF_COMMIT_CHANGES ? "changes" : "snapshot";
     if (sa.json)
         printf("{\"table\":\"%s\",\"committed\":%s,\"seq\":%" PRIu64 ",\"rows\":%" PRIu64
-               ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"schema_version\":%d,"
-               "\"schema_changed\":%s,\"hash\":\"%s\"}\n",
-               sp.table, res.committed ? "true" : "false", res.seq, res.rows, res.files, res.bytes,
-               res.schema_version, res.schema_changed ? "true" : "false", res.hash);
+               ",\"skipped\":%" PRIu64 ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64
+               ",\"schema_version\":%d,\"schema_changed\":%s,\"hash\":\"%s\"}\n",
+               sp.table, res.committed ? "true" : "false", res.seq, res.rows, res.skipped,
+               res.files, res.bytes, res.schema_version, res.schema_changed ? "true" : "false",
+               res.hash);
     else if (res.committed)
-        printf("%s: commit %" PRIu64 " (snapshot): %" PRIu64 " rows in %" PRIu64
-               " files, %" PRIu64 " bytes, schema v%d%s\n",
-               sp.table, res.seq, res.rows, res.files, res.bytes, res.schema_version,
+        printf("%s: commit %" PRIu64 " (%s): %" PRIu64 " rows in %" PRIu64 " files, %" PRIu64
+               " bytes, schema v%d%s\n",
+               sp.table, res.seq, kind_name, res.rows, res.files, res.bytes, res.schema_version,
                res.schema_changed ? " (new)" : "");
+    else if (sp.kind == PQF_COMMIT_CHANGES)
+        printf("%s: nothing new after the watermark of commit %" PRIu64 " (%" PRIu64
+               " records skipped)\n", sp.table, res.seq, res.skipped);
     else
         printf("%s: nothing new (the snapshot equals commit %" PRIu64 ")\n", sp.table, res.seq);
 done:

@@ -9,7 +9,10 @@
 
 #include "cli.h"
 
-bool pqf_cli_is_s3(const char *uri) { return strncmp(uri, "s3://", 5) == 0; }
+bool pqf_cli_is_s3(const char *uri)
+{
+    return strncmp(uri, "s3://", 5) == 0;
+}
 
 static const char *need(const char *cmd, int argc, char **argv, int *i)
 {
@@ -115,22 +118,21 @@ int pqf_cli_store_arg(const char *cmd, int argc, char **argv, int *i, pqf_cli_st
 
 void pqf_cli_store_help(FILE *f)
 {
-    fprintf(f,
-            "store options (as `aws s3`; unset ones come from AWS_* variables and ~/.aws):\n"
-            "  --endpoint-url URL      S3 endpoint (also AWS_ENDPOINT_URL)\n"
-            "  --region R  --profile P  --ca-bundle PEM\n"
-            "  --no-verify-ssl         do not verify TLS certificates (insecure; warns)\n"
-            "  --no-sign-request       anonymous requests\n"
-            "  --path-style | --virtual-host   bucket addressing (default: auto)\n"
-            "  --sse AES256|aws:kms  --sse-kms-key-id ID  --sse-kms-context JSON\n"
-            "  --sse-c-key-file F      SSE-C with the 32-byte key in F\n"
-            "  --part-size SIZE  --multipart-threshold SIZE  --concurrency N\n"
-            "  --max-attempts N  --retry-base-ms N  --connect-timeout S  --read-timeout S\n"
-            "  --version-id V  --json  --quiet\n");
+    fprintf(f, "store options (as `aws s3`; unset ones come from AWS_* variables and ~/.aws):\n"
+               "  --endpoint-url URL      S3 endpoint (also AWS_ENDPOINT_URL)\n"
+               "  --region R  --profile P  --ca-bundle PEM\n"
+               "  --no-verify-ssl         do not verify TLS certificates (insecure; warns)\n"
+               "  --no-sign-request       anonymous requests\n"
+               "  --path-style | --virtual-host   bucket addressing (default: auto)\n"
+               "  --sse AES256|aws:kms  --sse-kms-key-id ID  --sse-kms-context JSON\n"
+               "  --sse-c-key-file F      SSE-C with the 32-byte key in F\n"
+               "  --part-size SIZE  --multipart-threshold SIZE  --concurrency N\n"
+               "  --max-attempts N  --retry-base-ms N  --connect-timeout S  --read-timeout S\n"
+               "  --version-id V  --json  --quiet\n");
 }
 
-pqf_err pqf_cli_target(const char *uri, const pqf_cli_store_args *a, pqf_store **store,
-                       char **key, pqf_error *err)
+pqf_err pqf_cli_target(const char *uri, const pqf_cli_store_args *a, pqf_store **store, char **key,
+                       pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     *store = NULL;
@@ -165,7 +167,8 @@ pqf_err pqf_cli_target(const char *uri, const pqf_cli_store_args *a, pqf_store *
     /* Normalise: drop "." and empty segments, resolve "..". */
     char out[PATH_MAX] = "";
     size_t ol = 0;
-    for (char *save = NULL, *seg = strtok_r(abs, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+    for (char *save = NULL, *seg = strtok_r(abs, "/", &save); seg;
+         seg = strtok_r(NULL, "/", &save)) {
         if (strcmp(seg, ".") == 0)
             continue;
         if (strcmp(seg, "..") == 0) {

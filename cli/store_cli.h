@@ -23,8 +23,8 @@ void pqf_cli_store_help(FILE *f);
 
 /* "s3://b/k" -> store "s3://b", key "k"; "file:///a/b" or "a/b" -> store
  * file:/// and key "abs/path". *key is malloc'd (may be ""). */
-pqf_err pqf_cli_target(const char *uri, const pqf_cli_store_args *a, pqf_store **store,
-                       char **key, pqf_error *err);
+pqf_err pqf_cli_target(const char *uri, const pqf_cli_store_args *a, pqf_store **store, char **key,
+                       pqf_error *err);
 bool pqf_cli_is_s3(const char *uri);
 
 /* JSON string (quoted, escaped) to f. */

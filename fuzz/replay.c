@@ -71,8 +71,10 @@ int main(int argc, char **argv)
                 qsort(names, nn, sizeof *names, cmp);
             for (size_t k = 0; k < nn; k++) {
                 char path[4096];
+                struct stat fst;
                 snprintf(path, sizeof path, "%s/%s", argv[i], names[k]);
-                if (run_file(path) == 0)
+                /* regular files only: subfolders hold other material */
+                if (stat(path, &fst) == 0 && S_ISREG(fst.st_mode) && run_file(path) == 0)
                     count++;
                 free(names[k]);
             }

@@ -14,7 +14,10 @@
  * leaves a complete commit. A snapshot whose files are byte-identical to the
  * head commit's is not committed again (a rerun after a crash that followed
  * the publish). In changes mode only records whose watermark is beyond the
- * head commit's watermark are exported, so a rerun finds nothing new.
+ * head commit's watermark are exported, so a rerun finds nothing new; the
+ * files then carry the table's columns plus _op, _seq and _ts, and a page
+ * whose records are older than an earlier page's newest is an error (the
+ * watermark went backwards).
  */
 #ifndef PQFEED_EXPORT_H
 #define PQFEED_EXPORT_H
@@ -39,7 +42,12 @@ typedef struct pqf_export_spec {
     size_t ninputs;
     pqf_source_opts source;
     const pqf_schema *schema;  /* finished schema of the records */
-    pqf_commit_kind kind;      /* PQF_COMMIT_SNAPSHOT */
+    pqf_commit_kind kind;      /* PQF_COMMIT_SNAPSHOT (default) or PQF_COMMIT_CHANGES */
+    const char *key;           /* key column(s), comma-separated: recorded with the schema */
+    /* changes mode (see pqf_change_opts in source.h): */
+    const char *watermark;     /* column ordering the changes; required for changes */
+    const char *delete_column; /* true marks a deleted record (_op D) */
+    const char *created_column;/* equal to the watermark marks an insert (_op I) */
     uint64_t target_file_bytes; /* default 128 MiB */
     pqf_writer_opts writer;
     int64_t as_of_ms;          /* the hour the data belongs to (partition folder); 0: now */
@@ -50,7 +58,8 @@ typedef struct pqf_export_spec {
 void pqf_export_spec_init(pqf_export_spec *sp);
 
 typedef struct pqf_export_result {
-    bool committed;       /* false: nothing new (unchanged snapshot) */
+    bool committed;       /* false: nothing new (unchanged snapshot, or no new changes) */
+    uint64_t skipped;     /* changes: records at or before the last watermark */
     uint64_t seq;         /* the new commit's seq (or the head when nothing new) */
     uint64_t rows, files, bytes;
     int schema_version;

@@ -4,7 +4,7 @@
  *   _feed.json                                  format version, tables, producer
  *   <table>/_schema/<version>.json              schema file per version
  *   <table>/_log/<seq, 20 digits>.json          commit objects, written last
- *   <table>/data/date=YYYY-MM-DD/hour=HH/<seq 20 digits>-<part 5 digits>.parquet
+ *   <table>/data/date=YYYY-MM-DD/hour=HH/<seq 20 digits>-<part 5 digits>-<input 8 hex>.parquet
  *
  * A commit object names its files with sizes, row counts and checksums, and
  * carries `prev`, the SHA-256 of the previous commit object's bytes, so a
@@ -53,6 +53,7 @@ typedef struct pqf_commit {
     char *wm_from, *wm_to;   /* watermark range of the rows (text, as in the source) */
     int64_t created_ms;      /* Unix ms */
     char *producer;
+    char source_sha256[65];  /* digest of the export's input and settings; "" if unknown */
     uint64_t rows, bytes;    /* sums over files */
     pqf_commit_file *files;
     size_t nfiles;
@@ -104,8 +105,11 @@ pqf_err pqf_feed_publish(pqf_feed *f, const pqf_commit *c, pqf_error *err);
 
 /* Key of a commit object / data file (written into buf; returns buf). */
 char *pqf_feed_log_key(const char *table, uint64_t seq, char *buf, size_t cap);
+/* tag: 8 hex digits of the export's input digest, so that a rerun with the
+ * same input writes the same names (and bytes), and one with other input
+ * (a crashed run's orphans, a racing producer) other names. */
 char *pqf_feed_data_key(const char *table, uint64_t seq, unsigned part, int64_t as_of_ms,
-                        char *buf, size_t cap);
+                        const char *tag, char *buf, size_t cap);
 
 /* ---- verification -------------------------------------------------------------- */
 
@@ -142,6 +146,30 @@ typedef struct pqf_verify_opts {
  * when the walk itself worked (problems or not). */
 pqf_err pqf_feed_verify(pqf_feed *f, const char *table, const pqf_verify_opts *opts,
                         uint64_t *problems, pqf_error *err);
+
+/* ---- garbage collection ---------------------------------------------------------- */
+
+typedef struct pqf_gc_opts {
+    int64_t grace_ms;  /* only objects older than this are removed (default 24 h when 0) */
+    bool dry_run;      /* report, delete nothing */
+    /* Called for each orphan found (removed unless dry_run). */
+    void (*on_orphan)(void *ud, const char *key, uint64_t size, int64_t age_ms);
+    void *ud;
+} pqf_gc_opts;
+
+typedef struct pqf_gc_result {
+    uint64_t named;    /* data files named by commits */
+    uint64_t orphans;  /* data files named by none, old enough */
+    uint64_t young;    /* orphans younger than the grace period (kept) */
+    uint64_t bytes;    /* bytes of the old orphans */
+    uint64_t deleted;
+} pqf_gc_result;
+
+/* Remove the table's data files that no commit names (failed or racing
+ * exports), when older than the grace period. A data file a commit names is
+ * never touched. */
+pqf_err pqf_feed_gc(pqf_feed *f, const char *table, const pqf_gc_opts *opts, pqf_gc_result *res,
+                    pqf_error *err);
 
 #ifdef __cplusplus
 }

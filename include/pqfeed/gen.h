@@ -62,6 +62,19 @@ pqf_err pqf_gen_write(pqf_gen_table t, const pqf_gen_opts *o, pqf_ostream *out, 
  * atomically; DIR is created if missing. */
 pqf_err pqf_gen_to_dir(pqf_gen_table t, const pqf_gen_opts *o, const char *dir, pqf_error *err);
 
+/* Hourly API pages of the issues table, as an hourly "changed since" API
+ * returns them: DIR/hour-0000/ holds every row (the initial load), each
+ * DIR/hour-HHHH/ after it the hour's changes (updates of about 10% of the rows,
+ * 5% inserts, 1% deletes as tombstones with "deleted": true), sorted by
+ * updated_at, page_rows records per page (0: 500) in page-NNNNN.ndjson. A
+ * row's first version has created_at = updated_at (it is an insert).
+ * DIR/issues.schema.json is the issues schema plus the nullable bool column
+ * "deleted"; DIR/issues.final.ndjson is the source table's state after the
+ * last hour (live rows at their latest version), for reconciliation. The
+ * same options always give the same bytes. */
+pqf_err pqf_gen_increments(const pqf_gen_opts *o, unsigned hours, uint64_t page_rows,
+                           const char *dir, pqf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

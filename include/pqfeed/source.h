@@ -17,6 +17,9 @@
  * 12.345 has more than 2 decimal places (decimal(18,2))" (PQF_ERR_VALUE), or
  * "in.csv:7: column 9: unterminated quoted field" (PQF_ERR_PARSE).
  *
+ * NDJSON input is one JSON object per line, or (an API page) one JSON array of
+ * objects; the array form is read whole, so it is capped by max_record_bytes.
+ *
  * Schema files are JSON; the format is described in docs/SCHEMA-FILE.md.
  */
 #ifndef PQFEED_SOURCE_H
@@ -52,8 +55,25 @@ typedef struct pqf_csv_opts {
 /* Fill defaults. */
 void pqf_csv_opts_init(pqf_csv_opts *o);
 
+/* Change capture (export's changes mode). The schema then carries three
+ * generated top-level columns that the input does not: _op (string: "I", "U"
+ * or "D"), _seq (int64) and _ts (timestamp_us utc, nullable: the watermark
+ * when it is a timestamp). Records whose watermark is not beyond `after` are
+ * skipped, so a rerun after a published commit finds nothing new. */
+typedef struct pqf_change_opts {
+    const char *watermark;      /* top-level leaf column ordering the changes (required) */
+    const char *after;          /* export only records with a greater watermark (NULL: all) */
+    const char *delete_column;  /* top-level column whose true value marks a delete (_op D) */
+    const char *created_column; /* top-level column equal to the watermark marks an insert
+                                   (_op I); otherwise, and without it, _op is U */
+    const char *floor;          /* a record beyond `after` but older than this is an error:
+                                   the watermark went backwards (NULL: no check) */
+    int64_t seq_base;           /* _seq = seq_base + 1-based ordinal of the written record */
+} pqf_change_opts;
+
 typedef struct pqf_source_opts {
     pqf_format format;       /* default AUTO */
+    const pqf_change_opts *changes; /* NULL: no change capture */
     pqf_csv_opts csv;
     bool ignore_unknown;     /* fields/columns not in the schema: ignored (true) or an error
                                 (false, the default) */
@@ -89,6 +109,12 @@ pqf_err pqf_source_next(pqf_source *src, pqf_writer *w, bool *eof);
 
 /* Write every remaining record; *rows (may be NULL) counts rows written. */
 pqf_err pqf_source_run(pqf_source *src, pqf_writer *w, uint64_t *rows);
+
+/* With change capture: the smallest and largest watermark written, as the
+ * input spelt them (NULL before any record); valid until free. */
+void pqf_source_watermarks(const pqf_source *src, const char **min, const char **max);
+/* With change capture: records skipped as not beyond `after`. */
+uint64_t pqf_source_skipped(const pqf_source *src);
 
 /* 1-based line number where the current (last read) record starts. */
 uint64_t pqf_source_line(const pqf_source *src);

@@ -35,8 +35,8 @@ extern "C" {
 typedef struct pqf_store pqf_store;
 
 typedef enum pqf_addressing {
-    PQF_ADDR_AUTO = 0, /* virtual-hosted on AWS with a DNS-safe bucket, else path-style */
-    PQF_ADDR_PATH = 1, /* https://endpoint/bucket/key */
+    PQF_ADDR_AUTO = 0,   /* virtual-hosted on AWS with a DNS-safe bucket, else path-style */
+    PQF_ADDR_PATH = 1,   /* https://endpoint/bucket/key */
     PQF_ADDR_VIRTUAL = 2 /* https://bucket.endpoint/key */
 } pqf_addressing;
 
@@ -64,13 +64,13 @@ typedef struct pqf_store_options {
     const char *access_key_id;
     const char *secret_access_key;
     const char *session_token;
-    unsigned concurrency;  /* parallel requests per transfer; 0: 8 */
-    uint64_t part_size;    /* multipart part size; 0: 8 MiB, grown so 10,000 parts suffice */
+    unsigned concurrency; /* parallel requests per transfer; 0: 8 */
+    uint64_t part_size;   /* multipart part size; 0: 8 MiB, grown so 10,000 parts suffice */
     /* Server-side copies larger than this use UploadPartCopy; 0: 5 GiB. (Streams
      * go multipart once they outgrow one part.) */
     uint64_t multipart_threshold;
-    unsigned max_attempts; /* per request, first try included; 0: env or 5 */
-    unsigned retry_base_ms;    /* backoff base; 0: 100 ms (full jitter, capped at 20 s) */
+    unsigned max_attempts;      /* per request, first try included; 0: env or 5 */
+    unsigned retry_base_ms;     /* backoff base; 0: 100 ms (full jitter, capped at 20 s) */
     unsigned connect_timeout_s; /* 0: 10 s */
     unsigned read_timeout_s;    /* no byte for this long aborts an attempt; 0: 60 s */
     /* Encryption applied to every put (and needed again to read SSE-C objects). */
@@ -97,29 +97,29 @@ bool pqf_store_is_s3(const pqf_store *s);
  * NUL-terminated and empty when unknown. In list callbacks, key points into
  * the listing and is valid only during the callback. */
 typedef struct pqf_object_info {
-    const char *key;           /* relative to the store root */
+    const char *key; /* relative to the store root */
     uint64_t size;
-    int64_t mtime_ms;          /* last modified, Unix milliseconds */
-    char etag[72];             /* without quotes; "<md5hex>" or "<md5hex>-<parts>" */
-    char version_id[136];      /* versioned buckets */
-    char checksum_crc32c[16];  /* base64, when the server returns one */
-    char checksum_sha256[48];  /* base64 */
+    int64_t mtime_ms;         /* last modified, Unix milliseconds */
+    char etag[72];            /* without quotes; "<md5hex>" or "<md5hex>-<parts>" */
+    char version_id[136];     /* versioned buckets */
+    char checksum_crc32c[16]; /* base64, when the server returns one */
+    char checksum_sha256[48]; /* base64 */
     char content_type[96];
-    char sse[16];              /* "AES256", "aws:kms", "SSE-C" or "" */
-    bool is_prefix;            /* listing with a delimiter: a common prefix */
-    bool is_delete_marker;     /* version listings */
-    bool is_latest;            /* version listings */
+    char sse[16];          /* "AES256", "aws:kms", "SSE-C" or "" */
+    bool is_prefix;        /* listing with a delimiter: a common prefix */
+    bool is_delete_marker; /* version listings */
+    bool is_latest;        /* version listings */
 } pqf_object_info;
 
 /* ---- writing --------------------------------------------------------------- */
 
 typedef struct pqf_put_options {
-    bool if_absent;        /* fail with PQF_ERR_EXISTS when the key exists */
-    const char *if_match;  /* ETag: fail with PQF_ERR_PRECONDITION unless current */
+    bool if_absent;       /* fail with PQF_ERR_EXISTS when the key exists */
+    const char *if_match; /* ETag: fail with PQF_ERR_PRECONDITION unless current */
     const char *content_type;
-    uint64_t size_hint;    /* expected length (0: unknown); sizes the parts */
-    bool checksum_crc32c;  /* send x-amz-checksum-crc32c (single part) */
-    bool checksum_sha256;  /* send x-amz-checksum-sha256 (single part) */
+    uint64_t size_hint;   /* expected length (0: unknown); sizes the parts */
+    bool checksum_crc32c; /* send x-amz-checksum-crc32c (single part) */
+    bool checksum_sha256; /* send x-amz-checksum-sha256 (single part) */
     /* Continue the interrupted multipart upload with this id: parts already
      * stored (per ListParts, verified by MD5) are not sent again. The data
      * written must be the same bytes as before. */
@@ -137,8 +137,8 @@ typedef struct pqf_put_options {
  * pqf_ostream_commit() succeeds; abort (or free without commit) aborts the
  * multipart upload. Locally: a temporary file, fsynced and renamed (if_absent:
  * linked, so exactly one racer wins). opt may be NULL. */
-pqf_err pqf_store_put(pqf_store *s, const char *key, const pqf_put_options *opt,
-                      pqf_ostream **out, pqf_error *err);
+pqf_err pqf_store_put(pqf_store *s, const char *key, const pqf_put_options *opt, pqf_ostream **out,
+                      pqf_error *err);
 /* put of a memory buffer in one call. */
 pqf_err pqf_store_put_bytes(pqf_store *s, const char *key, const void *data, size_t len,
                             const pqf_put_options *opt, pqf_error *err);
@@ -164,8 +164,8 @@ pqf_err pqf_store_get_to(pqf_store *s, const char *key, const pqf_get_options *o
                          pqf_ostream *dst, pqf_object_info *info, pqf_error *err);
 /* Read a whole object into a malloc'd buffer of at most limit bytes
  * (PQF_ERR_LIMIT beyond). *data is NUL-terminated; free() it. */
-pqf_err pqf_store_get_bytes(pqf_store *s, const char *key, const pqf_get_options *opt,
-                            size_t limit, uint8_t **data, size_t *len, pqf_error *err);
+pqf_err pqf_store_get_bytes(pqf_store *s, const char *key, const pqf_get_options *opt, size_t limit,
+                            uint8_t **data, size_t *len, pqf_error *err);
 /* Metadata of one object (PQF_ERR_NOT_FOUND when absent). info->key is NULL. */
 pqf_err pqf_store_head(pqf_store *s, const char *key, const pqf_get_options *opt,
                        pqf_object_info *info, pqf_error *err);
@@ -192,8 +192,7 @@ pqf_err pqf_store_list(pqf_store *s, const char *prefix, const pqf_list_options 
 
 /* Delete key (a missing key is not an error). version_id may be NULL; given,
  * that version (or delete marker) is removed for good. */
-pqf_err pqf_store_delete(pqf_store *s, const char *key, const char *version_id,
-                         pqf_error *err);
+pqf_err pqf_store_delete(pqf_store *s, const char *key, const char *version_id, pqf_error *err);
 /* Delete up to any number of keys, 1000 per request (DeleteObjects). The
  * first failure is reported; *deleted (may be NULL) counts the successes. */
 pqf_err pqf_store_delete_many(pqf_store *s, const char *const *keys, size_t n, size_t *deleted,
@@ -202,8 +201,8 @@ pqf_err pqf_store_delete_many(pqf_store *s, const char *const *keys, size_t n, s
 /* Copy src_key of src into dst_key of dst. Same S3 endpoint and credentials:
  * server-side (CopyObject; UploadPartCopy in parallel parts beyond 5 GiB);
  * otherwise a streamed get into a put. opt applies to the destination. */
-pqf_err pqf_store_copy(pqf_store *src, const char *src_key, pqf_store *dst,
-                       const char *dst_key, const pqf_put_options *opt, pqf_error *err);
+pqf_err pqf_store_copy(pqf_store *src, const char *src_key, pqf_store *dst, const char *dst_key,
+                       const pqf_put_options *opt, pqf_error *err);
 
 /* ---- versioning (S3) ------------------------------------------------------- */
 

@@ -74,15 +74,34 @@ typedef enum pqf_encoding {
 } pqf_encoding;
 
 /* Per-column settings, matched by dotted path of the leaf or of any ancestor
- * (e.g. "author" applies to "author.name" too). */
+ * (e.g. "author" applies to "author.name" too); the longest matching path
+ * wins. A path naming no node makes pqf_writer_create fail.
+ *
+ * encoding PQF_ENC_AUTO (or RLE_DICTIONARY) uses the dictionary unless
+ * `dictionary` is 0; when the dictionary grows past dict_page_bytes, or the
+ * first 16384 distinct values show a (nearly) unique column, the rest of the
+ * column chunk falls back to DELTA_BINARY_PACKED (INT32/INT64) or PLAIN.
+ * An explicit encoding (PLAIN, DELTA_BINARY_PACKED on INT32/INT64,
+ * DELTA_LENGTH_BYTE_ARRAY on BYTE_ARRAY, BYTE_STREAM_SPLIT on FLOAT, DOUBLE,
+ * INT32, INT64, FLBA, RLE on BOOLEAN) is used for every page unless
+ * `dictionary` is 1, in which case it is the fallback. An encoding the type
+ * does not allow makes pqf_writer_create fail. BOOLEAN columns never use a
+ * dictionary.
+ *
+ * Start from PQF_COLUMN_OPTS_INIT: a zeroed struct means encoding PLAIN
+ * with the dictionary off. */
 typedef struct pqf_column_opts {
     const char *path;
     pqf_encoding encoding; /* PQF_ENC_AUTO: dictionary, falling back as configured */
     int dictionary;        /* -1 inherit, 0 off, 1 on */
-    bool bloom_filter;     /* write a split-block bloom filter */
+    bool bloom_filter;     /* write a split-block bloom filter (not for BOOLEAN) */
     uint64_t bloom_ndv;    /* expected distinct values (0: from the row group) */
     double bloom_fpp;      /* false-positive probability (0: 0.01) */
 } pqf_column_opts;
+
+/* Defaults for one column: AUTO encoding, inherited dictionary setting. */
+#define PQF_COLUMN_OPTS_INIT(p)                                                                    \
+    ((pqf_column_opts){.path = (p), .encoding = PQF_ENC_AUTO, .dictionary = -1})
 
 typedef struct pqf_kv {
     const char *key;

@@ -110,6 +110,8 @@ pqf_err pqf_commit_encode(const pqf_commit *c, char **out, size_t *len, pqf_erro
     }
     PQF_TRY(pqf__buf_printf(&b, "\"created_at\":\"%s\",", ts));
     PQF_TRY(put_str(&b, "producer", c->producer));
+    PQF_TRY(pqf__buf_append_byte(&b, ','));
+    PQF_TRY(put_str(&b, "source_sha256", c->source_sha256[0] ? c->source_sha256 : NULL));
     PQF_TRY(pqf__buf_printf(&b, ",\"rows\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"files\":[",
                             c->rows, c->bytes));
     for (size_t i = 0; i < c->nfiles; i++) {
@@ -293,6 +295,7 @@ pqf_err pqf_commit_decode(const char *text, size_t len, const char *name, pqf_co
         PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: commit field 'created_at' is not YYYY-MM-DDTHH:MM:SS.mmmZ",
                  name);
     PQF_TRY(get_str(&d, root, "producer", true, &c->producer));
+    PQF_TRY(get_hex(&d, root, "source_sha256", 64, true, c->source_sha256));
     uint64_t rows, bytes;
     PQF_TRY(get_u64(&d, root, "rows", &rows));
     PQF_TRY(get_u64(&d, root, "bytes", &bytes));

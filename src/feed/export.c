@@ -6,10 +6,15 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/buf.h"
+#include "base/crash.h"
 #include "base/hash.h"
+#include "source/json.h"
+#include "feed/feed_impl.h"
 #include "feed/hashstream.h"
 #include "pqfeed/export.h"
 #include "pqfeed/pqfeed.h"
+#include "source/value.h"
 
 #define SCHEMA_READ_LIMIT (16u << 20)
 
@@ -186,6 +191,39 @@ pqf_err pqf_schema_check_compatible(const pqf_schema *old, const pqf_schema *nex
     return compat_node(old, 0, next, 0, "", err);
 }
 
+/* The registered schema file carries the table's key as a top-level "key"
+ * array (schema readers ignore unknown top-level keys). */
+static pqf_err with_key(char **json, size_t *len, const char *key, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf__buf b;
+    pqf__buf_init(&b, SCHEMA_READ_LIMIT);
+    const char *p = *json;
+    if (*len == 0 || p[0] != '{')
+        PQF_FAIL(err, PQF_ERR_INTERNAL, "schema JSON does not start with an object");
+    static const char head[] = "{\n  \"key\": [";
+    PQF_TRY(pqf__buf_append(&b, head, strlen(head)));
+    for (const char *k = key; *k;) {
+        size_t n = strcspn(k, ",");
+        if (k != key)
+            PQF_TRY(pqf__buf_append(&b, ", ", 2));
+        PQF_TRY(pqf__json_write_str(&b, k, n));
+        k += n;
+        if (*k == ',')
+            k++;
+    }
+    PQF_TRY(pqf__buf_append(&b, "],", 2));
+    PQF_TRY(pqf__buf_append(&b, p + 1, *len - 1));
+    PQF_TRY(pqf__buf_cstr(&b));
+    free(*json);
+    *json = (char *)pqf__buf_steal(&b, len);
+done:
+    if (rc != PQF_OK && err->code == PQF_OK)
+        pqf_error_set(err, rc, "schema key: %s", pqf_strerror(rc));
+    pqf__buf_free(&b);
+    return rc;
+}
+
 /* Register sp->schema: same as the latest -> that version; else a new one. */
 static pqf_err register_schema(pqf_feed *f, const pqf_export_spec *sp, int *version,
                                bool *changed, pqf_error *err)
@@ -198,9 +236,13 @@ static pqf_err register_schema(pqf_feed *f, const pqf_export_spec *sp, int *vers
     int v = 0;
     *changed = false;
     PQF_TRY(pqf_schema_to_json(sp->schema, &want, &want_len, err));
+    if (sp->key && *sp->key)
+        PQF_TRY(with_key(&want, &want_len, sp->key, err));
     PQF_TRY(pqf_feed_schema_latest(f, sp->table, &v, &latest, err));
     if (latest) {
         PQF_TRY(pqf_schema_to_json(latest, &have, &have_len, err));
+        if (sp->key && *sp->key)
+            PQF_TRY(with_key(&have, &have_len, sp->key, err));
         if (have_len == want_len && memcmp(have, want, want_len) == 0) {
             *version = v;
             goto done;
@@ -248,7 +290,13 @@ done:
 typedef struct {
     pqf_feed *f;
     const pqf_export_spec *sp;
+    const pqf_schema *file_schema; /* sp->schema, plus _op/_seq/_ts for changes */
+    pqf_change_opts co;
+    pqf__conv wm_conv;
+    char *wm_min, *wm_max;         /* changes: range written so far */
+    uint64_t skipped;
     pqf_commit *c;
+    char digest[65];  /* input + settings: names the files, and sits in the commit */
     int64_t as_of;
     pqf_ostream *out; /* hash stream over the store's put stream */
     pqf__hashsum sum;
@@ -257,20 +305,28 @@ typedef struct {
     char key[PQF_TABLE_NAME_MAX + 128];
 } exp_ctx;
 
+/* Data files are put-if-absent: a rerun rewrites a name only with the same
+ * bytes (checked in file_close), and a racing producer cannot replace a file
+ * that the winner's commit names. */
+static pqf_err open_put(void *ctx, pqf_ostream **inner, pqf_error *err)
+{
+    exp_ctx *x = ctx;
+    pqf_put_options po = {.if_absent = true, .content_type = "application/vnd.apache.parquet"};
+    return pqf_store_put(pqf_feed_store(x->f), x->key, &po, inner, err);
+}
+
 static pqf_err file_open(exp_ctx *x, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
-    pqf_ostream *put = NULL;
     pqf_writer_opts wo = x->sp->writer;
     if (wo.row_group_bytes == 0 || wo.row_group_bytes > x->sp->target_file_bytes)
         wo.row_group_bytes = x->sp->target_file_bytes;
-    pqf_feed_data_key(x->sp->table, x->c->seq, x->part, x->as_of, x->key, sizeof x->key);
-    pqf_put_options po = {.content_type = "application/vnd.apache.parquet"};
-    PQF_TRY(pqf_store_put(pqf_feed_store(x->f), x->key, &po, &put, err));
-    x->out = pqf__hashstream(put, &x->sum);
+    pqf_feed_data_key(x->sp->table, x->c->seq, x->part, x->as_of, x->digest, x->key,
+                      sizeof x->key);
+    x->out = pqf__hashstream(open_put, x, &x->sum);
     if (!x->out)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-    PQF_TRY(pqf_writer_create(x->sp->schema, x->out, &wo, &x->w, err));
+    PQF_TRY(pqf_writer_create(x->file_schema, x->out, &wo, &x->w, err));
 done:
     return rc;
 }
@@ -284,12 +340,28 @@ static pqf_err file_close(exp_ctx *x, pqf_error *err)
         PQF_FAIL(err, err->code, "%s: %s", x->key, pqf_writer_error(x->w)->msg);
     }
     pqf_writer_get_stats(x->w, &st);
-    if (pqf_ostream_commit(x->out) != PQF_OK)
-        PQF_FAIL(err, pqf_ostream_error(x->out)->code, "%s: %s", x->key,
-                 pqf_ostream_error(x->out)->msg);
+    if (pqf_ostream_commit(x->out) != PQF_OK) {
+        pqf_err code = pqf_ostream_error(x->out)->code;
+        if (code != PQF_ERR_EXISTS)
+            PQF_FAIL(err, code, "%s: %s", x->key, pqf_ostream_error(x->out)->msg);
+        /* the name exists: a rerun (same bytes: fine) or another producer */
+        pqf_object_info info;
+        char have[65] = "";
+        memset(&info, 0, sizeof info);
+        PQF_TRY(pqf_store_head(pqf_feed_store(x->f), x->key, NULL, &info, err));
+        if (info.size == x->sum.bytes)
+            PQF_TRY(pqf__hash_object(pqf_feed_store(x->f), x->key, info.size, have, err));
+        if (strcmp(have, x->sum.sha256) != 0)
+            PQF_FAIL(err, PQF_ERR_CONFLICT,
+                     "table %s: data file %s already exists with other bytes: another producer "
+                     "is exporting commit %" PRIu64 ", or an earlier run with other input left it "
+                     "(if no other producer runs, 'pqfeed gc --grace 0s' removes it)",
+                     x->sp->table, x->key, x->c->seq);
+    }
     PQF_TRY(pqf_commit_add_file(x->c, x->key, x->sum.bytes, st.rows, x->sum.sha256,
                                 x->sum.crc32c, err));
     x->part++;
+    pqf__crashpoint("export.file-written");
 done:
     pqf_writer_free(x->w);
     x->w = NULL;
@@ -298,13 +370,104 @@ done:
     return rc;
 }
 
+static int wm_cmp(exp_ctx *x, const char *a, const char *b)
+{
+    pqf__val va, vb; /* their bytes point into a, b or their own scratch */
+    if (pqf__value_parse(&x->wm_conv, a, strlen(a), &va) ||
+        pqf__value_parse(&x->wm_conv, b, strlen(b), &vb))
+        return 0;
+    return pqf__val_cmp(&x->wm_conv, &va, &vb);
+}
+
+static pqf_err widen_range(exp_ctx *x, const char *lo, const char *hi, pqf_error *err)
+{
+    if (!x->wm_min || wm_cmp(x, lo, x->wm_min) < 0) {
+        free(x->wm_min);
+        x->wm_min = strdup(lo);
+    }
+    if (!x->wm_max || wm_cmp(x, hi, x->wm_max) > 0) {
+        free(x->wm_max);
+        x->wm_max = strdup(hi);
+    }
+    if (!x->wm_min || !x->wm_max)
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+    return PQF_OK;
+}
+
+/* A copy of s through the builder, with the change columns appended. */
+static pqf_err copy_node(const pqf_schema *s, int node, pqf_schema *d, int dparent,
+                         pqf_error *err)
+{
+    pqf_node_info ni;
+    pqf_schema_node(s, node, &ni);
+    int id;
+    if (!ni.is_group) {
+        id = pqf_schema_add_column(d, dparent, ni.name, ni.repetition, ni.physical, ni.type_length,
+                                   &ni.logical, ni.field_id, err);
+        return id < 0 ? err->code : PQF_OK;
+    }
+    if (ni.logical.kind == PQF_LT_LIST) {
+        id = pqf_schema_add_list(d, dparent, ni.name, ni.repetition, ni.field_id, err);
+        if (id < 0)
+            return err->code;
+        return copy_node(s, pqf_schema_list_element(s, node), d, id, err);
+    }
+    id = pqf_schema_add_group(d, dparent, ni.name, ni.repetition,
+                              ni.logical.kind ? &ni.logical : NULL, ni.field_id, err);
+    if (id < 0)
+        return err->code;
+    for (int i = 0; i < ni.nchildren; i++) {
+        pqf_err rc = copy_node(s, pqf_schema_child(s, node, i), d, id, err);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    return PQF_OK;
+}
+
+static pqf_err change_schema(const pqf_schema *s, pqf_schema **out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_schema *d = pqf_schema_create();
+    pqf_node_info root;
+    const pqf_logical str = {.kind = PQF_LT_STRING};
+    const pqf_logical ts = {.kind = PQF_LT_TIMESTAMP, .unit = PQF_MICROS, .utc = true};
+    if (!d)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    pqf_schema_node(s, 0, &root);
+    for (int i = 0; i < root.nchildren; i++) {
+        int c = pqf_schema_child(s, 0, i);
+        pqf_node_info ci;
+        pqf_schema_node(s, c, &ci);
+        if (strcmp(ci.name, "_op") == 0 || strcmp(ci.name, "_seq") == 0 ||
+            strcmp(ci.name, "_ts") == 0)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "column '%s' is reserved for change rows", ci.name);
+        PQF_TRY(copy_node(s, c, d, 0, err));
+    }
+    if (pqf_schema_add_column(d, 0, "_op", PQF_REQUIRED, PQF_BYTE_ARRAY, 0, &str, -1, err) < 0 ||
+        pqf_schema_add_column(d, 0, "_seq", PQF_REQUIRED, PQF_INT64, 0, NULL, -1, err) < 0 ||
+        pqf_schema_add_column(d, 0, "_ts", PQF_OPTIONAL, PQF_INT64, 0, &ts, -1, err) < 0) {
+        rc = err->code;
+        goto done;
+    }
+    PQF_TRY(pqf_schema_finish(d, err));
+    *out = d;
+    d = NULL;
+done:
+    pqf_schema_free(d);
+    return rc;
+}
+
 static pqf_err export_rows(exp_ctx *x, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_source *src = NULL;
+    pqf_source_opts so = x->sp->source;
+    if (x->sp->kind == PQF_COMMIT_CHANGES)
+        so.changes = &x->co;
     for (size_t i = 0; i < x->sp->ninputs; i++) {
-        PQF_TRY(pqf_source_open(x->sp->inputs[i], x->sp->schema, &x->sp->source, &src, err));
-        for (uint64_t n = 0;; n++) {
+        PQF_TRY(pqf_source_open(x->sp->inputs[i], x->file_schema, &so, &src, err));
+        uint64_t n = 0;
+        for (;; n++) {
             bool eof = false;
             if (!x->w)
                 PQF_TRY(file_open(x, err));
@@ -315,12 +478,19 @@ static pqf_err export_rows(exp_ctx *x, pqf_error *err)
             }
             if (eof)
                 break;
-            if ((n & 255) == 255) {
-                pqf_writer_stats st;
-                pqf_writer_get_stats(x->w, &st);
-                if (st.bytes >= x->sp->target_file_bytes)
-                    PQF_TRY(file_close(x, err));
-            }
+            pqf_writer_stats st; /* bytes grow when a row group is flushed */
+            pqf_writer_get_stats(x->w, &st);
+            if (st.bytes >= x->sp->target_file_bytes)
+                PQF_TRY(file_close(x, err));
+        }
+        if (so.changes) {
+            const char *lo, *hi;
+            pqf_source_watermarks(src, &lo, &hi);
+            x->skipped += pqf_source_skipped(src);
+            x->co.seq_base += (int64_t)n;
+            if (lo)
+                PQF_TRY(widen_range(x, lo, hi, err));
+            x->co.floor = x->wm_max; /* later pages may not go back before this */
         }
         pqf_source_free(src);
         src = NULL;
@@ -328,7 +498,8 @@ static pqf_err export_rows(exp_ctx *x, pqf_error *err)
     if (x->w) {
         pqf_writer_stats st;
         pqf_writer_get_stats(x->w, &st);
-        if (st.rows > 0 || x->c->nfiles == 0)
+        /* an empty snapshot still gets one (empty) file; no new changes, none */
+        if (st.rows > 0 || (x->c->nfiles == 0 && x->sp->kind == PQF_COMMIT_SNAPSHOT))
             PQF_TRY(file_close(x, err));
     }
 done:
@@ -336,15 +507,74 @@ done:
     return rc;
 }
 
-static bool same_files(const pqf_commit *a, const pqf_commit *b)
+/* SHA-256 over every input byte (in order, with its length) and every
+ * setting that shapes the output: the same digest means the same Parquet
+ * bytes (the writer is deterministic). It names the data files and is kept
+ * in the commit, so that an unchanged snapshot is recognised before any
+ * file is written. */
+static pqf_err input_digest(exp_ctx *x, const char *schema_json, pqf_error *err)
 {
-    if (a->nfiles != b->nfiles || a->kind != b->kind || a->schema_version != b->schema_version)
-        return false;
-    for (size_t i = 0; i < a->nfiles; i++)
-        if (strcmp(a->files[i].sha256, b->files[i].sha256) != 0 ||
-            a->files[i].rows != b->files[i].rows)
-            return false;
-    return true;
+    pqf_err rc = PQF_OK;
+    const pqf_export_spec *sp = x->sp;
+    pqf__sha256_ctx h = {0};
+    pqf_istream *in = NULL;
+    uint8_t *buf = malloc(1 << 20);
+    char line[1024];
+    if (!buf || pqf__sha256_init(&h) != 0)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    const pqf_writer_opts *w = &sp->writer;
+    int n = snprintf(line, sizeof line,
+                     "pqfeed-export/1 table=%s kind=%d wm=%s del=%s cre=%s after=%s as_of_hour=%lld "
+                     "target=%llu codec=%d level=%d rg=%llu page=%llu dict=%d dictpage=%llu pv=%d "
+                     "crc=%d stats=%d pidx=%d statmax=%u fmt=%d delim=%d quote=%d header=%d "
+                     "null=%s unknown=%d\n",
+                     sp->table, (int)sp->kind, sp->watermark ? sp->watermark : "",
+                     sp->delete_column ? sp->delete_column : "",
+                     sp->created_column ? sp->created_column : "",
+                     x->co.after ? x->co.after : "", (long long)(x->as_of / 3600000),
+                     (unsigned long long)sp->target_file_bytes, (int)w->codec, w->level,
+                     (unsigned long long)w->row_group_bytes, (unsigned long long)w->page_bytes,
+                     (int)w->dictionary, (unsigned long long)w->dict_page_bytes, w->page_version,
+                     (int)w->page_crc, (int)w->statistics, (int)w->page_index,
+                     w->stats_max_bytes, (int)sp->source.format, sp->source.csv.delimiter,
+                     sp->source.csv.quote, (int)sp->source.csv.header,
+                     sp->source.csv.null_marker ? sp->source.csv.null_marker : "",
+                     (int)sp->source.ignore_unknown);
+    pqf__sha256_update(&h, line, (size_t)n);
+    for (size_t i = 0; i < w->ncolumns; i++) {
+        const pqf_column_opts *c = &w->columns[i];
+        n = snprintf(line, sizeof line, "col %s enc=%d dict=%d bloom=%d ndv=%llu fpp=%g\n",
+                     c->path, (int)c->encoding, c->dictionary, (int)c->bloom_filter,
+                     (unsigned long long)c->bloom_ndv, c->bloom_fpp);
+        pqf__sha256_update(&h, line, (size_t)n);
+    }
+    pqf__sha256_update(&h, schema_json, strlen(schema_json));
+    for (size_t i = 0; i < sp->ninputs; i++) {
+        PQF_TRY(pqf_istream_file(sp->inputs[i], &in, err));
+        uint64_t size = pqf_istream_size(in);
+        n = snprintf(line, sizeof line, "\ninput %llu\n", (unsigned long long)size);
+        pqf__sha256_update(&h, line, (size_t)n);
+        for (uint64_t off = 0; off < size;) {
+            size_t len = (size_t)PQF_MIN((uint64_t)(1 << 20), size - off);
+            if (pqf_istream_read_at(in, off, buf, len) != PQF_OK) {
+                *err = *pqf_istream_error(in);
+                rc = err->code;
+                goto done;
+            }
+            pqf__sha256_update(&h, buf, len);
+            off += len;
+        }
+        pqf_istream_free(in);
+        in = NULL;
+    }
+    uint8_t d[32];
+    pqf__sha256_final(&h, d);
+    pqf__hex(d, 32, x->digest);
+done:
+    pqf__sha256_free(&h);
+    pqf_istream_free(in);
+    free(buf);
+    return rc;
 }
 
 pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *res,
@@ -352,6 +582,7 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
 {
     pqf_err rc = PQF_OK;
     pqf_commit *head = NULL;
+    pqf_schema *changes_schema = NULL;
     exp_ctx x;
     memset(&x, 0, sizeof x);
     memset(res, 0, sizeof *res);
@@ -360,16 +591,37 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
                  "and -, starting with a letter)", sp->table ? sp->table : "");
     if (!sp->schema)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: no schema", sp->table);
-    if (sp->kind != PQF_COMMIT_SNAPSHOT)
-        PQF_FAIL(err, PQF_ERR_UNSUPPORTED, "table %s: only snapshot exports are implemented",
+    if (sp->kind == PQF_COMMIT_CHANGES && !sp->watermark)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: changes mode needs a watermark column",
                  sp->table);
     uint64_t seq = 0;
     PQF_TRY(pqf_feed_head(f, sp->table, &seq, err));
     if (seq > 0)
         PQF_TRY(pqf_feed_read_commit(f, sp->table, seq, &head, err));
     PQF_TRY(register_schema(f, sp, &res->schema_version, &res->schema_changed, err));
+    pqf__crashpoint("export.schema-registered");
     x.f = f;
     x.sp = sp;
+    x.file_schema = sp->schema;
+    if (sp->kind == PQF_COMMIT_CHANGES) {
+        int wn = pqf_schema_find_child(sp->schema, 0, sp->watermark);
+        pqf_node_info wi;
+        if (wn < 0 || pqf_schema_node(sp->schema, wn, &wi) != PQF_OK || wi.is_group)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "table %s: watermark column '%s' is not a top-level "
+                     "column of the schema", sp->table, sp->watermark);
+        const char *why = pqf__conv_init(&x.wm_conv, &wi);
+        if (why)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "table %s: watermark column '%s': %s", sp->table,
+                     sp->watermark, why);
+        PQF_TRY(change_schema(sp->schema, &changes_schema, err));
+        x.file_schema = changes_schema;
+        x.co.watermark = sp->watermark;
+        x.co.delete_column = sp->delete_column;
+        x.co.created_column = sp->created_column;
+        x.co.seq_base = (int64_t)(seq + 1) << 32;
+        if (head && head->wm_column && strcmp(head->wm_column, sp->watermark) == 0)
+            x.co.after = head->wm_to;
+    }
     x.as_of = sp->as_of_ms ? sp->as_of_ms : now_ms();
     x.c = pqf_commit_new();
     if (!x.c)
@@ -385,16 +637,45 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     if (head)
         memcpy(x.c->prev, head->hash, sizeof x.c->prev);
-    PQF_TRY(export_rows(&x, err));
-    if (head && same_files(head, x.c)) {
-        /* the same snapshot again: nothing new (the files just written are
-         * orphans with the next seq's names; gc removes them) */
+    {
+        char *sj = NULL;
+        size_t sl = 0;
+        PQF_TRY(pqf_schema_to_json(x.file_schema, &sj, &sl, err));
+        rc = input_digest(&x, sj, err);
+        free(sj);
+        if (rc != PQF_OK)
+            goto done;
+    }
+    memcpy(x.c->source_sha256, x.digest, sizeof x.digest);
+    if (head && sp->kind == PQF_COMMIT_SNAPSHOT && head->kind == PQF_COMMIT_SNAPSHOT &&
+        strcmp(head->source_sha256, x.digest) == 0 && head->schema_version == res->schema_version) {
+        /* the same snapshot again (a rerun after a crash that followed the
+         * publish, or an unchanged source): nothing to write */
         res->seq = seq;
         memcpy(res->hash, head->hash, sizeof res->hash);
         goto done;
     }
+    PQF_TRY(export_rows(&x, err));
+    res->skipped = x.skipped;
+    if (sp->kind == PQF_COMMIT_CHANGES) {
+        if (x.c->rows == 0) {
+            /* nothing beyond the last watermark: no commit (the empty file
+             * written is an orphan for gc) */
+            res->seq = seq;
+            if (head)
+                memcpy(res->hash, head->hash, sizeof res->hash);
+            goto done;
+        }
+        x.c->wm_column = strdup(sp->watermark);
+        x.c->wm_from = strdup(x.wm_min);
+        x.c->wm_to = strdup(x.wm_max);
+        if (!x.c->wm_column || !x.c->wm_from || !x.c->wm_to)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    }
     x.c->created_ms = now_ms();
+    pqf__crashpoint("export.before-publish");
     PQF_TRY(pqf_feed_publish(f, x.c, err));
+    pqf__crashpoint("export.after-publish");
     char *json = NULL;
     size_t len = 0;
     PQF_TRY(pqf_commit_encode(x.c, &json, &len, err));
@@ -413,5 +694,8 @@ done:
     pqf_ostream_free(x.out); /* aborts an unfinished file */
     pqf_commit_free(x.c);
     pqf_commit_free(head);
+    pqf_schema_free(changes_schema);
+    free(x.wm_min);
+    free(x.wm_max);
     return rc;
 }

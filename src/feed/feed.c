@@ -8,6 +8,7 @@
 
 #include "base/base.h"
 #include "base/hash.h"
+#include "feed/feed_impl.h"
 #include "pqfeed/feed.h"
 
 #define COMMIT_READ_LIMIT (64u << 20)
@@ -56,13 +57,13 @@ char *pqf_feed_log_key(const char *table, uint64_t seq, char *buf, size_t cap)
 }
 
 char *pqf_feed_data_key(const char *table, uint64_t seq, unsigned part, int64_t as_of_ms,
-                        char *buf, size_t cap)
+                        const char *tag, char *buf, size_t cap)
 {
     time_t s = (time_t)(as_of_ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(buf, cap, "%s/data/date=%04d-%02d-%02d/hour=%02d/%020" PRIu64 "-%05u.parquet", table,
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, seq, part);
+    snprintf(buf, cap, "%s/data/date=%04d-%02d-%02d/hour=%02d/%020" PRIu64 "-%05u-%.8s.parquet",
+             table, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, seq, part, tag);
     return buf;
 }
 
@@ -280,7 +281,7 @@ static void problem(const pqf_verify_opts *o, uint64_t *count, pqf_problem_kind 
     }
 }
 
-static pqf_err hash_object(pqf_store *s, const char *key, uint64_t size, char hex[65],
+pqf_err pqf__hash_object(pqf_store *s, const char *key, uint64_t size, char hex[65],
                            pqf_error *err)
 {
     pqf_err rc = PQF_OK;
@@ -372,7 +373,7 @@ pqf_err pqf_feed_verify(pqf_feed *f, const char *table, const pqf_verify_opts *o
             }
             if (opts && opts->deep) {
                 char hex[65];
-                r2 = hash_object(f->store, cf->key, cf->bytes, hex, &e2);
+                r2 = pqf__hash_object(f->store, cf->key, cf->bytes, hex, &e2);
                 if (r2 != PQF_OK) {
                     pqf_commit_free(c);
                     *err = e2;

@@ -9,15 +9,27 @@
 
 typedef struct {
     pqf_ostream *inner;
+    pqf__open_fn open;
+    void *ctx;
     pqf__sha256_ctx sha;
     uint32_t crc;
     pqf__hashsum *sum;
 } hs;
 
+static pqf_err hs_open(hs *h, pqf_error *err)
+{
+    if (h->inner)
+        return PQF_OK;
+    return h->open(h->ctx, &h->inner, err);
+}
+
 static pqf_err hs_write(void *impl, const void *data, size_t len, pqf_error *err)
 {
     hs *h = impl;
-    pqf_err rc = pqf_ostream_write(h->inner, data, len);
+    pqf_err rc = hs_open(h, err);
+    if (rc != PQF_OK)
+        return rc;
+    rc = pqf_ostream_write(h->inner, data, len);
     if (rc != PQF_OK) {
         *err = *pqf_ostream_error(h->inner);
         return rc;
@@ -35,7 +47,10 @@ static pqf_err hs_commit(void *impl, pqf_error *err)
     pqf__sha256_final(&h->sha, d);
     pqf__hex(d, 32, h->sum->sha256);
     snprintf(h->sum->crc32c, sizeof h->sum->crc32c, "%08x", (unsigned)h->crc);
-    pqf_err rc = pqf_ostream_commit(h->inner);
+    pqf_err rc = hs_open(h, err);
+    if (rc != PQF_OK)
+        return rc;
+    rc = pqf_ostream_commit(h->inner);
     if (rc != PQF_OK)
         *err = *pqf_ostream_error(h->inner);
     return rc;
@@ -44,7 +59,8 @@ static pqf_err hs_commit(void *impl, pqf_error *err)
 static void hs_abort(void *impl)
 {
     hs *h = impl;
-    pqf_ostream_abort(h->inner);
+    if (h->inner)
+        pqf_ostream_abort(h->inner);
 }
 
 static void hs_destroy(void *impl)
@@ -57,15 +73,15 @@ static void hs_destroy(void *impl)
 
 static const pqf_ostream_vt hs_vt = {hs_write, hs_commit, hs_abort, hs_destroy};
 
-pqf_ostream *pqf__hashstream(pqf_ostream *inner, pqf__hashsum *sum)
+pqf_ostream *pqf__hashstream(pqf__open_fn open, void *ctx, pqf__hashsum *sum)
 {
     hs *h = calloc(1, sizeof *h);
     if (!h || pqf__sha256_init(&h->sha) != 0) {
         free(h);
-        pqf_ostream_free(inner);
         return NULL;
     }
-    h->inner = inner;
+    h->open = open;
+    h->ctx = ctx;
     h->sum = sum;
     memset(sum, 0, sizeof *sum);
     return pqf_ostream_create(&hs_vt, h, 0);

@@ -13,9 +13,13 @@ typedef struct pqf__hashsum {
     uint64_t bytes;
 } pqf__hashsum;
 
-/* Wrap inner (ownership passes to the wrapper: commit commits it, free frees
- * it). *sum (caller-owned, must outlive the stream) is filled at commit.
- * NULL on OOM (inner is then freed). */
-pqf_ostream *pqf__hashstream(pqf_ostream *inner, pqf__hashsum *sum);
+/* Opens the inner stream; called on the first write (or at commit when
+ * nothing was written), so a file that never gets a byte is never created. */
+typedef pqf_err (*pqf__open_fn)(void *ctx, pqf_ostream **inner, pqf_error *err);
+
+/* A stream whose inner stream is opened lazily by open(ctx) and then owned by
+ * the wrapper (commit commits it, free frees it). *sum (caller-owned, must
+ * outlive the stream) is filled at commit. NULL on OOM. */
+pqf_ostream *pqf__hashstream(pqf__open_fn open, void *ctx, pqf__hashsum *sum);
 
 #endif

@@ -67,6 +67,10 @@ typedef struct out {
     pqf_format fmt;
     bool first; /* first field of the row */
     pqf_err rc;
+    bool incr;       /* increment mode: updated_at forced, "deleted" emitted */
+    int64_t upd;     /* increment mode: the row's updated_at */
+    bool del;        /* increment mode: the row is a tombstone */
+    bool ins;        /* increment mode: the row's first version (created_at = updated_at) */
 } gout;
 
 #define OUT_CAP (1u << 20)
@@ -425,6 +429,8 @@ static void row_issues(gout *o, rng *r, uint64_t id, uint64_t rows)
     const char *proj = PICK(r, projects);
     int64_t created = T0 + (int64_t)below(r, (uint64_t)TSPAN);
     uint64_t author = 1 + below(r, nusers(rows));
+    if (o->incr && (o->ins || created > o->upd))
+        created = o->upd; /* an insert is created when it appears */
     row_start(o);
     key(o, "id");
     u64(o, id);
@@ -444,7 +450,9 @@ static void row_issues(gout *o, rng *r, uint64_t id, uint64_t rows)
     key(o, "created_at");
     ts_field(o, created);
     key(o, "updated_at");
-    if (below(r, 4) == 0)
+    if (o->incr) {
+        ts_field(o, o->upd);
+    } else if (below(r, 4) == 0)
         null_value(o);
     else
         ts_field(o, created + (int64_t)below(r, 90ull * 86400 * 1000000));
@@ -518,6 +526,10 @@ static void row_issues(gout *o, rng *r, uint64_t id, uint64_t rows)
     }
     jb_add(&j, "]}");
     nested_value(o, &j);
+    if (o->incr) {
+        key(o, "deleted");
+        boolean(o, o->del);
+    }
     row_end(o);
 }
 
@@ -799,5 +811,158 @@ pqf_err pqf_gen_to_dir(pqf_gen_table t, const pqf_gen_opts *opts, const char *di
 done:
     pqf_ostream_free(os);
     pqf_schema_free(s);
+    return rc;
+}
+
+/* ---- hourly increments ------------------------------------------------------- */
+
+/* 2026-01-05T00:00:00Z: the increments' first hour (after every created_at). */
+#define INCR_T0 1767571200000000LL
+#define HOUR_US 3600000000LL
+
+typedef struct {
+    uint64_t id;
+    int64_t upd;
+    uint32_t version;
+    bool del;
+} gevent;
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const gevent *x = a, *y = b;
+    return x->upd < y->upd ? -1 : x->upd > y->upd;
+}
+
+static pqf_err write_page(const pqf_gen_opts *opts, const char *path, const gevent *ev, size_t n,
+                          uint64_t base_rows, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_ostream *os = NULL;
+    gout o = {0};
+    PQF_TRY(pqf_ostream_file(path, &os, err));
+    o.buf = malloc(OUT_CAP);
+    if (!o.buf)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    o.cap = OUT_CAP;
+    o.os = os;
+    o.fmt = PQF_FORMAT_NDJSON;
+    o.incr = true;
+    for (size_t i = 0; i < n && o.rc == PQF_OK; i++) {
+        rng r;
+        /* version 0 is the row as the snapshot generator makes it */
+        rng_seed(&r, opts->seed + ev[i].version * 0x9E3779B97F4A7C15ull, (uint64_t)PQF_GEN_ISSUES + 1,
+                 ev[i].id);
+        o.upd = ev[i].upd;
+        o.del = ev[i].del;
+        o.ins = ev[i].version == 0;
+        room(&o, OUT_SLACK);
+        row_issues(&o, &r, ev[i].id, base_rows);
+    }
+    flush(&o);
+    if (o.rc != PQF_OK)
+        PQF_FAIL(err, o.rc, "%s", pqf_ostream_error(os)->msg);
+    rc = pqf_ostream_commit(os);
+    if (rc != PQF_OK)
+        PQF_FAIL(err, rc, "%s", pqf_ostream_error(os)->msg);
+done:
+    free(o.buf);
+    pqf_ostream_free(os);
+    return rc;
+}
+
+pqf_err pqf_gen_increments(const pqf_gen_opts *opts, unsigned hours, uint64_t page_rows,
+                           const char *dir, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    uint64_t n = opts->rows ? opts->rows : 1000;
+    uint64_t ups = n / 10 ? n / 10 : 1, ins = n / 20 ? n / 20 : 1, dels = n / 100 ? n / 100 : 1;
+    uint64_t cap = n + (uint64_t)hours * ins;
+    uint32_t *ver = calloc(cap + 1, sizeof *ver);
+    uint8_t *state = calloc(cap + 1, 1); /* 0 absent, 1 live, 2 deleted */
+    int64_t *upd = calloc(cap + 1, sizeof *upd);
+    gevent *ev = malloc((n > ups + ins + dels ? n : ups + ins + dels) * sizeof *ev);
+    pqf_schema *s = NULL;
+    char path[4096];
+    page_rows = page_rows ? page_rows : 500;
+    if (!ver || !state || !upd || !ev)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(pqf__mkdirs(dir, err));
+    {
+        /* the issues schema plus the tombstone column */
+        const char *js = tables[PQF_GEN_ISSUES].schema_ndjson;
+        size_t jl = strlen(js);
+        char *full = malloc(jl + 64);
+        if (!full)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        memcpy(full, js, jl - 2); /* drop "]}" */
+        strcpy(full + jl - 2, ",{\"name\":\"deleted\",\"type\":\"bool\"}]}");
+        rc = pqf_schema_from_json(full, strlen(full), "issues increments", &s, err);
+        free(full);
+        if (rc != PQF_OK)
+            goto done;
+        snprintf(path, sizeof path, "%s/issues.schema.json", dir);
+        PQF_TRY(pqf_schema_save_json(s, path, err));
+    }
+    uint64_t next_id = n + 1;
+    for (unsigned h = 0; h <= hours; h++) {
+        size_t ne = 0;
+        int64_t t = INCR_T0 + (int64_t)h * HOUR_US;
+        rng r;
+        rng_seed(&r, opts->seed, 1000 + h, 7);
+        if (h == 0) {
+            for (uint64_t id = 1; id <= n; id++)
+                ev[ne++] = (gevent){id, t + (int64_t)(id * (uint64_t)(HOUR_US / 2) / n), 0, false};
+        } else {
+            for (uint64_t k = 0; k < ups + dels; k++) {
+                uint64_t id = 1 + below(&r, next_id - 1);
+                if (state[id] != 1)
+                    continue; /* deleted already: skip the event */
+                bool del = k >= ups;
+                ev[ne++] = (gevent){id, 0, ver[id] + 1, del};
+                ver[id]++;
+                if (del)
+                    state[id] = 2;
+            }
+            for (uint64_t k = 0; k < ins; k++)
+                ev[ne++] = (gevent){next_id++, 0, 0, false};
+            /* times spread over the hour; sorted, as an API sorts by updated_at */
+            for (size_t i = 0; i < ne; i++)
+                ev[i].upd = t + 1 + (int64_t)below(&r, (uint64_t)HOUR_US - 2);
+            qsort(ev, ne, sizeof *ev, ev_cmp);
+        }
+        for (size_t i = 0; i < ne; i++) {
+            if (!ev[i].del)
+                state[ev[i].id] = 1;
+            upd[ev[i].id] = ev[i].upd;
+        }
+        snprintf(path, sizeof path, "%s/hour-%04u", dir, h);
+        PQF_TRY(pqf__mkdirs(path, err));
+        for (size_t p = 0; p * page_rows < ne || (ne == 0 && p == 0); p++) {
+            size_t from = p * page_rows, cnt = ne - from < page_rows ? ne - from : page_rows;
+            snprintf(path, sizeof path, "%s/hour-%04u/page-%05zu.ndjson", dir, h, p + 1);
+            PQF_TRY(write_page(opts, path, ev + from, cnt, n, err));
+            if (ne == 0)
+                break;
+        }
+    }
+    /* the source table's current state: every live row at its latest version */
+    {
+        size_t ne = 0;
+        gevent *all = realloc(ev, (next_id) * sizeof *ev);
+        if (!all)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        ev = all;
+        for (uint64_t id = 1; id < next_id; id++)
+            if (state[id] == 1)
+                ev[ne++] = (gevent){id, upd[id], ver[id], false};
+        snprintf(path, sizeof path, "%s/issues.final.ndjson", dir);
+        PQF_TRY(write_page(opts, path, ev, ne, n, err));
+    }
+done:
+    pqf_schema_free(s);
+    free(ver);
+    free(state);
+    free(upd);
+    free(ev);
     return rc;
 }

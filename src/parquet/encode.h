@@ -18,7 +18,10 @@
 #include "pqfeed/error.h"
 
 /* Bits needed for v (0 for 0). */
-static inline int pqf__bit_width(uint64_t v) { return v ? 64 - __builtin_clzll(v) : 0; }
+static inline int pqf__bit_width(uint64_t v)
+{
+    return v ? 64 - __builtin_clzll(v) : 0;
+}
 
 /* ULEB128. */
 pqf_err pqf__put_uleb(pqf__buf *out, uint64_t v);
@@ -49,16 +52,16 @@ pqf_err pqf__bss_encode(const uint8_t *v, size_t n, size_t width, pqf__buf *out)
 typedef struct pqf__dict_slot {
     uint64_t key; /* the value itself (fixed width <= 8) or a hash of the bytes */
     uint32_t idx; /* entry index + 1; 0 = empty */
-    uint32_t pad;
+    uint32_t pad; /* byte values: their length */
 } pqf__dict_slot;
 
 typedef struct pqf__dict {
-    size_t width;         /* fixed value width in bytes, 0 for BYTE_ARRAY */
+    size_t width; /* fixed value width in bytes, 0 for BYTE_ARRAY */
     pqf__dict_slot *slots;
-    uint32_t mask;        /* slots - 1 (power of two) */
-    uint32_t count;       /* entries */
-    pqf__buf plain;       /* entries, PLAIN-encoded (the dictionary page body) */
-    pqf__buf offs;        /* BYTE_ARRAY and wide FLBA: uint32 offset of each entry in plain */
+    uint32_t mask;  /* slots - 1 (power of two) */
+    uint32_t count; /* entries */
+    pqf__buf plain; /* entries, PLAIN-encoded (the dictionary page body) */
+    pqf__buf offs;  /* BYTE_ARRAY and wide FLBA: uint32 offset of each entry in plain */
 } pqf__dict;
 
 /* width: 4 or 8 for INT32/FLOAT/INT64/DOUBLE (compared as integers, so
@@ -69,7 +72,10 @@ void pqf__dict_free(pqf__dict *d);
 /* Forget all entries, keep allocations. */
 void pqf__dict_reset(pqf__dict *d);
 /* Bytes of the dictionary page body. */
-static inline size_t pqf__dict_bytes(const pqf__dict *d) { return d->plain.len; }
+static inline size_t pqf__dict_bytes(const pqf__dict *d)
+{
+    return d->plain.len;
+}
 
 /* Find or add a value; *idx gets its entry index, *added whether it is new. */
 pqf_err pqf__dict_put32(pqf__dict *d, uint32_t v, uint32_t *idx, bool *added);

@@ -14,9 +14,9 @@ const char *pqf_physical_name(pqf_physical t)
 
 const char *pqf_logical_name(pqf_logical_kind k)
 {
-    static const char *const names[] = {"NONE", "STRING",  "ENUM", "JSON", "BSON",
+    static const char *const names[] = {"NONE", "STRING",  "ENUM", "JSON",      "BSON",
                                         "UUID", "DATE",    "TIME", "TIMESTAMP", "DECIMAL",
-                                        "INT",  "FLOAT16", "LIST", "MAP",  "UNKNOWN"};
+                                        "INT",  "FLOAT16", "LIST", "MAP",       "UNKNOWN"};
     return (unsigned)k < PQF_ARRAY_LEN(names) ? names[k] : "INVALID";
 }
 
@@ -56,14 +56,22 @@ pqf_err pqf_codec_from_name(const char *name, pqf_codec *out)
 const char *pqf_codec_name(pqf_codec c)
 {
     switch (c) {
-    case PQF_CODEC_UNCOMPRESSED: return "uncompressed";
-    case PQF_CODEC_SNAPPY: return "snappy";
-    case PQF_CODEC_GZIP: return "gzip";
-    case PQF_CODEC_LZO: return "lzo";
-    case PQF_CODEC_BROTLI: return "brotli";
-    case PQF_CODEC_LZ4: return "lz4_hadoop";
-    case PQF_CODEC_ZSTD: return "zstd";
-    case PQF_CODEC_LZ4_RAW: return "lz4_raw";
+    case PQF_CODEC_UNCOMPRESSED:
+        return "uncompressed";
+    case PQF_CODEC_SNAPPY:
+        return "snappy";
+    case PQF_CODEC_GZIP:
+        return "gzip";
+    case PQF_CODEC_LZO:
+        return "lzo";
+    case PQF_CODEC_BROTLI:
+        return "brotli";
+    case PQF_CODEC_LZ4:
+        return "lz4_hadoop";
+    case PQF_CODEC_ZSTD:
+        return "zstd";
+    case PQF_CODEC_LZ4_RAW:
+        return "lz4_raw";
     }
     return "unknown";
 }
@@ -103,16 +111,26 @@ pqf_err pqf_encoding_from_name(const char *name, pqf_encoding *out)
 const char *pqf_encoding_name(pqf_encoding e)
 {
     switch (e) {
-    case PQF_ENC_PLAIN: return "PLAIN";
-    case PQF_ENC_PLAIN_DICTIONARY: return "PLAIN_DICTIONARY";
-    case PQF_ENC_RLE: return "RLE";
-    case PQF_ENC_BIT_PACKED: return "BIT_PACKED";
-    case PQF_ENC_DELTA_BINARY_PACKED: return "DELTA_BINARY_PACKED";
-    case PQF_ENC_DELTA_LENGTH_BYTE_ARRAY: return "DELTA_LENGTH_BYTE_ARRAY";
-    case PQF_ENC_DELTA_BYTE_ARRAY: return "DELTA_BYTE_ARRAY";
-    case PQF_ENC_RLE_DICTIONARY: return "RLE_DICTIONARY";
-    case PQF_ENC_BYTE_STREAM_SPLIT: return "BYTE_STREAM_SPLIT";
-    case PQF_ENC_AUTO: return "AUTO";
+    case PQF_ENC_PLAIN:
+        return "PLAIN";
+    case PQF_ENC_PLAIN_DICTIONARY:
+        return "PLAIN_DICTIONARY";
+    case PQF_ENC_RLE:
+        return "RLE";
+    case PQF_ENC_BIT_PACKED:
+        return "BIT_PACKED";
+    case PQF_ENC_DELTA_BINARY_PACKED:
+        return "DELTA_BINARY_PACKED";
+    case PQF_ENC_DELTA_LENGTH_BYTE_ARRAY:
+        return "DELTA_LENGTH_BYTE_ARRAY";
+    case PQF_ENC_DELTA_BYTE_ARRAY:
+        return "DELTA_BYTE_ARRAY";
+    case PQF_ENC_RLE_DICTIONARY:
+        return "RLE_DICTIONARY";
+    case PQF_ENC_BYTE_STREAM_SPLIT:
+        return "BYTE_STREAM_SPLIT";
+    case PQF_ENC_AUTO:
+        return "AUTO";
     }
     return "UNKNOWN";
 }

@@ -108,7 +108,10 @@ oom:
     return NULL;
 }
 
-static bool valid_node(const pqf_schema *s, int id) { return id >= 0 && id < s->n; }
+static bool valid_node(const pqf_schema *s, int id)
+{
+    return id >= 0 && id < s->n;
+}
 
 /* Largest decimal precision that fits a two's complement integer of n bytes:
  * floor(log10(2^(8n-1) - 1)). */
@@ -173,8 +176,7 @@ static pqf_err check_logical(const pqf_logical *lt, pqf_physical t, int32_t len,
             bad = "needs INT32, INT64 or FIXED_LEN_BYTE_ARRAY";
         break;
     case PQF_LT_INT:
-        if (lt->bit_width != 8 && lt->bit_width != 16 && lt->bit_width != 32 &&
-            lt->bit_width != 64)
+        if (lt->bit_width != 8 && lt->bit_width != 16 && lt->bit_width != 32 && lt->bit_width != 64)
             bad = "needs bit width 8, 16, 32 or 64";
         else if (lt->bit_width == 64 ? t != PQF_INT64 : t != PQF_INT32)
             bad = "needs INT32 (8-32 bits) or INT64 (64 bits)";
@@ -375,8 +377,14 @@ pqf_err pqf_schema_finish(pqf_schema *s, pqf_error *err)
     return PQF_OK;
 }
 
-int pqf_schema_node_count(const pqf_schema *s) { return s->n; }
-int pqf_schema_leaf_count(const pqf_schema *s) { return s->finished ? s->nleaves : 0; }
+int pqf_schema_node_count(const pqf_schema *s)
+{
+    return s->n;
+}
+int pqf_schema_leaf_count(const pqf_schema *s)
+{
+    return s->finished ? s->nleaves : 0;
+}
 
 int pqf_schema_leaf_node(const pqf_schema *s, int leaf)
 {

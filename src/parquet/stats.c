@@ -11,14 +11,20 @@ pqf__order pqf__order_for(pqf_physical t, const pqf_logical *lt)
 {
     bool is_unsigned = lt && lt->kind == PQF_LT_INT && !lt->is_signed;
     switch (t) {
-    case PQF_BOOLEAN: return PQF__ORD_BOOL;
-    case PQF_INT32: return is_unsigned ? PQF__ORD_U32 : PQF__ORD_I32;
-    case PQF_INT64: return is_unsigned ? PQF__ORD_U64 : PQF__ORD_I64;
-    case PQF_FLOAT: return PQF__ORD_FLOAT;
-    case PQF_DOUBLE: return PQF__ORD_DOUBLE;
+    case PQF_BOOLEAN:
+        return PQF__ORD_BOOL;
+    case PQF_INT32:
+        return is_unsigned ? PQF__ORD_U32 : PQF__ORD_I32;
+    case PQF_INT64:
+        return is_unsigned ? PQF__ORD_U64 : PQF__ORD_I64;
+    case PQF_FLOAT:
+        return PQF__ORD_FLOAT;
+    case PQF_DOUBLE:
+        return PQF__ORD_DOUBLE;
     case PQF_FIXED_LEN_BYTE_ARRAY:
         return lt && lt->kind == PQF_LT_DECIMAL ? PQF__ORD_DECIMAL : PQF__ORD_BYTES;
-    default: return PQF__ORD_BYTES;
+    default:
+        return PQF__ORD_BYTES;
     }
 }
 
@@ -75,7 +81,8 @@ static int cmp_decimal(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
 int pqf__stats_cmp(pqf__order ord, const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
 {
     switch (ord) {
-    case PQF__ORD_BOOL: return (na ? a[0] : 0) - (nb ? b[0] : 0);
+    case PQF__ORD_BOOL:
+        return (na ? a[0] : 0) - (nb ? b[0] : 0);
     case PQF__ORD_I32: {
         int32_t x = (int32_t)pqf__load32le(a), y = (int32_t)pqf__load32le(b);
         return x < y ? -1 : x > y;
@@ -104,8 +111,10 @@ int pqf__stats_cmp(pqf__order ord, const uint8_t *a, size_t na, const uint8_t *b
         memcpy(&y, b, 8);
         return x < y ? -1 : x > y;
     }
-    case PQF__ORD_DECIMAL: return cmp_decimal(a, na, b, nb);
-    case PQF__ORD_BYTES: break;
+    case PQF__ORD_DECIMAL:
+        return cmp_decimal(a, na, b, nb);
+    case PQF__ORD_BYTES:
+        break;
     }
     return cmp_unsigned_bytes(a, na, b, nb);
 }

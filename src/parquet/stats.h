@@ -18,14 +18,14 @@
 
 typedef enum pqf__order {
     PQF__ORD_BOOL,
-    PQF__ORD_I32,     /* signed 32-bit (INT32, DATE, TIME millis, DECIMAL) */
-    PQF__ORD_U32,     /* INT(8/16/32, unsigned) */
+    PQF__ORD_I32, /* signed 32-bit (INT32, DATE, TIME millis, DECIMAL) */
+    PQF__ORD_U32, /* INT(8/16/32, unsigned) */
     PQF__ORD_I64,
     PQF__ORD_U64,
     PQF__ORD_FLOAT,
     PQF__ORD_DOUBLE,
-    PQF__ORD_BYTES,   /* unsigned byte-wise (BYTE_ARRAY, FLBA) */
-    PQF__ORD_DECIMAL  /* signed big-endian two's complement (FLBA DECIMAL) */
+    PQF__ORD_BYTES,  /* unsigned byte-wise (BYTE_ARRAY, FLBA) */
+    PQF__ORD_DECIMAL /* signed big-endian two's complement (FLBA DECIMAL) */
 } pqf__order;
 
 typedef struct pqf__stats {

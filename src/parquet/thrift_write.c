@@ -100,7 +100,10 @@ void pqf__tw_binary(pqf__tw *t, int16_t id, const void *p, size_t n)
     pqf__tw_elem_binary(t, p, n);
 }
 
-void pqf__tw_string(pqf__tw *t, int16_t id, const char *s) { pqf__tw_binary(t, id, s, strlen(s)); }
+void pqf__tw_string(pqf__tw *t, int16_t id, const char *s)
+{
+    pqf__tw_binary(t, id, s, strlen(s));
+}
 
 void pqf__tw_struct_begin(pqf__tw *t, int16_t id)
 {
@@ -150,8 +153,14 @@ void pqf__tw_elem_bool(pqf__tw *t, bool v)
     put(t, &c, 1);
 }
 
-void pqf__tw_elem_i32(pqf__tw *t, int32_t v) { pqf__tw_varint(t, pqf__zigzag64(v)); }
-void pqf__tw_elem_i64(pqf__tw *t, int64_t v) { pqf__tw_varint(t, pqf__zigzag64(v)); }
+void pqf__tw_elem_i32(pqf__tw *t, int32_t v)
+{
+    pqf__tw_varint(t, pqf__zigzag64(v));
+}
+void pqf__tw_elem_i64(pqf__tw *t, int64_t v)
+{
+    pqf__tw_varint(t, pqf__zigzag64(v));
+}
 
 void pqf__tw_elem_binary(pqf__tw *t, const void *p, size_t n)
 {
@@ -159,4 +168,7 @@ void pqf__tw_elem_binary(pqf__tw *t, const void *p, size_t n)
     put(t, p, n);
 }
 
-void pqf__tw_elem_struct_begin(pqf__tw *t) { push(t); }
+void pqf__tw_elem_struct_begin(pqf__tw *t)
+{
+    push(t);
+}

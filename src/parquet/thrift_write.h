@@ -53,7 +53,10 @@ typedef struct pqf__tw {
 
 /* Start writing a top-level struct at the end of b. */
 void pqf__tw_init(pqf__tw *t, pqf__buf *b);
-static inline pqf_err pqf__tw_err(const pqf__tw *t) { return t->err; }
+static inline pqf_err pqf__tw_err(const pqf__tw *t)
+{
+    return t->err;
+}
 
 /* Fields of the current struct. */
 void pqf__tw_bool(pqf__tw *t, int16_t id, bool v);

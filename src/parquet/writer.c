@@ -57,8 +57,8 @@ typedef struct wnode {
     uint8_t kind;
     bool required;
     pqf_physical phys;
-    int elem;                 /* NK_LIST: the element node */
-    uint32_t written;         /* generation of the frame that wrote it */
+    int elem;         /* NK_LIST: the element node */
+    uint32_t written; /* generation of the frame that wrote it */
     int nkids;
     int *kids;
 } wnode;
@@ -255,14 +255,19 @@ static const pqf_column_opts *match_opts(const pqf_writer_opts *o, const char *p
 static bool enc_valid(pqf_encoding e, pqf_physical t)
 {
     switch (e) {
-    case PQF_ENC_PLAIN: return true;
-    case PQF_ENC_RLE: return t == PQF_BOOLEAN;
-    case PQF_ENC_DELTA_BINARY_PACKED: return t == PQF_INT32 || t == PQF_INT64;
-    case PQF_ENC_DELTA_LENGTH_BYTE_ARRAY: return t == PQF_BYTE_ARRAY;
+    case PQF_ENC_PLAIN:
+        return true;
+    case PQF_ENC_RLE:
+        return t == PQF_BOOLEAN;
+    case PQF_ENC_DELTA_BINARY_PACKED:
+        return t == PQF_INT32 || t == PQF_INT64;
+    case PQF_ENC_DELTA_LENGTH_BYTE_ARRAY:
+        return t == PQF_BYTE_ARRAY;
     case PQF_ENC_BYTE_STREAM_SPLIT:
         return t == PQF_FLOAT || t == PQF_DOUBLE || t == PQF_INT32 || t == PQF_INT64 ||
                t == PQF_FIXED_LEN_BYTE_ARRAY;
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -271,11 +276,13 @@ static pqf_encoding auto_fallback(pqf_physical t, pqf_codec codec)
 {
     switch (t) {
     case PQF_INT32:
-    case PQF_INT64: return PQF_ENC_DELTA_BINARY_PACKED;
+    case PQF_INT64:
+        return PQF_ENC_DELTA_BINARY_PACKED;
     /* FLOAT/DOUBLE: BYTE_STREAM_SPLIT helps zstd on smooth measurements but
      * loses on decimal-looking values (prices), which are the common case
      * in exported tables; it stays available per column. */
-    default: return PQF_ENC_PLAIN;
+    default:
+        return PQF_ENC_PLAIN;
     }
 }
 
@@ -301,18 +308,22 @@ static void col_free(col *c)
 static size_t phys_width(pqf_physical t, int32_t type_length)
 {
     switch (t) {
-    case PQF_BOOLEAN: return 1;
+    case PQF_BOOLEAN:
+        return 1;
     case PQF_INT32:
-    case PQF_FLOAT: return 4;
+    case PQF_FLOAT:
+        return 4;
     case PQF_INT64:
-    case PQF_DOUBLE: return 8;
-    case PQF_FIXED_LEN_BYTE_ARRAY: return (size_t)type_length;
-    default: return 0;
+    case PQF_DOUBLE:
+        return 8;
+    case PQF_FIXED_LEN_BYTE_ARRAY:
+        return (size_t)type_length;
+    default:
+        return 0;
     }
 }
 
-static pqf_err setup_col(pqf_writer *w, col *c, int node, const pqf_node_info *ni,
-                         pqf_error *err)
+static pqf_err setup_col(pqf_writer *w, col *c, int node, const pqf_node_info *ni, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     char path[1024];
@@ -539,6 +550,9 @@ pqf_err pqf_writer_create(const pqf_schema *schema, pqf_ostream *out, const pqf_
     w->stack = calloc((size_t)w->maxdepth, sizeof *w->stack);
     if (!w->cols || !w->pending || !w->rep_leaves || !w->stack)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    w->stack[0].node = 0;
+    w->stack[0].kind = FR_ROOT;
+    w->stack[0].elem = -1;
     for (int i = 0; i < w->ncols; i++) {
         int node = pqf_schema_leaf_node(w->schema, i);
         pqf_node_info ni;
@@ -567,8 +581,7 @@ done:
 
 /* Statistics struct (parquet.thrift Statistics) from s; encoded bounds go
  * through w->s_min / w->s_max. Returns whether min/max were written. */
-static bool tw_statistics(pqf_writer *w, pqf__tw *t, int16_t id, const col *c,
-                          const pqf__stats *s)
+static bool tw_statistics(pqf_writer *w, pqf__tw *t, int16_t id, const col *c, const pqf__stats *s)
 {
     pqf__stats_enc e;
     bool trunc = c->phys == PQF_BYTE_ARRAY;
@@ -639,9 +652,12 @@ static pqf_err encode_values(col *c, pqf__buf *out)
         if (c->phys == PQF_INT32)
             return pqf__dbp_encode_i32((const int32_t *)(const void *)v, c->nvals, out);
         return pqf__dbp_encode_i64((const int64_t *)(const void *)v, c->nvals, out);
-    case PQF_ENC_DELTA_LENGTH_BYTE_ARRAY: return pqf__dlba_encode(v, c->vals.len, c->nvals, out);
-    case PQF_ENC_BYTE_STREAM_SPLIT: return pqf__bss_encode(v, c->nvals, c->width, out);
-    default: return PQF_ERR_INTERNAL;
+    case PQF_ENC_DELTA_LENGTH_BYTE_ARRAY:
+        return pqf__dlba_encode(v, c->vals.len, c->nvals, out);
+    case PQF_ENC_BYTE_STREAM_SPLIT:
+        return pqf__bss_encode(v, c->nvals, c->width, out);
+    default:
+        return PQF_ERR_INTERNAL;
     }
 }
 
@@ -682,7 +698,10 @@ static pqf_err add_pagerec(pqf_writer *w, col *c, const pagerec *pr)
     return PQF_OK;
 }
 
-static void fallback_to_plain(col *c) { c->dict_on = false; }
+static void fallback_to_plain(col *c)
+{
+    c->dict_on = false;
+}
 
 static pqf_err flush_page(pqf_writer *w, col *c)
 {
@@ -690,8 +709,10 @@ static pqf_err flush_page(pqf_writer *w, col *c)
     if (c->nlevels == 0)
         return PQF_OK;
     bool v2 = w->o.page_version == 2;
-    bool dict = c->dict_on;
-    pqf_encoding enc = dict ? PQF_ENC_RLE_DICTIONARY : c->enc;
+    /* A page of nulls only has no values to look up: PLAIN, so that a chunk
+     * without values never needs an empty dictionary page. */
+    bool dict = c->dict_on && c->nvals > 0;
+    pqf_encoding enc = dict ? PQF_ENC_RLE_DICTIONARY : c->nvals ? c->enc : PQF_ENC_PLAIN;
     pqf__buf *page = &w->s_page, *vals = &w->s_val;
     size_t rep_len, def_len;
     pqf__buf_reset(page);
@@ -704,9 +725,9 @@ static pqf_err flush_page(pqf_writer *w, col *c)
     if (dict) {
         int bw = pqf__bit_width(c->dict.count > 1 ? c->dict.count - 1 : 1);
         PQF_TRY(pqf__buf_append_byte(vdst, (uint8_t)bw));
-        PQF_TRY(pqf__rle_encode_u32((const uint32_t *)(const void *)c->idx.data, c->nvals, bw,
-                                    vdst));
-    } else {
+        PQF_TRY(
+            pqf__rle_encode_u32((const uint32_t *)(const void *)c->idx.data, c->nvals, bw, vdst));
+    } else if (c->nvals) {
         PQF_TRY(encode_values(c, vdst));
     }
     size_t unc = page->len + (v2 ? vals->len : 0);
@@ -786,8 +807,8 @@ static pqf_err flush_page(pqf_writer *w, col *c)
     pr.null_page = c->nvals == 0;
     if (!w->o.statistics) {
         pqf__stats_enc e;
-        PQF_TRY(pqf__stats_encode(&c->pst, c->phys == PQF_BYTE_ARRAY, c->utf8,
-                                  w->o.stats_max_bytes, &w->s_min, &w->s_max, &e));
+        PQF_TRY(pqf__stats_encode(&c->pst, c->phys == PQF_BYTE_ARRAY, c->utf8, w->o.stats_max_bytes,
+                                  &w->s_min, &w->s_max, &e));
         has_mm = e.has_min && e.has_max;
     }
     pr.has_minmax = has_mm;
@@ -872,11 +893,12 @@ static pqf_err write_bloom(pqf_writer *w, col *c, uint64_t *off, uint32_t *len)
     pqf_err rc = PQF_OK;
     pqf__bloom bf = {0};
     size_t nh = c->bhash.len / 8;
-    size_t total = nh + (c->dict_used || c->dict.count ? c->dict.count : 0);
+    size_t total = nh + c->dict.count;
     uint64_t *h = malloc((total ? total : 1) * sizeof *h);
     if (!h)
         PQF_FAIL(&w->err, PQF_ERR_NOMEM, "out of memory");
-    memcpy(h, c->bhash.data, nh * 8);
+    if (nh)
+        memcpy(h, c->bhash.data, nh * 8);
     for (uint32_t i = 0; i < c->dict.count; i++) {
         size_t l;
         const uint8_t *p = pqf__dict_entry(&c->dict, i, &l);
@@ -1258,9 +1280,9 @@ static inline pqf_err leaf_for(pqf_writer *w, int node, pqf_physical t, col **ou
     if (PQF_UNLIKELY(rc != PQF_OK))
         return rc;
     const wnode *n = &w->nodes[node];
-    if (PQF_UNLIKELY(n->kind != NK_LEAF ||
-                     (n->phys != t &&
-                      !(t == PQF_BYTE_ARRAY && n->phys == PQF_FIXED_LEN_BYTE_ARRAY)))) {
+    if (PQF_UNLIKELY(
+            n->kind != NK_LEAF ||
+            (n->phys != t && !(t == PQF_BYTE_ARRAY && n->phys == PQF_FIXED_LEN_BYTE_ARRAY)))) {
         char msg[96];
         snprintf(msg, sizeof msg, "a %s value for a %s", pqf_physical_name(t),
                  n->kind == NK_LEAF ? pqf_physical_name(n->phys) : "group");
@@ -1296,7 +1318,8 @@ static inline pqf_err bloom_hash(pqf_writer *w, col *c, const void *p, size_t n)
 }
 
 /* A fixed-width value: key is its bits (for the dictionary). */
-static inline pqf_err put_fixed(pqf_writer *w, col *c, const void *p, size_t width, uint64_t key)
+static inline __attribute__((always_inline)) pqf_err put_fixed(pqf_writer *w, col *c, const void *p,
+                                                               size_t width, uint64_t key)
 {
     pqf_err rc = put_levels(c, c->max_def);
     if (PQF_LIKELY(rc == PQF_OK)) {
@@ -1404,8 +1427,9 @@ pqf_err pqf_writer_bytes(pqf_writer *w, int node, const void *p, size_t n)
     if (rc != PQF_OK)
         return rc;
     if (c->phys == PQF_FIXED_LEN_BYTE_ARRAY && n != c->width)
-        return fail(w, PQF_ERR_VALUE, "column %s, row %" PRIu64 ": %zu bytes for FIXED_LEN_BYTE_ARRAY(%zu)",
-                    c->path, w->rows + 1, n, c->width);
+        return fail(w, PQF_ERR_VALUE,
+                    "column %s, row %" PRIu64 ": %zu bytes for FIXED_LEN_BYTE_ARRAY(%zu)", c->path,
+                    w->rows + 1, n, c->width);
     if (n > INT32_MAX)
         return fail(w, PQF_ERR_LIMIT, "column %s, row %" PRIu64 ": value of %zu bytes", c->path,
                     w->rows + 1, n);
@@ -1506,8 +1530,7 @@ pqf_err pqf_writer_row_begin(pqf_writer *w)
     if (w->closed)
         return fail(w, PQF_ERR_INVALID_ARG, "writer already closed");
     if (w->depth >= 0)
-        return fail(w, PQF_ERR_INVALID_ARG, "row %" PRIu64 ": row_begin inside a row",
-                    w->rows + 1);
+        return fail(w, PQF_ERR_INVALID_ARG, "row %" PRIu64 ": row_begin inside a row", w->rows + 1);
     if (!w->started) {
         w->started = true;
         pqf_err rc = out_write(w, "PAR1", 4);
@@ -1516,8 +1539,12 @@ pqf_err pqf_writer_row_begin(pqf_writer *w)
     }
     for (int i = 0; i < w->nrep; i++)
         w->cols[w->rep_leaves[i]].pending_rep = 0;
-    w->depth = -1;
-    return push_frame(w, 0, FR_ROOT);
+    /* stack[0] is always the root frame: only its generation changes */
+    frame *f = &w->stack[0];
+    f->gen = ++w->gen;
+    f->nwritten = 0;
+    w->depth = 0;
+    return PQF_OK;
 }
 
 static pqf_err service_pending(pqf_writer *w)
@@ -1546,9 +1573,12 @@ pqf_err pqf_writer_row_end(pqf_writer *w)
         return fail(w, PQF_ERR_INVALID_ARG,
                     "row %" PRIu64 ": row_end with an open struct or list (or no row_begin)",
                     w->rows + 1);
-    pqf_err rc = fill_missing(w, &w->stack[0]);
-    if (rc != PQF_OK)
-        return rc;
+    pqf_err rc = PQF_OK;
+    if (w->stack[0].nwritten != w->nodes[0].nkids) {
+        rc = fill_missing(w, &w->stack[0]);
+        if (rc != PQF_OK)
+            return rc;
+    }
     w->depth = -1;
     w->rows++;
     w->rg_rows++;
@@ -1616,32 +1646,56 @@ pqf_err pqf_writer_list_end(pqf_writer *w)
 static int converted_type(const pqf_logical *lt)
 {
     switch (lt->kind) {
-    case PQF_LT_STRING: return 0;
-    case PQF_LT_MAP: return 1;
-    case PQF_LT_LIST: return 3;
-    case PQF_LT_ENUM: return 4;
-    case PQF_LT_DECIMAL: return 5;
-    case PQF_LT_DATE: return 6;
-    case PQF_LT_TIME: return lt->unit == PQF_MILLIS ? 7 : lt->unit == PQF_MICROS ? 8 : -1;
-    case PQF_LT_TIMESTAMP: return lt->unit == PQF_MILLIS ? 9 : lt->unit == PQF_MICROS ? 10 : -1;
+    case PQF_LT_STRING:
+        return 0;
+    case PQF_LT_MAP:
+        return 1;
+    case PQF_LT_LIST:
+        return 3;
+    case PQF_LT_ENUM:
+        return 4;
+    case PQF_LT_DECIMAL:
+        return 5;
+    case PQF_LT_DATE:
+        return 6;
+    case PQF_LT_TIME:
+        return lt->unit == PQF_MILLIS ? 7 : lt->unit == PQF_MICROS ? 8 : -1;
+    case PQF_LT_TIMESTAMP:
+        return lt->unit == PQF_MILLIS ? 9 : lt->unit == PQF_MICROS ? 10 : -1;
     case PQF_LT_INT: {
         int k = lt->bit_width == 8 ? 0 : lt->bit_width == 16 ? 1 : lt->bit_width == 32 ? 2 : 3;
         return (lt->is_signed ? 15 : 11) + k;
     }
-    case PQF_LT_JSON: return 19;
-    case PQF_LT_BSON: return 20;
-    default: return -1;
+    case PQF_LT_JSON:
+        return 19;
+    case PQF_LT_BSON:
+        return 20;
+    default:
+        return -1;
     }
 }
 
 static void tw_logical(pqf__tw *t, const pqf_logical *lt)
 {
     switch (lt->kind) {
-    case PQF_LT_NONE: return;
-    case PQF_LT_STRING: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 1); break;
-    case PQF_LT_MAP: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 2); break;
-    case PQF_LT_LIST: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 3); break;
-    case PQF_LT_ENUM: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 4); break;
+    case PQF_LT_NONE:
+        return;
+    case PQF_LT_STRING:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 1);
+        break;
+    case PQF_LT_MAP:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 2);
+        break;
+    case PQF_LT_LIST:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 3);
+        break;
+    case PQF_LT_ENUM:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 4);
+        break;
     case PQF_LT_DECIMAL:
         pqf__tw_struct_begin(t, 10);
         pqf__tw_struct_begin(t, 5);
@@ -1649,7 +1703,10 @@ static void tw_logical(pqf__tw *t, const pqf_logical *lt)
         pqf__tw_i32(t, 2, lt->precision);
         pqf__tw_struct_end(t);
         break;
-    case PQF_LT_DATE: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 6); break;
+    case PQF_LT_DATE:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 6);
+        break;
     case PQF_LT_TIME:
     case PQF_LT_TIMESTAMP:
         pqf__tw_struct_begin(t, 10);
@@ -1667,11 +1724,26 @@ static void tw_logical(pqf__tw *t, const pqf_logical *lt)
         pqf__tw_bool(t, 2, lt->is_signed);
         pqf__tw_struct_end(t);
         break;
-    case PQF_LT_UNKNOWN: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 11); break;
-    case PQF_LT_JSON: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 12); break;
-    case PQF_LT_BSON: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 13); break;
-    case PQF_LT_UUID: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 14); break;
-    case PQF_LT_FLOAT16: pqf__tw_struct_begin(t, 10); pqf__tw_empty_struct(t, 15); break;
+    case PQF_LT_UNKNOWN:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 11);
+        break;
+    case PQF_LT_JSON:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 12);
+        break;
+    case PQF_LT_BSON:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 13);
+        break;
+    case PQF_LT_UUID:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 14);
+        break;
+    case PQF_LT_FLOAT16:
+        pqf__tw_struct_begin(t, 10);
+        pqf__tw_empty_struct(t, 15);
+        break;
     }
     pqf__tw_struct_end(t); /* LogicalType */
 }
@@ -1860,7 +1932,10 @@ void pqf_writer_get_stats(const pqf_writer *w, pqf_writer_stats *st)
     st->bytes = w->pos;
 }
 
-const pqf_error *pqf_writer_error(const pqf_writer *w) { return &w->err; }
+const pqf_error *pqf_writer_error(const pqf_writer *w)
+{
+    return &w->err;
+}
 
 void pqf_writer_free(pqf_writer *w)
 {

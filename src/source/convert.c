@@ -19,6 +19,7 @@
 
 typedef struct pnode {
     bool used;     /* part of the plan (not the middle group of a LIST) */
+    bool generated; /* change-capture column (_op, _seq, _ts): not in the input */
     bool group, is_list, nullable;
     const char *name;
     size_t name_len;
@@ -46,6 +47,23 @@ struct pqf_source {
     pqf__input in;
     bool in_open;
     uint64_t line, next_line;
+    bool array_page;          /* the file is one JSON array of records */
+    const pqf__json *next_elem;
+    pqf__json_doc page_doc;   /* holds the whole array page */
+    /* change capture */
+    bool cc;
+    int wm_node, del_node, cre_node, op_node, seq_node, ts_node;
+    int wm_field, del_field, cre_field; /* CSV field index or -1 */
+    bool has_after, has_floor;
+    pqf__val after, floor;
+    pqf__buf after_bytes, floor_bytes;
+    const char *floor_text;
+    int64_t seq_next;
+    bool have_wm;
+    pqf__val wm_min, wm_max;
+    pqf__buf wm_min_bytes, wm_max_bytes;
+    pqf__buf wm_min_text, wm_max_text;
+    uint64_t skipped;
     /* both */
     pqf__json_doc doc;
     pqf__buf tmp;
@@ -216,6 +234,8 @@ static pqf_err shred_members(pqf_source *src, pqf_writer *w, int id, const pqf__
     for (int k = 0; k < pn->nkids; k++) {
         const pqf__json *m = pn->slots[k];
         const pnode *kn = &src->nodes[pn->kids[k]];
+        if (kn->generated)
+            continue; /* written by the change capture */
         if (!m) {
             if (!kn->nullable)
                 return pqf_error_set(&src->err, PQF_ERR_VALUE,
@@ -311,6 +331,168 @@ static pqf_err shred(pqf_source *src, pqf_writer *w, int id, const pqf__json *v,
     return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
 }
 
+/* ---- change capture ---------------------------------------------------------- */
+
+/* Keep a copy of v (its bytes in store). */
+static pqf_err val_keep(pqf__val *dst, pqf__buf *store, const pqf__conv *c, const pqf__val *v)
+{
+    *dst = *v;
+    dst->p = NULL;
+    dst->n = 0;
+    if (c->phys != PQF_BYTE_ARRAY && c->phys != PQF_FIXED_LEN_BYTE_ARRAY)
+        return PQF_OK;
+    dst->n = v->n;
+    pqf__buf_reset(store);
+    pqf_err rc = pqf__buf_append(store, v->p, v->n);
+    dst->p = store->data;
+    return rc;
+}
+
+static pqf_err keep_text(pqf__buf *b, const char *s, size_t n)
+{
+    pqf__buf_reset(b);
+    pqf_err rc = pqf__buf_append(b, s, n);
+    return rc == PQF_OK ? pqf__buf_cstr(b) : rc;
+}
+
+/* Decide for one record: *skip when its watermark is not beyond `after`;
+ * otherwise track the range. wm is the watermark's text. */
+static pqf_err cc_filter(pqf_source *src, const char *wm, size_t n, bool present, uint64_t line,
+                         bool *skip)
+{
+    const pnode *wn = &src->nodes[src->wm_node];
+    pqf__val v;
+    *skip = false;
+    if (!present)
+        return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                             "%s:%llu: the watermark column '%s' is missing or null", src->name,
+                             (unsigned long long)line, wn->label);
+    const char *why = pqf__value_parse(&wn->conv, wm, n, &v);
+    if (why)
+        return value_error(src, line, wn->label, wn, wm, n, why);
+    if (src->has_after && pqf__val_cmp(&wn->conv, &v, &src->after) <= 0) {
+        *skip = true;
+        src->skipped++;
+        return PQF_OK;
+    }
+    if (src->has_floor && pqf__val_cmp(&wn->conv, &v, &src->floor) < 0)
+        return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                             "%s:%llu: watermark '%s' goes backwards: %.*s is older than %s, "
+                             "already seen in an earlier page",
+                             src->name, (unsigned long long)line, wn->label, (int)(n > 60 ? 60 : n), wm,
+                             src->floor_text);
+    pqf_err rc = PQF_OK;
+    if (!src->have_wm || pqf__val_cmp(&wn->conv, &v, &src->wm_min) < 0) {
+        rc = val_keep(&src->wm_min, &src->wm_min_bytes, &wn->conv, &v);
+        if (rc == PQF_OK)
+            rc = keep_text(&src->wm_min_text, wm, n);
+    }
+    if (rc == PQF_OK && (!src->have_wm || pqf__val_cmp(&wn->conv, &v, &src->wm_max) > 0)) {
+        rc = val_keep(&src->wm_max, &src->wm_max_bytes, &wn->conv, &v);
+        if (rc == PQF_OK)
+            rc = keep_text(&src->wm_max_text, wm, n);
+    }
+    src->have_wm = true;
+    if (rc != PQF_OK)
+        return pqf_error_set(&src->err, rc, "%s:%llu: watermark value too large", src->name,
+                             (unsigned long long)line);
+    return PQF_OK;
+}
+
+static bool truthy(const char *s, size_t n)
+{
+    bool b = false;
+    return pqf__parse_bool(s, n, &b) && b;
+}
+
+/* Write _op, _seq and _ts for the current record. */
+static pqf_err cc_write(pqf_source *src, pqf_writer *w, char op, const char *wm, size_t n,
+                        uint64_t line)
+{
+    const pnode *wn = &src->nodes[src->wm_node];
+    char ops[1] = {op};
+    pqf_err rc = pqf_writer_bytes(w, src->op_node, ops, 1);
+    if (rc == PQF_OK)
+        rc = pqf_writer_i64(w, src->seq_node, ++src->seq_next);
+    if (rc == PQF_OK) {
+        pqf__val v;
+        if (wn->conv.kind == PQF__V_TIMESTAMP && !pqf__value_parse(&wn->conv, wm, n, &v)) {
+            int64_t us = v.u.i64;
+            if (wn->conv.unit == PQF_MILLIS)
+                us *= 1000;
+            else if (wn->conv.unit == PQF_NANOS)
+                us /= 1000;
+            rc = pqf_writer_i64(w, src->ts_node, us);
+        } else {
+            rc = pqf_writer_null(w, src->ts_node);
+        }
+    }
+    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+}
+
+/* Text of a JSON member for the change rules (numbers and strings). */
+static bool json_text(const pqf__json *v, const char **s, size_t *n)
+{
+    if (!v || (v->type != PQF__JSTR && v->type != PQF__JNUM))
+        return false;
+    *s = v->str;
+    *n = v->len;
+    return true;
+}
+
+static pqf_err cc_json(pqf_source *src, const pqf__json *rec, uint64_t line, bool *skip,
+                       char *op, const char **wm, size_t *wn)
+{
+    const pqf__json *v = pqf__json_get(rec, src->nodes[src->wm_node].name);
+    bool present = json_text(v, wm, wn);
+    pqf_err rc = cc_filter(src, *wm, *wn, present, line, skip);
+    if (rc != PQF_OK || *skip)
+        return rc;
+    *op = 'U';
+    if (src->cre_node > 0) {
+        const char *cs;
+        size_t cn;
+        if (json_text(pqf__json_get(rec, src->nodes[src->cre_node].name), &cs, &cn) &&
+            cn == *wn && memcmp(cs, *wm, cn) == 0)
+            *op = 'I';
+    }
+    if (src->del_node > 0) {
+        const pqf__json *d = pqf__json_get(rec, src->nodes[src->del_node].name);
+        const char *ds;
+        size_t dn;
+        if (d && ((d->type == PQF__JBOOL && d->b) || (json_text(d, &ds, &dn) && truthy(ds, dn))))
+            *op = 'D';
+    }
+    return PQF_OK;
+}
+
+static pqf_err cc_csv(pqf_source *src, uint64_t line, bool *skip, char *op, const char **wm,
+                      size_t *wn)
+{
+    const pqf__csv *c = src->csv;
+    const pqf__csv_field *f = src->wm_field >= 0 && (size_t)src->wm_field < c->nfields
+                                  ? &c->fields[src->wm_field]
+                                  : NULL;
+    bool present = f && !pqf__csv_is_null(c, f);
+    *wm = present ? f->p : "";
+    *wn = present ? f->len : 0;
+    pqf_err rc = cc_filter(src, *wm, *wn, present, line, skip);
+    if (rc != PQF_OK || *skip)
+        return rc;
+    *op = 'U';
+    if (src->cre_field >= 0 && (size_t)src->cre_field < c->nfields) {
+        const pqf__csv_field *cf = &c->fields[src->cre_field];
+        if (cf->len == *wn && memcmp(cf->p, *wm, *wn) == 0)
+            *op = 'I';
+    }
+    if (src->del_field >= 0 && (size_t)src->del_field < c->nfields) {
+        const pqf__csv_field *df = &c->fields[src->del_field];
+        if (!pqf__csv_is_null(c, df) && truthy(df->p, df->len))
+            *op = 'D';
+    }
+    return PQF_OK;
+}
+
 /* ---- CSV rows ---------------------------------------------------------------- */
 
 static pqf_err csv_json_field(pqf_source *src, pqf_writer *w, int id, const pqf__csv_field *f,
@@ -333,11 +515,23 @@ static pqf_err csv_json_field(pqf_source *src, pqf_writer *w, int id, const pqf_
 static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
 {
     pqf__csv *c = src->csv;
-    pqf_err rc = pqf__csv_next(c, eof);
-    if (rc != PQF_OK)
-        return pqf_error_set(&src->err, rc, "%s", c->err.msg);
-    if (*eof)
-        return PQF_OK;
+    pqf_err rc;
+    bool skip = false;
+    char op = 'U';
+    const char *wm = NULL;
+    size_t wmn = 0;
+    do {
+        rc = pqf__csv_next(c, eof);
+        if (rc != PQF_OK)
+            return pqf_error_set(&src->err, rc, "%s", c->err.msg);
+        if (*eof)
+            return PQF_OK;
+        if (src->cc) {
+            rc = cc_csv(src, c->line, &skip, &op, &wm, &wmn);
+            if (rc != PQF_OK)
+                return rc;
+        }
+    } while (skip);
     const uint64_t line = c->line;
     rc = pqf_writer_row_begin(w);
     if (PQF_UNLIKELY(rc != PQF_OK))
@@ -393,6 +587,11 @@ static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
         if (PQF_UNLIKELY(rc != PQF_OK))
             return writer_error(src, w, rc, line);
     }
+    if (src->cc) {
+        rc = cc_write(src, w, op, wm, wmn, line);
+        if (rc != PQF_OK)
+            return rc;
+    }
     rc = pqf_writer_row_end(w);
     if (PQF_UNLIKELY(rc != PQF_OK))
         return writer_error(src, w, rc, line);
@@ -439,8 +638,19 @@ static pqf_err ndjson_line(pqf_source *src, const char **s, size_t *n, bool *eof
     }
 }
 
-static pqf_err ndjson_next(pqf_source *src, pqf_writer *w, bool *eof)
+/* The next record: a line of NDJSON, or the next element of an array page. */
+static pqf_err ndjson_record(pqf_source *src, const pqf__json **rec, bool *eof)
 {
+    if (src->array_page) {
+        if (!src->next_elem) {
+            *eof = true;
+            return PQF_OK;
+        }
+        *rec = src->next_elem;
+        src->next_elem = src->next_elem->next;
+        src->line = (*rec)->line;
+        return PQF_OK;
+    }
     const char *s = NULL;
     size_t n = 0;
     pqf_err rc = ndjson_line(src, &s, &n, eof);
@@ -452,19 +662,167 @@ static pqf_err ndjson_next(pqf_source *src, pqf_writer *w, bool *eof)
     if (rc != PQF_OK)
         return pqf_error_set(&src->err, rc, "%s:%llu: %s", src->name,
                              (unsigned long long)src->line, src->doc.err.msg + (strncmp(src->doc.err.msg, "line 1, ", 8) == 0 ? 8 : 0));
-    if (v->type != PQF__JOBJ)
-        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: expected an object, found %s",
-                             src->name, (unsigned long long)src->line,
-                             pqf__json_type_name(v->type));
+    *rec = v;
+    return PQF_OK;
+}
+
+static pqf_err ndjson_next(pqf_source *src, pqf_writer *w, bool *eof)
+{
+    const pqf__json *v = NULL;
+    bool skip = false;
+    char op = 'U';
+    const char *wm = NULL;
+    size_t wmn = 0;
+    pqf_err rc;
+    do {
+        rc = ndjson_record(src, &v, eof);
+        if (rc != PQF_OK || *eof)
+            return rc;
+        if (v->type != PQF__JOBJ)
+            return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: expected an object, found %s",
+                                 src->name, (unsigned long long)src->line,
+                                 pqf__json_type_name(v->type));
+        if (src->cc) {
+            rc = cc_json(src, v, src->line, &skip, &op, &wm, &wmn);
+            if (rc != PQF_OK)
+                return rc;
+        }
+    } while (skip);
     rc = pqf_writer_row_begin(w);
     if (rc != PQF_OK)
         return writer_error(src, w, rc, src->line);
     rc = shred_members(src, w, 0, v, src->line);
     if (rc != PQF_OK)
         return rc;
+    if (src->cc) {
+        rc = cc_write(src, w, op, wm, wmn, src->line);
+        if (rc != PQF_OK)
+            return rc;
+    }
     rc = pqf_writer_row_end(w);
     return rc != PQF_OK ? writer_error(src, w, rc, src->line) : PQF_OK;
 }
+
+/* An NDJSON file whose first byte (after a BOM and blanks) is '[' is one JSON
+ * array of records, as an API page often is: read it whole (capped). */
+static pqf_err open_array_page(pqf_source *src, const pqf_source_opts *opts, pqf_error *err)
+{
+    pqf__input *in = &src->in;
+    size_t i = in->pos;
+    while (i < in->len && (in->buf[i] == ' ' || in->buf[i] == '\t' || in->buf[i] == '\n' ||
+                           in->buf[i] == '\r'))
+        i++;
+    if (i >= in->len || in->buf[i] != '[')
+        return PQF_OK;
+    while (!in->eof) {
+        pqf_err rc = pqf__input_fill(in, in->pos, err);
+        if (rc == PQF_ERR_LIMIT)
+            return pqf_error_set(err, rc, "%s: a JSON array page is larger than the limit of %zu bytes",
+                                 src->name, in->max_cap);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
+    pqf__json_doc_init(&src->page_doc, &jl);
+    pqf__json *root;
+    if (pqf__json_parse(&src->page_doc, in->buf + in->pos, in->len - in->pos, &root) != PQF_OK)
+        return pqf_error_set(err, PQF_ERR_PARSE, "%s: %s", src->name, src->page_doc.err.msg);
+    src->array_page = true;
+    src->next_elem = root->child;
+    return PQF_OK;
+}
+
+/* Resolve the change-capture columns. */
+static pqf_err open_changes(pqf_source *src, const pqf_change_opts *co, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    const pnode *root = &src->nodes[0];
+    struct {
+        const char *name;
+        int *node;
+        bool generated;
+    } cols[] = {{co->watermark, &src->wm_node, false}, {co->delete_column, &src->del_node, false},
+                {co->created_column, &src->cre_node, false}, {"_op", &src->op_node, true},
+                {"_seq", &src->seq_node, true}, {"_ts", &src->ts_node, true}};
+    src->cc = true;
+    src->seq_next = co->seq_base;
+    src->wm_field = src->del_field = src->cre_field = -1;
+    if (!co->watermark)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "change capture needs a watermark column");
+    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+        *cols[k].node = -1;
+        if (!cols[k].name)
+            continue;
+        for (int j = 0; j < root->nkids; j++)
+            if (strcmp(src->nodes[root->kids[j]].name, cols[k].name) == 0)
+                *cols[k].node = root->kids[j];
+        if (*cols[k].node < 0)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: column '%s' is not in the schema",
+                     cols[k].name);
+        pnode *pn = &src->nodes[*cols[k].node];
+        if (pn->group)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: column '%s' must be a plain column",
+                     cols[k].name);
+        pn->generated = cols[k].generated;
+    }
+    if (co->after) {
+        const pnode *wn = &src->nodes[src->wm_node];
+        pqf__val v;
+        const char *why = pqf__value_parse(&wn->conv, co->after, strlen(co->after), &v);
+        if (why)
+            PQF_FAIL(err, PQF_ERR_VALUE, "the last exported watermark '%s' of '%s' does not parse: %s",
+                     co->after, wn->label, why);
+        PQF_TRY(val_keep(&src->after, &src->after_bytes, &wn->conv, &v));
+        src->has_after = true;
+    }
+    if (co->floor) {
+        const pnode *wn = &src->nodes[src->wm_node];
+        pqf__val v;
+        const char *why = pqf__value_parse(&wn->conv, co->floor, strlen(co->floor), &v);
+        if (why)
+            PQF_FAIL(err, PQF_ERR_VALUE, "watermark floor '%s' of '%s' does not parse: %s",
+                     co->floor, wn->label, why);
+        PQF_TRY(val_keep(&src->floor, &src->floor_bytes, &wn->conv, &v));
+        src->has_floor = true;
+        src->floor_text = co->floor;
+    }
+done:
+    return rc;
+}
+
+/* CSV field positions of the change-capture columns (after the header). */
+static pqf_err open_changes_csv(pqf_source *src, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    if (!src->csv->header)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: change capture needs a CSV header", src->name);
+    {
+        for (size_t i = 0; i < src->csv->width; i++) {
+            int id = src->col_node[i];
+            if (id < 0)
+                continue;
+            if (id == src->wm_node)
+                src->wm_field = (int)i;
+            if (id == src->del_node)
+                src->del_field = (int)i;
+            if (id == src->cre_node)
+                src->cre_field = (int)i;
+            if (src->nodes[id].generated)
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: the input has a column '%s', which change "
+                         "capture generates", src->name, src->nodes[id].name);
+        }
+    }
+done:
+    return rc;
+}
+
+void pqf_source_watermarks(const pqf_source *src, const char **min, const char **max)
+{
+    *min = src->have_wm ? (const char *)src->wm_min_text.data : NULL;
+    *max = src->have_wm ? (const char *)src->wm_max_text.data : NULL;
+}
+
+uint64_t pqf_source_skipped(const pqf_source *src) { return src->skipped; }
 
 /* ---- public ------------------------------------------------------------------ */
 
@@ -534,7 +892,15 @@ void pqf_source_free(pqf_source *src)
     if (src->in_open)
         pqf__input_close(&src->in);
     pqf__json_doc_free(&src->doc);
+    if (src->array_page)
+        pqf__json_doc_free(&src->page_doc);
     pqf__buf_free(&src->tmp);
+    pqf__buf_free(&src->after_bytes);
+    pqf__buf_free(&src->floor_bytes);
+    pqf__buf_free(&src->wm_min_bytes);
+    pqf__buf_free(&src->wm_max_bytes);
+    pqf__buf_free(&src->wm_min_text);
+    pqf__buf_free(&src->wm_max_text);
     free(src);
 }
 
@@ -579,7 +945,7 @@ static pqf_err map_csv_columns(pqf_source *src, pqf_error *err)
     if (c->header && width > 0) {
         for (int j = 0; j < root->nkids; j++) {
             const pnode *kn = &src->nodes[root->kids[j]];
-            if (!seen[j] && !kn->nullable)
+            if (!seen[j] && !kn->nullable && !kn->generated)
                 PQF_FAIL(err, PQF_ERR_SCHEMA,
                          "%s: column '%s' is not nullable but the file has no such column",
                          src->name, kn->name);
@@ -613,11 +979,19 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
     pqf__json_doc_init(&src->doc, &jl);
     pqf__buf_init(&src->tmp, opts->max_record_bytes ? opts->max_record_bytes * 2 : 128u << 20);
+    pqf__buf_init(&src->after_bytes, 1u << 20);
+    pqf__buf_init(&src->floor_bytes, 1u << 20);
+    pqf__buf_init(&src->wm_min_bytes, 1u << 20);
+    pqf__buf_init(&src->wm_max_bytes, 1u << 20);
+    pqf__buf_init(&src->wm_min_text, 1u << 20);
+    pqf__buf_init(&src->wm_max_text, 1u << 20);
     src->nnodes = pqf_schema_node_count(schema);
     src->nodes = calloc((size_t)src->nnodes, sizeof *src->nodes);
     if (!src->nodes)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     PQF_TRY(build_node(src, 0, NULL, false, err));
+    if (opts->changes)
+        PQF_TRY(open_changes(src, opts->changes, err));
     size_t buffer = opts->buffer_bytes ? opts->buffer_bytes : 1u << 20;
     size_t maxrec = opts->max_record_bytes ? opts->max_record_bytes : 64u << 20;
     if (src->fmt == PQF_FORMAT_CSV) {
@@ -632,7 +1006,10 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
         PQF_TRY(pqf__input_fill(&src->in, 0, err));
         if (src->in.len >= 3 && memcmp(src->in.buf, "\xEF\xBB\xBF", 3) == 0)
             src->in.pos = 3;
+        PQF_TRY(open_array_page(src, opts, err));
     }
+    if (opts->changes && src->fmt == PQF_FORMAT_CSV)
+        PQF_TRY(open_changes_csv(src, err));
     *out = src;
     src = NULL;
 done:

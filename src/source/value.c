@@ -807,3 +807,36 @@ const char *pqf__value_parse(const pqf__conv *c, const char *s, size_t n, pqf__v
     }
     return "unsupported column type";
 }
+
+/* Order of two values of one converter (numbers by value, bytes as unsigned
+ * strings, FIXED decimals as big-endian two's complement). */
+int pqf__val_cmp(const pqf__conv *c, const pqf__val *a, const pqf__val *b)
+{
+    switch (c->phys) {
+    case PQF_BOOLEAN:
+        return (int)a->u.b - (int)b->u.b;
+    case PQF_INT32:
+        if (c->is_unsigned)
+            return (uint32_t)a->u.i32 < (uint32_t)b->u.i32 ? -1 : (uint32_t)a->u.i32 > (uint32_t)b->u.i32;
+        return a->u.i32 < b->u.i32 ? -1 : a->u.i32 > b->u.i32;
+    case PQF_INT64:
+        if (c->is_unsigned)
+            return (uint64_t)a->u.i64 < (uint64_t)b->u.i64 ? -1 : (uint64_t)a->u.i64 > (uint64_t)b->u.i64;
+        return a->u.i64 < b->u.i64 ? -1 : a->u.i64 > b->u.i64;
+    case PQF_FLOAT:
+        return a->u.f < b->u.f ? -1 : a->u.f > b->u.f;
+    case PQF_DOUBLE:
+        return a->u.d < b->u.d ? -1 : a->u.d > b->u.d;
+    default: {
+        const uint8_t *x = a->p, *y = b->p;
+        if (c->kind == PQF__V_DECIMAL && a->n && b->n && ((x[0] ^ y[0]) & 0x80))
+            return (x[0] & 0x80) ? -1 : 1; /* different signs */
+        size_t n = a->n < b->n ? a->n : b->n;
+        int r = n ? memcmp(x, y, n) : 0;
+        if (r)
+            return r;
+        return a->n < b->n ? -1 : a->n > b->n;
+    }
+    }
+}
+

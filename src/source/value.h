@@ -65,6 +65,10 @@ const char *pqf__conv_init(pqf__conv *c, const pqf_node_info *leaf);
  * For PQF__V_JSON it only passes the text through. */
 const char *pqf__value_parse(const pqf__conv *c, const char *s, size_t n, pqf__val *v);
 
+/* Order of two values parsed by one converter: <0, 0, >0 (numbers by value,
+ * bytes as unsigned strings, FIXED decimals as big-endian two's complement). */
+int pqf__val_cmp(const pqf__conv *c, const pqf__val *a, const pqf__val *b);
+
 /* Type name for messages, e.g. "int8", "decimal(18,2)", "timestamp_us". */
 void pqf__conv_describe(const pqf__conv *c, char *buf, size_t cap);
 

@@ -38,7 +38,10 @@ void pqf__profile_clear(pqf__profile *p)
     memset(p, 0, sizeof *p);
 }
 
-static char *dupe(const char *s) { return s && *s ? strdup(s) : NULL; }
+static char *dupe(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
 
 /* ---- INI files ------------------------------------------------------------------ */
 
@@ -173,11 +176,21 @@ char *pqf__json_string(const char *json, const char *name)
                 if (c == '\\') {
                     q++;
                     switch (*q) {
-                    case 'n': c = '\n'; break;
-                    case 't': c = '\t'; break;
-                    case 'r': c = '\r'; break;
-                    case 'b': c = '\b'; break;
-                    case 'f': c = '\f'; break;
+                    case 'n':
+                        c = '\n';
+                        break;
+                    case 't':
+                        c = '\t';
+                        break;
+                    case 'r':
+                        c = '\r';
+                        break;
+                    case 'b':
+                        c = '\b';
+                        break;
+                    case 'f':
+                        c = '\f';
+                        break;
                     case 'u': {
                         unsigned v = 0;
                         for (int i = 1; i <= 4; i++) {
@@ -186,8 +199,9 @@ char *pqf__json_string(const char *json, const char *name)
                                 pqf__buf_free(&b);
                                 return NULL;
                             }
-                            v = v * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0'
-                                                                               : (tolower(h) - 'a' + 10));
+                            v = v * 16 + (unsigned)(isdigit((unsigned char)h)
+                                                        ? h - '0'
+                                                        : (tolower(h) - 'a' + 10));
                         }
                         q += 4;
                         c = (char)(v & 0xff);
@@ -196,7 +210,9 @@ char *pqf__json_string(const char *json, const char *name)
                     case 0:
                         pqf__buf_free(&b);
                         return NULL;
-                    default: c = *q; break;
+                    default:
+                        c = *q;
+                        break;
                     }
                 }
                 if (pqf__buf_append_byte(&b, (uint8_t)c) != PQF_OK) {
@@ -265,8 +281,7 @@ static pqf_err run_process(const char *cmd, pqf__creds *out, pqf_error *err)
     if (rc == PQF_OK && pqf__buf_cstr(&b) != PQF_OK)
         rc = pqf_error_set(err, PQF_ERR_LIMIT, "credential_process: output over 64 KiB");
     if (rc == PQF_OK)
-        rc = creds_from_json((const char *)b.data, "SessionToken", out, "credential_process",
-                             err);
+        rc = creds_from_json((const char *)b.data, "SessionToken", out, "credential_process", err);
     if (b.data)
         memset(b.data, 0, b.len);
     pqf__buf_free(&b);
@@ -302,8 +317,8 @@ static bool imds_call(const char *url, const char *method, const char *hdr, pqf_
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
     }
     bool ok = curl_easy_perform(e) == CURLE_OK &&
-              curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-              status == 200 && pqf__buf_cstr(out) == PQF_OK;
+              curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status == 200 &&
+              pqf__buf_cstr(out) == PQF_OK;
     curl_slist_free_all(h);
     curl_easy_cleanup(e);
     return ok;

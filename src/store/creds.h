@@ -15,9 +15,9 @@
 typedef struct pqf__creds {
     char *access_key_id;
     char *secret_access_key;
-    char *session_token;  /* NULL without */
-    int64_t expires;      /* Unix seconds; 0: never */
-    const char *source;   /* "options", "environment", "profile NAME", ... (static) */
+    char *session_token; /* NULL without */
+    int64_t expires;     /* Unix seconds; 0: never */
+    const char *source;  /* "options", "environment", "profile NAME", ... (static) */
 } pqf__creds;
 
 /* Profile settings besides credentials (malloc'd, NULL when unset). */

@@ -216,8 +216,8 @@ static void fp_destroy(void *impl)
 
 static const pqf_ostream_vt file_put_vt = {fp_write, fp_commit, fp_abort, fp_destroy};
 
-static pqf_err fs_put(pqf_store *s, const char *key, const pqf_put_options *opt,
-                      pqf_ostream **out, pqf_error *err)
+static pqf_err fs_put(pqf_store *s, const char *key, const pqf_put_options *opt, pqf_ostream **out,
+                      pqf_error *err)
 {
     static atomic_uint counter;
     file_store *fs = (file_store *)s;
@@ -409,8 +409,8 @@ static pqf_err kl_push(keylist *kl, const char *k, pqf_error *err)
 }
 
 /* Collect every regular file below root/rel whose key starts with prefix. */
-static pqf_err walk(const char *root, const char *rel, const char *prefix, keylist *kl,
-                    int depth, pqf_error *err)
+static pqf_err walk(const char *root, const char *rel, const char *prefix, keylist *kl, int depth,
+                    pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     char path[PATH_MAX], key[PATH_MAX];

@@ -30,7 +30,10 @@ struct pqf__http {
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 static uint64_t now_ms(void)
 {
@@ -193,7 +196,9 @@ static bool start_attempt(pqf__http *h, pqf__http_req *r)
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L << 10);
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "pqfeed/" "0.1");
+    curl_easy_setopt(e, CURLOPT_USERAGENT,
+                     "pqfeed/"
+                     "0.1");
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (h->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_bundle);

@@ -45,17 +45,17 @@ struct pqf__http_req {
     const char *url;
     const uint8_t *body; /* PUT/POST payload */
     size_t body_len;
-    uint8_t *dst;        /* GET: a 2xx body goes here (at most dst_cap bytes) */
+    uint8_t *dst; /* GET: a 2xx body goes here (at most dst_cap bytes) */
     size_t dst_cap;
-    size_t resp_limit;   /* cap of resp (error bodies and non-dst bodies); 0: 1 MiB */
-    bool unsafe;         /* not idempotent: see above */
+    size_t resp_limit; /* cap of resp (error bodies and non-dst bodies); 0: 1 MiB */
+    bool unsafe;       /* not idempotent: see above */
     pqf__http_sign_fn sign;
     void *sign_ud;
     /* ---- results (valid after pqf__http_wait) ---- */
-    long status;        /* HTTP status of the last attempt; 0 on transport failure */
-    pqf__buf resp;      /* response body (capped) */
-    size_t dst_len;     /* bytes written to dst */
-    pqf__buf hdrs;      /* raw response headers of the last attempt (capped) */
+    long status;    /* HTTP status of the last attempt; 0 on transport failure */
+    pqf__buf resp;  /* response body (capped) */
+    size_t dst_len; /* bytes written to dst */
+    pqf__buf hdrs;  /* raw response headers of the last attempt (capped) */
     unsigned attempts;
     CURLcode curl_rc;
     char curl_err[CURL_ERROR_SIZE];

@@ -34,11 +34,11 @@
 typedef struct s3_store {
     struct pqf_store base;
     char *bucket;
-    char *prefix;   /* "" or ending in '/' */
-    char *scheme;   /* "http" / "https" */
-    char *host;     /* Host header */
-    char *url_base; /* scheme://host[/bucket] */
-    char *path_base; /* "/bucket" (path style) or "" */
+    char *prefix;      /* "" or ending in '/' */
+    char *scheme;      /* "http" / "https" */
+    char *host;        /* Host header */
+    char *url_base;    /* scheme://host[/bucket] */
+    char *path_base;   /* "/bucket" (path style) or "" */
     char *endpoint_id; /* identity for server-side copy: endpoint + region */
     char *region;
     char *profile;
@@ -67,7 +67,10 @@ static void md5(const void *data, size_t n, uint8_t out[16])
     EVP_Digest(data, n, out, &ol, EVP_md5(), NULL);
 }
 
-static char *xstrdup(const char *s) { return s ? strdup(s) : NULL; }
+static char *xstrdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
 
 static void strip_quotes(const char *in, char *out, size_t cap)
 {
@@ -110,12 +113,23 @@ static pqf_err xml_escape(pqf__buf *b, const char *s)
     pqf_err rc = PQF_OK;
     for (; *s && rc == PQF_OK; s++) {
         switch (*s) {
-        case '&': rc = pqf__buf_printf(b, "&amp;"); break;
-        case '<': rc = pqf__buf_printf(b, "&lt;"); break;
-        case '>': rc = pqf__buf_printf(b, "&gt;"); break;
-        case '"': rc = pqf__buf_printf(b, "&quot;"); break;
-        case '\'': rc = pqf__buf_printf(b, "&apos;"); break;
-        default: rc = pqf__buf_append_byte(b, (uint8_t)*s);
+        case '&':
+            rc = pqf__buf_printf(b, "&amp;");
+            break;
+        case '<':
+            rc = pqf__buf_printf(b, "&lt;");
+            break;
+        case '>':
+            rc = pqf__buf_printf(b, "&gt;");
+            break;
+        case '"':
+            rc = pqf__buf_printf(b, "&quot;");
+            break;
+        case '\'':
+            rc = pqf__buf_printf(b, "&apos;");
+            break;
+        default:
+            rc = pqf__buf_append_byte(b, (uint8_t)*s);
         }
     }
     return rc;
@@ -329,8 +343,7 @@ static pqf_err add_sse(s3_call *c, pqf_error *err)
     case PQF_SSE_KMS:
         PQF_TRY(call_hdr(c, "x-amz-server-side-encryption", "aws:kms", err));
         if (s->kms_key_id)
-            PQF_TRY(call_hdr(c, "x-amz-server-side-encryption-aws-kms-key-id", s->kms_key_id,
-                             err));
+            PQF_TRY(call_hdr(c, "x-amz-server-side-encryption-aws-kms-key-id", s->kms_key_id, err));
         if (s->kms_context_b64)
             PQF_TRY(call_hdr(c, "x-amz-server-side-encryption-context", s->kms_context_b64, err));
         break;
@@ -396,13 +409,19 @@ static pqf_err map_code(long status, const char *code)
         if (strcmp(code, map[i].code) == 0)
             return map[i].err;
     switch (status) {
-    case 404: return PQF_ERR_NOT_FOUND;
-    case 412: return PQF_ERR_PRECONDITION;
+    case 404:
+        return PQF_ERR_NOT_FOUND;
+    case 412:
+        return PQF_ERR_PRECONDITION;
     case 401:
-    case 403: return PQF_ERR_AUTH;
-    case 409: return PQF_ERR_CONFLICT;
-    case 501: return PQF_ERR_UNSUPPORTED;
-    default: return PQF_ERR_REMOTE;
+    case 403:
+        return PQF_ERR_AUTH;
+    case 409:
+        return PQF_ERR_CONFLICT;
+    case 501:
+        return PQF_ERR_UNSUPPORTED;
+    default:
+        return PQF_ERR_REMOTE;
     }
 }
 
@@ -429,6 +448,13 @@ static pqf_err call_result(s3_call *c, pqf_error *err)
         pqf__xml_parse(r->resp.data, r->resp.len, NULL, err_end, &e, NULL);
     if (!e.request_id[0])
         pqf__http_header(r, "x-amz-request-id", e.request_id, sizeof e.request_id);
+    if (!e.code[0]) /* HEAD responses have no body: name the status */
+        snprintf(e.code, sizeof e.code, "%s",
+                 r->status == 403   ? "Forbidden"
+                 : r->status == 404 ? "NotFound"
+                 : r->status == 412 ? "PreconditionFailed"
+                 : r->status == 304 ? "NotModified"
+                                    : "error");
     pqf_err code = map_code(r->status, e.code);
     return pqf_error_set(err, code, "%s: %s%s%s (HTTP %ld, request id %s, %u attempt%s)", c->what,
                          e.code[0] ? e.code : "error", e.message[0] ? ": " : "", e.message,
@@ -678,9 +704,8 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     size_t got = calls[0].http.dst_len;
     if (got != PQF_MIN((uint64_t)first, end - start))
         PQF_FAIL(err, PQF_ERR_NET, "%s: short read (%zu bytes)", calls[0].what, got);
-    check_md5 = start == 0 && end == total && !strchr(inf->etag, '-') &&
-                strlen(inf->etag) == 32 && !inf->sse[0] && s->sse != PQF_SSE_C &&
-                s->sse != PQF_SSE_KMS;
+    check_md5 = start == 0 && end == total && !strchr(inf->etag, '-') && strlen(inf->etag) == 32 &&
+                !inf->sse[0] && s->sse != PQF_SSE_C && s->sse != PQF_SSE_KMS;
     if (check_md5)
         EVP_DigestInit_ex(mctx, EVP_md5(), NULL);
     char etag[72];
@@ -785,10 +810,10 @@ typedef struct s3_put {
     uint64_t base_part;
     unsigned nslots;
     put_slot *slots;
-    unsigned cur;           /* slot being filled */
-    unsigned next_part;     /* next part number to hand out (1-based) */
-    part_rec *parts;        /* [MAX_PARTS + 1] */
-    part_rec *existing;     /* resume: what ListParts returned */
+    unsigned cur;       /* slot being filled */
+    unsigned next_part; /* next part number to hand out (1-based) */
+    part_rec *parts;    /* [MAX_PARTS + 1] */
+    part_rec *existing; /* resume: what ListParts returned */
     uint64_t total;
     bool aborted;
 } s3_put;
@@ -947,8 +972,7 @@ static pqf_err slot_send(s3_put *p, put_slot *sl, pqf_error *err)
     sl->busy = true;
     sl->skipped = false;
     md5(sl->buf, sl->len, sl->md5);
-    if (p->existing && p->existing[sl->part_no].have &&
-        p->existing[sl->part_no].size == sl->len) {
+    if (p->existing && p->existing[sl->part_no].have && p->existing[sl->part_no].size == sl->len) {
         char hex[33];
         pqf__hex(sl->md5, 16, hex);
         if (strcasecmp(hex, p->existing[sl->part_no].etag) == 0) {
@@ -1028,8 +1052,8 @@ static pqf_err check_put_etag(s3_put *p, const char *got, const char *want, cons
     if (p->s->sse == PQF_SSE_C || p->s->sse == PQF_SSE_KMS || !got[0])
         return PQF_OK; /* those ETags are not MD5s */
     if (strcasecmp(got, want) != 0)
-        return pqf_error_set(err, PQF_ERR_CHECKSUM, "%s: ETag %s is not the expected %s", what,
-                             got, want);
+        return pqf_error_set(err, PQF_ERR_CHECKSUM, "%s: ETag %s is not the expected %s", what, got,
+                             want);
     return PQF_OK;
 }
 
@@ -1040,8 +1064,7 @@ static void fill_result(s3_put *p, const pqf__http_req *r, const char *etag)
     memset(p->result, 0, sizeof *p->result);
     p->result->size = p->total;
     snprintf(p->result->etag, sizeof p->result->etag, "%s", etag);
-    pqf__http_header(r, "x-amz-version-id", p->result->version_id,
-                     sizeof p->result->version_id);
+    pqf__http_header(r, "x-amz-version-id", p->result->version_id, sizeof p->result->version_id);
     p->result->mtime_ms = (int64_t)time(NULL) * 1000;
 }
 
@@ -1134,8 +1157,8 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
         if (!p->parts[i].have)
             PQF_FAIL(err, PQF_ERR_INTERNAL, "part %u missing at completion", i);
         EVP_DigestUpdate(m, p->parts[i].md5, 16);
-        if (pqf__buf_printf(&body, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag></Part>",
-                            i, p->parts[i].etag) != PQF_OK)
+        if (pqf__buf_printf(&body, "<Part><PartNumber>%u</PartNumber><ETag>\"%s\"</ETag></Part>", i,
+                            p->parts[i].etag) != PQF_OK)
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
     if (pqf__buf_printf(&body, "</CompleteMultipartUpload>") != PQF_OK)
@@ -1158,8 +1181,8 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
         if (p->if_absent && hr == PQF_OK)
             PQF_FAIL(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists", p->s->bucket, p->fk);
         if (p->if_match && (hr != PQF_OK || strcmp(cur.etag, p->if_match) != 0))
-            PQF_FAIL(err, PQF_ERR_PRECONDITION, "s3://%s/%s: ETag is not %s", p->s->bucket,
-                     p->fk, p->if_match);
+            PQF_FAIL(err, PQF_ERR_PRECONDITION, "s3://%s/%s: ETag is not %s", p->s->bucket, p->fk,
+                     p->if_match);
     }
     PQF_TRY(call_init(&c, p->s, "POST", p->fk, (char *)q.data, err));
     PQF_TRY(call_body(&c, body.data, body.len, NULL, err));
@@ -1186,8 +1209,7 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
             snprintf(x.etag, sizeof x.etag, "%s", cur.etag);
         }
     } else if (rc == PQF_ERR_PRECONDITION && p->if_absent) {
-        rc = pqf_error_set(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists", p->s->bucket,
-                           p->fk);
+        rc = pqf_error_set(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists", p->s->bucket, p->fk);
     } else if (rc == PQF_OK) {
         PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, complete_end, &x, err));
     }
@@ -1262,7 +1284,7 @@ static void put_destroy(void *impl)
 static const pqf_ostream_vt s3_put_vt = {put_write, put_commit, put_abort, put_destroy};
 
 static pqf_err s3_put_open(pqf_store *st, const char *key, const pqf_put_options *opt,
-                      pqf_ostream **out, pqf_error *err)
+                           pqf_ostream **out, pqf_error *err)
 {
     s3_store *s = (s3_store *)st;
     pqf_err rc = PQF_OK;
@@ -1389,8 +1411,8 @@ static bool list_end(void *ud, const char *path, const char *text, size_t len)
         }
         return true;
     }
-    if (strcmp(p, "Contents") == 0 || strcmp(p, "Version") == 0 ||
-        strcmp(p, "DeleteMarker") == 0 || strcmp(p, "CommonPrefixes") == 0)
+    if (strcmp(p, "Contents") == 0 || strcmp(p, "Version") == 0 || strcmp(p, "DeleteMarker") == 0 ||
+        strcmp(p, "CommonPrefixes") == 0)
         return list_emit(x);
     if (strcmp(p, "IsTruncated") == 0)
         x->truncated = strcmp(text, "true") == 0;
@@ -1485,8 +1507,8 @@ static pqf_err s3_list_versions(pqf_store *st, const char *prefix, pqf_list_cb c
         PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
     for (;;) {
         pqf__buf_reset(&q);
-        bool ok = q_add(&q, "versions", NULL) == PQF_OK &&
-                  q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
+        bool ok =
+            q_add(&q, "versions", NULL) == PQF_OK && q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
         if (ok && km[0])
             ok = q_add(&q, "key-marker", km) == PQF_OK;
         if (ok && vm[0])
@@ -1569,8 +1591,8 @@ static pqf_err s3_list_uploads(pqf_store *st, const char *prefix, pqf_upload_cb 
         PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
     for (;;) {
         pqf__buf_reset(&q);
-        bool ok = q_add(&q, "uploads", NULL) == PQF_OK &&
-                  q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
+        bool ok =
+            q_add(&q, "uploads", NULL) == PQF_OK && q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
         if (ok && km[0])
             ok = q_add(&q, "key-marker", km) == PQF_OK;
         if (ok && im[0])
@@ -1689,7 +1711,8 @@ static pqf_err s3_del_many(pqf_store *st, const char *const *keys, size_t n, siz
         bool ok = pqf__buf_printf(&body, "<Delete><Quiet>true</Quiet>") == PQF_OK;
         for (size_t k = 0; ok && k < m; k++)
             ok = pqf__buf_printf(&body, "<Object><Key>") == PQF_OK &&
-                 xml_escape(&body, s->prefix) == PQF_OK && xml_escape(&body, keys[i + k]) == PQF_OK &&
+                 xml_escape(&body, s->prefix) == PQF_OK &&
+                 xml_escape(&body, keys[i + k]) == PQF_OK &&
                  pqf__buf_printf(&body, "</Key></Object>") == PQF_OK;
         ok = ok && pqf__buf_printf(&body, "</Delete>") == PQF_OK;
         if (!ok)
@@ -1704,8 +1727,9 @@ static pqf_err s3_del_many(pqf_store *st, const char *const *keys, size_t n, siz
         PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, delres_end, &x, err));
         *deleted += m - x.errors;
         if (x.errors)
-            PQF_FAIL(err, map_code(0, x.code), "POST s3://%s/?delete: %zu key%s not deleted, first %s: %s %s",
-                     s->bucket, x.errors, x.errors == 1 ? "" : "s", x.key, x.code, x.message);
+            PQF_FAIL(err, map_code(0, x.code),
+                     "POST s3://%s/?delete: %zu key%s not deleted, first %s: %s %s", s->bucket,
+                     x.errors, x.errors == 1 ? "" : "s", x.key, x.code, x.message);
         call_free(&c);
         i += m;
     }
@@ -1744,8 +1768,8 @@ static pqf_err add_copy_source_ssec(s3_call *c, s3_store *src, pqf_error *err)
     pqf_err rc = PQF_OK;
     if (src->sse != PQF_SSE_C)
         return PQF_OK;
-    PQF_TRY(call_hdr(c, "x-amz-copy-source-server-side-encryption-customer-algorithm", "AES256",
-                     err));
+    PQF_TRY(
+        call_hdr(c, "x-amz-copy-source-server-side-encryption-customer-algorithm", "AES256", err));
     PQF_TRY(call_hdr(c, "x-amz-copy-source-server-side-encryption-customer-key", src->ssec_key_b64,
                      err));
     PQF_TRY(call_hdr(c, "x-amz-copy-source-server-side-encryption-customer-key-MD5",
@@ -1770,8 +1794,8 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
     /* Same endpoint and the same access key: the server can read the source. */
     pthread_mutex_lock(&src->cmu);
     pthread_mutex_lock(&dst->cmu);
-    bool same = strcmp(src->endpoint_id, dst->endpoint_id) == 0 && !src->no_sign &&
-                !dst->no_sign && strcmp(src->creds.access_key_id, dst->creds.access_key_id) == 0;
+    bool same = strcmp(src->endpoint_id, dst->endpoint_id) == 0 && !src->no_sign && !dst->no_sign &&
+                strcmp(src->creds.access_key_id, dst->creds.access_key_id) == 0;
     pthread_mutex_unlock(&dst->cmu);
     pthread_mutex_unlock(&src->cmu);
     if (!same || opt->if_match) {
@@ -1786,8 +1810,8 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         pqf_object_info cur;
         pqf_error e2 = {0};
         if (s3_head(dstt, dst_key, &(pqf_get_options){0}, &cur, &e2) == PQF_OK)
-            PQF_FAIL(err, PQF_ERR_EXISTS, "s3://%s/%s%s: already exists", dst->bucket,
-                     dst->prefix, dst_key);
+            PQF_FAIL(err, PQF_ERR_EXISTS, "s3://%s/%s%s: already exists", dst->bucket, dst->prefix,
+                     dst_key);
     }
     p = calloc(1, sizeof *p);
     if (!p)
@@ -1821,10 +1845,8 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         goto done;
     }
     /* UploadPartCopy in parallel parts. */
-    uint64_t part = pqf_store_part_size(PQF_MAX(dst->part_size, info.size > (5ull << 30)
-                                                                  ? 256 * MIB
-                                                                  : dst->part_size),
-                                        info.size);
+    uint64_t part = pqf_store_part_size(
+        PQF_MAX(dst->part_size, info.size > (5ull << 30) ? 256 * MIB : dst->part_size), info.size);
     unsigned nparts = (unsigned)((info.size + part - 1) / part);
     p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
     calls = calloc(dst->concurrency, sizeof *calls);
@@ -1885,8 +1907,8 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         if (rc == PQF_OK)
             rc = call_result(&calls[k], err);
         if (rc == PQF_OK)
-            rc = pqf__xml_parse(calls[k].http.resp.data, calls[k].http.resp.len, NULL, copy_end,
-                                &x, err);
+            rc = pqf__xml_parse(calls[k].http.resp.data, calls[k].http.resp.len, NULL, copy_end, &x,
+                                err);
         if (rc == PQF_OK) {
             part_rec *r = &p->parts[nos[k]];
             snprintf(r->etag, sizeof r->etag, "%s", x.etag);
@@ -1999,8 +2021,13 @@ static pqf_err s3_presign(pqf_store *st, const char *method, const char *key, un
         PQF_FAIL(err, PQF_ERR_LIMIT, "key too long");
     pqf__amz_date((long long)time(NULL), date);
     pqf__sigv4_header h[] = {{"host", s->host}};
-    pqf__sigv4_req r = {.method = method, .path = (char *)path.data, .headers = h, .nheaders = 1,
-                        .region = s->region, .service = "s3", .amz_date = date};
+    pqf__sigv4_req r = {.method = method,
+                        .path = (char *)path.data,
+                        .headers = h,
+                        .nheaders = 1,
+                        .region = s->region,
+                        .service = "s3",
+                        .amz_date = date};
     pthread_mutex_lock(&s->cmu);
     pqf__sigv4_creds sc = {s->creds.access_key_id, s->creds.secret_access_key,
                            s->creds.session_token};
@@ -2124,15 +2151,16 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
     if (pl)
         s->prefix[pl++] = '/';
     s->prefix[pl] = 0;
-    const char *region = o->region ? o->region
-                         : env("AWS_REGION") ? env("AWS_REGION")
+    const char *region = o->region                   ? o->region
+                         : env("AWS_REGION")         ? env("AWS_REGION")
                          : env("AWS_DEFAULT_REGION") ? env("AWS_DEFAULT_REGION")
-                         : prof.region ? prof.region : "us-east-1";
+                         : prof.region               ? prof.region
+                                                     : "us-east-1";
     s->region = strdup(region);
-    const char *ep = o->endpoint_url ? o->endpoint_url
+    const char *ep = o->endpoint_url              ? o->endpoint_url
                      : env("AWS_ENDPOINT_URL_S3") ? env("AWS_ENDPOINT_URL_S3")
-                     : env("AWS_ENDPOINT_URL") ? env("AWS_ENDPOINT_URL")
-                     : prof.endpoint_url;
+                     : env("AWS_ENDPOINT_URL")    ? env("AWS_ENDPOINT_URL")
+                                                  : prof.endpoint_url;
     bool custom = ep != NULL;
     if (!ep) {
         if (pqf__buf_printf(&b, "https://s3.%s.amazonaws.com", region) != PQF_OK ||
@@ -2170,8 +2198,8 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
         PQF_TRY(pqf__creds_resolve(o, &s->creds, err));
     s->concurrency = o->concurrency ? PQF_MIN(o->concurrency, 64u) : 8;
     s->part_size = pqf_store_part_size(o->part_size, 0);
-    s->copy_threshold = o->multipart_threshold ? PQF_MIN(o->multipart_threshold, 5ull << 30)
-                                               : 5ull << 30;
+    s->copy_threshold =
+        o->multipart_threshold ? PQF_MIN(o->multipart_threshold, 5ull << 30) : 5ull << 30;
     s->sse = o->sse;
     s->kms_key_id = xstrdup(o->sse_kms_key_id);
     if (o->sse_kms_context) {
@@ -2188,11 +2216,13 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
     unsigned attempts = o->max_attempts;
     if (!attempts && env("AWS_MAX_ATTEMPTS"))
         attempts = (unsigned)strtoul(env("AWS_MAX_ATTEMPTS"), NULL, 10);
-    const char *ca = o->ca_bundle ? o->ca_bundle : env("AWS_CA_BUNDLE") ? env("AWS_CA_BUNDLE")
-                                                                       : prof.ca_bundle;
+    const char *ca = o->ca_bundle           ? o->ca_bundle
+                     : env("AWS_CA_BUNDLE") ? env("AWS_CA_BUNDLE")
+                                            : prof.ca_bundle;
     if (o->insecure)
-        fprintf(stderr, "pqfeed: WARNING: TLS certificate verification is OFF for %s "
-                        "(--insecure): anyone on the network path can read and alter the data\n",
+        fprintf(stderr,
+                "pqfeed: WARNING: TLS certificate verification is OFF for %s "
+                "(--insecure): anyone on the network path can read and alter the data\n",
                 ep);
     pqf__http_opts ho = {.ca_bundle = ca,
                          .insecure = o->insecure,

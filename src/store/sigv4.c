@@ -301,8 +301,7 @@ static void signing_key(const char *secret, const char *date8, const char *regio
     memset(b, 0, sizeof b);
 }
 
-static pqf_err build_creq(const pqf__sigv4_req *r, const char *query, pqf__buf *creq,
-                          pqf__buf *sh)
+static pqf_err build_creq(const pqf__sigv4_req *r, const char *query, pqf__buf *creq, pqf__buf *sh)
 {
     pqf_err rc = PQF_OK;
     pqf__buf ch;

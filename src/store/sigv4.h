@@ -38,7 +38,7 @@ typedef struct pqf__sigv4_req {
     size_t nheaders;
     const char *payload_hash; /* hex SHA-256 of the body, or UNSIGNED-PAYLOAD */
     const char *region;
-    const char *service; /* "s3" */
+    const char *service;  /* "s3" */
     const char *amz_date; /* "20150830T123600Z" */
     /* S3 signs the path as sent; other services normalise it first
      * (collapse "//", resolve "." and ".."). */

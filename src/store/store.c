@@ -78,8 +78,14 @@ void pqf_store_free(pqf_store *s)
     free(uri);
 }
 
-const char *pqf_store_uri(const pqf_store *s) { return s->uri; }
-bool pqf_store_is_s3(const pqf_store *s) { return strcmp(s->vt->kind, "s3") == 0; }
+const char *pqf_store_uri(const pqf_store *s)
+{
+    return s->uri;
+}
+bool pqf_store_is_s3(const pqf_store *s)
+{
+    return strcmp(s->vt->kind, "s3") == 0;
+}
 
 static pqf_err unsupported(const pqf_store *s, const char *what, pqf_error *err)
 {
@@ -87,8 +93,8 @@ static pqf_err unsupported(const pqf_store *s, const char *what, pqf_error *err)
                          what, s->vt->kind);
 }
 
-pqf_err pqf_store_put(pqf_store *s, const char *key, const pqf_put_options *opt,
-                      pqf_ostream **out, pqf_error *err)
+pqf_err pqf_store_put(pqf_store *s, const char *key, const pqf_put_options *opt, pqf_ostream **out,
+                      pqf_error *err)
 {
     static const pqf_put_options none;
     *out = NULL;
@@ -141,8 +147,8 @@ pqf_err pqf_store_get_to(pqf_store *s, const char *key, const pqf_get_options *o
     return s->vt->get_to(s, key, opt ? opt : &none, dst, info, err);
 }
 
-pqf_err pqf_store_get_bytes(pqf_store *s, const char *key, const pqf_get_options *opt,
-                            size_t limit, uint8_t **data, size_t *len, pqf_error *err)
+pqf_err pqf_store_get_bytes(pqf_store *s, const char *key, const pqf_get_options *opt, size_t limit,
+                            uint8_t **data, size_t *len, pqf_error *err)
 {
     pqf_ostream *os = NULL;
     pqf_err rc = PQF_OK;
@@ -281,8 +287,7 @@ pqf_err pqf_store_list_uploads(pqf_store *s, const char *prefix, pqf_upload_cb c
     return s->vt->list_uploads(s, prefix ? prefix : "", cb, ud, err);
 }
 
-pqf_err pqf_store_abort_upload(pqf_store *s, const char *key, const char *upload_id,
-                               pqf_error *err)
+pqf_err pqf_store_abort_upload(pqf_store *s, const char *key, const char *upload_id, pqf_error *err)
 {
     if (!s->vt->abort_upload)
         return unsupported(s, "multipart upload", err);

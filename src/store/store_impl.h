@@ -33,8 +33,7 @@ typedef struct pqf__store_vt {
                              pqf_error *err);
     pqf_err (*list_uploads)(pqf_store *s, const char *prefix, pqf_upload_cb cb, void *ud,
                             pqf_error *err);
-    pqf_err (*abort_upload)(pqf_store *s, const char *key, const char *upload_id,
-                            pqf_error *err);
+    pqf_err (*abort_upload)(pqf_store *s, const char *key, const char *upload_id, pqf_error *err);
     pqf_err (*presign)(pqf_store *s, const char *method, const char *key, unsigned expires_s,
                        char **url, pqf_error *err);
     void (*destroy)(pqf_store *s);

@@ -99,8 +99,7 @@ static void XMLCALL on_doctype(void *ud, const XML_Char *name, const XML_Char *s
     stop(ud, PQF_ERR_PARSE, "DOCTYPE declarations are not accepted");
 }
 
-pqf_err pqf__xml_new(pqf__xml_cb start, pqf__xml_cb end, void *ud, pqf__xml **out,
-                     pqf_error *err)
+pqf_err pqf__xml_new(pqf__xml_cb start, pqf__xml_cb end, void *ud, pqf__xml **out, pqf_error *err)
 {
     pqf__xml *x = calloc(1, sizeof *x);
     *out = NULL;
@@ -153,8 +152,8 @@ void pqf__xml_free(pqf__xml *x)
     free(x);
 }
 
-pqf_err pqf__xml_parse(const void *data, size_t len, pqf__xml_cb start, pqf__xml_cb end,
-                       void *ud, pqf_error *err)
+pqf_err pqf__xml_parse(const void *data, size_t len, pqf__xml_cb start, pqf__xml_cb end, void *ud,
+                       pqf_error *err)
 {
     pqf__xml *x = NULL;
     pqf_err rc = PQF_OK;

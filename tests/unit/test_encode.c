@@ -31,7 +31,7 @@ static uint64_t rd_uleb(const uint8_t **p)
         s += 7;
         (*p)++;
     }
-    v |= (uint64_t)**p << s;
+    v |= (uint64_t) * *p << s;
     (*p)++;
     return v;
 }
@@ -177,8 +177,8 @@ static void delta_binary_packed_spec_examples(void **state)
     pqf__buf_reset(&b);
     int64_t ex2[8] = {7, 5, 3, 1, 2, 3, 4, 5};
     assert_int_equal(pqf__dbp_encode_i64(ex2, 8, &b), PQF_OK);
-    EXPECT(b, 0x80, 0x01, 0x04, 0x08, 0x0E, 0x03, 0x02, 0x00, 0x00, 0x00, 0xC0, 0x3F, 0, 0, 0, 0,
-           0, 0);
+    EXPECT(b, 0x80, 0x01, 0x04, 0x08, 0x0E, 0x03, 0x02, 0x00, 0x00, 0x00, 0xC0, 0x3F, 0, 0, 0, 0, 0,
+           0);
     pqf__buf_reset(&b);
     assert_int_equal(pqf__dbp_encode_i64(ex2, 1, &b), PQF_OK);
     EXPECT(b, 0x80, 0x01, 0x04, 0x01, 0x0E);

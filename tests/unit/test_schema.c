@@ -75,9 +75,8 @@ static void invalid_types_are_refused(void **state)
     assert_true(pqf_schema_add_column(s, 0, "e", PQF_OPTIONAL, PQF_FIXED_LEN_BYTE_ARRAY, 16, &d39,
                                       -1, &err) > 0);
     pqf_logical uuid = {.kind = PQF_LT_UUID};
-    assert_int_equal(pqf_schema_add_column(s, 0, "u", PQF_OPTIONAL, PQF_BYTE_ARRAY, 0, &uuid, -1,
-                                           &err),
-                     -1);
+    assert_int_equal(
+        pqf_schema_add_column(s, 0, "u", PQF_OPTIONAL, PQF_BYTE_ARRAY, 0, &uuid, -1, &err), -1);
     pqf_logical tms = {.kind = PQF_LT_TIME, .unit = PQF_MILLIS};
     assert_int_equal(pqf_schema_add_column(s, 0, "t", PQF_OPTIONAL, PQF_INT64, 0, &tms, -1, &err),
                      -1);
@@ -90,13 +89,13 @@ static void invalid_types_are_refused(void **state)
     assert_int_equal(pqf_schema_add_column(s, 0, "d", PQF_OPTIONAL, PQF_INT32, 0, NULL, -1, &err),
                      -1); /* duplicate */
     assert_non_null(strstr(err.msg, "duplicate"));
-    assert_int_equal(pqf_schema_add_column(s, 0, "f", PQF_OPTIONAL, PQF_FIXED_LEN_BYTE_ARRAY, 0,
-                                           NULL, -1, &err),
-                     -1);
+    assert_int_equal(
+        pqf_schema_add_column(s, 0, "f", PQF_OPTIONAL, PQF_FIXED_LEN_BYTE_ARRAY, 0, NULL, -1, &err),
+        -1);
     int leaf = pqf_schema_add_column(s, 0, "ok", PQF_OPTIONAL, PQF_INT32, 0, NULL, -1, &err);
-    assert_int_equal(pqf_schema_add_column(s, leaf, "x", PQF_OPTIONAL, PQF_INT32, 0, NULL, -1,
-                                           &err),
-                     -1); /* parent is not a group */
+    assert_int_equal(
+        pqf_schema_add_column(s, leaf, "x", PQF_OPTIONAL, PQF_INT32, 0, NULL, -1, &err),
+        -1);                                                /* parent is not a group */
     pqf_schema_add_list(s, 0, "l", PQF_OPTIONAL, -1, &err); /* no element */
     assert_int_equal(pqf_schema_finish(s, &err), PQF_ERR_SCHEMA);
     pqf_schema_free(s);

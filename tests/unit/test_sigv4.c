@@ -242,18 +242,24 @@ static void s3_get_object_example(void **state)
                              {"x-amz-content-sha256", PQF__SHA256_EMPTY},
                              {"x-amz-date", "20130524T000000Z"}};
     pqf__sigv4_creds c = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL};
-    pqf__sigv4_req r = {.method = "GET", .path = "/test.txt", .headers = h, .nheaders = 4,
-                        .payload_hash = PQF__SHA256_EMPTY, .region = "us-east-1",
-                        .service = "s3", .amz_date = "20130524T000000Z"};
+    pqf__sigv4_req r = {.method = "GET",
+                        .path = "/test.txt",
+                        .headers = h,
+                        .nheaders = 4,
+                        .payload_hash = PQF__SHA256_EMPTY,
+                        .region = "us-east-1",
+                        .service = "s3",
+                        .amz_date = "20130524T000000Z"};
     pqf__buf a;
     pqf__buf_init(&a, 4096);
     pqf_error e = {0};
     assert_int_equal(pqf__sigv4_sign(&r, &c, &a, NULL, NULL, &e), PQF_OK);
     pqf__buf_cstr(&a);
-    assert_string_equal((char *)a.data,
-                        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/"
-                        "aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
-                        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    assert_string_equal(
+        (char *)a.data,
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/"
+        "aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+        "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
     pqf__buf_free(&a);
 }
 
@@ -263,8 +269,13 @@ static void s3_presign_example(void **state)
     (void)state;
     pqf__sigv4_header h[] = {{"host", "examplebucket.s3.amazonaws.com"}};
     pqf__sigv4_creds c = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", NULL};
-    pqf__sigv4_req r = {.method = "GET", .path = "/test.txt", .headers = h, .nheaders = 1,
-                        .region = "us-east-1", .service = "s3", .amz_date = "20130524T000000Z"};
+    pqf__sigv4_req r = {.method = "GET",
+                        .path = "/test.txt",
+                        .headers = h,
+                        .nheaders = 1,
+                        .region = "us-east-1",
+                        .service = "s3",
+                        .amz_date = "20130524T000000Z"};
     pqf__buf q;
     pqf__buf_init(&q, 4096);
     pqf_error e = {0};
@@ -281,8 +292,13 @@ static void s3_paths_are_not_normalised(void **state)
 {
     (void)state;
     pqf__sigv4_header h[] = {{"host", "h"}, {"x-amz-date", "20150830T123600Z"}};
-    pqf__sigv4_req r = {.method = "GET", .path = "/b/a//b/./c d", .headers = h, .nheaders = 2,
-                        .region = "us-east-1", .service = "s3", .amz_date = "20150830T123600Z",
+    pqf__sigv4_req r = {.method = "GET",
+                        .path = "/b/a//b/./c d",
+                        .headers = h,
+                        .nheaders = 2,
+                        .region = "us-east-1",
+                        .service = "s3",
+                        .amz_date = "20150830T123600Z",
                         .query = "list-type=2&prefix=a%2Fb&continuation-token=x+y/z="};
     pqf__buf a, c;
     pqf__buf_init(&a, 4096);
@@ -291,8 +307,8 @@ static void s3_paths_are_not_normalised(void **state)
     assert_int_equal(pqf__sigv4_sign(&r, &suite_creds, &a, &c, NULL, &e), PQF_OK);
     pqf__buf_cstr(&c);
     assert_non_null(strstr((char *)c.data, "GET\n/b/a//b/./c%20d\n"));
-    assert_non_null(strstr((char *)c.data,
-                           "\ncontinuation-token=x%2By%2Fz%3D&list-type=2&prefix=a%2Fb\n"));
+    assert_non_null(
+        strstr((char *)c.data, "\ncontinuation-token=x%2By%2Fz%3D&list-type=2&prefix=a%2Fb\n"));
     pqf__buf_free(&a);
     pqf__buf_free(&c);
 }
@@ -302,8 +318,13 @@ static void secret_changes_signature(void **state)
 {
     (void)state;
     pqf__sigv4_header h[] = {{"host", "h"}};
-    pqf__sigv4_req r = {.method = "GET", .path = "/", .headers = h, .nheaders = 1,
-                        .region = "us-east-1", .service = "s3", .amz_date = "20150830T123600Z"};
+    pqf__sigv4_req r = {.method = "GET",
+                        .path = "/",
+                        .headers = h,
+                        .nheaders = 1,
+                        .region = "us-east-1",
+                        .service = "s3",
+                        .amz_date = "20150830T123600Z"};
     pqf__sigv4_creds c2 = suite_creds;
     c2.secret_access_key = "wrong";
     pqf__buf a, b;

@@ -134,7 +134,7 @@ static void floats_skip_nan_and_normalise_zero(void **state)
     double mn, mx;
     memcpy(&mn, a.min.data, 8);
     memcpy(&mx, a.max.data, 8);
-    assert_true(mn == 0 && signbit(mn)); /* min zero is written -0.0 */
+    assert_true(mn == 0 && signbit(mn));  /* min zero is written -0.0 */
     assert_true(mx == 0 && !signbit(mx)); /* max zero is written +0.0 */
     enc_free(&a);
     pqf__stats_reset(&s);

@@ -23,7 +23,8 @@ static char root[256];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof root, "%s/pqf-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(root, sizeof root, "%s/pqf-store-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     return mkdtemp(root) ? 0 : -1;
 }
 
@@ -140,13 +141,12 @@ static void conditional_put_on_etag(void **state)
     assert_int_equal(pqf_store_put_bytes(s, "c", "v1", 2, &(pqf_put_options){.result = &a}, &e),
                      PQF_OK);
     usleep(2000);
-    assert_int_equal(pqf_store_put_bytes(s, "c", "v2", 2, &(pqf_put_options){.if_match = a.etag},
-                                         &e),
-                     PQF_OK);
+    assert_int_equal(
+        pqf_store_put_bytes(s, "c", "v2", 2, &(pqf_put_options){.if_match = a.etag}, &e), PQF_OK);
     /* a.etag is stale now. */
-    assert_int_equal(pqf_store_put_bytes(s, "c", "v3", 2, &(pqf_put_options){.if_match = a.etag},
-                                         &e),
-                     PQF_ERR_PRECONDITION);
+    assert_int_equal(
+        pqf_store_put_bytes(s, "c", "v3", 2, &(pqf_put_options){.if_match = a.etag}, &e),
+        PQF_ERR_PRECONDITION);
     assert_int_equal(pqf_store_get_bytes(s, "c", &(pqf_get_options){.if_match = a.etag}, 10,
                                          &(uint8_t *){NULL}, &(size_t){0}, &e),
                      PQF_ERR_PRECONDITION);
@@ -203,9 +203,8 @@ static void list_sorted_with_delimiter_and_hides_temporaries(void **state)
     assert_string_equal(n.v[1], "t/_log/2.json");
     assert_string_equal(n.v[3], "t/data/b.parquet");
     names d = {0};
-    assert_int_equal(pqf_store_list(s, "t/", &(pqf_list_options){.delimiter = "/"}, collect, &d,
-                                    &e),
-                     PQF_OK);
+    assert_int_equal(
+        pqf_store_list(s, "t/", &(pqf_list_options){.delimiter = "/"}, collect, &d, &e), PQF_OK);
     assert_int_equal(d.n, 2);
     assert_string_equal(d.v[0], "t/_log/");
     assert_true(d.prefix[0]);
@@ -270,9 +269,9 @@ static void copy_between_local_stores(void **state)
     assert_int_equal(n, 7);
     assert_memory_equal(d, "payload", 7);
     free(d);
-    assert_int_equal(pqf_store_copy(s, "src", s, "dst/copy", &(pqf_put_options){.if_absent = true},
-                                    &e),
-                     PQF_ERR_EXISTS);
+    assert_int_equal(
+        pqf_store_copy(s, "src", s, "dst/copy", &(pqf_put_options){.if_absent = true}, &e),
+        PQF_ERR_EXISTS);
     pqf_store_free(s);
 }
 
@@ -346,8 +345,9 @@ static void xml_reader_paths_chunks_and_limits(void **state)
 static void credential_json(void **state)
 {
     (void)state;
-    const char *j = "{\"Version\": 1, \"AccessKeyId\": \"AKID\", \"SecretAccessKey\": \"s\\/e\\\"c\","
-                    " \"SessionToken\":\"t\"}";
+    const char *j =
+        "{\"Version\": 1, \"AccessKeyId\": \"AKID\", \"SecretAccessKey\": \"s\\/e\\\"c\","
+        " \"SessionToken\":\"t\"}";
     char *a = pqf__json_string(j, "AccessKeyId"), *s = pqf__json_string(j, "SecretAccessKey");
     assert_string_equal(a, "AKID");
     assert_string_equal(s, "s/e\"c");

@@ -46,11 +46,11 @@ static void fields_use_deltas_and_long_form(void **state)
     pqf__buf_init(&b, 1 << 20);
     pqf__tw t;
     pqf__tw_init(&t, &b);
-    pqf__tw_i32(&t, 1, 7);      /* 0x15 (delta 1, I32), zigzag 14 */
-    pqf__tw_i64(&t, 2, -1);     /* 0x16, zigzag 1 */
-    pqf__tw_i32(&t, 20, 150);   /* delta 18 > 15: 0x05, zigzag(20)=40, zigzag(150)=300 */
-    pqf__tw_bool(&t, 21, true); /* 0x11 */
-    pqf__tw_bool(&t, 22, false);/* 0x12 */
+    pqf__tw_i32(&t, 1, 7);       /* 0x15 (delta 1, I32), zigzag 14 */
+    pqf__tw_i64(&t, 2, -1);      /* 0x16, zigzag 1 */
+    pqf__tw_i32(&t, 20, 150);    /* delta 18 > 15: 0x05, zigzag(20)=40, zigzag(150)=300 */
+    pqf__tw_bool(&t, 21, true);  /* 0x11 */
+    pqf__tw_bool(&t, 22, false); /* 0x12 */
     pqf__tw_binary(&t, 23, "ab", 2);
     pqf__tw_i8(&t, 24, -1);
     pqf__tw_i16(&t, 25, -300);
@@ -86,7 +86,7 @@ static void lists_and_structs(void **state)
     pqf__tw_binary(&t, 1, "k", 1);
     pqf__tw_struct_end(&t);
     pqf__tw_struct_end(&t);
-    EXPECT(b, 0x19, 0x35, 0x02, 0x04, 0x05, /* list<i32> */
+    EXPECT(b, 0x19, 0x35, 0x02, 0x04, 0x05,    /* list<i32> */
            0x1C, 0x15, 0x0A, 0x1C, 0x00, 0x00, /* struct { 1: 5, 2: {} } */
            0x15, 0x02,                         /* 3: 1 */
            0x19, 0x21, 0x01, 0x02,             /* list<bool> */
@@ -146,10 +146,8 @@ static void errors_are_sticky(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(varints_and_zigzag),
-        cmocka_unit_test(fields_use_deltas_and_long_form),
-        cmocka_unit_test(lists_and_structs),
-        cmocka_unit_test(long_lists_and_doubles),
+        cmocka_unit_test(varints_and_zigzag), cmocka_unit_test(fields_use_deltas_and_long_form),
+        cmocka_unit_test(lists_and_structs),  cmocka_unit_test(long_lists_and_doubles),
         cmocka_unit_test(errors_are_sticky),
     };
     return cmocka_run_group_tests_name("thrift_write", tests, NULL, NULL);

@@ -1,0 +1,237 @@
+/* pqfeed — replication: a feed copied from a primary store to replica stores
+ * so that every replica is always a valid prefix of the primary.
+ *
+ *   pqf_replicate_opts o; pqf_replicate_opts_init(&o);
+ *   o.state_path = ".pqfeed-replicate.db";
+ *   pqf_replicate(primary, replicas, nreplicas, &o, &res, &err);
+ *
+ * Per replica and table: the replica's published position is its own log's
+ * head (the commit objects are the truth; the state file remembers progress
+ * and statistics). From there the primary's commits are read in order; the
+ * data files of the next commits (up to `lookahead` of them) are copied by a
+ * pool of `concurrency` threads, ahead of publication and in parallel, within
+ * `max_inflight_bytes` of transfer memory. Commit N's object -- the primary's
+ * exact bytes, so the hash chain holds -- is written at the replica
+ * (put-if-absent) only after every file it names was copied and verified
+ * (size, and the commit's SHA-256), its schema version is present, and N-1 is
+ * published. A file that cannot be copied after max_attempts (or at once when
+ * the failure cannot heal: the source is missing, has the wrong size or the
+ * wrong SHA-256) stops that table before the commit naming it; the other
+ * tables go on, and the first such failure is returned.
+ *
+ * Verification: streamed copies hash the bytes as they pass and the object
+ * becomes visible at the replica only when size and SHA-256 match, so a
+ * corrupted source object never lands under its key. Server-side copies
+ * (server_copy, both ends S3) are checked by HEAD size and, when the server
+ * returns one, its SHA-256 checksum; PQF_VERIFY_FULL additionally reads every
+ * copied object back from the replica and hashes it (recommended with
+ * server-side copies, where the bytes do not pass through pqfeed).
+ *
+ * State (SQLite, WAL mode, one file; see pqf_replicate_opts.state_path): per
+ * (primary, replica, table) the published seq and counters; per object its
+ * state (copying, verified, failed), attempts, bytes, cause and last error. An
+ * object is recorded "copying" before its transfer starts; after a kill -9 the
+ * rerun finds such an object at the replica, and if it has the commit's size
+ * and SHA-256 (read back) adopts it instead of copying it again. An object
+ * recorded verified is checked by HEAD (size) and not copied again.
+ *
+ * Ownership: stores are the caller's and must outlive the call. Strings in
+ * events and status rows are valid only during the callback.
+ */
+#ifndef PQFEED_REPLICATE_H
+#define PQFEED_REPLICATE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqfeed/error.h"
+#include "pqfeed/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pqf_verify_mode {
+    PQF_VERIFY_SIZE = 0, /* size (+ SHA-256 of streamed bytes, + server checksum if any) */
+    PQF_VERIFY_FULL = 1  /* also read each copied object back and hash it */
+} pqf_verify_mode;
+
+/* Where replication spends its time (for "which stage is the bottleneck"). */
+typedef enum pqf_repl_stage {
+    PQF_STAGE_LISTING = 0, /* listing logs, reading commit objects, HEADs */
+    PQF_STAGE_READ = 1,    /* reading source objects */
+    PQF_STAGE_WRITE = 2,   /* writing target objects (server-side copies count here) */
+    PQF_STAGE_VERIFY = 3,  /* reading back and hashing */
+    PQF_STAGE__COUNT
+} pqf_repl_stage;
+
+/* "listing", "reading source", "writing target", "verifying". */
+const char *pqf_repl_stage_name(pqf_repl_stage s);
+
+typedef enum pqf_repl_event_kind {
+    PQF_REPL_PUBLISHED = 1, /* commit seq published at replica */
+    PQF_REPL_RETRY = 2,     /* an object failed and will be tried again */
+    PQF_REPL_FAILED = 3,    /* an object failed for good: its commit is not published */
+    PQF_REPL_TABLE_DONE = 4 /* a (replica, table) pass ended; seq = published position */
+} pqf_repl_event_kind;
+
+typedef struct pqf_repl_event {
+    pqf_repl_event_kind kind;
+    const char *replica; /* store URI */
+    const char *table;
+    uint64_t seq;
+    const char *key;     /* RETRY, FAILED: the object */
+    const char *cause;   /* RETRY, FAILED: see pqf_replicate_opts (causes) */
+    const char *message; /* RETRY, FAILED: the error's sentence */
+    unsigned attempts;
+    uint64_t files, bytes; /* PUBLISHED: of the commit */
+    int64_t lag_ms;        /* PUBLISHED: commit created_at to published */
+    uint64_t head;         /* TABLE_DONE: the primary's head */
+} pqf_repl_event;
+
+typedef void (*pqf_repl_event_cb)(void *ud, const pqf_repl_event *ev);
+
+/* Failure causes recorded per object and counted per table:
+ *   "missing-at-source"  the commit names a file the primary does not have
+ *   "size"               the source's size differs from the commit's
+ *   "checksum"           the source's (or the copy's) SHA-256 differs from the commit's
+ *   "read-source"        reading the source failed (network, server, I/O)
+ *   "write-target"       writing the replica failed
+ *   "verify"             reading back the replica failed
+ *   "schema"             the commit's schema version is missing or conflicts
+ *   "conflict"           the replica holds other bytes under a commit's key
+ */
+
+typedef struct pqf_replicate_opts {
+    const char *state_path;       /* SQLite state file (required) */
+    const char *const *tables;    /* only these tables; NULL: every table of the primary */
+    size_t ntables;
+    unsigned concurrency;         /* copy threads; 0: 8 */
+    uint64_t max_inflight_bytes;  /* transfer memory budget; 0: 256 MiB */
+    /* Memory one transfer of a large object holds (buffers, parts in flight);
+     * an object reserves min(its size, this) of the budget. 0: 2 MiB. */
+    uint64_t transfer_bytes;
+    unsigned lookahead;           /* commits whose files may be in flight; 0: 32 */
+    pqf_verify_mode verify;
+    /* Both stores S3: use pqf_store_copy (server-side when the endpoint and
+     * credentials are the same). Otherwise bytes are streamed and hashed. */
+    bool server_copy;
+    unsigned max_attempts;        /* per object, first included; 0: 4 */
+    unsigned retry_base_ms;       /* backoff base (full jitter, x2 per attempt, cap 10 s); 0: 200 */
+    /* Set (e.g. from a signal handler) to stop: no new transfer starts, the
+     * ones in flight finish, complete commits are published, then return. */
+    const volatile sig_atomic_t *stop;
+    pqf_repl_event_cb on_event;
+    void *ud;
+} pqf_replicate_opts;
+
+void pqf_replicate_opts_init(pqf_replicate_opts *o);
+
+typedef struct pqf_replicate_result {
+    uint64_t published;        /* commits published, all replicas and tables */
+    uint64_t objects_copied;   /* data files transferred */
+    uint64_t objects_skipped;  /* already at the replica (verified or adopted) */
+    uint64_t bytes_copied;
+    uint64_t retries;
+    uint64_t failed;           /* objects that failed for good */
+    uint64_t tables_failed;    /* (replica, table) passes that stopped on a failure */
+    bool stopped;              /* opts.stop was set */
+} pqf_replicate_result;
+
+/* One pass: bring every replica up to the primary's current heads. Returns
+ * PQF_OK when every (replica, table) reached the head (or was stopped);
+ * otherwise the first failure, whose message names replica, table, seq and
+ * object: PQF_ERR_CHECKSUM (a source object's SHA-256 differs from its
+ * commit), PQF_ERR_NOT_FOUND (a commit names a file the primary lacks),
+ * PQF_ERR_CORRUPT (wrong size, or the primary's own log is broken),
+ * PQF_ERR_CONFLICT (the replica diverged: it holds another commit under a
+ * seq), or the transport's error after retries. res may be NULL. */
+pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nreplicas,
+                      const pqf_replicate_opts *opts, pqf_replicate_result *res, pqf_error *err);
+
+/* ---- status -------------------------------------------------------------------- */
+
+typedef struct pqf_repl_cause_count {
+    const char *cause;
+    uint64_t count;
+} pqf_repl_cause_count;
+
+typedef struct pqf_repl_status {
+    const char *replica, *table;
+    uint64_t published;        /* the replica's head */
+    uint64_t head;             /* the primary's head */
+    uint64_t pending_commits;  /* head - published */
+    uint64_t pending_objects;  /* files of pending commits not yet verified at the replica */
+    uint64_t pending_bytes;
+    uint64_t ready_objects;    /* files of pending commits already verified (copied ahead) */
+    int64_t lag_ms;            /* last published commit: created_at to published (-1: unknown) */
+    int64_t oldest_pending_ms; /* age of the oldest unpublished commit (0: none) */
+    uint64_t objects_copied, bytes_copied, retries, failed_objects;
+    pqf_repl_cause_count causes[8]; /* failures by cause (retries included) */
+    size_t ncauses;
+    uint64_t stage_ms[PQF_STAGE__COUNT];
+    pqf_repl_stage bottleneck; /* the stage with the most time */
+    const char *last_error;    /* "" when none */
+} pqf_repl_status;
+
+typedef void (*pqf_repl_status_cb)(void *ud, const pqf_repl_status *st);
+
+/* One row per replica and table (opts: state_path, tables). Reads the live
+ * heads of both sides, the pending commits' file lists and the state file
+ * (which may not exist yet: counters are then zero). */
+pqf_err pqf_replicate_status(pqf_store *primary, pqf_store *const *replicas, size_t nreplicas,
+                             const pqf_replicate_opts *opts, pqf_repl_status_cb cb, void *ud,
+                             pqf_error *err);
+
+/* ---- audit ---------------------------------------------------------------------- */
+
+typedef enum pqf_audit_kind {
+    PQF_AUDIT_CHAIN = 1,     /* replica's hash chain broken */
+    PQF_AUDIT_GAP = 2,       /* replica misses a seq below its head */
+    PQF_AUDIT_MISSING = 3,   /* a file of a published commit is missing at the replica */
+    PQF_AUDIT_SIZE = 4,      /* ... has the wrong size */
+    PQF_AUDIT_CHECKSUM = 5,  /* ... has the wrong SHA-256 (deep) */
+    PQF_AUDIT_INVALID = 6,   /* a replica commit object does not parse */
+    PQF_AUDIT_DIVERGED = 7,  /* replica's commit seq differs from the primary's */
+    PQF_AUDIT_AHEAD = 8,     /* replica has a commit the primary does not */
+    PQF_AUDIT_SCHEMA = 9     /* a published commit's schema version is missing or differs */
+} pqf_audit_kind;
+
+typedef struct pqf_audit_problem {
+    pqf_audit_kind kind;
+    const char *table;
+    uint64_t seq;
+    const char *key;
+    const char *detail;
+} pqf_audit_problem;
+
+typedef struct pqf_audit_table {
+    const char *table;
+    uint64_t primary_head, replica_head;
+    uint64_t problems;
+} pqf_audit_table;
+
+typedef struct pqf_audit_opts {
+    bool deep; /* hash every replica file */
+    const char *const *tables; /* NULL: the union of both sides' tables */
+    size_t ntables;
+    void (*on_problem)(void *ud, const pqf_audit_problem *p);
+    void (*on_table)(void *ud, const pqf_audit_table *t);
+    void *ud;
+} pqf_audit_opts;
+
+/* Audit a replica against its primary: the replica's own log (pqf_feed_verify:
+ * chain, gaps, files and sizes, checksums if deep), each replica commit equal
+ * (same object bytes) to the primary's commit of that seq, no replica commit
+ * beyond the primary's head, schema versions present and equal. A replica
+ * behind the primary is not a problem (it is a prefix). *problems counts
+ * differences; PQF_OK when the audit ran, whatever it found. */
+pqf_err pqf_replica_audit(pqf_store *primary, pqf_store *replica, const pqf_audit_opts *opts,
+                          uint64_t *problems, pqf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
