@@ -805,21 +805,23 @@ static inline uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* Words are multiplied by per-position odd constants and summed: the
+ * multiplies are independent, so a short string costs a few cycles. */
 static uint64_t bytes_hash(const uint8_t *p, size_t n)
 {
-    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ n;
+    uint64_t a = n * UINT64_C(0x9e3779b97f4a7c15), k = UINT64_C(0xc2b2ae3d27d4eb4f);
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+    for (; i + 8 <= n; i += 8, k += UINT64_C(0x165667b19e3779f8)) {
         uint64_t w;
         memcpy(&w, p + i, 8);
-        h = (h ^ w) * UINT64_C(0x100000001b3);
+        a += (w ^ (w >> 29)) * k;
     }
     if (i < n) {
         uint64_t w = 0;
         memcpy(&w, p + i, n - i);
-        h = (h ^ w) * UINT64_C(0x100000001b3);
+        a += (w ^ (w >> 29)) * k;
     }
-    return mix64(h);
+    return mix64(a);
 }
 
 static uint64_t batch_checksum(const pqf_batch *b)

@@ -91,6 +91,10 @@ bool pqf_table_name_ok(const char *name);
 pqf_err pqf_feed_tables(pqf_feed *f, char ***names, size_t *n, pqf_error *err);
 void pqf_strv_free(char **v, size_t n);
 
+/* List table in _feed.json (created if missing), with conditional puts so
+ * concurrent exporters of other tables keep their entries. */
+pqf_err pqf_feed_register_table(pqf_feed *f, const char *table, pqf_error *err);
+
 /* Highest seq in table's log (0 when the table has none). Gaps in the log
  * (seq k missing while k+1 exists) are PQF_ERR_CORRUPT. */
 pqf_err pqf_feed_head(pqf_feed *f, const char *table, uint64_t *seq, pqf_error *err);

@@ -598,6 +598,7 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     PQF_TRY(pqf_feed_head(f, sp->table, &seq, err));
     if (seq > 0)
         PQF_TRY(pqf_feed_read_commit(f, sp->table, seq, &head, err));
+    PQF_TRY(pqf_feed_register_table(f, sp->table, err));
     PQF_TRY(register_schema(f, sp, &res->schema_version, &res->schema_changed, err));
     pqf__crashpoint("export.schema-registered");
     x.f = f;

@@ -913,25 +913,34 @@ pqf_err pqf_gen_increments(const pqf_gen_opts *opts, unsigned hours, uint64_t pa
             for (uint64_t id = 1; id <= n; id++)
                 ev[ne++] = (gevent){id, t + (int64_t)(id * (uint64_t)(HOUR_US / 2) / n), 0, false};
         } else {
-            for (uint64_t k = 0; k < ups + dels; k++) {
-                uint64_t id = 1 + below(&r, next_id - 1);
-                if (state[id] != 1)
-                    continue; /* deleted already: skip the event */
-                bool del = k >= ups;
-                ev[ne++] = (gevent){id, 0, ver[id] + 1, del};
-                ver[id]++;
-                if (del)
-                    state[id] = 2;
-            }
+            /* candidates first, then times, then versions in time order, so
+             * that a row changed twice in an hour gets its versions in order */
+            for (uint64_t k = 0; k < ups + dels; k++)
+                ev[ne++] = (gevent){1 + below(&r, next_id - 1), 0, 0, k >= ups};
             for (uint64_t k = 0; k < ins; k++)
-                ev[ne++] = (gevent){next_id++, 0, 0, false};
-            /* times spread over the hour; sorted, as an API sorts by updated_at */
+                ev[ne++] = (gevent){next_id++, 0, UINT32_MAX, false};
             for (size_t i = 0; i < ne; i++)
                 ev[i].upd = t + 1 + (int64_t)below(&r, (uint64_t)HOUR_US - 2);
-            qsort(ev, ne, sizeof *ev, ev_cmp);
+            qsort(ev, ne, sizeof *ev, ev_cmp); /* an API sorts by updated_at */
+            size_t kept = 0;
+            for (size_t i = 0; i < ne; i++) {
+                gevent e = ev[i];
+                if (e.version == UINT32_MAX) {
+                    e.version = 0; /* an insert */
+                    state[e.id] = 1;
+                } else if (state[e.id] != 1) {
+                    continue; /* the row was deleted: no more changes */
+                } else {
+                    e.version = ++ver[e.id];
+                    if (e.del)
+                        state[e.id] = 2;
+                }
+                ev[kept++] = e;
+            }
+            ne = kept;
         }
         for (size_t i = 0; i < ne; i++) {
-            if (!ev[i].del)
+            if (h == 0)
                 state[ev[i].id] = 1;
             upd[ev[i].id] = ev[i].upd;
         }

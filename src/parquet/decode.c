@@ -86,7 +86,88 @@ static inline uint64_t unpack_one(const uint8_t *base, const uint8_t *end, uint6
     return bw == 64 ? v : v & ((UINT64_C(1) << bw) - 1);
 }
 
-/* Unpack n values of width bw (<= 32) starting at value index first. */
+#if defined(__GNUC__)
+#define PQF_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define PQF_ALWAYS_INLINE inline
+#endif
+
+static inline uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8); /* little-endian host, checked above */
+    return v;
+}
+
+/* Bit-packed values come in groups of 8 that fill exactly W bytes. With W a
+ * constant (one instantiation per width, the loop unrolled) every shift and
+ * offset is a constant: one unaligned load, shift and mask per value, no
+ * branch. Each load reads 8 bytes, up to 7 past the group: callers only use
+ * these when at least 8 readable bytes follow the last group. W <= 56 so a
+ * value with its bit shift fits one 64-bit load. */
+static PQF_ALWAYS_INLINE void groups32_w(const uint8_t *p, const int W, uint32_t *out, size_t ng)
+{
+    const uint64_t mask = (UINT64_C(1) << W) - 1;
+    for (size_t g = 0; g < ng; g++, p += W, out += 8) {
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            out[j] = (uint32_t)((load64(p + (j * W) / 8) >> ((j * W) % 8)) & mask);
+    }
+}
+
+static PQF_ALWAYS_INLINE void groups64_w(const uint8_t *p, const int W, uint64_t *out, size_t ng)
+{
+    const uint64_t mask = (UINT64_C(1) << W) - 1;
+    for (size_t g = 0; g < ng; g++, p += W, out += 8) {
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++)
+            out[j] = (load64(p + (j * W) / 8) >> ((j * W) % 8)) & mask;
+    }
+}
+
+#define PQF_W8(F, b) F(b + 1) F(b + 2) F(b + 3) F(b + 4) F(b + 5) F(b + 6) F(b + 7) F(b + 8)
+
+/* ng groups of 8 values of width bw (1..32). */
+static void groups32(const uint8_t *p, int bw, uint32_t *out, size_t ng)
+{
+    switch (bw) {
+#define PQF_G32(W)                                                                                 \
+    case W:                                                                                        \
+        groups32_w(p, W, out, ng);                                                                 \
+        break;
+        PQF_W8(PQF_G32, 0)
+        PQF_W8(PQF_G32, 8)
+        PQF_W8(PQF_G32, 16)
+        PQF_W8(PQF_G32, 24)
+#undef PQF_G32
+    default:
+        memset(out, 0, ng * 8 * sizeof *out);
+    }
+}
+
+/* ng groups of 8 values of width bw (1..56). */
+static void groups64(const uint8_t *p, int bw, uint64_t *out, size_t ng)
+{
+    switch (bw) {
+#define PQF_G64(W)                                                                                 \
+    case W:                                                                                        \
+        groups64_w(p, W, out, ng);                                                                 \
+        break;
+        PQF_W8(PQF_G64, 0)
+        PQF_W8(PQF_G64, 8)
+        PQF_W8(PQF_G64, 16)
+        PQF_W8(PQF_G64, 24)
+        PQF_W8(PQF_G64, 32)
+        PQF_W8(PQF_G64, 40)
+        PQF_W8(PQF_G64, 48)
+#undef PQF_G64
+    default:
+        memset(out, 0, ng * 8 * sizeof *out);
+    }
+}
+
+/* Unpack n values of width bw (<= 32) starting at value index first. The
+ * values lie within [base, end); loads stay within [base, end) too. */
 static void unpack32(const uint8_t *base, const uint8_t *end, uint32_t first, int bw,
                      uint32_t *out, size_t n)
 {
@@ -96,10 +177,25 @@ static void unpack32(const uint8_t *base, const uint8_t *end, uint32_t first, in
     }
     uint64_t mask = (UINT64_C(1) << bw) - 1;
     uint64_t bit = (uint64_t)first * (uint64_t)bw;
-    for (size_t i = 0; i < n; i++, bit += (uint64_t)bw) {
+    size_t i = 0;
+    /* head: up to the next group boundary */
+    for (; i < n && ((first + i) & 7); i++, bit += (uint64_t)bw) {
         const uint8_t *p = base + (bit >> 3);
-        uint64_t v = (end - p >= 8) ? pqf__load64le(p) : load_upto8(p, end);
-        out[i] = (uint32_t)((v >> (bit & 7)) & mask);
+        out[i] = (uint32_t)((load_upto8(p, end) >> (bit & 7)) & mask);
+    }
+    /* whole groups with 8 bytes of slack after them */
+    if (n - i >= 8) {
+        const uint8_t *p = base + (bit >> 3);
+        size_t ng = (n - i) / 8, room = (size_t)(end - p);
+        size_t fit = room >= 8 ? (room - 8) / (size_t)bw : 0;
+        ng = PQF_MIN(ng, fit);
+        groups32(p, bw, out + i, ng);
+        i += ng * 8;
+        bit += (uint64_t)ng * 8 * (uint64_t)bw;
+    }
+    for (; i < n; i++, bit += (uint64_t)bw) {
+        const uint8_t *p = base + (bit >> 3);
+        out[i] = (uint32_t)((load_upto8(p, end) >> (bit & 7)) & mask);
     }
 }
 
@@ -171,7 +267,9 @@ pqf_err pqf__rle_get(pqf__rle *r, uint32_t *out, size_t n, pqf_error *err)
             got += k;
         } else if (r->bp_left) {
             size_t k = PQF_MIN((size_t)r->bp_left, n - got);
-            unpack32(r->bp, r->bp + r->bp_bytes, r->bp_pos, r->bit_width, out + got, k);
+            /* the run's values lie in its bp_bytes; loads may read on to
+             * the end of the RLE data, which is just as readable */
+            unpack32(r->bp, r->end, r->bp_pos, r->bit_width, out + got, k);
             r->bp_pos += (uint32_t)k;
             r->bp_left -= (uint32_t)k;
             got += k;
@@ -395,14 +493,42 @@ pqf_err pqf__delta_binary_decode(const uint8_t *p, size_t len, bool is32, void *
                 if ((n_here * (uint64_t)bw + 7) / 8 > avail)
                     PQF_FAIL(err, PQF_ERR_CORRUPT, "DELTA_BINARY_PACKED miniblock truncated");
                 const uint8_t *mend = s + (bytes <= avail ? bytes : avail);
+                uint64_t i = 0;
+                if (bw > 0 && bw <= 56) {
+                    /* whole groups through the fast unpacker, in pieces;
+                     * loads may read on to the end of the page data */
+                    uint64_t dl[256];
+                    for (;;) {
+                        size_t room = (size_t)(end - (s + i / 8 * (uint64_t)bw));
+                        uint64_t ng = PQF_MIN((n_here - i) / 8, (uint64_t)PQF_ARRAY_LEN(dl) / 8);
+                        if (room < 8)
+                            break;
+                        ng = PQF_MIN(ng, (uint64_t)((room - 8) / (size_t)bw));
+                        if (ng == 0)
+                            break;
+                        groups64(s + i / 8 * (uint64_t)bw, bw, dl, (size_t)ng);
+                        if (is32) {
+                            for (uint64_t j = 0; j < ng * 8; j++) {
+                                v = (uint64_t)(uint32_t)(v + min_delta + dl[j]);
+                                o32[k++] = (int32_t)(uint32_t)v;
+                            }
+                        } else {
+                            for (uint64_t j = 0; j < ng * 8; j++) {
+                                v = v + min_delta + dl[j];
+                                o64[k++] = (int64_t)v;
+                            }
+                        }
+                        i += ng * 8;
+                    }
+                }
                 if (is32) {
-                    for (uint64_t i = 0; i < n_here; i++) {
+                    for (; i < n_here; i++) {
                         uint64_t d = bw ? unpack_one(s, mend, i, bw) : 0;
                         v = (uint64_t)(uint32_t)(v + min_delta + d);
                         o32[k++] = (int32_t)(uint32_t)v;
                     }
                 } else {
-                    for (uint64_t i = 0; i < n_here; i++) {
+                    for (; i < n_here; i++) {
                         uint64_t d = bw ? unpack_one(s, mend, i, bw) : 0;
                         v = v + min_delta + d;
                         o64[k++] = (int64_t)v;

@@ -43,6 +43,10 @@
  * column would only fill the table to the limit and fall back anyway, while
  * a column of, say, 100k distinct values in 1M rows still gets one. */
 #define DICT_PROBE 16384u
+/* zstd level for level 0. Level 1 compresses the pages of a typical export
+ * (docs/BENCHMARKS.md, `mixed`) about 3% larger than level 3 at about twice
+ * the speed; the pages zstd cannot shrink are stored (page_probe). */
+#define PQF_ZSTD_DEFAULT_LEVEL 1
 
 enum { NK_LEAF, NK_STRUCT, NK_LIST, NK_REPEATED };
 enum { FR_ROOT, FR_STRUCT, FR_LIST };
@@ -120,6 +124,11 @@ typedef struct col {
     uint32_t enc_counts[10]; /* data pages per encoding */
     bool ci_ok;
     uint64_t rg_bytes; /* bytes this column added to the row group estimate */
+    /* Incompressible pages (random ids, hashes, timestamps): after a page
+     * whose compression saved almost nothing, the next raw_left pages are
+     * stored without trying; each failed retry doubles the stretch. */
+    uint32_t raw_left, raw_span;
+    pqf_encoding raw_enc; /* the encoding of the page that started the stretch */
 } col;
 
 typedef struct chunkmeta {
@@ -533,7 +542,10 @@ pqf_err pqf_writer_create(const pqf_schema *schema, pqf_ostream *out, const pqf_
     w->o.kv = NULL;
     w->o.nkv = 0;
     if (w->o.codec != PQF_CODEC_UNCOMPRESSED) {
-        w->comp = pqf__compressor_create(w->o.codec, w->o.level, err);
+        int level = w->o.level;
+        if (w->o.codec == PQF_CODEC_ZSTD && level == 0)
+            level = PQF_ZSTD_DEFAULT_LEVEL;
+        w->comp = pqf__compressor_create(w->o.codec, level, err);
         if (!w->comp) {
             rc = err && err->code ? err->code : PQF_ERR_UNSUPPORTED;
             if (err && !err->code)
@@ -608,6 +620,68 @@ static bool tw_statistics(pqf_writer *w, pqf__tw *t, int16_t id, const col *c, c
         pqf__tw_i64(t, 9, (int64_t)s->nans);
     pqf__tw_struct_end(t);
     return e.has_min && e.has_max;
+}
+
+/* A page is worth compressing when it saves at least 1/RAW_SAVING of its bytes. */
+#define RAW_SAVING 50
+#define RAW_SPAN_MAX 64u
+#define ZSTD_RAW_BLOCK ((size_t)128 << 10)
+
+/* A zstd frame of raw blocks (RFC 8878 section 3.1.1) holding src as it is:
+ * what libzstd itself emits for incompressible input, without the match
+ * search that would find nothing. libzstd has no "store" level, hence by
+ * hand. Single segment, 4-byte content size, no checksum. */
+static pqf_err zstd_store(pqf__buf *out, const uint8_t *src, size_t n)
+{
+    size_t nblocks = n ? (n + ZSTD_RAW_BLOCK - 1) / ZSTD_RAW_BLOCK : 1;
+    if (n > UINT32_MAX)
+        return PQF_ERR_LIMIT;
+    pqf_err rc = pqf__buf_reserve(out, 9 + 3 * nblocks + n);
+    if (rc != PQF_OK)
+        return rc;
+    uint8_t *o = out->data + out->len;
+    pqf__store32le(o, 0xFD2FB528u); /* magic */
+    o[4] = 0xA0;                    /* Frame_Content_Size_flag 2, Single_Segment_flag */
+    pqf__store32le(o + 5, (uint32_t)n);
+    o += 9;
+    size_t off = 0;
+    do {
+        size_t b = n - off < ZSTD_RAW_BLOCK ? n - off : ZSTD_RAW_BLOCK;
+        uint32_t h = (uint32_t)(off + b == n) | (uint32_t)b << 3; /* Last_Block, Raw, size */
+        o[0] = (uint8_t)h;
+        o[1] = (uint8_t)(h >> 8);
+        o[2] = (uint8_t)(h >> 16);
+        if (b)
+            memcpy(o + 3, src + off, b);
+        o += 3 + b;
+        off += b;
+    } while (off < n);
+    out->len = (size_t)(o - out->data);
+    return PQF_OK;
+}
+
+/* Should this data page skip compression (raw zstd frame in v1, is_compressed
+ * false in v2)? Counts down the column's stretch of stored pages. A change of
+ * encoding (dictionary indices to PLAIN values) ends the stretch. */
+static bool page_raw(col *c, pqf_encoding enc)
+{
+    if (c->raw_left == 0 || c->raw_enc != enc)
+        return false;
+    c->raw_left--;
+    return true;
+}
+
+/* After compressing a data page of n bytes to clen: start or end a stretch of
+ * stored pages. */
+static void page_probe(col *c, pqf_encoding enc, size_t n, size_t clen)
+{
+    c->raw_enc = enc;
+    if (n >= 4096 && clen > n - n / RAW_SAVING) {
+        c->raw_span = c->raw_span ? PQF_MIN(c->raw_span * 2, RAW_SPAN_MAX) : 2;
+        c->raw_left = c->raw_span;
+    } else {
+        c->raw_span = c->raw_left = 0;
+    }
 }
 
 /* Compress src into w->s_comp. */
@@ -738,12 +812,20 @@ static pqf_err flush_page(pqf_writer *w, col *c)
     bool compressed = false;
     if (w->comp) {
         if (!v2) {
-            PQF_TRY(compress(w, c, page->data, page->len));
+            if (w->o.codec == PQF_CODEC_ZSTD && page_raw(c, enc)) {
+                pqf__buf_reset(&w->s_comp);
+                PQF_TRY(zstd_store(&w->s_comp, page->data, page->len));
+            } else {
+                PQF_TRY(compress(w, c, page->data, page->len));
+                if (w->o.codec == PQF_CODEC_ZSTD)
+                    page_probe(c, enc, page->len, w->s_comp.len);
+            }
             body = w->s_comp.data;
             body_len = w->s_comp.len;
             compressed = true;
-        } else if (vals->len) {
+        } else if (vals->len && !page_raw(c, enc)) {
             PQF_TRY(compress(w, c, vals->data, vals->len));
+            page_probe(c, enc, vals->len, w->s_comp.len);
             /* v2 may store values raw when compression does not help. */
             if (w->s_comp.len < vals->len) {
                 vbody = w->s_comp.data;
@@ -1102,6 +1184,7 @@ static void col_reset_chunk(pqf_writer *w, col *c)
     c->ci_ok = true;
     c->page_first_row = 0;
     c->rg_bytes = 0;
+    c->raw_left = c->raw_span = 0;
 }
 
 static pqf_err flush_row_group(pqf_writer *w)

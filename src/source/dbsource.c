@@ -758,6 +758,16 @@ static const char *convert(pqf_dbsource *src, const pqf__conv *c, const pqf__dbv
             unsigned __int128 mag = x < 0 ? (unsigned __int128)(-x) : (unsigned __int128)x;
             if (mag >= p10[c->precision])
                 return "out of range";
+        } else if (v->kind == PQF__DV_DOUBLE && isfinite(v->u.d) && fabs(v->u.d) < 1e38) {
+            /* A binary double is exact only as the nearest double to some decimal:
+             * accept it when that decimal has at most `scale` fraction digits
+             * (SQLite keeps DECIMAL(12,2) values as REAL: 0.35000000000000003
+             * is 0.35), otherwise fall through to the error for extra digits. */
+            char t[64];
+            snprintf(t, sizeof t, "%.*f", c->scale, v->u.d);
+            if (strtod(t, NULL) != v->u.d)
+                break;
+            return pqf__value_parse(c, t, strlen(t), out);
         } else {
             break;
         }

@@ -7,8 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/base.h"
 #include "base/buf.h"
 #include "parquet/decode.h"
 
@@ -266,10 +268,139 @@ static void byte_stream_split(void **state)
     pqf__buf_free(&mem);
 }
 
+/* ---- every bit width, through the fast (grouped) and the careful paths --------- */
+
+static uint64_t rnd_state = 0x243f6a8885a308d3ull;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* LSB-first bit packing, as Parquet's bit-packed runs and miniblocks. */
+static void pack_bits(uint8_t *dst, const uint64_t *v, size_t n, int bw)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int b = 0; b < bw; b++) {
+            size_t bit = i * (size_t)bw + (size_t)b;
+            if ((v[i] >> b) & 1)
+                dst[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+        }
+}
+
+static size_t put_uleb(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        uint8_t b = v & 0x7f;
+        v >>= 7;
+        p[n++] = (uint8_t)(b | (v ? 0x80 : 0));
+    } while (v);
+    return n;
+}
+
+static void rle_bit_packed_every_width(void **state)
+{
+    (void)state;
+    enum { N = 200 }; /* 25 groups */
+    pqf_error err = {0};
+    for (int bw = 1; bw <= 32; bw++) {
+        uint64_t v[N];
+        uint32_t out[N];
+        for (size_t i = 0; i < N; i++)
+            v[i] = bw == 32 ? (uint32_t)rnd() : rnd() & ((1ull << bw) - 1);
+        /* exactly sized heap buffer: the sanitizer build sees any read past it */
+        size_t len = 1 + (size_t)N / 8 * (size_t)bw;
+        uint8_t *b = calloc(1, len);
+        assert_non_null(b);
+        b[0] = (uint8_t)((N / 8) << 1 | 1); /* 25 groups < 64: one byte */
+        pack_bits(b + 1, v, N, bw);
+        pqf__rle r;
+        assert_int_equal(pqf__rle_init(&r, b, len, bw, &err), PQF_OK);
+        /* uneven requests: heads, whole groups and tails */
+        const size_t steps[] = {3, 5, 17, 64, 1, 40, 70};
+        size_t got = 0;
+        for (size_t k = 0; got < N; k++) {
+            size_t want = PQF_MIN(steps[k % 7], (size_t)N - got);
+            assert_int_equal(pqf__rle_get(&r, out + got, want, &err), PQF_OK);
+            got += want;
+        }
+        for (size_t i = 0; i < N; i++)
+            if (out[i] != (uint32_t)v[i])
+                fail_msg("width %d value %zu: %u != %llu", bw, i, out[i],
+                         (unsigned long long)v[i]);
+        free(b);
+    }
+}
+
+static void delta_every_width(void **state)
+{
+    (void)state;
+    enum { N = 1 + 128 * 2 }; /* first value + two blocks of 4 x 32 */
+    pqf_error err = {0};
+    for (int is32 = 0; is32 < 2; is32++) {
+        for (int bw = 0; bw <= (is32 ? 32 : 64); bw++) {
+            uint8_t *b = calloc(1, 64 + 2 * (10 + 4 + 4 * 32 * 8));
+            uint64_t want[N];
+            size_t len = 0;
+            assert_non_null(b);
+            len += put_uleb(b + len, 128);
+            len += put_uleb(b + len, 4);
+            len += put_uleb(b + len, N);
+            uint64_t first = rnd() & 0xffff;
+            len += put_uleb(b + len, first << 1); /* zigzag of a positive value */
+            want[0] = first;
+            size_t k = 1;
+            for (int blk = 0; blk < 2; blk++) {
+                uint64_t min_delta = 3;
+                len += put_uleb(b + len, min_delta << 1);
+                for (int m = 0; m < 4; m++)
+                    b[len++] = (uint8_t)bw;
+                for (int m = 0; m < 4; m++) {
+                    uint64_t d[32];
+                    for (int i = 0; i < 32; i++) {
+                        d[i] = bw == 64 ? rnd() : rnd() & ((1ull << bw) - 1);
+                        want[k] = want[k - 1] + min_delta + d[i];
+                        if (is32)
+                            want[k] = (uint32_t)want[k];
+                        k++;
+                    }
+                    pack_bits(b + len, d, 32, bw);
+                    len += (size_t)4 * (size_t)bw;
+                }
+            }
+            /* copy to an exactly sized buffer for the sanitizer */
+            uint8_t *e = malloc(len);
+            assert_non_null(e);
+            memcpy(e, b, len);
+            int64_t o64[N];
+            int32_t o32[N];
+            size_t n = 0, used = 0;
+            assert_int_equal(pqf__delta_binary_decode(e, len, is32, is32 ? (void *)o32 : (void *)o64,
+                                                      N, &n, &used, &err),
+                             PQF_OK);
+            assert_int_equal(n, N);
+            assert_int_equal(used, len);
+            for (size_t i = 0; i < N; i++) {
+                uint64_t got = is32 ? (uint32_t)o32[i] : (uint64_t)o64[i];
+                if (got != want[i])
+                    fail_msg("%s width %d value %zu: %llu != %llu", is32 ? "INT32" : "INT64", bw,
+                             i, (unsigned long long)got, (unsigned long long)want[i]);
+            }
+            free(e);
+            free(b);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rle_hybrid_runs),
+        cmocka_unit_test(rle_bit_packed_every_width),
+        cmocka_unit_test(delta_every_width),
         cmocka_unit_test(bit_packed_legacy_levels),
         cmocka_unit_test(plain_values),
         cmocka_unit_test(dictionary_indices),
