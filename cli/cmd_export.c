@@ -8,12 +8,14 @@
 #include <time.h>
 
 #include "cli.h"
+#include "pqfeed/config.h"
 #include "pqfeed/export.h"
 #include "store_cli.h"
 #include "table_opts.h"
 
 static const char export_usage[] =
     "usage: pqfeed export STORE --table NAME (--schema FILE | --infer-rows N) INPUT... [options]\n"
+    "       pqfeed export --config PIPELINE.yaml [--tables a,b] [--as-of TIME] [--json]\n"
     "\n"
     "Export CSV or NDJSON files (API pages, in the order they were fetched: one JSON\n"
     "object per line or one JSON array; a folder means its .csv/.ndjson/.jsonl/.json\n"
@@ -34,6 +36,8 @@ static const char export_usage[] =
     "  --delete-column COL     changes: a true value marks a deleted record (_op D)\n"
     "  --created-column COL    changes: equal to the watermark marks an insert (_op I)\n"
     "  --allow-incompatible    register an incompatible schema change anyway\n"
+    "  --config FILE           export every table of a pipeline config (docs/CONFIG.md)\n"
+    "  --tables a,b            with --config: only these tables\n"
     "  --json                  print the result as JSON\n";
 
 typedef struct {
@@ -113,13 +117,111 @@ static int parse_as_of(const char *s, int64_t *ms)
     return 0;
 }
 
+static void print_result(const pqf_export_spec *sp, const pqf_export_result *res, bool json)
+{
+    const char *kind_name = sp->kind == PQF_COMMIT_CHANGES ? "changes" : "snapshot";
+    if (json)
+        printf("{\"table\":\"%s\",\"committed\":%s,\"seq\":%" PRIu64 ",\"rows\":%" PRIu64
+               ",\"skipped\":%" PRIu64 ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64
+               ",\"schema_version\":%d,\"schema_changed\":%s,\"hash\":\"%s\"}\n",
+               sp->table, res->committed ? "true" : "false", res->seq, res->rows, res->skipped,
+               res->files, res->bytes, res->schema_version, res->schema_changed ? "true" : "false",
+               res->hash);
+    else if (res->committed)
+        printf("%s: commit %" PRIu64 " (%s): %" PRIu64 " rows in %" PRIu64 " files, %" PRIu64
+               " bytes, schema v%d%s\n",
+               sp->table, res->seq, kind_name, res->rows, res->files, res->bytes,
+               res->schema_version, res->schema_changed ? " (new)" : "");
+    else if (sp->kind == PQF_COMMIT_CHANGES)
+        printf("%s: nothing new after the watermark of commit %" PRIu64 " (%" PRIu64
+               " records skipped)\n", sp->table, res->seq, res->skipped);
+    else
+        printf("%s: nothing new (the snapshot equals commit %" PRIu64 ")\n", sp->table, res->seq);
+}
+
+static bool in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == n && strncmp(p, name, n) == 0)
+            return true;
+        p += l + (p[l] == ',');
+    }
+    return false;
+}
+
+/* Every table of a pipeline config, in file order; stops at the first failure. */
+static int export_config(const char *path, const char *only, int64_t as_of,
+                         const pqf_cli_store_args *sa)
+{
+    int ret = 0;
+    pqf_error err = {0};
+    pqf_config *cfg = NULL;
+    pqf_store *store = NULL;
+    pqf_feed *feed = NULL;
+    if (pqf_config_load(path, &cfg, &err) != PQF_OK ||
+        pqf_store_open(cfg->primary, &sa->opt, &store, &err) != PQF_OK ||
+        pqf_feed_open(store, &feed, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    for (size_t i = 0; i < cfg->ntables && ret == 0; i++) {
+        const pqf_config_table *t = &cfg->tables[i];
+        if (only && !in_list(only, t->name))
+            continue;
+        paths in = {0};
+        pqf_schema *schema = NULL;
+        pqf_export_spec sp;
+        pqf_export_result res;
+        pqf_export_spec_init(&sp);
+        sp.table = t->name;
+        sp.kind = t->mode;
+        sp.key = t->key;
+        sp.watermark = t->watermark;
+        sp.delete_column = t->delete_column;
+        sp.created_column = t->created_column;
+        sp.as_of_ms = as_of;
+        sp.writer = t->writer;
+        sp.source.format = t->format;
+        if (t->target_file_bytes)
+            sp.target_file_bytes = t->target_file_bytes;
+        pqf_err rc = add_input(&in, t->path, &err);
+        if (rc == PQF_OK && in.n == 0)
+            rc = pqf_error_set(&err, PQF_ERR_NOT_FOUND, "%s: table %s: no input files in %s", path,
+                               t->name, t->path);
+        if (rc == PQF_OK)
+            rc = t->schema_path ? pqf_schema_load_json(t->schema_path, &schema, &err)
+                                : pqf_schema_infer(in.v[0], &sp.source, t->infer_rows, &schema, &err);
+        if (rc == PQF_OK) {
+            sp.inputs = (const char *const *)in.v;
+            sp.ninputs = in.n;
+            sp.schema = schema;
+            rc = pqf_export(feed, &sp, &res, &err);
+        }
+        if (rc == PQF_OK)
+            print_result(&sp, &res, sa->json);
+        else
+            ret = pqf_cli_fail(&err);
+        for (size_t k = 0; k < in.n; k++)
+            free(in.v[k]);
+        free(in.v);
+        pqf_schema_free(schema);
+    }
+done:
+    pqf_feed_free(feed);
+    pqf_store_free(store);
+    pqf_config_free(cfg);
+    return ret;
+}
+
 int pqf_cmd_export(int argc, char **argv)
 {
     pqf_cli_store_args sa;
     pqf_cli_table_opts to;
     memset(&sa, 0, sizeof sa);
     pqf_cli_table_opts_init(&to);
-    const char *uri = NULL, *schema_path = NULL;
+    const char *uri = NULL, *schema_path = NULL, *config = NULL, *only = NULL;
     unsigned long long infer_rows = 0, v;
     paths in = {0};
     int ret = 0;
@@ -145,7 +247,8 @@ int pqf_cmd_export(int argc, char **argv)
                      strcmp(a, "--infer-rows") == 0 || strcmp(a, "--as-of") == 0 ||
                      strcmp(a, "--target-file-size") == 0 || strcmp(a, "--mode") == 0 ||
                      strcmp(a, "--key") == 0 || strcmp(a, "--watermark") == 0 ||
-                     strcmp(a, "--delete-column") == 0 || strcmp(a, "--created-column") == 0;
+                     strcmp(a, "--delete-column") == 0 || strcmp(a, "--created-column") == 0 ||
+                     strcmp(a, "--config") == 0 || strcmp(a, "--tables") == 0;
         if (needs && !val) {
             ret = pqf_cli_usage("export", "%s needs a value", a);
             goto done;
@@ -185,6 +288,10 @@ int pqf_cmd_export(int argc, char **argv)
                 ret = pqf_cli_usage("export", "--mode: expected snapshot or changes");
                 goto done;
             }
+        } else if (strcmp(a, "--config") == 0) {
+            config = argv[++i];
+        } else if (strcmp(a, "--tables") == 0) {
+            only = argv[++i];
         } else if (strcmp(a, "--key") == 0) {
             sp.key = argv[++i];
         } else if (strcmp(a, "--watermark") == 0) {
@@ -206,6 +313,14 @@ int pqf_cmd_export(int argc, char **argv)
             ret = pqf_cli_fail(&err);
             goto done;
         }
+    }
+    if (config) {
+        if (uri || sp.table || in.n) {
+            ret = pqf_cli_usage("export", "--config takes no STORE, --table or INPUT");
+            goto done;
+        }
+        ret = export_config(config, only, sp.as_of_ms, &sa);
+        goto done;
     }
     if (!uri || !sp.table || in.n == 0) {
         ret = pqf_cli_usage("export", "needs STORE, --table and at least one INPUT file");
@@ -238,24 +353,7 @@ int pqf_cmd_export(int argc, char **argv)
         ret = pqf_cli_fail(&err);
         goto done;
     }
-    const char *kind_name = sp.kind == PQF_COMMIT_CHANGES ? "changes" : "snapshot";
-    if (sa.json)
-        printf("{\"table\":\"%s\",\"committed\":%s,\"seq\":%" PRIu64 ",\"rows\":%" PRIu64
-               ",\"skipped\":%" PRIu64 ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64
-               ",\"schema_version\":%d,\"schema_changed\":%s,\"hash\":\"%s\"}\n",
-               sp.table, res.committed ? "true" : "false", res.seq, res.rows, res.skipped,
-               res.files, res.bytes, res.schema_version, res.schema_changed ? "true" : "false",
-               res.hash);
-    else if (res.committed)
-        printf("%s: commit %" PRIu64 " (%s): %" PRIu64 " rows in %" PRIu64 " files, %" PRIu64
-               " bytes, schema v%d%s\n",
-               sp.table, res.seq, kind_name, res.rows, res.files, res.bytes, res.schema_version,
-               res.schema_changed ? " (new)" : "");
-    else if (sp.kind == PQF_COMMIT_CHANGES)
-        printf("%s: nothing new after the watermark of commit %" PRIu64 " (%" PRIu64
-               " records skipped)\n", sp.table, res.seq, res.skipped);
-    else
-        printf("%s: nothing new (the snapshot equals commit %" PRIu64 ")\n", sp.table, res.seq);
+    print_result(&sp, &res, sa.json);
 done:
     for (size_t k = 0; k < in.n; k++)
         free(in.v[k]);

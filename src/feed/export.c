@@ -509,7 +509,8 @@ done:
 
 /* SHA-256 over every input byte (in order, with its length) and every
  * setting that shapes the output: the same digest means the same Parquet
- * bytes (the writer is deterministic). It names the data files and is kept
+ * bytes (the writer is deterministic; the hour folder is in the key, not
+ * here, so an unchanged snapshot is one in any hour). It names the data files and is kept
  * in the commit, so that an unchanged snapshot is recognised before any
  * file is written. */
 static pqf_err input_digest(exp_ctx *x, const char *schema_json, pqf_error *err)
@@ -524,14 +525,14 @@ static pqf_err input_digest(exp_ctx *x, const char *schema_json, pqf_error *err)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     const pqf_writer_opts *w = &sp->writer;
     int n = snprintf(line, sizeof line,
-                     "pqfeed-export/1 table=%s kind=%d wm=%s del=%s cre=%s after=%s as_of_hour=%lld "
+                     "pqfeed-export/1 table=%s kind=%d wm=%s del=%s cre=%s after=%s "
                      "target=%llu codec=%d level=%d rg=%llu page=%llu dict=%d dictpage=%llu pv=%d "
                      "crc=%d stats=%d pidx=%d statmax=%u fmt=%d delim=%d quote=%d header=%d "
                      "null=%s unknown=%d\n",
                      sp->table, (int)sp->kind, sp->watermark ? sp->watermark : "",
                      sp->delete_column ? sp->delete_column : "",
                      sp->created_column ? sp->created_column : "",
-                     x->co.after ? x->co.after : "", (long long)(x->as_of / 3600000),
+                     x->co.after ? x->co.after : "",
                      (unsigned long long)sp->target_file_bytes, (int)w->codec, w->level,
                      (unsigned long long)w->row_group_bytes, (unsigned long long)w->page_bytes,
                      (int)w->dictionary, (unsigned long long)w->dict_page_bytes, w->page_version,

@@ -19,6 +19,14 @@
 
 #include "base/base.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Bytes allocated past the sentinel, so that a 16-byte load starting at or
+ * before the sentinel stays inside the buffer. Zeroed once: never data. */
+#define INPUT_PAD 64
+
 /* ---- input ------------------------------------------------------------------- */
 
 pqf_err pqf__input_open(pqf__input *in, const char *path, const void *mem, size_t len,
@@ -48,12 +56,13 @@ pqf_err pqf__input_open(pqf__input *in, const char *path, const void *mem, size_
         in->mem = mem;
         in->mem_len = len;
     }
-    in->buf = malloc(buffer + 1);
+    in->buf = malloc(buffer + 1 + INPUT_PAD);
     if (!in->buf) {
         pqf__input_close(in);
         return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory for the read buffer of %s",
                              in->name);
     }
+    memset(in->buf + buffer + 1, 0, INPUT_PAD);
     in->cap = buffer;
     in->max_cap = max_cap;
     in->buf[0] = '\n';
@@ -76,9 +85,10 @@ pqf_err pqf__input_fill(pqf__input *in, size_t keep, pqf_error *err)
                                  "%s: a record is longer than the limit of %zu bytes", in->name,
                                  in->max_cap);
         size_t ncap = in->cap * 2 > in->max_cap ? in->max_cap : in->cap * 2;
-        char *nb = realloc(in->buf, ncap + 1);
+        char *nb = realloc(in->buf, ncap + 1 + INPUT_PAD);
         if (!nb)
             return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory reading %s", in->name);
+        memset(nb + ncap + 1, 0, INPUT_PAD);
         in->buf = nb;
         in->cap = ncap;
     }
@@ -181,6 +191,73 @@ static int grow_fields(pqf__csv *c)
     return SCAN_DONE;
 }
 
+#if defined(__SSE2__)
+enum { SCAN_SLOW = 100 };
+
+/* The common record: no quote and no CR anywhere in it. 16 bytes at a time,
+ * a bit mask of the delimiters and newlines in them, one field per set bit.
+ * Returns SCAN_SLOW (having changed nothing but the field array) when the
+ * record holds a quote or a CR: scan_record then does it byte by byte. */
+static int scan_record_simd(pqf__csv *c, bool at_eof)
+{
+    const char *buf = c->in.buf;
+    const char *p = buf + c->in.pos;
+    const char *end = buf + c->in.len;
+    const __m128i vd = _mm_set1_epi8(c->delim), vn = _mm_set1_epi8('\n');
+    const __m128i vq = _mm_set1_epi8(c->quote), vr = _mm_set1_epi8('\r');
+    pqf__csv_field *fields = c->fields;
+    size_t nf = 0, cap = c->fields_cap;
+    const char *s = p; /* start of the current field */
+    for (;;) {
+        /* p <= end, and the sentinel '\n' at end stops the record; the pad
+         * after it keeps the load inside the allocation. */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned stop = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vr)));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vn)));
+        for (;;) {
+            /* the next delimiter or newline, unless a quote or CR comes first */
+            if (!m) {
+                if (stop)
+                    return SCAN_SLOW;
+                break;
+            }
+            unsigned first = m & (0u - m);
+            if (stop & (first - 1))
+                return SCAN_SLOW;
+            m &= m - 1;
+            const char *q = p + __builtin_ctz(first);
+            if (PQF_UNLIKELY(nf == cap)) {
+                c->nfields = nf;
+                if (grow_fields(c) != SCAN_DONE)
+                    return SCAN_ERR;
+                fields = c->fields;
+                cap = c->fields_cap;
+            }
+            pqf__csv_field *f = &fields[nf++];
+            f->p = s;
+            f->len = (uint32_t)(q - s);
+            f->quoted = 0;
+            s = q + 1;
+            if (*q == '\n') {
+                if (PQF_UNLIKELY(q == end)) { /* the sentinel */
+                    if (!at_eof)
+                        return SCAN_MORE;
+                    c->in.pos = (size_t)(end - buf);
+                } else {
+                    c->in.pos = (size_t)(s - buf);
+                }
+                c->nfields = nf;
+                c->next_line = c->line + 1;
+                return SCAN_DONE;
+            }
+        }
+        p += 16;
+    }
+}
+#endif
+
 /* Scan one record starting at in.pos. On SCAN_DONE in.pos is past it. */
 static int scan_record(pqf__csv *c, bool at_eof, bool *has_dq)
 {
@@ -194,6 +271,13 @@ static int scan_record(pqf__csv *c, bool at_eof, bool *has_dq)
     *has_dq = false;
     if (p == end)
         return at_eof ? SCAN_EOF : SCAN_MORE;
+#if defined(__SSE2__)
+    if (*p != quote) {
+        int r = scan_record_simd(c, at_eof);
+        if (r != SCAN_SLOW)
+            return r;
+    }
+#endif
     for (;;) {
         if (PQF_UNLIKELY(nf == c->fields_cap) && grow_fields(c) != SCAN_DONE)
             return SCAN_ERR;

@@ -759,14 +759,19 @@ static const char *convert(pqf_dbsource *src, const pqf__conv *c, const pqf__dbv
             if (mag >= p10[c->precision])
                 return "out of range";
         } else if (v->kind == PQF__DV_DOUBLE && isfinite(v->u.d) && fabs(v->u.d) < 1e38) {
-            /* A binary double is exact only as the nearest double to some decimal:
-             * accept it when that decimal has at most `scale` fraction digits
-             * (SQLite keeps DECIMAL(12,2) values as REAL: 0.35000000000000003
-             * is 0.35), otherwise fall through to the error for extra digits. */
+            /* A binary double stands for a decimal only up to rounding noise:
+             * accept it when rounding it to `scale` places moves it by at most
+             * 4 units in its last place (SQLite keeps DECIMAL(12,2) values as
+             * REAL: 35 * 0.01 = 0.35000000000000003 is 0.35); a real extra
+             * digit (0.351) falls through to the error. */
+            const char *why = via_text(src, c, v, out); /* shortest digits first */
+            if (!why)
+                return NULL;
             char t[64];
             snprintf(t, sizeof t, "%.*f", c->scale, v->u.d);
-            if (strtod(t, NULL) != v->u.d)
-                break;
+            double r = strtod(t, NULL), ulp = nextafter(fabs(v->u.d), INFINITY) - fabs(v->u.d);
+            if (fabs(r - v->u.d) > 4 * ulp)
+                return why;
             return pqf__value_parse(c, t, strlen(t), out);
         } else {
             break;

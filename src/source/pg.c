@@ -15,6 +15,7 @@
  * src/backend/utils/adt (int2send, numeric_send, timestamp_send, array_send,
  * ...) and the COPY BINARY file format (docs: sql-copy.html). */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,12 @@
 #define PG_EPOCH_DAYS 10957
 #define PG_EPOCH_US 946684800000000LL
 #define SQL_CAP (16u << 20)
+/* Read-ahead: COPY messages received but not yet written. While the writer
+ * compresses a page or flushes a row group the server keeps sending into
+ * this queue instead of stalling on a full socket, so server and client run
+ * in parallel; it bounds the extra memory. */
+#define QUEUE_BYTES (32u << 20)
+#define QUEUE_SLOTS 8192
 
 typedef enum pgdec {
     D_BOOL,
@@ -55,11 +62,29 @@ typedef struct pgcol {
     bool cast; /* selected as ::text (or ::text[] for lists) */
 } pgcol;
 
+typedef struct qmsg {
+    char *data; /* PQfreemem; NULL for the end */
+    int len;    /* PQgetCopyData's result: bytes, -1 end, -2 error */
+} qmsg;
+
+/* Messages from the reader thread, a ring of QUEUE_SLOTS and QUEUE_BYTES. */
+typedef struct pgqueue {
+    pthread_mutex_t mu;
+    pthread_cond_t can_put, can_get;
+    qmsg slots[QUEUE_SLOTS];
+    size_t head, count, bytes;
+    bool stop;
+} pgqueue;
+
 typedef struct pg {
     PGconn *conn;
     pgcol *cols;
     pqf__buf sql;  /* the COPY statement */
     bool copying, header_done, trailer;
+    bool thread_on; /* the reader thread owns the connection */
+    pthread_t thread;
+    pgqueue *q;
+    PGcancel *cancel; /* taken before the thread starts: conn is then the thread's */
 } pg;
 
 typedef struct pgtype {
@@ -614,8 +639,67 @@ static pqf_err put_tuple(pqf_dbsource *src, pg *g, pqf_writer *w, const uint8_t 
     return rc == PQF_OK ? pqf__db_row_end(src, w) : rc;
 }
 
+/* The reader thread: the only user of the connection while it runs. */
+static void *reader_main(void *arg)
+{
+    pg *g = arg;
+    pgqueue *q = g->q;
+    for (;;) {
+        char *buf = NULL;
+        int len = PQgetCopyData(g->conn, &buf, 0);
+        size_t n = len > 0 ? (size_t)len : 0;
+        pthread_mutex_lock(&q->mu);
+        while (!q->stop && (q->count == QUEUE_SLOTS || (q->bytes + n > QUEUE_BYTES && q->count)))
+            pthread_cond_wait(&q->can_put, &q->mu);
+        if (q->stop) {
+            pthread_mutex_unlock(&q->mu);
+            PQfreemem(buf);
+            break;
+        }
+        q->slots[(q->head + q->count) % QUEUE_SLOTS] = (qmsg){buf, len};
+        q->count++;
+        q->bytes += n;
+        pthread_cond_signal(&q->can_get);
+        pthread_mutex_unlock(&q->mu);
+        if (len < 0)
+            break;
+    }
+    return NULL;
+}
+
+static qmsg queue_get(pgqueue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->count == 0)
+        pthread_cond_wait(&q->can_get, &q->mu);
+    qmsg m = q->slots[q->head];
+    q->head = (q->head + 1) % QUEUE_SLOTS;
+    q->count--;
+    q->bytes -= m.len > 0 ? (size_t)m.len : 0;
+    pthread_cond_signal(&q->can_put);
+    pthread_mutex_unlock(&q->mu);
+    return m;
+}
+
+/* Stop and join the reader thread; drop what it queued. */
+static void reader_stop(pg *g)
+{
+    if (!g->thread_on)
+        return;
+    pgqueue *q = g->q;
+    pthread_mutex_lock(&q->mu);
+    q->stop = true;
+    pthread_cond_signal(&q->can_put);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(g->thread, NULL);
+    g->thread_on = false;
+    for (; q->count; q->count--, q->head = (q->head + 1) % QUEUE_SLOTS)
+        PQfreemem(q->slots[q->head].data);
+}
+
 static pqf_err pg_finish_copy(pqf_dbsource *src, pg *g)
 {
+    reader_stop(g); /* it has ended: the connection is ours again */
     PGresult *res = PQgetResult(g->conn);
     pqf_err rc = PQF_OK;
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -643,9 +727,21 @@ static pqf_err pg_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
         }
         PQclear(res);
         g->copying = true;
+        g->cancel = PQgetCancel(g->conn);
+        g->q = calloc(1, sizeof *g->q);
+        if (!g->q)
+            PQF_FAIL(&src->err, PQF_ERR_NOMEM, "out of memory");
+        pthread_mutex_init(&g->q->mu, NULL);
+        pthread_cond_init(&g->q->can_put, NULL);
+        pthread_cond_init(&g->q->can_get, NULL);
+        if (pthread_create(&g->thread, NULL, reader_main, g) != 0)
+            PQF_FAIL(&src->err, PQF_ERR_INTERNAL, "%s: cannot start the reader thread", src->label);
+        g->thread_on = true;
     }
     for (;;) {
-        int len = PQgetCopyData(g->conn, &msg, 0);
+        qmsg qm = queue_get(g->q);
+        int len = qm.len;
+        msg = qm.data;
         if (len == -1) {
             rc = pg_finish_copy(src, g);
             if (rc == PQF_OK && !g->trailer)
@@ -656,6 +752,7 @@ static pqf_err pg_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
         }
         if (len < 0) {
             char m[300];
+            reader_stop(g);
             rc = pqf_error_set(&src->err, PQF_ERR_NET, "%s: after row %llu: reading COPY data: %s",
                                src->label, (unsigned long long)src->rows,
                                trim_msg(PQerrorMessage(g->conn), m, sizeof m));
@@ -704,14 +801,19 @@ done:
 static void pg_close(void *impl)
 {
     pg *g = impl;
-    if (g->conn && g->copying) {
-        /* stop the server sending the rest of a table nobody will read */
-        PGcancel *c = PQgetCancel(g->conn);
+    if (g->cancel && g->copying) {
+        /* stop the server sending the rest of a table nobody will read; the
+         * reader thread then sees the COPY end with an error and can be joined */
         char buf[256];
-        if (c) {
-            PQcancel(c, buf, sizeof buf);
-            PQfreeCancel(c);
-        }
+        PQcancel(g->cancel, buf, sizeof buf);
+    }
+    reader_stop(g);
+    PQfreeCancel(g->cancel);
+    if (g->q) {
+        pthread_mutex_destroy(&g->q->mu);
+        pthread_cond_destroy(&g->q->can_put);
+        pthread_cond_destroy(&g->q->can_get);
+        free(g->q);
     }
     PQfinish(g->conn);
     free(g->cols);

@@ -2001,6 +2001,52 @@ done:
     return rc;
 }
 
+/* ---- bucket configuration subresources (src/store/bucket.c) ---------------------- */
+
+static const pqf__store_vt s3_vt; /* defined below */
+
+pqf_err pqf__s3_bucket_call(pqf_store *st, const char *method, const char *subresource,
+                            const char *body, size_t len, size_t cap, pqf__s3_resp *out,
+                            pqf_error *err)
+{
+    s3_store *s = (s3_store *)st;
+    pqf_err rc = PQF_OK;
+    s3_call c;
+    char q[64];
+    memset(&c, 0, sizeof c);
+    memset(out, 0, sizeof *out);
+    if (st->vt != &s3_vt)
+        return pqf_error_set(err, PQF_ERR_UNSUPPORTED, "%s: not an S3 store", st->uri);
+    snprintf(q, sizeof q, "%s=", subresource);
+    PQF_TRY(call_init(&c, s, method, NULL, q, err));
+    c.http.resp_limit = cap;
+    if (body)
+        PQF_TRY(call_body(&c, (const uint8_t *)body, len, NULL, err));
+    pqf__http_run(s->http, &c.http);
+    out->status = c.http.status;
+    rc = call_result(&c, err);
+    if (rc != PQF_OK && c.http.resp.len) {
+        err_xml e = {0};
+        pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, err_end, &e, NULL);
+        snprintf(out->code, sizeof out->code, "%s", e.code);
+    }
+    if (c.http.resp.len && pqf__buf_cstr(&c.http.resp) == PQF_OK)
+        out->body = (char *)pqf__buf_steal(&c.http.resp, &out->len);
+done:
+    call_free(&c);
+    return rc;
+}
+
+const char *pqf__s3_bucket_name(const pqf_store *st)
+{
+    return st->vt == &s3_vt ? ((const s3_store *)st)->bucket : NULL;
+}
+
+const char *pqf__s3_prefix(const pqf_store *st)
+{
+    return st->vt == &s3_vt ? ((const s3_store *)st)->prefix : NULL;
+}
+
 /* ---- presign -------------------------------------------------------------------- */
 
 static pqf_err s3_presign(pqf_store *st, const char *method, const char *key, unsigned expires_s,

@@ -55,4 +55,27 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
  * bytes, no NUL; no "." or ".." segments (they would escape a directory). */
 pqf_err pqf__store_check_key(const char *key, pqf_error *err);
 
+/* A signed request to an S3 store's bucket with a query subresource
+ * ("versioning", "lifecycle", "policy", "encryption", "publicAccessBlock",
+ * "replication", "object-lock", "ownershipControls"), for bucket
+ * configuration (src/store/bucket.c). method is "GET", "PUT" or "DELETE";
+ * body (may be NULL) is sent with Content-MD5. The response is kept in out
+ * whatever the status: out->status (0 when no response arrived), out->code
+ * (the S3 error code, "" on 2xx) and out->body (malloc'd, NUL-terminated, at
+ * most cap bytes; free() it; NULL when empty). Returns PQF_OK on 2xx, else
+ * the mapped error with a message naming the call (never a secret).
+ * PQF_ERR_UNSUPPORTED for a non-S3 store. */
+typedef struct pqf__s3_resp {
+    long status;
+    char code[64];
+    char *body;
+    size_t len;
+} pqf__s3_resp;
+pqf_err pqf__s3_bucket_call(pqf_store *s, const char *method, const char *subresource,
+                            const char *body, size_t len, size_t cap, pqf__s3_resp *out,
+                            pqf_error *err);
+/* "bucket" and "prefix/" ("" or ending in '/') of an S3 store; NULL for others. */
+const char *pqf__s3_bucket_name(const pqf_store *s);
+const char *pqf__s3_prefix(const pqf_store *s);
+
 #endif

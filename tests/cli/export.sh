@@ -147,7 +147,7 @@ crash_ok=1
 for point in export.schema-registered export.file-written:1 export.file-written:2 export.before-publish export.after-publish; do
     C=$T/crash-${point//[:.]/-}
     for h in 0 1 2 3; do
-        (PQF_CRASHPOINT=$point exec "$PQF" export "$C" "${CH[@]}" --target-file-size 8K --as-of "2026-01-05T0$h:00:00Z" "$G/hour-000$h" >/dev/null 2>&1)
+        { (PQF_CRASHPOINT=$point exec "$PQF" export "$C" "${CH[@]}" --target-file-size 8K --as-of "2026-01-05T0$h:00:00Z" "$G/hour-000$h" >/dev/null 2>&1); } 2>/dev/null
         rc=$?
         if [ "$rc" -ne 137 ] && [ "$rc" -ne 0 ]; then crash_ok=0; echo "# $point hour $h: exit $rc"; fi
         "$PQF" export "$C" "${CH[@]}" --target-file-size 8K --as-of "2026-01-05T0$h:00:00Z" "$G/hour-000$h" >/dev/null 2>&1 || { crash_ok=0; echo "# $point hour $h: rerun failed"; }

@@ -131,5 +131,10 @@ if /usr/bin/time -v -o "$T/big.time" "$DRV" export pg "$PQF_TEST_PG" table pqft.
 else
     not_ok "export $BIG_ROWS rows" "$(tail -5 "$T/big.out")"
 fi
+# failing mid-stream cancels the COPY (the server stops sending) and stops the reader thread
+echo '{"columns": [{"name": "id", "type": "int16"}]}' >"$T/id16.schema.json"
+check_exit "an overflow in the middle of a big table fails" 1 timeout 60 "$DRV" export pg "$PQF_TEST_PG" \
+    query "SELECT id FROM pqft.big ORDER BY id" "$T/big16.parquet" --schema "$T/id16.schema.json"
+check_grep "at the first row that does not fit" "postgres query: row 32768: column 'id': cannot convert '32768' \(integer\) to int16: out of range" "$T/last.out"
 
 done_testing

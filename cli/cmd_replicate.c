@@ -1,0 +1,480 @@
+/* pqfeed replicate PRIMARY REPLICA..: copy a feed to replicas, commits in
+ * order; pqfeed replicate status PRIMARY REPLICA..: where each one stands. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli.h"
+#include "pqfeed/feed.h"
+#include "pqfeed/replicate.h"
+#include "store_cli.h"
+
+#define MAX_REPLICAS 64
+#define MAX_TABLES 256
+
+static const char replicate_usage[] =
+    "usage: pqfeed replicate PRIMARY REPLICA [REPLICA..] [options] [store options]\n"
+    "       pqfeed replicate status PRIMARY REPLICA [REPLICA..] [--tables a,b] [--json]\n"
+    "\n"
+    "Copy a feed from PRIMARY to each REPLICA so that the replica is always a valid\n"
+    "prefix of the primary: commit N's object (the primary's exact bytes) is written\n"
+    "at the replica only after every file it names was copied and verified (size and\n"
+    "the commit's SHA-256) and after commit N-1. Files of the next commits are copied\n"
+    "in parallel, ahead of publication. A rerun (after a failure or kill -9) resumes\n"
+    "from the replica's own log and the state file, and copies nothing again that is\n"
+    "already there and verified.\n"
+    "\n"
+    "options:\n"
+    "  --tables a,b            only these tables (default: every table of PRIMARY)\n"
+    "  --concurrency N         objects copied at once (default 8)\n"
+    "  --max-inflight-bytes SIZE  transfer memory budget (default 256M)\n"
+    "  --lookahead N           commits whose files may be in flight (default 32)\n"
+    "  --verify size|full      full: also read every copy back and hash it (default size;\n"
+    "                          streamed copies are always hashed on the way)\n"
+    "  --no-server-copy        stream S3 -> S3 copies through pqfeed (default: server-side)\n"
+    "  --object-attempts N     tries per object before giving up (default 4)\n"
+    "  --backoff-ms N          retry backoff base (default 200, doubling, capped at 10 s)\n"
+    "  --state FILE            SQLite state file (default $XDG_STATE_HOME/pqfeed/replicate.db\n"
+    "                          when XDG_STATE_HOME is set, else ./.pqfeed-replicate.db)\n"
+    "  --watch [--interval S]  keep polling for new commits every S seconds (default 5);\n"
+    "                          SIGTERM/SIGINT finish the objects in flight and exit 0\n"
+    "  --json                  one JSON object per event, and a summary\n"
+    "  --quiet                 only errors\n"
+    "\n"
+    "status: per replica and table, published seq against the primary's head, objects\n"
+    "and bytes pending, lag (commit created to published), retries, failures by cause\n"
+    "and the stage where time went (the bottleneck).\n"
+    "\n"
+    "exit codes: 0 every table reached the primary's head (or a clean stop); 6 a source\n"
+    "object's SHA-256 differs from its commit (corrupted after commit; not published);\n"
+    "9 a commit names a file the primary does not have (not published); 5 a size\n"
+    "mismatch or a broken primary log; 11 the replica diverged from the primary; 13\n"
+    "network or server errors after retries; 2 usage; others as in docs/CLI.md.\n";
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+typedef struct {
+    bool json, quiet;
+} out_ctx;
+
+static void human_bytes(uint64_t b, char *out, size_t cap)
+{
+    if (b < 1024)
+        snprintf(out, cap, "%" PRIu64 " B", b);
+    else if (b < (1u << 20))
+        snprintf(out, cap, "%.1f KiB", (double)b / 1024);
+    else if (b < (1u << 30))
+        snprintf(out, cap, "%.1f MiB", (double)b / (1 << 20));
+    else
+        snprintf(out, cap, "%.2f GiB", (double)b / (1 << 30));
+}
+
+static void human_ms(int64_t ms, char *out, size_t cap)
+{
+    if (ms < 0)
+        snprintf(out, cap, "-");
+    else if (ms < 10000)
+        snprintf(out, cap, "%.1fs", (double)ms / 1000);
+    else if (ms < 7200000)
+        snprintf(out, cap, "%" PRId64 "m%02" PRId64 "s", ms / 60000, ms / 1000 % 60);
+    else
+        snprintf(out, cap, "%" PRId64 "h", ms / 3600000);
+}
+
+static void on_event(void *ud, const pqf_repl_event *ev)
+{
+    out_ctx *o = ud;
+    char a[32], b[32];
+    if (o->json) {
+        static const char *const kinds[] = {"", "published", "retry", "failed", "table"};
+        printf("{\"event\":\"%s\",\"replica\":", kinds[ev->kind]);
+        pqf_cli_json_str(stdout, ev->replica);
+        printf(",\"table\":");
+        pqf_cli_json_str(stdout, ev->table);
+        printf(",\"seq\":%" PRIu64, ev->seq);
+        if (ev->kind == PQF_REPL_PUBLISHED)
+            printf(",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"lag_ms\":%" PRId64, ev->files,
+                   ev->bytes, ev->lag_ms);
+        if (ev->kind == PQF_REPL_TABLE_DONE)
+            printf(",\"head\":%" PRIu64, ev->head);
+        if (ev->kind == PQF_REPL_RETRY || ev->kind == PQF_REPL_FAILED) {
+            printf(",\"key\":");
+            pqf_cli_json_str(stdout, ev->key);
+            printf(",\"cause\":");
+            pqf_cli_json_str(stdout, ev->cause);
+            printf(",\"attempts\":%u,\"message\":", ev->attempts);
+            pqf_cli_json_str(stdout, ev->message);
+        }
+        printf("}\n");
+        fflush(stdout);
+        return;
+    }
+    switch (ev->kind) {
+    case PQF_REPL_PUBLISHED:
+        if (o->quiet)
+            break;
+        human_bytes(ev->bytes, a, sizeof a);
+        human_ms(ev->lag_ms, b, sizeof b);
+        printf("%s: %s seq %" PRIu64 " published (%" PRIu64 " files, %s, lag %s)\n", ev->replica,
+               ev->table, ev->seq, ev->files, a, b);
+        break;
+    case PQF_REPL_RETRY:
+        if (!o->quiet)
+            fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": retrying %s (attempt %u, %s): %s\n",
+                    ev->replica, ev->table, ev->seq, ev->key, ev->attempts, ev->cause,
+                    ev->message);
+        break;
+    case PQF_REPL_FAILED:
+        fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": gave up on %s after %u attempt%s (%s): %s\n",
+                ev->replica, ev->table, ev->seq, ev->key, ev->attempts,
+                ev->attempts == 1 ? "" : "s", ev->cause, ev->message);
+        break;
+    case PQF_REPL_TABLE_DONE:
+        if (!o->quiet)
+            printf("%s: %s at seq %" PRIu64 " of %" PRIu64 "%s\n", ev->replica, ev->table,
+                   ev->seq, ev->head, ev->seq == ev->head ? " (up to date)" : "");
+        break;
+    }
+    fflush(stdout);
+}
+
+/* ---- status output ------------------------------------------------------------------ */
+
+typedef struct {
+    bool json;
+    bool first;
+    const char *last_replica;
+    char last_replica_buf[1024];
+} status_ctx;
+
+static void on_status(void *ud, const pqf_repl_status *s)
+{
+    status_ctx *x = ud;
+    char a[32], b[32], c[32];
+    if (x->json) {
+        printf("%s{\"replica\":", x->first ? "" : ",");
+        pqf_cli_json_str(stdout, s->replica);
+        printf(",\"table\":");
+        pqf_cli_json_str(stdout, s->table);
+        printf(",\"published\":%" PRIu64 ",\"head\":%" PRIu64 ",\"pending_commits\":%" PRIu64
+               ",\"pending_objects\":%" PRIu64 ",\"pending_bytes\":%" PRIu64
+               ",\"ready_objects\":%" PRIu64 ",\"lag_ms\":%" PRId64
+               ",\"oldest_pending_ms\":%" PRId64 ",\"objects_copied\":%" PRIu64
+               ",\"bytes_copied\":%" PRIu64 ",\"retries\":%" PRIu64
+               ",\"failed_objects\":%" PRIu64 ",\"failures\":{",
+               s->published, s->head, s->pending_commits, s->pending_objects, s->pending_bytes,
+               s->ready_objects, s->lag_ms, s->oldest_pending_ms, s->objects_copied,
+               s->bytes_copied, s->retries, s->failed_objects);
+        for (size_t i = 0; i < s->ncauses; i++) {
+            printf("%s", i ? "," : "");
+            pqf_cli_json_str(stdout, s->causes[i].cause);
+            printf(":%" PRIu64, s->causes[i].count);
+        }
+        printf("},\"stage_ms\":{\"listing\":%" PRIu64 ",\"read\":%" PRIu64 ",\"write\":%" PRIu64
+               ",\"verify\":%" PRIu64 "},\"bottleneck\":",
+               s->stage_ms[0], s->stage_ms[1], s->stage_ms[2], s->stage_ms[3]);
+        pqf_cli_json_str(stdout, pqf_repl_stage_name(s->bottleneck));
+        printf(",\"last_error\":");
+        pqf_cli_json_str(stdout, s->last_error);
+        printf("}");
+        x->first = false;
+        return;
+    }
+    if (!x->last_replica || strcmp(x->last_replica, s->replica) != 0) {
+        printf("%s\n", s->replica);
+        snprintf(x->last_replica_buf, sizeof x->last_replica_buf, "%s", s->replica);
+        x->last_replica = x->last_replica_buf;
+    }
+    human_bytes(s->pending_bytes, a, sizeof a);
+    human_ms(s->lag_ms, b, sizeof b);
+    human_ms(s->oldest_pending_ms, c, sizeof c);
+    printf("  %s: published %" PRIu64 " of %" PRIu64 "%s\n", s->table, s->published, s->head,
+           s->published == s->head ? " (up to date)" : "");
+    printf("    pending: %" PRIu64 " commits, %" PRIu64 " objects, %s (%" PRIu64
+           " objects copied ahead)%s%s\n",
+           s->pending_commits, s->pending_objects, a, s->ready_objects,
+           s->pending_commits ? ", oldest " : "", s->pending_commits ? c : "");
+    human_bytes(s->bytes_copied, a, sizeof a);
+    printf("    lag of the last publication: %s; copied %" PRIu64 " objects, %s; retries %" PRIu64
+           "; gave up on %" PRIu64 "\n",
+           b, s->objects_copied, a, s->retries, s->failed_objects);
+    if (s->ncauses) {
+        printf("    failures by cause:");
+        for (size_t i = 0; i < s->ncauses; i++)
+            printf(" %s %" PRIu64, s->causes[i].cause, s->causes[i].count);
+        printf("\n");
+    }
+    uint64_t total = 0;
+    for (int i = 0; i < PQF_STAGE__COUNT; i++)
+        total += s->stage_ms[i];
+    if (total)
+        printf("    time: listing %.1fs, reading source %.1fs, writing target %.1fs, verifying "
+               "%.1fs; bottleneck: %s\n",
+               (double)s->stage_ms[0] / 1000, (double)s->stage_ms[1] / 1000,
+               (double)s->stage_ms[2] / 1000, (double)s->stage_ms[3] / 1000,
+               pqf_repl_stage_name(s->bottleneck));
+    if (s->last_error[0])
+        printf("    last error: %s\n", s->last_error);
+}
+
+/* ---- arguments ---------------------------------------------------------------------- */
+
+static int split_tables(char *list, const char **out, size_t *n)
+{
+    *n = 0;
+    for (char *p = list; p && *p;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        if (*p) {
+            if (*n == MAX_TABLES)
+                return -1;
+            out[(*n)++] = p;
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    return *n ? 0 : -1;
+}
+
+/* Default state file: $XDG_STATE_HOME/pqfeed/replicate.db, else ./.pqfeed-replicate.db. */
+static const char *default_state(char *buf, size_t cap)
+{
+    const char *x = getenv("XDG_STATE_HOME");
+    if (x && *x) {
+        snprintf(buf, cap, "%s/pqfeed", x);
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return ".pqfeed-replicate.db";
+        snprintf(buf, cap, "%s/pqfeed/replicate.db", x);
+        return buf;
+    }
+    return ".pqfeed-replicate.db";
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int pqf_cmd_replicate(int argc, char **argv)
+{
+    pqf_cli_store_args sa;
+    memset(&sa, 0, sizeof sa);
+    pqf_replicate_opts o;
+    pqf_replicate_opts_init(&o);
+    const char *uris[MAX_REPLICAS + 1];
+    size_t nuris = 0;
+    const char *tables[MAX_TABLES];
+    char *tables_arg = NULL;
+    bool status = false, watch = false, server_copy = true;
+    unsigned long long interval = 5, n;
+    char state_buf[4096];
+    const char *state = NULL;
+    int ret = 0;
+    pqf_error err = {0};
+    pqf_store *primary = NULL;
+    pqf_store *replicas[MAX_REPLICAS];
+    size_t nrep = 0;
+    out_ctx oc = {false, false};
+    int first = 1;
+    if (argc > 1 && strcmp(argv[1], "status") == 0) {
+        status = true;
+        first = 2;
+    }
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE()                                                                               \
+    do {                                                                                           \
+        if (!v) {                                                                                  \
+            ret = pqf_cli_usage("replicate", "%s needs a value", a);                               \
+            goto done;                                                                             \
+        }                                                                                          \
+        i++;                                                                                       \
+    } while (0)
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(replicate_usage, stdout);
+            pqf_cli_store_help(stdout);
+            goto done;
+        } else if (strcmp(a, "--tables") == 0) {
+            NEED_VALUE();
+            free(tables_arg);
+            tables_arg = strdup(v);
+            if (!tables_arg || split_tables(tables_arg, tables, &o.ntables) != 0) {
+                ret = pqf_cli_usage("replicate", "bad --tables '%s'", v);
+                goto done;
+            }
+            o.tables = tables;
+        } else if (strcmp(a, "--concurrency") == 0 || strcmp(a, "--lookahead") == 0 ||
+                   strcmp(a, "--object-attempts") == 0 || strcmp(a, "--backoff-ms") == 0 ||
+                   strcmp(a, "--interval") == 0) {
+            NEED_VALUE();
+            if (pqf_cli_parse_u64(v, &n) != 0 || n == 0 || n > 100000) {
+                ret = pqf_cli_usage("replicate", "bad number '%s' for %s", v, a);
+                goto done;
+            }
+            if (strcmp(a, "--concurrency") == 0)
+                o.concurrency = (unsigned)n;
+            else if (strcmp(a, "--lookahead") == 0)
+                o.lookahead = (unsigned)n;
+            else if (strcmp(a, "--object-attempts") == 0)
+                o.max_attempts = (unsigned)n;
+            else if (strcmp(a, "--backoff-ms") == 0)
+                o.retry_base_ms = (unsigned)n;
+            else
+                interval = n;
+        } else if (strcmp(a, "--max-inflight-bytes") == 0) {
+            NEED_VALUE();
+            if (pqf_cli_parse_size(v, &n) != 0 || n < 1024) {
+                ret = pqf_cli_usage("replicate", "bad size '%s' for %s", v, a);
+                goto done;
+            }
+            o.max_inflight_bytes = n;
+        } else if (strcmp(a, "--verify") == 0 || strncmp(a, "--verify=", 9) == 0) {
+            const char *m = a[8] == '=' ? a + 9 : NULL;
+            if (!m) {
+                NEED_VALUE();
+                m = v;
+            }
+            if (strcmp(m, "size") == 0)
+                o.verify = PQF_VERIFY_SIZE;
+            else if (strcmp(m, "full") == 0)
+                o.verify = PQF_VERIFY_FULL;
+            else {
+                ret = pqf_cli_usage("replicate", "--verify is size or full");
+                goto done;
+            }
+        } else if (strcmp(a, "--no-server-copy") == 0) {
+            server_copy = false;
+        } else if (strcmp(a, "--state") == 0) {
+            NEED_VALUE();
+            state = v;
+        } else if (strcmp(a, "--watch") == 0) {
+            watch = true;
+        } else if (strcmp(a, "--json") == 0) {
+            oc.json = true;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            oc.quiet = true;
+        } else {
+            int r = pqf_cli_store_arg("replicate", argc, argv, &i, &sa);
+            if (r < 0) {
+                ret = PQF_EXIT_USAGE;
+                goto done;
+            }
+            if (r > 0)
+                continue;
+            if (a[0] == '-' && a[1]) {
+                ret = pqf_cli_usage("replicate", "unknown option '%s'", a);
+                goto done;
+            }
+            if (nuris == MAX_REPLICAS + 1) {
+                ret = pqf_cli_usage("replicate", "at most %d replicas", MAX_REPLICAS);
+                goto done;
+            }
+            uris[nuris++] = a;
+        }
+#undef NEED_VALUE
+    }
+    if (nuris < 2) {
+        ret = pqf_cli_usage("replicate", "needs PRIMARY and at least one REPLICA");
+        goto done;
+    }
+    o.state_path = state ? state : default_state(state_buf, sizeof state_buf);
+    /* Parts in flight per transfer: a few, since many objects move at once. */
+    if (!sa.opt.concurrency)
+        sa.opt.concurrency = 2;
+    if (pqf_store_open(uris[0], &sa.opt, &primary, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    bool all_s3 = pqf_store_is_s3(primary);
+    for (size_t i = 1; i < nuris; i++) {
+        if (pqf_store_open(uris[i], &sa.opt, &replicas[nrep], &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]);
+        if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
+            nrep++;
+            ret = pqf_cli_usage("replicate", "replica %s is the primary", uris[i]);
+            goto done;
+        }
+        nrep++;
+    }
+    if (status) {
+        status_ctx x = {oc.json, true, NULL, ""};
+        if (oc.json)
+            printf("{\"primary\":\"%s\",\"status\":[", pqf_store_uri(primary));
+        pqf_err rc = pqf_replicate_status(primary, replicas, nrep, &o, on_status, &x, &err);
+        if (oc.json)
+            printf("]}\n");
+        if (rc != PQF_OK)
+            ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    /* One set of store options for every store: S3 on both ends is one
+     * endpoint and one set of credentials, so server-side copy applies. */
+    o.server_copy = server_copy && all_s3;
+    uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
+    o.transfer_bytes = all_s3 || pqf_store_is_s3(primary) ? 2 * part * sa.opt.concurrency
+                                                           : (2u << 20);
+    o.stop = &stop_flag;
+    o.on_event = on_event;
+    o.ud = &oc;
+    struct sigaction act;
+    memset(&act, 0, sizeof act);
+    act.sa_handler = on_signal;
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGTERM, &act, NULL);
+    sigaction(SIGINT, &act, NULL);
+    for (;;) {
+        pqf_replicate_result res;
+        pqf_error_clear(&err);
+        pqf_err rc = pqf_replicate(primary, replicas, nrep, &o, &res, &err);
+        if (oc.json) {
+            printf("{\"event\":\"summary\",\"published\":%" PRIu64 ",\"objects_copied\":%" PRIu64
+                   ",\"objects_skipped\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
+                   ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"stopped\":%s,\"error\":",
+                   res.published, res.objects_copied, res.objects_skipped, res.bytes_copied,
+                   res.retries, res.failed, res.stopped ? "true" : "false");
+            if (rc != PQF_OK)
+                pqf_cli_json_str(stdout, err.msg);
+            else
+                printf("null");
+            printf(",\"exit\":%d}\n", rc != PQF_OK ? pqf_exit_code(rc) : 0);
+            fflush(stdout);
+        } else if (!oc.quiet) {
+            char b[32];
+            human_bytes(res.bytes_copied, b, sizeof b);
+            printf("replicate: %" PRIu64 " commits published, %" PRIu64 " objects copied (%s), %" PRIu64
+                   " already there, %" PRIu64 " retries, %" PRIu64 " failed%s\n",
+                   res.published, res.objects_copied, b, res.objects_skipped, res.retries,
+                   res.failed, res.stopped ? " (stopped)" : "");
+            fflush(stdout);
+        }
+        ret = rc == PQF_OK ? 0 : pqf_cli_fail(&err);
+        if (!watch || stop_flag)
+            break;
+        for (unsigned long long t = 0; t < interval * 10 && !stop_flag; t++)
+            sleep_ms(100);
+        if (stop_flag)
+            break;
+    }
+done:
+    for (size_t i = 0; i < nrep; i++)
+        pqf_store_free(replicas[i]);
+    pqf_store_free(primary);
+    free(tables_arg);
+    return ret;
+}

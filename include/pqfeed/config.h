@@ -1,0 +1,75 @@
+/* pqfeed — the pipeline config file (YAML, parsed with libyaml).
+ *
+ *   primary: ./feed                  # store of the feed (path, file://, s3://)
+ *   replicas: [./dr]                 # stores the feed is replicated to
+ *   sink: sqlite:./warehouse.db      # where the consumer applies it
+ *   schedule: hourly                 # hint: hourly (default) | every N minutes ("15m")
+ *   window: "22:00-06:00"            # optional off-peak window for bulk work
+ *   tables:
+ *     issues:
+ *       source: {format: ndjson, path: ./pages/issues}   # file or folder; csv|ndjson
+ *       schema: ./issues.schema.json # or infer_rows: 1000
+ *       key: [id]
+ *       mode: changes                # snapshot (default) | changes
+ *       watermark: updated_at
+ *       delete_column: deleted
+ *       created_column: created_at
+ *       target_file_size: 128M
+ *       codec: zstd                  # and level, row_group_size, page_size, page_version
+ *
+ * Relative paths are relative to the config file's folder. Every error names
+ * the file, line and key ("pipeline.yaml:7: tables.issues.mode: expected
+ * snapshot or changes"); an unknown key is an error (it catches typos).
+ * Ownership: a pqf_config owns all its strings; free with pqf_config_free.
+ */
+#ifndef PQFEED_CONFIG_H
+#define PQFEED_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqfeed/error.h"
+#include "pqfeed/feed.h"
+#include "pqfeed/source.h"
+#include "pqfeed/writer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pqf_config_table {
+    char *name;
+    pqf_format format;      /* CSV or NDJSON */
+    char *path;             /* input file or folder (resolved) */
+    char *schema_path;      /* resolved; NULL with infer_rows */
+    uint64_t infer_rows;
+    char *key;              /* comma-separated */
+    pqf_commit_kind mode;
+    char *watermark, *delete_column, *created_column;
+    uint64_t target_file_bytes; /* 0: default */
+    pqf_writer_opts writer; /* codec, level, sizes, page version from the file */
+    unsigned line;          /* where the table is defined */
+} pqf_config_table;
+
+typedef struct pqf_config {
+    char *path;             /* the config file */
+    char *primary;
+    char **replicas;
+    size_t nreplicas;
+    char *sink;
+    unsigned schedule_s;    /* seconds between cycles (3600 for hourly) */
+    char *window;           /* "HH:MM-HH:MM" or NULL */
+    pqf_config_table *tables;
+    size_t ntables;
+} pqf_config;
+
+/* Parse the file at path (at most 4 MiB). */
+pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err);
+void pqf_config_free(pqf_config *c);
+/* The table named name, or NULL. */
+const pqf_config_table *pqf_config_table_find(const pqf_config *c, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,508 @@
+/* The pipeline config file: libyaml events -> a small tree with line numbers
+ * -> pqf_config, with strict keys and messages naming file, line and key. */
+#include "pqfeed/config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "base/base.h"
+#include "base/fsutil.h"
+
+#define CONFIG_MAX_BYTES (4u << 20)
+#define CONFIG_MAX_DEPTH 16
+#define CONFIG_MAX_NODES 100000
+
+typedef enum { N_SCALAR, N_SEQ, N_MAP } ntype;
+
+typedef struct ynode ynode;
+struct ynode {
+    ntype type;
+    char *text;      /* scalar */
+    char *key;       /* as a map member: its key */
+    unsigned line;   /* 1-based */
+    ynode *child, *last, *next;
+};
+
+typedef struct {
+    const char *file;
+    char dir[4096];
+    pqf_error *err;
+    size_t nodes;
+} cctx;
+
+static void node_free(ynode *n)
+{
+    while (n) {
+        ynode *next = n->next;
+        node_free(n->child);
+        free(n->text);
+        free(n->key);
+        free(n);
+        n = next;
+    }
+}
+
+static void add_child(ynode *p, ynode *c)
+{
+    if (p->last)
+        p->last->next = c;
+    else
+        p->child = c;
+    p->last = c;
+}
+
+/* Build the tree from parser events, recursively. *out is the node that
+ * starts with event ev (already read). */
+static pqf_err build(cctx *x, yaml_parser_t *ps, yaml_event_t *ev, int depth, ynode **out)
+{
+    pqf_err rc = PQF_OK;
+    ynode *n = NULL;
+    yaml_event_t e;
+    bool have = false;
+    if (depth > CONFIG_MAX_DEPTH || ++x->nodes > CONFIG_MAX_NODES)
+        return pqf_error_set(x->err, PQF_ERR_LIMIT, "%s:%zu: nested too deeply or too large",
+                             x->file, ev->start_mark.line + 1);
+    n = calloc(1, sizeof *n);
+    if (!n)
+        return pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
+    n->line = (unsigned)ev->start_mark.line + 1;
+    if (ev->type == YAML_SCALAR_EVENT) {
+        n->type = N_SCALAR;
+        n->text = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+        if (!n->text)
+            PQF_FAIL(x->err, PQF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (ev->type == YAML_ALIAS_EVENT)
+        PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%u: aliases are not supported", x->file, n->line);
+    bool is_map = ev->type == YAML_MAPPING_START_EVENT;
+    if (!is_map && ev->type != YAML_SEQUENCE_START_EVENT)
+        PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%u: unexpected YAML event", x->file, n->line);
+    n->type = is_map ? N_MAP : N_SEQ;
+    for (;;) {
+        if (!yaml_parser_parse(ps, &e))
+            PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%zu: %s", x->file, ps->problem_mark.line + 1,
+                     ps->problem ? ps->problem : "YAML syntax error");
+        have = true;
+        if (e.type == (is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT))
+            break;
+        char *key = NULL;
+        unsigned key_line = 0;
+        if (is_map) {
+            key_line = (unsigned)e.start_mark.line + 1;
+            if (e.type != YAML_SCALAR_EVENT)
+                PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%zu: a key must be a plain string", x->file,
+                         e.start_mark.line + 1);
+            key = strndup((const char *)e.data.scalar.value, e.data.scalar.length);
+            if (!key)
+                PQF_FAIL(x->err, PQF_ERR_NOMEM, "out of memory");
+            for (ynode *c = n->child; c; c = c->next)
+                if (strcmp(c->key, key) == 0) {
+                    rc = pqf_error_set(x->err, PQF_ERR_PARSE, "%s:%zu: key '%s' appears twice",
+                                       x->file, e.start_mark.line + 1, key);
+                    free(key);
+                    goto done;
+                }
+            yaml_event_delete(&e);
+            have = false;
+            if (!yaml_parser_parse(ps, &e)) {
+                free(key);
+                PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%zu: %s", x->file, ps->problem_mark.line + 1,
+                         ps->problem ? ps->problem : "YAML syntax error");
+            }
+            have = true;
+        }
+        ynode *c = NULL;
+        rc = build(x, ps, &e, depth + 1, &c);
+        if (rc != PQF_OK) {
+            free(key);
+            goto done;
+        }
+        c->key = key;
+        if (key)
+            c->line = key_line; /* a member is reported where its key stands */
+        add_child(n, c);
+        yaml_event_delete(&e);
+        have = false;
+    }
+done:
+    if (have)
+        yaml_event_delete(&e);
+    if (rc != PQF_OK) {
+        node_free(n);
+        n = NULL;
+    }
+    *out = n;
+    return rc;
+}
+
+static pqf_err parse_tree(cctx *x, const char *text, size_t len, ynode **root)
+{
+    pqf_err rc = PQF_OK;
+    yaml_parser_t ps;
+    yaml_event_t e;
+    bool have = false;
+    *root = NULL;
+    if (!yaml_parser_initialize(&ps))
+        return pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
+    yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+    for (;;) {
+        if (!yaml_parser_parse(&ps, &e))
+            PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%zu: %s", x->file, ps.problem_mark.line + 1,
+                     ps.problem ? ps.problem : "YAML syntax error");
+        have = true;
+        if (e.type == YAML_STREAM_END_EVENT)
+            break;
+        if (e.type == YAML_MAPPING_START_EVENT || e.type == YAML_SEQUENCE_START_EVENT ||
+            e.type == YAML_SCALAR_EVENT) {
+            if (*root)
+                PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%zu: only one YAML document is allowed",
+                         x->file, e.start_mark.line + 1);
+            PQF_TRY(build(x, &ps, &e, 0, root));
+        }
+        yaml_event_delete(&e);
+        have = false;
+    }
+    if (!*root || (*root)->type != N_MAP)
+        PQF_FAIL(x->err, PQF_ERR_PARSE, "%s: the config must be a mapping (key: value lines)",
+                 x->file);
+done:
+    if (have)
+        yaml_event_delete(&e);
+    yaml_parser_delete(&ps);
+    return rc;
+}
+
+/* ---- typed access --------------------------------------------------------------- */
+
+static pqf_err bad(cctx *x, const ynode *n, const char *path, const char *why)
+{
+    return pqf_error_set(x->err, PQF_ERR_PARSE, "%s:%u: %s: %s", x->file, n->line, path, why);
+}
+
+static pqf_err get_str(cctx *x, const ynode *n, const char *path, char **out)
+{
+    if (n->type != N_SCALAR)
+        return bad(x, n, path, "expected a string");
+    free(*out);
+    *out = strdup(n->text);
+    return *out ? PQF_OK : pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
+}
+
+/* A path relative to the config file's folder (URLs and absolute paths as they are). */
+static pqf_err get_path(cctx *x, const ynode *n, const char *path, char **out)
+{
+    if (n->type != N_SCALAR || !n->text[0])
+        return bad(x, n, path, "expected a path");
+    const char *t = n->text;
+    bool url = strstr(t, "://") != NULL || strncmp(t, "sqlite:", 7) == 0 ||
+               strncmp(t, "postgres", 8) == 0;
+    free(*out);
+    if (url || t[0] == '/' || !x->dir[0]) {
+        *out = strdup(t);
+    } else {
+        size_t l = strlen(x->dir) + strlen(t) + 2;
+        *out = malloc(l);
+        if (*out)
+            snprintf(*out, l, "%s/%s", x->dir, t);
+    }
+    return *out ? PQF_OK : pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *s == '-')
+        return -1;
+    uint64_t mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1ull << 10;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1ull << 20;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1ull << 30;
+    else if (*end)
+        return -1;
+    if (*end && end[1] && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0)
+        return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static pqf_err get_u64(cctx *x, const ynode *n, const char *path, bool size, uint64_t *out)
+{
+    if (n->type != N_SCALAR)
+        return bad(x, n, path, size ? "expected a size like 64M" : "expected a number");
+    if (size) {
+        if (parse_size(n->text, out) != 0)
+            return bad(x, n, path, "expected a size like 64M");
+        return PQF_OK;
+    }
+    char *end;
+    unsigned long long v = strtoull(n->text, &end, 10);
+    if (end == n->text || *end || n->text[0] == '-')
+        return bad(x, n, path, "expected a non-negative number");
+    *out = v;
+    return PQF_OK;
+}
+
+/* key: [a, b] or key: a or key: "a,b" -> "a,b" */
+static pqf_err get_list_csv(cctx *x, const ynode *n, const char *path, char **out)
+{
+    if (n->type == N_SCALAR)
+        return get_str(x, n, path, out);
+    if (n->type != N_SEQ)
+        return bad(x, n, path, "expected a list");
+    size_t len = 1;
+    for (const ynode *c = n->child; c; c = c->next) {
+        if (c->type != N_SCALAR)
+            return bad(x, c, path, "expected a list of names");
+        len += strlen(c->text) + 1;
+    }
+    free(*out);
+    *out = calloc(1, len);
+    if (!*out)
+        return pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
+    for (const ynode *c = n->child; c; c = c->next) {
+        if (c != n->child)
+            strcat(*out, ",");
+        strcat(*out, c->text);
+    }
+    return PQF_OK;
+}
+
+static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
+{
+    pqf_err rc = PQF_OK;
+    char path[512];
+    pqf_writer_opts_init(&t->writer);
+    t->line = tn->line;
+    if (!pqf_table_name_ok(tn->key))
+        return bad(x, tn, "tables", "a table name is letters, digits, _ and -, from a letter");
+    t->name = strdup(tn->key);
+    if (!t->name)
+        return pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
+    if (tn->type != N_MAP)
+        return bad(x, tn, "tables", "each table is a mapping");
+    bool have_source = false;
+    for (const ynode *m = tn->child; m; m = m->next) {
+        snprintf(path, sizeof path, "tables.%s.%s", t->name, m->key);
+        const char *k = m->key;
+        if (strcmp(k, "source") == 0) {
+            have_source = true;
+            if (m->type != N_MAP)
+                PQF_TRY(bad(x, m, path, "expected a mapping (format, path)"));
+            for (const ynode *s = m->child; s; s = s->next) {
+                snprintf(path, sizeof path, "tables.%s.source.%s", t->name, s->key);
+                if (strcmp(s->key, "format") == 0) {
+                    if (s->type == N_SCALAR && strcmp(s->text, "csv") == 0)
+                        t->format = PQF_FORMAT_CSV;
+                    else if (s->type == N_SCALAR && strcmp(s->text, "ndjson") == 0)
+                        t->format = PQF_FORMAT_NDJSON;
+                    else
+                        PQF_TRY(bad(x, s, path, "expected csv or ndjson"));
+                } else if (strcmp(s->key, "path") == 0) {
+                    PQF_TRY(get_path(x, s, path, &t->path));
+                } else {
+                    PQF_TRY(bad(x, s, path, "unknown key"));
+                }
+            }
+            if (!t->path)
+                PQF_TRY(bad(x, m, path, "needs a path"));
+        } else if (strcmp(k, "schema") == 0) {
+            PQF_TRY(get_path(x, m, path, &t->schema_path));
+        } else if (strcmp(k, "infer_rows") == 0) {
+            PQF_TRY(get_u64(x, m, path, false, &t->infer_rows));
+        } else if (strcmp(k, "key") == 0) {
+            PQF_TRY(get_list_csv(x, m, path, &t->key));
+        } else if (strcmp(k, "mode") == 0) {
+            if (m->type == N_SCALAR && strcmp(m->text, "snapshot") == 0)
+                t->mode = PQF_COMMIT_SNAPSHOT;
+            else if (m->type == N_SCALAR && strcmp(m->text, "changes") == 0)
+                t->mode = PQF_COMMIT_CHANGES;
+            else
+                PQF_TRY(bad(x, m, path, "expected snapshot or changes"));
+        } else if (strcmp(k, "watermark") == 0) {
+            PQF_TRY(get_str(x, m, path, &t->watermark));
+        } else if (strcmp(k, "delete_column") == 0) {
+            PQF_TRY(get_str(x, m, path, &t->delete_column));
+        } else if (strcmp(k, "created_column") == 0) {
+            PQF_TRY(get_str(x, m, path, &t->created_column));
+        } else if (strcmp(k, "target_file_size") == 0) {
+            PQF_TRY(get_u64(x, m, path, true, &t->target_file_bytes));
+        } else if (strcmp(k, "row_group_size") == 0) {
+            PQF_TRY(get_u64(x, m, path, true, &t->writer.row_group_bytes));
+        } else if (strcmp(k, "page_size") == 0) {
+            PQF_TRY(get_u64(x, m, path, true, &t->writer.page_bytes));
+        } else if (strcmp(k, "codec") == 0) {
+            if (m->type != N_SCALAR || pqf_codec_from_name(m->text, &t->writer.codec) != PQF_OK)
+                PQF_TRY(bad(x, m, path, "expected zstd, snappy, gzip, lz4_raw, brotli or none"));
+        } else if (strcmp(k, "level") == 0) {
+            uint64_t v = 0;
+            PQF_TRY(get_u64(x, m, path, false, &v));
+            t->writer.level = (int)(v > 22 ? 22 : v);
+        } else if (strcmp(k, "page_version") == 0) {
+            uint64_t v = 0;
+            PQF_TRY(get_u64(x, m, path, false, &v));
+            if (v != 1 && v != 2)
+                PQF_TRY(bad(x, m, path, "expected 1 or 2"));
+            t->writer.page_version = (int)v;
+        } else if (strcmp(k, "schedule") == 0) {
+            /* a per-table hint, accepted for documentation */
+        } else {
+            PQF_TRY(bad(x, m, path, "unknown key"));
+        }
+    }
+    snprintf(path, sizeof path, "tables.%s", t->name);
+    if (!have_source)
+        PQF_TRY(bad(x, tn, path, "needs a source"));
+    if (!t->schema_path == !t->infer_rows)
+        PQF_TRY(bad(x, tn, path, "needs exactly one of schema and infer_rows"));
+    if (t->mode == PQF_COMMIT_CHANGES && !t->watermark)
+        PQF_TRY(bad(x, tn, path, "mode changes needs a watermark"));
+    if (t->format == PQF_FORMAT_AUTO)
+        t->format = pqf_format_for_path(t->path, PQF_FORMAT_AUTO) == PQF_FORMAT_NDJSON
+                        ? PQF_FORMAT_NDJSON
+                        : PQF_FORMAT_AUTO;
+done:
+    return rc;
+}
+
+static pqf_err parse_schedule(cctx *x, const ynode *n, unsigned *out)
+{
+    if (n->type != N_SCALAR)
+        return bad(x, n, "schedule", "expected hourly, daily or a duration like 15m");
+    const char *s = n->text;
+    if (strcmp(s, "hourly") == 0) {
+        *out = 3600;
+        return PQF_OK;
+    }
+    if (strcmp(s, "daily") == 0) {
+        *out = 86400;
+        return PQF_OK;
+    }
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    unsigned mul = strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : 0;
+    if (end == s || !mul || v == 0 || v > 7 * 86400)
+        return bad(x, n, "schedule", "expected hourly, daily or a duration like 15m");
+    *out = (unsigned)v * mul;
+    return PQF_OK;
+}
+
+static bool window_ok(const char *w)
+{
+    int a, b, c, d;
+    char tail;
+    return sscanf(w, "%2d:%2d-%2d:%2d%c", &a, &b, &c, &d, &tail) == 4 && a < 24 && c < 24 &&
+           b < 60 && d < 60;
+}
+
+pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    char *text = NULL;
+    size_t len = 0;
+    ynode *root = NULL;
+    pqf_config *c = NULL;
+    cctx x;
+    memset(&x, 0, sizeof x);
+    x.file = path;
+    x.err = err;
+    *out = NULL;
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(x.dir, sizeof x.dir, "%.*s", (int)(slash - path), path);
+    PQF_TRY(pqf__read_file(path, CONFIG_MAX_BYTES, &text, &len, err));
+    PQF_TRY(parse_tree(&x, text, len, &root));
+    c = calloc(1, sizeof *c);
+    if (!c || !(c->path = strdup(path)))
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    c->schedule_s = 3600;
+    for (const ynode *m = root->child; m; m = m->next) {
+        const char *k = m->key;
+        if (strcmp(k, "primary") == 0) {
+            PQF_TRY(get_path(&x, m, k, &c->primary));
+        } else if (strcmp(k, "sink") == 0) {
+            PQF_TRY(get_path(&x, m, k, &c->sink));
+        } else if (strcmp(k, "replicas") == 0) {
+            if (m->type != N_SEQ)
+                PQF_TRY(bad(&x, m, k, "expected a list of stores"));
+            size_t n = 0;
+            for (const ynode *r = m->child; r; r = r->next)
+                n++;
+            c->replicas = calloc(n ? n : 1, sizeof *c->replicas);
+            if (!c->replicas)
+                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+            for (const ynode *r = m->child; r; r = r->next)
+                PQF_TRY(get_path(&x, r, k, &c->replicas[c->nreplicas++]));
+        } else if (strcmp(k, "schedule") == 0) {
+            PQF_TRY(parse_schedule(&x, m, &c->schedule_s));
+        } else if (strcmp(k, "window") == 0) {
+            PQF_TRY(get_str(&x, m, k, &c->window));
+            if (!window_ok(c->window))
+                PQF_TRY(bad(&x, m, k, "expected HH:MM-HH:MM"));
+        } else if (strcmp(k, "tables") == 0) {
+            if (m->type != N_MAP)
+                PQF_TRY(bad(&x, m, k, "expected a mapping of table names"));
+            size_t n = 0;
+            for (const ynode *t = m->child; t; t = t->next)
+                n++;
+            c->tables = calloc(n ? n : 1, sizeof *c->tables);
+            if (!c->tables)
+                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+            for (const ynode *t = m->child; t; t = t->next)
+                PQF_TRY(parse_table(&x, t, &c->tables[c->ntables++]));
+        } else {
+            PQF_TRY(bad(&x, m, k, "unknown key"));
+        }
+    }
+    if (!c->primary)
+        PQF_FAIL(err, PQF_ERR_PARSE, "%s: needs 'primary' (the feed's store)", path);
+    if (c->ntables == 0)
+        PQF_FAIL(err, PQF_ERR_PARSE, "%s: needs 'tables' with at least one table", path);
+    *out = c;
+    c = NULL;
+done:
+    node_free(root);
+    free(text);
+    pqf_config_free(c);
+    return rc;
+}
+
+void pqf_config_free(pqf_config *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->ntables; i++) {
+        pqf_config_table *t = &c->tables[i];
+        free(t->name);
+        free(t->path);
+        free(t->schema_path);
+        free(t->key);
+        free(t->watermark);
+        free(t->delete_column);
+        free(t->created_column);
+    }
+    free(c->tables);
+    for (size_t i = 0; i < c->nreplicas; i++)
+        free(c->replicas[i]);
+    free(c->replicas);
+    free(c->primary);
+    free(c->sink);
+    free(c->window);
+    free(c->path);
+    free(c);
+}
+
+const pqf_config_table *pqf_config_table_find(const pqf_config *c, const char *name)
+{
+    for (size_t i = 0; i < c->ntables; i++)
+        if (strcmp(c->tables[i].name, name) == 0)
+            return &c->tables[i];
+    return NULL;
+}
