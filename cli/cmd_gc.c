@@ -12,7 +12,8 @@ static const char gc_usage[] =
     "usage: pqfeed gc STORE [TABLE] [--grace DURATION] [--dry-run] [--json] [store options]\n"
     "\n"
     "Remove data files that no commit names (left by failed or racing exports) and\n"
-    "that are older than the grace period (default 24h; e.g. 30m, 2h, 7d, 0s). A file\n"
+    "unfinished uploads (S3 multipart uploads; a killed writer's temporaries in a\n"
+    "local store) that are older than the grace period (default 24h; e.g. 30m, 2h, 7d, 0s). A file\n"
     "a commit names is never touched; a damaged log stops gc.\n";
 
 static int parse_duration(const char *s, int64_t *ms)
@@ -121,14 +122,17 @@ int pqf_cmd_gc(int argc, char **argv)
         }
         if (sa.json)
             printf("%s{\"table\":\"%s\",\"named\":%" PRIu64 ",\"orphans\":%" PRIu64
-                   ",\"young\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"deleted\":%" PRIu64 "}",
+                   ",\"young\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"deleted\":%" PRIu64
+                   ",\"uploads\":%" PRIu64 ",\"uploads_aborted\":%" PRIu64 "}",
                    t ? "," : "", tables[t], res.named, res.orphans, res.young, res.bytes,
-                   res.deleted);
+                   res.deleted, res.uploads, res.uploads_aborted);
         else
             printf("%s: %" PRIu64 " files named by commits, %" PRIu64 " orphans (%" PRIu64
-                   " bytes) %s, %" PRIu64 " younger than the grace period kept\n",
+                   " bytes) %s, %" PRIu64 " unfinished uploads %s, %" PRIu64
+                   " younger than the grace period kept\n",
                    tables[t], res.named, res.orphans, res.bytes,
-                   go.dry_run ? "found" : "removed", res.young);
+                   go.dry_run ? "found" : "removed", res.uploads,
+                   go.dry_run ? "found" : "aborted", res.young);
     }
     if (sa.json)
         printf("]}\n");

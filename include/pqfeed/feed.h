@@ -167,11 +167,14 @@ typedef struct pqf_gc_result {
     uint64_t young;    /* orphans younger than the grace period (kept) */
     uint64_t bytes;    /* bytes of the old orphans */
     uint64_t deleted;
+    uint64_t uploads;         /* unfinished uploads older than the grace period */
+    uint64_t uploads_aborted;
 } pqf_gc_result;
 
 /* Remove the table's data files that no commit names (failed or racing
- * exports), when older than the grace period. A data file a commit names is
- * never touched. */
+ * exports) and its unfinished uploads (S3 multipart uploads; a killed
+ * writer's temporaries on local stores), when older than the grace period.
+ * A data file a commit names is never touched. */
 pqf_err pqf_feed_gc(pqf_feed *f, const char *table, const pqf_gc_opts *opts, pqf_gc_result *res,
                     pqf_error *err);
 

@@ -43,6 +43,7 @@ static void on_named(void *ud, const pqf_commit *c)
 typedef struct {
     keyset *named;
     keyset orphans;
+    keyset uploads; /* key, upload id, key, upload id, ... */
     const pqf_gc_opts *o;
     pqf_gc_result *res;
     int64_t now, grace;
@@ -67,6 +68,21 @@ static bool on_data(void *ud, const pqf_object_info *info)
         g->o->on_orphan(g->o->ud, key, info->size, age);
     if (!ks_add(&g->orphans, key)) {
         g->orphans.oom = true;
+        return false;
+    }
+    return true;
+}
+
+static bool on_upload(void *ud, const pqf_upload_info *info)
+{
+    gc_ctx *g = ud;
+    if (g->now - info->initiated_ms < g->grace)
+        return true;
+    g->res->uploads++;
+    if (g->o && g->o->on_orphan)
+        g->o->on_orphan(g->o->ud, info->key, 0, g->now - info->initiated_ms);
+    if (!ks_add(&g->uploads, info->key) || !ks_add(&g->uploads, info->upload_id)) {
+        g->uploads.oom = true;
         return false;
     }
     return true;
@@ -113,6 +129,18 @@ pqf_err pqf_feed_gc(pqf_feed *f, const char *table, const pqf_gc_opts *opts, pqf
     PQF_TRY(pqf_store_list(pqf_feed_store(f), prefix, NULL, on_data, &g, err));
     if (g.orphans.oom)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    /* unfinished uploads under the table: S3 multipart uploads, and on local
+     * stores the temporaries of killed writers */
+    snprintf(prefix, sizeof prefix, "%s/", table);
+    PQF_TRY(pqf_store_list_uploads(pqf_feed_store(f), prefix, on_upload, &g, err));
+    if (g.uploads.oom)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i + 1 < g.uploads.n; i += 2) {
+        if (opts && opts->dry_run)
+            break;
+        PQF_TRY(pqf_store_abort_upload(pqf_feed_store(f), g.uploads.v[i], g.uploads.v[i + 1], err));
+        res->uploads_aborted++;
+    }
     if (!(opts && opts->dry_run) && g.orphans.n) {
         size_t deleted = 0;
         rc = pqf_store_delete_many(pqf_feed_store(f), (const char *const *)g.orphans.v,
@@ -122,5 +150,6 @@ pqf_err pqf_feed_gc(pqf_feed *f, const char *table, const pqf_gc_opts *opts, pqf
 done:
     ks_free(&named);
     ks_free(&g.orphans);
+    ks_free(&g.uploads);
     return rc;
 }

@@ -408,9 +408,10 @@ static pqf_err kl_push(keylist *kl, const char *k, pqf_error *err)
     return PQF_OK;
 }
 
-/* Collect every regular file below root/rel whose key starts with prefix. */
+/* Collect every regular file below root/rel whose key starts with prefix
+ * (temps: only the temporaries of unfinished puts, else everything else). */
 static pqf_err walk(const char *root, const char *rel, const char *prefix, keylist *kl, int depth,
-                    pqf_error *err)
+                    bool temps, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     char path[PATH_MAX], key[PATH_MAX];
@@ -434,8 +435,6 @@ static pqf_err walk(const char *root, const char *rel, const char *prefix, keyli
             break;
         if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
             continue;
-        if (is_temp_name(e->d_name))
-            continue;
         int kn = snprintf(key, sizeof key, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
         if (kn < 0 || (size_t)kn >= sizeof key)
             continue;
@@ -450,8 +449,8 @@ static pqf_err walk(const char *root, const char *rel, const char *prefix, keyli
         if (fn < 0 || (size_t)fn >= sizeof full || stat(full, &st) != 0)
             continue; /* vanished meanwhile */
         if (S_ISDIR(st.st_mode)) {
-            PQF_TRY(walk(root, key, prefix, kl, depth + 1, err));
-        } else if (S_ISREG(st.st_mode) && kl_ >= pl) {
+            PQF_TRY(walk(root, key, prefix, kl, depth + 1, temps, err));
+        } else if (S_ISREG(st.st_mode) && kl_ >= pl && is_temp_name(e->d_name) == temps) {
             PQF_TRY(kl_push(kl, key, err));
         }
     }
@@ -473,7 +472,7 @@ static pqf_err fs_list(pqf_store *s, const char *prefix, const pqf_list_options 
     pqf_err rc = PQF_OK;
     char *last_prefix = NULL;
     uint64_t emitted = 0;
-    PQF_TRY(walk(fs->root, "", prefix, &kl, 0, err));
+    PQF_TRY(walk(fs->root, "", prefix, &kl, 0, false, err));
     if (kl.n)
         qsort(kl.v, kl.n, sizeof *kl.v, cmp_str);
     size_t pl = strlen(prefix);
@@ -550,7 +549,62 @@ static void fs_destroy(pqf_store *s)
     free(fs);
 }
 
+/* Unfinished puts (a killed writer's "<name>.tmp-<pid>-<n>") are this store's
+ * abandoned uploads: listed with the final key and the temporary's name as
+ * the upload id, so gc can remove them like S3's incomplete multipart uploads. */
+static pqf_err fs_list_uploads(pqf_store *s, const char *prefix, pqf_upload_cb cb, void *ud,
+                               pqf_error *err)
+{
+    file_store *fs = (file_store *)s;
+    pqf_err rc = PQF_OK;
+    keylist kl = {0};
+    PQF_TRY(walk(fs->root, "", prefix, &kl, 0, true, err));
+    for (size_t i = 0; i < kl.n; i++) {
+        char full[PATH_MAX];
+        struct stat st;
+        snprintf(full, sizeof full, "%s/%s", fs->root, kl.v[i]);
+        if (stat(full, &st) != 0)
+            continue;
+        char *t = strstr(kl.v[i], ".tmp-");
+        const char *base = strrchr(kl.v[i], '/');
+        base = base ? base + 1 : kl.v[i];
+        char id[PATH_MAX];
+        snprintf(id, sizeof id, "%s", base);
+        *t = '\0';
+        pqf_upload_info info = {kl.v[i], id,
+                                (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000};
+        if (!cb(ud, &info))
+            break;
+    }
+done:
+    for (size_t i = 0; i < kl.n; i++)
+        free(kl.v[i]);
+    free(kl.v);
+    return rc;
+}
+
+static pqf_err fs_abort_upload(pqf_store *s, const char *key, const char *upload_id,
+                               pqf_error *err)
+{
+    file_store *fs = (file_store *)s;
+    const char *base = strrchr(key, '/');
+    base = base ? base + 1 : key;
+    size_t bl = strlen(base);
+    if (strncmp(upload_id, base, bl) != 0 || !is_temp_name(upload_id) || strchr(upload_id, '/'))
+        return pqf_error_set(err, PQF_ERR_INVALID_ARG, "%s: '%s' is not an upload of this key",
+                             key, upload_id);
+    char full[PATH_MAX];
+    int n = snprintf(full, sizeof full, "%s/%.*s%s", fs->root, (int)(base - key), key, upload_id);
+    if (n < 0 || (size_t)n >= sizeof full)
+        return pqf_error_set(err, PQF_ERR_LIMIT, "%s: path too long", key);
+    if (unlink(full) != 0 && errno != ENOENT)
+        return pqf__errno(err, "remove", full);
+    return PQF_OK;
+}
+
 static const pqf__store_vt file_vt = {
+    .list_uploads = fs_list_uploads,
+    .abort_upload = fs_abort_upload,
     .kind = "file",
     .put = fs_put,
     .open_read = fs_open_read,

@@ -179,7 +179,6 @@ done
 echo "# $kills of 12 runs killed mid-flight (export takes ${dur_us} us)"
 check "after random kills and a rerun the log verifies" "$PQF" log "$K" --deep
 check_eq "one commit" "$(ls "$K"/issues/_log | wc -l)" 1
-check "gc removes what the killed runs left (orphans)" "$PQF" gc "$K" --grace 0s
-parquet_files() { (cd "$1" && find . -name '*.parquet' | sort | xargs sha256sum); }
-check "the data files equal an uninterrupted export's" diff <(parquet_files "$T/bigref/issues/data") <(parquet_files "$K/issues/data")
+check "gc removes what the killed runs left (orphans, temporaries)" "$PQF" gc "$K" --grace 0s
+check "the data files equal an uninterrupted export's" diff -r "$T/bigref/issues/data" "$K/issues/data"
 done_testing

@@ -1,0 +1,157 @@
+/* Internal: the consumer's sinks (SQLite, PostgreSQL) behind one small
+ * vtable, and the table definitions and row values the apply engine hands
+ * them.
+ *
+ * The engine (apply.c) drives one transaction per commit:
+ *   begin -> sync_table -> load_begin -> load_row* -> load_end
+ *         -> put_checkpoint -> commit        (or rollback on any failure)
+ * so the data and the checkpoint become visible together or not at all.
+ * Sinks never see the feed; the engine never sees SQL.
+ */
+#ifndef PQF_CONSUME_SINK_H
+#define PQF_CONSUME_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "pqfeed/apply.h"
+#include "pqfeed/error.h"
+#include "pqfeed/schema.h"
+
+/* What a top-level column holds, independent of the sink. */
+typedef enum pqf__ckind {
+    PQF__C_INT,       /* int8..int64, uint8..uint32 (bits, is_unsigned) */
+    PQF__C_UINT64,    /* does not fit int64 in general */
+    PQF__C_FLOAT,     /* 32-bit */
+    PQF__C_DOUBLE,
+    PQF__C_BOOL,
+    PQF__C_DECIMAL,   /* precision, scale; exact text */
+    PQF__C_TEXT,      /* string, enum */
+    PQF__C_UUID,
+    PQF__C_DATE,
+    PQF__C_TIME,      /* digits */
+    PQF__C_TIMESTAMP, /* digits, utc */
+    PQF__C_JSON,      /* JSON text (the Parquet JSON logical type) */
+    PQF__C_NESTED,    /* STRUCT, LIST, MAP: stored as JSON text */
+    PQF__C_BINARY     /* binary, fixed(n) */
+} pqf__ckind;
+
+typedef struct pqf__col {
+    char *name;
+    pqf__ckind kind;
+    bool nullable;
+    bool key;
+    int bits;
+    bool is_unsigned;
+    int precision, scale;
+    int digits; /* fraction digits of TIME / TIMESTAMP (3, 6, 9) */
+    bool utc;
+} pqf__col;
+
+/* A table as the sink stores it: the top-level columns of one schema
+ * version, and which of them form the key. Owns its strings. */
+typedef struct pqf__tdef {
+    char *table;
+    int schema_version;
+    pqf__col *cols;
+    size_t ncols;
+    size_t *keys; /* indexes into cols */
+    size_t nkeys;
+} pqf__tdef;
+
+void pqf__tdef_free(pqf__tdef *t);
+
+/* Build a table definition from schema-file JSON (docs/SCHEMA-FILE.md plus
+ * the feed's top-level "key" array). name appears in errors. */
+pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *text, size_t len,
+                                   const char *name, pqf__tdef **out, pqf_error *err);
+
+/* One value of a row. Text and blob bytes, and the number text of INT and
+ * DOUBLE values (what a text protocol such as COPY sends), point into the
+ * row's buffer and stay valid until the next row. */
+typedef enum pqf__vtype {
+    PQF__V_NULL,
+    PQF__V_INT,
+    PQF__V_DOUBLE,
+    PQF__V_BOOL,
+    PQF__V_TEXT,
+    PQF__V_BLOB
+} pqf__vtype;
+
+typedef struct pqf__val {
+    pqf__vtype t;
+    int64_t i;     /* INT, BOOL (0/1) */
+    double d;      /* DOUBLE */
+    const char *s; /* TEXT, BLOB bytes; INT and DOUBLE: the number as text */
+    size_t n;
+} pqf__val;
+
+/* The last applied commit of a table, as the sink recorded it. */
+typedef struct pqf__ckpt {
+    uint64_t seq; /* 0: nothing applied */
+    char hash[65];
+    int schema_version;
+    char applied_at[40]; /* ISO 8601 UTC, as the sink wrote it */
+} pqf__ckpt;
+
+/* What the engine writes with a commit's data. */
+typedef struct pqf__ckpt_put {
+    const char *table;
+    uint64_t seq;
+    const char *hash;
+    int schema_version;
+    const char *kind;       /* "snapshot" | "changes" */
+    uint64_t rows;          /* rows read from the commit's files */
+    const char *created_at; /* the commit's created_at, ISO 8601 UTC */
+    const char *applied_at; /* now, ISO 8601 UTC */
+} pqf__ckpt_put;
+
+typedef struct pqf__quarantine_put {
+    const char *table;
+    uint64_t seq;
+    const char *key;
+    const char *expected_sha256;
+    const char *got_sha256;
+    const char *at; /* ISO 8601 UTC */
+} pqf__quarantine_put;
+
+typedef struct pqf__sink_vt {
+    const char *kind; /* "sqlite", "postgres" */
+    /* Create _pqfeed_checkpoint and _pqfeed_quarantine if missing. */
+    pqf_err (*setup)(pqf_sink *s, pqf_error *err);
+    /* Latest checkpoint of table (seq 0 when none). */
+    pqf_err (*checkpoint)(pqf_sink *s, const char *table, pqf__ckpt *out, pqf_error *err);
+    pqf_err (*begin)(pqf_sink *s, pqf_error *err);
+    /* Create the table if missing; add the columns it lacks (ALTER TABLE). */
+    pqf_err (*sync_table)(pqf_sink *s, const pqf__tdef *t, pqf_error *err);
+    /* Start loading rows of one commit: a snapshot replaces the table's rows;
+     * changes rows carry two more values, _op (TEXT) and _seq (INT). */
+    pqf_err (*load_begin)(pqf_sink *s, const pqf__tdef *t, bool changes, pqf_error *err);
+    pqf_err (*load_row)(pqf_sink *s, const pqf__val *vals, pqf_error *err);
+    /* Finish the load (changes: merge by key, the latest _seq per key wins). */
+    pqf_err (*load_end)(pqf_sink *s, pqf_error *err);
+    pqf_err (*put_checkpoint)(pqf_sink *s, const pqf__ckpt_put *c, pqf_error *err);
+    pqf_err (*commit)(pqf_sink *s, pqf_error *err);
+    void (*rollback)(pqf_sink *s); /* best effort; no-op outside a transaction */
+    /* In its own transaction (outside begin/commit). A repeat of the same
+     * record is not an error. */
+    pqf_err (*quarantine)(pqf_sink *s, const pqf__quarantine_put *q, pqf_error *err);
+    void (*destroy)(pqf_sink *s);
+} pqf__sink_vt;
+
+/* Every sink's handle starts with this. */
+struct pqf_sink {
+    const pqf__sink_vt *vt;
+    char name[256]; /* for messages: the path, or host/dbname without secrets */
+};
+
+pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err);
+pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err);
+
+/* "name" with embedded double quotes doubled: a safe SQL identifier for
+ * SQLite and PostgreSQL alike. */
+pqf_err pqf__sql_ident(pqf__buf *b, const char *name);
+
+#endif

@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# pqfeed replicate / replicate status / verify on local stores: full and
+# incremental replication to two replicas, reruns that copy nothing, a
+# corrupted and a missing source file (detected, not published, reported),
+# a diverged replica, --watch with SIGTERM, and crash safety: kill -9 at
+# named points and at random moments, the replica a valid prefix after each.
+. "$(dirname "$0")/../lib.sh"
+
+G=$T/pages
+"$PQF" gen --out "$G" --table issues --hours 6 --rows 6000 --page-rows 500 --seed 7 >/dev/null
+CH=(--table issues --schema "$G/issues.schema.json" --mode changes --key id --watermark updated_at
+    --delete-column deleted --created-column created_at --target-file-size 8K)
+export_hour() { # FEED HOUR
+    "$PQF" export "$1" "${CH[@]}" --as-of "2026-01-05T0$2:00:00Z" "$G/hour-000$2" >/dev/null
+}
+P=$T/primary
+for h in 0 1 2 3; do export_hour "$P" $h || echo "# export of hour $h failed"; done
+nfiles() { grep -oh '"key":"[^"]*"' "$@" | wc -l; } # files named by commit objects
+replica_head() { ls "$1/issues/_log" 2>/dev/null | wc -l; }
+inodes() { # STORE: "<key> <inode>" of its data files, sorted by key
+    [ -d "$1/issues/data" ] || return 0
+    find "$1/issues/data" -name '*.parquet' -printf '%P %i\n' | sort
+}
+S=$T/state.db
+R=(--state "$S" --quiet)
+
+# ---- full replication to two replicas -----------------------------------------------------
+check "replicate to two replicas" "$PQF" replicate "$P" "$T/r1" "$T/r2" "${R[@]}"
+check "verify: replica 1 equals the primary" "$PQF" verify "$P" "$T/r1"
+check_grep "verify says equal" "issues: replica at 4 of 4: equal to the primary" "$T/last.out"
+check "verify: replica 2 equals the primary" "$PQF" verify "$P" "$T/r2"
+check "log --deep on the replica: chain and every checksum" "$PQF" log "$T/r1" --deep
+check "the replica holds the same objects, byte for byte" diff -r "$P" "$T/r1"
+check "the schema version was copied" test -f "$T/r1/issues/_schema/000001.json"
+check "_feed.json was copied" cmp "$P/_feed.json" "$T/r1/_feed.json"
+"$PQF" replicate "$P" "$T/r1" --state "$S" --json >"$T/again.json"
+check_grep "a rerun copies nothing" '"event":"summary","published":0,"objects_copied":0,' "$T/again.json"
+
+# ---- incremental: two more hours, only the new commits move ---------------------------------
+export_hour "$P" 4 && export_hour "$P" 5
+want_new=$(nfiles "$P"/issues/_log/0000000000000000000[56].json)
+"$PQF" replicate "$P" "$T/r1" --state "$S" --json >"$T/inc.json"
+check_grep "incremental: two commits published" '"event":"summary","published":2,' "$T/inc.json"
+check_grep "incremental: only the new commits' files are copied" "\"objects_copied\":$want_new,\"objects_skipped\":0," "$T/inc.json"
+check_grep "events in order: seq 5 then 6" '"seq":5,.*' "$T/inc.json"
+check_eq "publication order is 5, 6" "$(grep -o '"event":"published","replica":"[^"]*","table":"issues","seq":[0-9]*' "$T/inc.json" | grep -o '[0-9]*$' | tr '\n' ' ')" "5 6 "
+check "verify after the increment" "$PQF" verify "$P" "$T/r1"
+"$PQF" replicate status "$P" "$T/r1" "$T/r2" --state "$S" --json >"$T/status.json"
+check_grep "status: replica 1 up to date" '"table":"issues","published":6,"head":6,"pending_commits":0,"pending_objects":0,"pending_bytes":0' "$T/status.json"
+check_grep "status: replica 2 two commits behind, files pending" "\"table\":\"issues\",\"published\":4,\"head\":6,\"pending_commits\":2,\"pending_objects\":$want_new," "$T/status.json"
+check_grep "status: lag and bottleneck reported" '"lag_ms":[0-9]+,.*"bottleneck":"(listing|reading source|writing target|verifying)"' "$T/status.json"
+"$PQF" replicate status "$P" "$T/r2" --state "$S" >"$T/status.txt"
+check_grep "status text: published 4 of 6" "issues: published 4 of 6" "$T/status.txt"
+check "a replica behind is a valid prefix for verify" "$PQF" verify "$P" "$T/r2"
+check_grep "said so" "a valid prefix of the primary" "$T/last.out"
+check "--verify=full and --tables" "$PQF" replicate "$P" "$T/r2" --state "$S" --quiet --verify=full --tables issues
+check "replica 2 caught up" "$PQF" verify "$P" "$T/r2" --deep
+
+# ---- a corrupted source object: detected, not published, reported ----------------------------
+C=$T/corrupt
+cp -r "$P" "$C"
+bad=$(grep -oh '"key":"[^"]*"' "$C/issues/_log/00000000000000000003.json" | sed -n 2p | cut -d'"' -f4)
+printf 'X' | dd of="$C/$bad" bs=1 seek=200 conv=notrunc status=none
+check_exit "a flipped byte at the primary: exit 6 (checksum)" 6 "$PQF" replicate "$C" "$T/rc" --state "$S" --quiet
+check_grep "the message names the object and the cause" "commit 3 not published: .*\(checksum\): $bad: the source's sha256" "$T/last.out"
+check_eq "commits 1 and 2 published, 3 not" "$(replica_head "$T/rc")" 2
+check "the corrupted bytes never landed at the replica" test ! -e "$T/rc/$bad"
+check "the replica is a valid prefix (log)" "$PQF" log "$T/rc" --deep
+check "the replica is a valid prefix (verify)" "$PQF" verify "$C" "$T/rc"
+"$PQF" replicate status "$C" "$T/rc" --state "$S" --json >"$T/cstatus.json"
+check_grep "status counts the failure by cause and keeps the error" '"failed_objects":1,"failures":\{"checksum":1\}.*"last_error":"replica .*checksum' "$T/cstatus.json"
+check_exit "a rerun fails the same way" 6 "$PQF" replicate "$C" "$T/rc" --state "$S" --quiet
+cp "$P/$bad" "$C/$bad"
+check "repaired at the primary, the rerun completes" "$PQF" replicate "$C" "$T/rc" --state "$S" --quiet
+check "and the replica equals the primary" "$PQF" verify "$C" "$T/rc" --deep
+
+# ---- a commit naming a file the primary lacks: not published ----------------------------------
+M=$T/missing
+cp -r "$P" "$M"
+gone=$(grep -oh '"key":"[^"]*"' "$M/issues/_log/00000000000000000004.json" | sed -n 1p | cut -d'"' -f4)
+rm "$M/$gone"
+check_exit "a missing source file: exit 9 (not found)" 9 "$PQF" replicate "$M" "$T/rm" --state "$S" --quiet
+check_grep "named with its cause" "commit 4 not published: .*\(missing-at-source\): $gone" "$T/last.out"
+check_eq "commits 1..3 published, 4 not" "$(replica_head "$T/rm")" 3
+check "valid prefix" "$PQF" log "$T/rm"
+
+# ---- a broken chain at the primary, a diverged replica -----------------------------------------
+B=$T/broken
+cp -r "$P" "$B"
+sed -i 's/"producer":"[^"]*"/"producer":"evil"/' "$B/issues/_log/00000000000000000002.json"
+check_exit "a replaced commit at the primary (chain broken at 3): exit 5" 5 "$PQF" replicate "$B" "$T/rb" --state "$S" --quiet
+check_grep "reported as the primary's broken chain" "commit 3 not published: the primary's hash chain is broken" "$T/last.out"
+check_eq "commits 1, 2 published (2 is what the primary says)" "$(replica_head "$T/rb")" 2
+check_exit "the replica then diverges from a repaired primary: exit 11" 11 "$PQF" replicate "$P" "$T/rb" --state "$S" --quiet
+check_grep "named as diverged" "commit 2 differs from the primary's.*diverged" "$T/last.out"
+check_exit "verify reports the difference: exit 5" 5 "$PQF" verify "$P" "$T/rb"
+check_grep "as a differing commit" "seq 2: differs from the primary" "$T/last.out"
+cp -r "$T/r1" "$T/dmg"
+f=$(ls "$T"/dmg/issues/data/*/hour=03/*.parquet | head -1)
+printf 'X' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+check_exit "verify --deep catches a flipped byte at the replica: exit 6" 6 "$PQF" verify "$P" "$T/dmg" --deep
+rm "$f"
+check_exit "verify catches a missing replica file: exit 5" 5 "$PQF" verify "$P" "$T/dmg"
+check_grep "named" "missing file: issues/data/" "$T/last.out"
+
+# ---- --watch: new commits within seconds, clean stop on SIGTERM ---------------------------------
+W=$T/wprim
+for h in 0 1; do export_hour "$W" $h; done
+"$PQF" replicate "$W" "$T/rw" --state "$S" --watch --interval 1 --quiet >"$T/watch.out" 2>&1 &
+wpid=$!
+for _ in $(seq 50); do [ "$(replica_head "$T/rw")" -eq 2 ] && break; sleep 0.1; done
+export_hour "$W" 2
+for _ in $(seq 80); do [ "$(replica_head "$T/rw")" -eq 3 ] && break; sleep 0.1; done
+check_eq "--watch replicates a new commit within seconds" "$(replica_head "$T/rw")" 3
+kill -TERM "$wpid"
+wait "$wpid"
+check_eq "SIGTERM stops --watch cleanly (exit 0)" "$?" 0
+check "the watched replica equals its primary" "$PQF" verify "$W" "$T/rw" --deep
+
+# ---- crash safety: kill -9 at named points ------------------------------------------------------
+total=$(nfiles "$P"/issues/_log/*.json)
+crash_ok=1
+for point in replicate.file-copied:1 replicate.file-copied:30 replicate.before-publish:1 \
+             replicate.before-publish:3 replicate.after-publish:1 replicate.after-publish:4; do
+    K=$T/crash-${point//[:.]/-}
+    KS=$T/crash-${point//[:.]/-}.db
+    (PQF_CRASHPOINT=$point exec "$PQF" replicate "$P" "$K" --state "$KS" --concurrency 1 --quiet >/dev/null 2>&1)
+    rc=$?
+    [ "$rc" -eq 137 ] || { crash_ok=0; echo "# $point: exit $rc, not killed"; }
+    if [ -d "$K" ]; then
+        "$PQF" log "$K" >/dev/null 2>&1 || { crash_ok=0; echo "# $point: replica log invalid after the kill"; }
+        "$PQF" verify "$P" "$K" >/dev/null 2>&1 || { crash_ok=0; echo "# $point: not a prefix after the kill"; }
+    fi
+    before=$(replica_head "$K")
+    inodes "$K" >"$T/inodes.before"
+    "$PQF" replicate "$P" "$K" --state "$KS" --json >"$T/crash.json" 2>&1 || { crash_ok=0; echo "# $point: rerun failed"; }
+    "$PQF" verify "$P" "$K" --deep >/dev/null 2>&1 || { crash_ok=0; echo "# $point: not equal after the rerun"; }
+    diff -r -x '*.tmp-*' "$P" "$K" >/dev/null || { crash_ok=0; echo "# $point: objects differ"; }
+    # Nothing copied twice in vain: every data file already at the replica
+    # after the kill keeps its inode (a copy would write a new file), and the
+    # rerun copies exactly the files that were not there.
+    inodes "$K" >"$T/inodes.after"
+    recopied=$(join "$T/inodes.before" "$T/inodes.after" | awk '$2 != $3' | wc -l)
+    present=$(wc -l <"$T/inodes.before")
+    copied=$(grep -o '"objects_copied":[0-9]*' "$T/crash.json" | cut -d: -f2)
+    pub=$(grep -o '"event":"summary","published":[0-9]*' "$T/crash.json" | grep -o '[0-9]*$')
+    if [ "$recopied" -ne 0 ] || [ "$copied" != $((total - present)) ] || [ "$pub" != $((6 - before)) ]; then
+        crash_ok=0; echo "# $point: $recopied files copied again, rerun copied $copied of $((total - present)) missing, published $pub after $before"
+    fi
+    case $point in replicate.file-copied:*) [ "$present" -gt 0 ] || { crash_ok=0; echo "# $point: no file copied before the kill"; } ;; esac
+done
+check_eq "kill -9 at each named point: valid prefix, then a rerun completes copying nothing twice" "$crash_ok" 1
+
+# ---- crash safety: kill -9 at random moments, 20 times -------------------------------------------
+BIG=$T/bigsrc
+"$PQF" gen --out "$BIG" --table issues --hours 3 --rows 20000 --page-rows 2000 --seed 5 >/dev/null
+BP=$T/bigprim
+for h in 0 1 2; do
+    "$PQF" export "$BP" --table issues --schema "$BIG/issues.schema.json" --mode changes --key id \
+        --watermark updated_at --delete-column deleted --target-file-size 8K \
+        --as-of "2026-01-05T0$h:00:00Z" "$BIG/hour-000$h" >/dev/null
+done
+start=$(date +%s%N)
+"$PQF" replicate "$BP" "$T/bigref" --state "$T/bigref.db" --concurrency 1 --quiet
+dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+KR=$T/bigkill
+kills=0 prefix_ok=1 heads=""
+for i in $(seq 1 20); do
+    "$PQF" replicate "$BP" "$KR" --state "$T/bigkill.db" --concurrency 1 --quiet >/dev/null 2>&1 &
+    pid=$!
+    # a random moment within 1/40..1/8 of a full run: every run resumes the
+    # previous one, so 20 of them still find work left
+    sleep "$(awk -v d="$dur_ms" -v s="$RANDOM" 'BEGIN { printf "%.3f", (0.025 + (s % 1000) / 1000 * 0.1) * d / 1000 }')"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    [ $? -eq 137 ] && kills=$((kills + 1))
+    if [ -d "$KR" ]; then
+        "$PQF" log "$KR" >/dev/null 2>&1 || { prefix_ok=0; echo "# kill $i: replica log invalid"; }
+        "$PQF" verify "$BP" "$KR" >/dev/null 2>&1 || { prefix_ok=0; echo "# kill $i: not a prefix"; }
+    fi
+    heads="$heads $(replica_head "$KR")"
+done
+echo "# $kills of 20 runs killed mid-flight (a full run takes ${dur_ms} ms); replica heads:$heads"
+check_eq "after every random kill the replica is a valid prefix (log + verify)" "$prefix_ok" 1
+check "the final rerun completes" "$PQF" replicate "$BP" "$KR" --state "$T/bigkill.db" --quiet
+check "the replica equals the primary (verify --deep)" "$PQF" verify "$BP" "$KR" --deep
+check "nothing lost, nothing extra: same objects as an uninterrupted run (killed puts' temporaries aside)" diff -r -x '*.tmp-*' "$T/bigref" "$KR"
+check "at least 15 of the 20 runs were killed mid-flight" test "$kills" -ge 15
+check "log --deep on the killed-and-resumed replica" "$PQF" log "$KR" --deep
+
+# ---- usage -----------------------------------------------------------------------------------------
+check_exit "no replica: usage (2)" 2 "$PQF" replicate "$P"
+check_exit "bad --verify: usage (2)" 2 "$PQF" replicate "$P" "$T/x" --verify sometimes
+check_exit "replica = primary: usage (2)" 2 "$PQF" replicate "$P" "$P" --state "$S"
+done_testing
