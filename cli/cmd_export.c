@@ -35,6 +35,9 @@ static const char export_usage[] =
     "  --watermark COL         changes: the column that orders changes (e.g. updated)\n"
     "  --delete-column COL     changes: a true value marks a deleted record (_op D)\n"
     "  --created-column COL    changes: equal to the watermark marks an insert (_op I)\n"
+    "  --overlap DURATION      changes: re-read records up to this long (e.g. 10m) before the\n"
+    "                          last watermark and drop those already exported (same key and\n"
+    "                          watermark), and repeats within the run; needs --key\n"
     "  --allow-incompatible    register an incompatible schema change anyway\n"
     "  --config FILE           export every table of a pipeline config (docs/CONFIG.md)\n"
     "  --tables a,b            with --config: only these tables\n"
@@ -122,9 +125,11 @@ static void print_result(const pqf_export_spec *sp, const pqf_export_result *res
     const char *kind_name = sp->kind == PQF_COMMIT_CHANGES ? "changes" : "snapshot";
     if (json)
         printf("{\"table\":\"%s\",\"committed\":%s,\"seq\":%" PRIu64 ",\"rows\":%" PRIu64
-               ",\"skipped\":%" PRIu64 ",\"files\":%" PRIu64 ",\"bytes\":%" PRIu64
-               ",\"schema_version\":%d,\"schema_changed\":%s,\"hash\":\"%s\"}\n",
+               ",\"skipped\":%" PRIu64 ",\"duplicates\":%" PRIu64 ",\"files\":%" PRIu64
+               ",\"bytes\":%" PRIu64 ",\"schema_version\":%d,\"schema_changed\":%s,"
+               "\"hash\":\"%s\"}\n",
                sp->table, res->committed ? "true" : "false", res->seq, res->rows, res->skipped,
+               res->duplicates,
                res->files, res->bytes, res->schema_version, res->schema_changed ? "true" : "false",
                res->hash);
     else if (res->committed)
@@ -248,7 +253,8 @@ int pqf_cmd_export(int argc, char **argv)
                      strcmp(a, "--target-file-size") == 0 || strcmp(a, "--mode") == 0 ||
                      strcmp(a, "--key") == 0 || strcmp(a, "--watermark") == 0 ||
                      strcmp(a, "--delete-column") == 0 || strcmp(a, "--created-column") == 0 ||
-                     strcmp(a, "--config") == 0 || strcmp(a, "--tables") == 0;
+                     strcmp(a, "--config") == 0 || strcmp(a, "--tables") == 0 ||
+                     strcmp(a, "--overlap") == 0;
         if (needs && !val) {
             ret = pqf_cli_usage("export", "%s needs a value", a);
             goto done;
@@ -288,6 +294,16 @@ int pqf_cmd_export(int argc, char **argv)
                 ret = pqf_cli_usage("export", "--mode: expected snapshot or changes");
                 goto done;
             }
+        } else if (strcmp(a, "--overlap") == 0) {
+            char *end;
+            long long ov = strtoll(argv[++i], &end, 10);
+            long long mul = strcmp(end, "s") == 0 ? 1000 : strcmp(end, "m") == 0 ? 60000
+                          : strcmp(end, "h") == 0 ? 3600000 : 0;
+            if (end == argv[i] || ov <= 0 || !mul) {
+                ret = pqf_cli_usage("export", "--overlap: expected a duration like 10m");
+                goto done;
+            }
+            sp.overlap_ms = ov * mul;
         } else if (strcmp(a, "--config") == 0) {
             config = argv[++i];
         } else if (strcmp(a, "--tables") == 0) {
@@ -324,6 +340,10 @@ int pqf_cmd_export(int argc, char **argv)
     }
     if (!uri || !sp.table || in.n == 0) {
         ret = pqf_cli_usage("export", "needs STORE, --table and at least one INPUT file");
+        goto done;
+    }
+    if (sp.overlap_ms && (sp.kind != PQF_COMMIT_CHANGES || !sp.key)) {
+        ret = pqf_cli_usage("export", "--overlap needs --mode changes and --key");
         goto done;
     }
     if (sp.kind == PQF_COMMIT_CHANGES && !sp.watermark) {

@@ -102,14 +102,14 @@ typedef struct pqf_dbsource_opts {
     const char *watermark_column; /* result column to order by (NULL: none) */
     const char *watermark_after;  /* only rows with watermark_column > this (NULL: all) */
     pqf_db_isolation isolation;
-    const pqf_schema *schema;     /* target schema (finished; borrowed, must outlive the
-                                     source), or NULL to use the described one */
-    bool ignore_unknown;          /* with a target schema: source columns it lacks are
-                                     skipped (true) or an error at open (false, default) */
-    int numeric_scale;            /* scale of unconstrained numeric (0..38, default 9) */
-    bool numeric_as_string;       /* unconstrained numeric -> STRING, exact text */
-    size_t max_row_bytes;         /* one row larger than this is PQF_ERR_LIMIT
-                                     (default 256 MiB) */
+    const pqf_schema *schema; /* target schema (finished; borrowed, must outlive the
+                                 source), or NULL to use the described one */
+    bool ignore_unknown;      /* with a target schema: source columns it lacks are
+                                 skipped (true) or an error at open (false, default) */
+    int numeric_scale;        /* scale of unconstrained numeric (0..38, default 9) */
+    bool numeric_as_string;   /* unconstrained numeric -> STRING, exact text */
+    size_t max_row_bytes;     /* one row larger than this is PQF_ERR_LIMIT
+                                 (default 256 MiB) */
 } pqf_dbsource_opts;
 
 /* Fill defaults. */

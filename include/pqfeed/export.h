@@ -48,6 +48,10 @@ typedef struct pqf_export_spec {
     const char *watermark;     /* column ordering the changes; required for changes */
     const char *delete_column; /* true marks a deleted record (_op D) */
     const char *created_column;/* equal to the watermark marks an insert (_op I) */
+    int64_t overlap_ms;        /* changes on a timestamp watermark: also read records up to
+                                  this long before the last watermark (late commits at the
+                                  source); those already exported (same key and watermark)
+                                  are dropped, as are repeats within the run */
     uint64_t target_file_bytes; /* default 128 MiB */
     pqf_writer_opts writer;
     int64_t as_of_ms;          /* the hour the data belongs to (partition folder); 0: now */
@@ -60,6 +64,7 @@ void pqf_export_spec_init(pqf_export_spec *sp);
 typedef struct pqf_export_result {
     bool committed;       /* false: nothing new (unchanged snapshot, or no new changes) */
     uint64_t skipped;     /* changes: records at or before the last watermark */
+    uint64_t duplicates;  /* changes: records already exported (same key and watermark) */
     uint64_t seq;         /* the new commit's seq (or the head when nothing new) */
     uint64_t rows, files, bytes;
     int schema_version;

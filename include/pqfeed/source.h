@@ -69,6 +69,13 @@ typedef struct pqf_change_opts {
     const char *floor;          /* a record beyond `after` but older than this is an error:
                                    the watermark went backwards (NULL: no check) */
     int64_t seq_base;           /* _seq = seq_base + 1-based ordinal of the written record */
+    /* De-duplication: for each record beyond `after`, seen() gets its key
+     * (the values of the comma-separated key columns, joined by 0x1f) and its
+     * watermark text; true means "already exported": the record is skipped
+     * and counted as a duplicate. NULL: no de-duplication. */
+    const char *key;
+    bool (*seen)(void *ud, const char *key, size_t key_len, const char *wm, size_t wm_len);
+    void *seen_ud;
 } pqf_change_opts;
 
 typedef struct pqf_source_opts {
@@ -113,8 +120,10 @@ pqf_err pqf_source_run(pqf_source *src, pqf_writer *w, uint64_t *rows);
 /* With change capture: the smallest and largest watermark written, as the
  * input spelt them (NULL before any record); valid until free. */
 void pqf_source_watermarks(const pqf_source *src, const char **min, const char **max);
-/* With change capture: records skipped as not beyond `after`. */
+/* With change capture: records skipped as not beyond `after`, and as
+ * duplicates (see pqf_change_opts.seen). */
 uint64_t pqf_source_skipped(const pqf_source *src);
+uint64_t pqf_source_duplicates(const pqf_source *src);
 
 /* 1-based line number where the current (last read) record starts. */
 uint64_t pqf_source_line(const pqf_source *src);

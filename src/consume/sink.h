@@ -68,6 +68,9 @@ void pqf__tdef_free(pqf__tdef *t);
 pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *text, size_t len,
                                    const char *name, pqf__tdef **out, pqf_error *err);
 
+/* Most top-level columns a sink table may have (SQLite's default limit). */
+#define PQF__MAX_COLS 2000
+
 /* One value of a row. Text and blob bytes, and the number text of INT and
  * DOUBLE values (what a text protocol such as COPY sends), point into the
  * row's buffer and stay valid until the next row. */
@@ -87,6 +90,14 @@ typedef struct pqf__val {
     const char *s; /* TEXT, BLOB bytes; INT and DOUBLE: the number as text */
     size_t n;
 } pqf__val;
+
+struct pqf__json;
+/* Convert a row (a JSON object as the row reader renders it) into t->ncols
+ * values (plus _op and _seq when changes); vals needs room for ncols + 2.
+ * Text points into scratch (reset here). A column the row lacks is NULL; a
+ * NULL key is PQF_ERR_VALUE. */
+pqf_err pqf__row_values(const pqf__tdef *t, const struct pqf__json *row, bool changes,
+                        pqf__buf *scratch, pqf__val *vals, pqf_error *err);
 
 /* The last applied commit of a table, as the sink recorded it. */
 typedef struct pqf__ckpt {

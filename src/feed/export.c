@@ -10,10 +10,12 @@
 #include "base/crash.h"
 #include "base/hash.h"
 #include "source/json.h"
+#include "base/strset.h"
 #include "feed/feed_impl.h"
 #include "feed/hashstream.h"
 #include "pqfeed/export.h"
 #include "pqfeed/pqfeed.h"
+#include "pqfeed/reader.h"
 #include "source/value.h"
 
 #define SCHEMA_READ_LIMIT (16u << 20)
@@ -294,7 +296,10 @@ typedef struct {
     pqf_change_opts co;
     pqf__conv wm_conv;
     char *wm_min, *wm_max;         /* changes: range written so far */
-    uint64_t skipped;
+    uint64_t skipped, duplicates;
+    pqf__strset seen;              /* key 0x1f canonical watermark, of exported records */
+    bool seen_oom;
+    char after_buf[64];
     pqf_commit *c;
     char digest[65];  /* input + settings: names the files, and sits in the commit */
     int64_t as_of;
@@ -394,6 +399,147 @@ static pqf_err widen_range(exp_ctx *x, const char *lo, const char *hi, pqf_error
     return PQF_OK;
 }
 
+/* "key 0x1f watermark", the watermark in a canonical spelling (integers and
+ * timestamps by value), so that the pages' text and the reader's rendering
+ * of the same value agree. */
+static pqf_err seen_key(exp_ctx *x, const char *key, size_t kn, const char *wm, size_t wn,
+                        char *out, size_t cap, size_t *len)
+{
+    char canon[40];
+    const char *w = wm;
+    pqf__val v;
+    if ((x->wm_conv.phys == PQF_INT64 || x->wm_conv.phys == PQF_INT32) &&
+        !pqf__value_parse(&x->wm_conv, wm, wn, &v)) {
+        long long iv = x->wm_conv.phys == PQF_INT64 ? (long long)v.u.i64 : (long long)v.u.i32;
+        wn = (size_t)snprintf(canon, sizeof canon, "%lld", iv);
+        w = canon;
+    }
+    if (kn + 1 + wn > cap)
+        return PQF_ERR_LIMIT;
+    memcpy(out, key, kn);
+    out[kn] = 0x1f;
+    memcpy(out + kn + 1, w, wn);
+    *len = kn + 1 + wn;
+    return PQF_OK;
+}
+
+static bool on_seen(void *ud, const char *key, size_t kn, const char *wm, size_t wn)
+{
+    exp_ctx *x = ud;
+    char buf[4096];
+    size_t len;
+    bool added = false;
+    if (seen_key(x, key, kn, wm, wn, buf, sizeof buf, &len) != PQF_OK ||
+        pqf__strset_add(&x->seen, buf, len, &added) != PQF_OK) {
+        x->seen_oom = true; /* reported after the source stops */
+        return false;
+    }
+    return !added;
+}
+
+/* Timestamp text for a column value (as the column's unit), UTC. */
+static void ts_text(int64_t v, pqf_time_unit unit, char *out, size_t cap)
+{
+    int64_t per = unit == PQF_MILLIS ? 1000 : unit == PQF_MICROS ? 1000000 : 1000000000;
+    int64_t secs = v / per, frac = v % per;
+    if (frac < 0) {
+        frac += per;
+        secs--;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%0*lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             unit == PQF_MILLIS ? 3 : unit == PQF_MICROS ? 6 : 9, (long long)frac);
+}
+
+/* Remember the (key, watermark) of every record of the commits that reach
+ * into [after, head's watermark], so that the overlap re-reads drop them. */
+static pqf_err load_seen(exp_ctx *x, uint64_t head_seq, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_commit *c = NULL;
+    pqf_istream *in = NULL;
+    pqf_reader *r = NULL;
+    pqf_row_reader *rr = NULL;
+    pqf__json_doc doc;
+    const char *cols[9];
+    size_t ncols = 0;
+    char names[9][PQF_TABLE_NAME_MAX * 2];
+    pqf__buf key;
+    pqf__buf_init(&key, 1u << 20);
+    pqf__json_doc_init(&doc, NULL);
+    for (const char *k = x->sp->key; k && *k && ncols < 8;) {
+        size_t n = strcspn(k, ",");
+        snprintf(names[ncols], sizeof names[ncols], "%.*s", (int)n, k);
+        cols[ncols] = names[ncols];
+        ncols++;
+        k += n + (k[n] == ',');
+    }
+    cols[ncols++] = x->sp->watermark;
+    for (uint64_t seq = head_seq; seq >= 1; seq--) {
+        pqf_commit_free(c);
+        c = NULL;
+        PQF_TRY(pqf_feed_read_commit(x->f, x->sp->table, seq, &c, err));
+        if (c->kind != PQF_COMMIT_CHANGES || !c->wm_to || !c->wm_column ||
+            strcmp(c->wm_column, x->sp->watermark) != 0 || wm_cmp(x, c->wm_to, x->co.after) <= 0)
+            break;
+        for (size_t i = 0; i < c->nfiles; i++) {
+            PQF_TRY(pqf_store_open_read(pqf_feed_store(x->f), c->files[i].key, NULL, &in, NULL, err));
+            PQF_TRY(pqf_reader_open(in, NULL, &r, err));
+            pqf_row_opts ro = {.columns = cols, .ncolumns = ncols, .format = PQF_ROW_JSON};
+            PQF_TRY(pqf_row_reader_open(r, &ro, &rr, err));
+            for (;;) {
+                const char *line;
+                size_t len;
+                if (pqf_row_reader_next(rr, &line, &len) != PQF_OK) {
+                    *err = *pqf_row_reader_error(rr);
+                    rc = err->code;
+                    goto done;
+                }
+                if (!line)
+                    break;
+                pqf__json *row;
+                pqf__json_doc_reset(&doc);
+                if (pqf__json_parse(&doc, line, len, &row) != PQF_OK)
+                    PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: cannot read back a row", c->files[i].key);
+                pqf__buf_reset(&key);
+                const char *wm = NULL;
+                size_t wn = 0;
+                for (size_t k = 0; k < ncols; k++) {
+                    const pqf__json *v = pqf__json_get(row, cols[k]);
+                    const char *s = v && (v->type == PQF__JSTR || v->type == PQF__JNUM) ? v->str : "";
+                    size_t n = v && (v->type == PQF__JSTR || v->type == PQF__JNUM) ? v->len : 0;
+                    if (k + 1 == ncols) {
+                        wm = s;
+                        wn = n;
+                    } else {
+                        if (k)
+                            PQF_TRY(pqf__buf_append_byte(&key, 0x1f));
+                        PQF_TRY(pqf__buf_append(&key, s, n));
+                    }
+                }
+                on_seen(x, key.data ? (const char *)key.data : "", key.len, wm, wn);
+            }
+            pqf_row_reader_free(rr);
+            rr = NULL;
+            pqf_reader_free(r);
+            r = NULL;
+            pqf_istream_free(in);
+            in = NULL;
+        }
+    }
+done:
+    pqf_row_reader_free(rr);
+    pqf_reader_free(r);
+    pqf_istream_free(in);
+    pqf_commit_free(c);
+    pqf__json_doc_free(&doc);
+    pqf__buf_free(&key);
+    return rc;
+}
+
 /* A copy of s through the builder, with the change columns appended. */
 static pqf_err copy_node(const pqf_schema *s, int node, pqf_schema *d, int dparent,
                          pqf_error *err)
@@ -487,6 +633,7 @@ static pqf_err export_rows(exp_ctx *x, pqf_error *err)
             const char *lo, *hi;
             pqf_source_watermarks(src, &lo, &hi);
             x->skipped += pqf_source_skipped(src);
+            x->duplicates += pqf_source_duplicates(src);
             x->co.seq_base += (int64_t)n;
             if (lo)
                 PQF_TRY(widen_range(x, lo, hi, err));
@@ -586,6 +733,7 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     pqf_schema *changes_schema = NULL;
     exp_ctx x;
     memset(&x, 0, sizeof x);
+    pqf__strset_init(&x.seen, 256u << 20);
     memset(res, 0, sizeof *res);
     if (!pqf_table_name_ok(sp->table))
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "'%s' is not a valid table name (letters, digits, _ "
@@ -623,6 +771,26 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         x.co.seq_base = (int64_t)(seq + 1) << 32;
         if (head && head->wm_column && strcmp(head->wm_column, sp->watermark) == 0)
             x.co.after = head->wm_to;
+        if (sp->overlap_ms > 0 && sp->key && *sp->key) {
+            /* memory for the set is capped (PQF_ERR_LIMIT past it), so a run
+             * stays bounded however many records it re-reads */
+            x.co.key = sp->key;
+            x.co.seen = on_seen;
+            x.co.seen_ud = &x;
+        }
+        if (sp->overlap_ms > 0 && x.co.after) {
+            pqf__val v;
+            if (x.wm_conv.kind != PQF__V_TIMESTAMP || !sp->key)
+                PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: an overlap window needs a timestamp "
+                         "watermark and a key", sp->table);
+            if (pqf__value_parse(&x.wm_conv, x.co.after, strlen(x.co.after), &v))
+                PQF_FAIL(err, PQF_ERR_CORRUPT, "table %s: commit %" PRIu64 "'s watermark '%s' "
+                         "does not parse", sp->table, seq, x.co.after);
+            int64_t per_ms = x.wm_conv.unit == PQF_MILLIS ? 1 : x.wm_conv.unit == PQF_MICROS ? 1000 : 1000000;
+            ts_text(v.u.i64 - sp->overlap_ms * per_ms, x.wm_conv.unit, x.after_buf, sizeof x.after_buf);
+            x.co.after = x.after_buf;
+            PQF_TRY(load_seen(&x, seq, err));
+        }
     }
     x.as_of = sp->as_of_ms ? sp->as_of_ms : now_ms();
     x.c = pqf_commit_new();
@@ -659,6 +827,10 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     }
     PQF_TRY(export_rows(&x, err));
     res->skipped = x.skipped;
+    res->duplicates = x.duplicates;
+    if (x.seen_oom)
+        PQF_FAIL(err, PQF_ERR_LIMIT, "table %s: too many records to de-duplicate in one run",
+                 sp->table);
     if (sp->kind == PQF_COMMIT_CHANGES) {
         if (x.c->rows == 0) {
             /* nothing beyond the last watermark: no commit (the empty file
@@ -697,6 +869,7 @@ done:
     pqf_commit_free(x.c);
     pqf_commit_free(head);
     pqf_schema_free(changes_schema);
+    pqf__strset_free(&x.seen);
     free(x.wm_min);
     free(x.wm_max);
     return rc;

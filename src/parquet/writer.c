@@ -1331,8 +1331,26 @@ static inline void list_element(pqf_writer *w, frame *f, const wnode *elem)
     }
 }
 
-/* Check that node may be written in the current context and claim it. */
+static pqf_err claim_slow(pqf_writer *w, int node);
+
+/* Check that node may be written in the current context and claim it. The
+ * common case, a top-level field of a row written once, is tested first. */
 static inline pqf_err claim(pqf_writer *w, int node)
+{
+    if (PQF_LIKELY(w->depth == 0 && (unsigned)node < (unsigned)w->nnodes &&
+                   w->err.code == PQF_OK)) {
+        wnode *n = &w->nodes[node];
+        frame *f = &w->stack[0];
+        if (PQF_LIKELY(n->parent == 0 && node != 0 && n->written != f->gen)) {
+            n->written = f->gen;
+            f->nwritten++;
+            return PQF_OK;
+        }
+    }
+    return claim_slow(w, node);
+}
+
+static pqf_err claim_slow(pqf_writer *w, int node)
 {
     if (PQF_UNLIKELY(w->err.code != PQF_OK))
         return w->err.code;

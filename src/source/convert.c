@@ -63,7 +63,11 @@ struct pqf_source {
     pqf__val wm_min, wm_max;
     pqf__buf wm_min_bytes, wm_max_bytes;
     pqf__buf wm_min_text, wm_max_text;
-    uint64_t skipped;
+    uint64_t skipped, duplicates;
+    int key_node[8], key_field[8];
+    int nkey;
+    pqf__buf keybuf;
+    const pqf_change_opts *co;
     /* both */
     pqf__json_doc doc;
     pqf__buf tmp;
@@ -360,6 +364,7 @@ static pqf_err keep_text(pqf__buf *b, const char *s, size_t n)
 static pqf_err cc_filter(pqf_source *src, const char *wm, size_t n, bool present, uint64_t line,
                          bool *skip)
 {
+    const pqf_change_opts *co = src->co;
     const pnode *wn = &src->nodes[src->wm_node];
     pqf__val v;
     *skip = false;
@@ -373,6 +378,11 @@ static pqf_err cc_filter(pqf_source *src, const char *wm, size_t n, bool present
     if (src->has_after && pqf__val_cmp(&wn->conv, &v, &src->after) <= 0) {
         *skip = true;
         src->skipped++;
+        return PQF_OK;
+    }
+    if (co->seen && co->seen(co->seen_ud, (const char *)src->keybuf.data, src->keybuf.len, wm, n)) {
+        *skip = true;
+        src->duplicates++;
         return PQF_OK;
     }
     if (src->has_floor && pqf__val_cmp(&wn->conv, &v, &src->floor) < 0)
@@ -440,9 +450,35 @@ static bool json_text(const pqf__json *v, const char **s, size_t *n)
     return true;
 }
 
+static pqf_err key_part(pqf_source *src, int k, const char *s, size_t n, bool present,
+                        uint64_t line)
+{
+    if (!present)
+        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: key column '%s' is missing or null",
+                             src->name, (unsigned long long)line,
+                             src->nodes[src->key_node[k]].label);
+    pqf_err rc = PQF_OK;
+    if (k)
+        rc = pqf__buf_append_byte(&src->keybuf, 0x1f);
+    if (rc == PQF_OK)
+        rc = pqf__buf_append(&src->keybuf, s, n);
+    return rc == PQF_OK ? PQF_OK
+                        : pqf_error_set(&src->err, rc, "%s:%llu: key too long", src->name,
+                                        (unsigned long long)line);
+}
+
 static pqf_err cc_json(pqf_source *src, const pqf__json *rec, uint64_t line, bool *skip,
                        char *op, const char **wm, size_t *wn)
 {
+    pqf__buf_reset(&src->keybuf);
+    for (int k = 0; k < src->nkey; k++) {
+        const char *ks = NULL;
+        size_t kn = 0;
+        bool p = json_text(pqf__json_get(rec, src->nodes[src->key_node[k]].name), &ks, &kn);
+        pqf_err r = key_part(src, k, ks, kn, p, line);
+        if (r != PQF_OK)
+            return r;
+    }
     const pqf__json *v = pqf__json_get(rec, src->nodes[src->wm_node].name);
     bool present = json_text(v, wm, wn);
     pqf_err rc = cc_filter(src, *wm, *wn, present, line, skip);
@@ -470,6 +506,15 @@ static pqf_err cc_csv(pqf_source *src, uint64_t line, bool *skip, char *op, cons
                       size_t *wn)
 {
     const pqf__csv *c = src->csv;
+    pqf__buf_reset(&src->keybuf);
+    for (int k = 0; k < src->nkey; k++) {
+        int fi = src->key_field[k];
+        const pqf__csv_field *kf = fi >= 0 && (size_t)fi < c->nfields ? &c->fields[fi] : NULL;
+        bool p = kf && !pqf__csv_is_null(c, kf);
+        pqf_err r = key_part(src, k, p ? kf->p : "", p ? kf->len : 0, p, line);
+        if (r != PQF_OK)
+            return r;
+    }
     const pqf__csv_field *f = src->wm_field >= 0 && (size_t)src->wm_field < c->nfields
                                   ? &c->fields[src->wm_field]
                                   : NULL;
@@ -494,6 +539,8 @@ static pqf_err cc_csv(pqf_source *src, uint64_t line, bool *skip, char *op, cons
 }
 
 /* ---- CSV rows ---------------------------------------------------------------- */
+
+_Static_assert(PQF__INPUT_PAD >= PQF__PARSE_PAD, "CSV fields must be padded for the fast parsers");
 
 static pqf_err csv_json_field(pqf_source *src, pqf_writer *w, int id, const pqf__csv_field *f,
                               size_t i, uint64_t line)
@@ -577,7 +624,7 @@ static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
             continue;
         }
         pqf__val val;
-        const char *why = pqf__value_parse(&pn->conv, f->p, f->len, &val);
+        const char *why = pqf__value_parse_padded(&pn->conv, f->p, f->len, &val);
         if (PQF_UNLIKELY(why != NULL)) {
             char lab[160];
             pqf__csv_field_label(c, i, lab, sizeof lab);
@@ -745,7 +792,25 @@ static pqf_err open_changes(pqf_source *src, const pqf_change_opts *co, pqf_erro
                 {co->created_column, &src->cre_node, false}, {"_op", &src->op_node, true},
                 {"_seq", &src->seq_node, true}, {"_ts", &src->ts_node, true}};
     src->cc = true;
+    src->co = co;
     src->seq_next = co->seq_base;
+    for (const char *k = co->key; k && *k;) {
+        size_t n = strcspn(k, ",");
+        if (src->nkey == 8)
+            PQF_FAIL(err, PQF_ERR_INVALID_ARG, "change capture: at most 8 key columns");
+        int id = -1;
+        for (int j = 0; j < root->nkids; j++) {
+            const pnode *kn = &src->nodes[root->kids[j]];
+            if (kn->name_len == n && memcmp(kn->name, k, n) == 0)
+                id = root->kids[j];
+        }
+        if (id < 0 || src->nodes[id].group)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: key column '%.*s' is not a plain "
+                     "top-level column of the schema", (int)n, k);
+        src->key_field[src->nkey] = -1;
+        src->key_node[src->nkey++] = id;
+        k += n + (k[n] == ',');
+    }
     src->wm_field = src->del_field = src->cre_field = -1;
     if (!co->watermark)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "change capture needs a watermark column");
@@ -803,6 +868,9 @@ static pqf_err open_changes_csv(pqf_source *src, pqf_error *err)
                 continue;
             if (id == src->wm_node)
                 src->wm_field = (int)i;
+            for (int k = 0; k < src->nkey; k++)
+                if (id == src->key_node[k])
+                    src->key_field[k] = (int)i;
             if (id == src->del_node)
                 src->del_field = (int)i;
             if (id == src->cre_node)
@@ -823,6 +891,8 @@ void pqf_source_watermarks(const pqf_source *src, const char **min, const char *
 }
 
 uint64_t pqf_source_skipped(const pqf_source *src) { return src->skipped; }
+
+uint64_t pqf_source_duplicates(const pqf_source *src) { return src->duplicates; }
 
 /* ---- public ------------------------------------------------------------------ */
 
@@ -897,6 +967,7 @@ void pqf_source_free(pqf_source *src)
     pqf__buf_free(&src->tmp);
     pqf__buf_free(&src->after_bytes);
     pqf__buf_free(&src->floor_bytes);
+    pqf__buf_free(&src->keybuf);
     pqf__buf_free(&src->wm_min_bytes);
     pqf__buf_free(&src->wm_max_bytes);
     pqf__buf_free(&src->wm_min_text);
@@ -981,6 +1052,7 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     pqf__buf_init(&src->tmp, opts->max_record_bytes ? opts->max_record_bytes * 2 : 128u << 20);
     pqf__buf_init(&src->after_bytes, 1u << 20);
     pqf__buf_init(&src->floor_bytes, 1u << 20);
+    pqf__buf_init(&src->keybuf, 1u << 20);
     pqf__buf_init(&src->wm_min_bytes, 1u << 20);
     pqf__buf_init(&src->wm_max_bytes, 1u << 20);
     pqf__buf_init(&src->wm_min_text, 1u << 20);

@@ -23,10 +23,6 @@
 #include <emmintrin.h>
 #endif
 
-/* Bytes allocated past the sentinel, so that a 16-byte load starting at or
- * before the sentinel stays inside the buffer. Zeroed once: never data. */
-#define INPUT_PAD 64
-
 /* ---- input ------------------------------------------------------------------- */
 
 pqf_err pqf__input_open(pqf__input *in, const char *path, const void *mem, size_t len,
@@ -56,13 +52,13 @@ pqf_err pqf__input_open(pqf__input *in, const char *path, const void *mem, size_
         in->mem = mem;
         in->mem_len = len;
     }
-    in->buf = malloc(buffer + 1 + INPUT_PAD);
+    in->buf = malloc(buffer + 1 + PQF__INPUT_PAD);
     if (!in->buf) {
         pqf__input_close(in);
         return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory for the read buffer of %s",
                              in->name);
     }
-    memset(in->buf + buffer + 1, 0, INPUT_PAD);
+    memset(in->buf + buffer + 1, 0, PQF__INPUT_PAD);
     in->cap = buffer;
     in->max_cap = max_cap;
     in->buf[0] = '\n';
@@ -85,10 +81,10 @@ pqf_err pqf__input_fill(pqf__input *in, size_t keep, pqf_error *err)
                                  "%s: a record is longer than the limit of %zu bytes", in->name,
                                  in->max_cap);
         size_t ncap = in->cap * 2 > in->max_cap ? in->max_cap : in->cap * 2;
-        char *nb = realloc(in->buf, ncap + 1 + INPUT_PAD);
+        char *nb = realloc(in->buf, ncap + 1 + PQF__INPUT_PAD);
         if (!nb)
             return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory reading %s", in->name);
-        memset(nb + ncap + 1, 0, INPUT_PAD);
+        memset(nb + ncap + 1, 0, PQF__INPUT_PAD);
         in->buf = nb;
         in->cap = ncap;
     }

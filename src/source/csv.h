@@ -17,12 +17,17 @@
 #include "pqfeed/error.h"
 #include "pqfeed/source.h"
 
+/* Bytes allocated past the sentinel (zeroed once, never data), so that the
+ * tokenizer's 16-byte loads and the padded value parsers (value.h) may read a
+ * little past the end of a field. */
+#define PQF__INPUT_PAD 64
+
 typedef struct pqf__input {
     int fd;          /* -1 for memory input */
     bool own_fd;
     const uint8_t *mem;
     size_t mem_len, mem_pos;
-    char *buf;       /* cap + 1 bytes: one for a sentinel */
+    char *buf;       /* cap + 1 + PQF__INPUT_PAD bytes: a sentinel, then the pad */
     size_t cap, len; /* valid data is buf[0..len) */
     size_t pos;      /* next unread byte */
     size_t max_cap;

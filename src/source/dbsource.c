@@ -45,8 +45,7 @@ pqf_err pqf__db_new(const pqf__dbdriver *drv, const pqf_dbsource_opts *o, pqf_db
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: numeric_scale %d is not in 0..38", drv->name,
                  o->numeric_scale);
     if (o->watermark_after && !o->watermark_column)
-        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: watermark_after needs watermark_column",
-                 drv->name);
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: watermark_after needs watermark_column", drv->name);
     src = calloc(1, sizeof *src);
     if (!src)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
@@ -77,8 +76,8 @@ done:
     return rc;
 }
 
-int pqf__db_add_col(pqf_dbsource *src, const char *name, pqf__dbtype type, int precision,
-                    int scale, bool is_list, bool notnull, const char *type_name)
+int pqf__db_add_col(pqf_dbsource *src, const char *name, pqf__dbtype type, int precision, int scale,
+                    bool is_list, bool notnull, const char *type_name)
 {
     pqf__dbcol *c = realloc(src->cols, (size_t)(src->ncols + 1) * sizeof *c);
     if (!c)
@@ -246,8 +245,8 @@ static pqf_err bind_col(pqf_dbsource *src, pqf__dbcol *c, int node, pqf_error *e
                      src->label, c->name);
         if (!c->is_list)
             PQF_FAIL(err, PQF_ERR_SCHEMA,
-                     "%s: column '%s' is a list in the schema but %s in the database",
-                     src->label, c->name, c->type_name);
+                     "%s: column '%s' is a list in the schema but %s in the database", src->label,
+                     c->name, c->type_name);
         c->leaf = pqf_schema_list_element(s, node);
         PQF_TRY(pqf_schema_node(s, c->leaf, &in));
         if (in.is_group)
@@ -435,10 +434,10 @@ pqf_err pqf__dbval_text(const pqf__dbval *v, pqf__buf *b)
         return ts_text(v->u.i, v->utc, b);
     case PQF__DV_UUID: {
         const uint8_t *u = v->p;
-        return pqf__buf_printf(b,
-                               "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                               u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
-                               u[11], u[12], u[13], u[14], u[15]);
+        return pqf__buf_printf(
+            b, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+            u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+            u[15]);
     }
     }
     return PQF_ERR_INTERNAL;
@@ -754,7 +753,7 @@ static const char *convert(pqf_dbsource *src, const pqf__conv *c, const pqf__dbv
             if (why)
                 return why;
         } else if (v->kind == PQF__DV_INT) {
-                    x = (__int128)v->u.i * (__int128)p10[c->scale];
+            x = (__int128)v->u.i * (__int128)p10[c->scale];
             unsigned __int128 mag = x < 0 ? (unsigned __int128)(-x) : (unsigned __int128)x;
             if (mag >= p10[c->precision])
                 return "out of range";
@@ -985,8 +984,9 @@ pqf_err pqf__db_put_elem(pqf_dbsource *src, pqf_writer *w, int col, const pqf__d
         return PQF_OK;
     if (v->kind == PQF__DV_NULL) {
         if (c->elem_required)
-            return pqf__db_row_error(src, PQF_ERR_VALUE, col, "NULL element in a list whose "
-                                                             "elements are not nullable");
+            return pqf__db_row_error(src, PQF_ERR_VALUE, col,
+                                     "NULL element in a list whose "
+                                     "elements are not nullable");
         pqf_err rc = pqf_writer_null(w, c->leaf);
         return rc != PQF_OK ? writer_failed(src, w, rc, col) : PQF_OK;
     }

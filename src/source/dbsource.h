@@ -40,10 +40,10 @@ typedef enum pqf__dbtype {
 } pqf__dbtype;
 
 typedef struct pqf__dbcol {
-    char *name;         /* malloc'd */
+    char *name; /* malloc'd */
     pqf__dbtype type;
     int precision, scale;
-    bool is_list;       /* one-dimensional array of `type` (elements nullable) */
+    bool is_list; /* one-dimensional array of `type` (elements nullable) */
     bool notnull;
     char type_name[64]; /* the database's name for messages ("integer[]") */
     /* Filled by pqf__db_bind: */
@@ -94,25 +94,25 @@ struct pqf_dbsource {
     pqf_error err;
     const pqf__dbdriver *drv;
     void *impl;
-    char *label;           /* "postgres table public.t" */
+    char *label; /* "postgres table public.t" */
     pqf__dbcol *cols;
     int ncols;
-    pqf_schema *own;       /* the described schema */
+    pqf_schema *own;          /* the described schema */
     const pqf_schema *schema; /* the one rows are written with */
-    int wm_col;            /* index into cols, -1: none */
+    int wm_col;               /* index into cols, -1: none */
     int numeric_scale;
     bool numeric_as_string;
     size_t max_row_bytes;
-    bool done;             /* eof or error: no more rows */
-    uint64_t rows;         /* rows written */
-    uint64_t row;          /* 1-based number of the row being written */
+    bool done;     /* eof or error: no more rows */
+    uint64_t rows; /* rows written */
+    uint64_t row;  /* 1-based number of the row being written */
     /* watermark: first and last non-NULL values (raw copies, rendered lazily) */
     pqf__dbval wm_v[2];
     pqf__buf wm_raw[2];
     pqf__buf wm_text[2];
     bool wm_have[2], wm_stale[2];
-    pqf__buf tmp;          /* text renderings */
-    pqf__json_doc doc;     /* JSON validation */
+    pqf__buf tmp;      /* text renderings */
+    pqf__json_doc doc; /* JSON validation */
 };
 
 /* Allocate a source with its label ("<driver> table <t>" / "<driver> query");
@@ -120,8 +120,8 @@ struct pqf_dbsource {
 pqf_err pqf__db_new(const pqf__dbdriver *drv, const pqf_dbsource_opts *o, pqf_dbsource **out,
                     pqf_error *err);
 /* Add a described column (name copied). Returns its index or -1 (OOM). */
-int pqf__db_add_col(pqf_dbsource *src, const char *name, pqf__dbtype type, int precision,
-                    int scale, bool is_list, bool notnull, const char *type_name);
+int pqf__db_add_col(pqf_dbsource *src, const char *name, pqf__dbtype type, int precision, int scale,
+                    bool is_list, bool notnull, const char *type_name);
 /* After the description: build the schema, map onto opts->schema, compile
  * converters, find the watermark column. */
 pqf_err pqf__db_bind(pqf_dbsource *src, const pqf_dbsource_opts *o, pqf_error *err);

@@ -44,8 +44,8 @@ typedef enum pgdec {
     D_FLOAT4,
     D_FLOAT8,
     D_NUMERIC,
-    D_TEXT,  /* text, varchar, bpchar, name, enum, xml, and anything cast to text */
-    D_CHAR,  /* "char": one byte */
+    D_TEXT, /* text, varchar, bpchar, name, enum, xml, and anything cast to text */
+    D_CHAR, /* "char": one byte */
     D_JSON,
     D_JSONB, /* version byte 1, then JSON text */
     D_BYTEA,
@@ -79,7 +79,7 @@ typedef struct pgqueue {
 typedef struct pg {
     PGconn *conn;
     pgcol *cols;
-    pqf__buf sql;  /* the COPY statement */
+    pqf__buf sql; /* the COPY statement */
     bool copying, header_done, trailer;
     bool thread_on; /* the reader thread owns the connection */
     pthread_t thread;
@@ -122,17 +122,17 @@ static pqf_err result_error(pqf_dbsource *src, PGconn *conn, PGresult *res, cons
         code = PQF_ERR_VALUE;
     else if (state && strncmp(state, "28", 2) == 0)
         code = PQF_ERR_AUTH;
-    return pqf_error_set(err, code, "%s: %s: %s%s%s%s", src->label, what, m, state ? " (SQLSTATE " : "",
-                         state ? state : "", state ? ")" : "");
+    return pqf_error_set(err, code, "%s: %s: %s%s%s%s", src->label, what, m,
+                         state ? " (SQLSTATE " : "", state ? state : "", state ? ")" : "");
 }
 
 /* Run a statement expecting `want`; *out keeps the result when not NULL. */
 static pqf_err run(pqf_dbsource *src, PGconn *conn, const char *sql, int nparams,
-                   const char *const *params, ExecStatusType want, const char *what,
-                   PGresult **out, pqf_error *err)
+                   const char *const *params, ExecStatusType want, const char *what, PGresult **out,
+                   pqf_error *err)
 {
-    PGresult *res = nparams ? PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
-                            : PQexec(conn, sql);
+    PGresult *res =
+        nparams ? PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0) : PQexec(conn, sql);
     pqf_err rc = PQF_OK;
     if (!res || PQresultStatus(res) != want)
         rc = result_error(src, conn, res, what, err);
@@ -151,23 +151,76 @@ static bool builtin(uint32_t oid, int32_t typmod, const pqf_dbsource *src, pgtyp
     t->type = PQF__DBT_TEXT;
     t->dec = D_TEXT;
     switch (oid) {
-    case 16: t->type = PQF__DBT_BOOL; t->dec = D_BOOL; break;
-    case 17: t->type = PQF__DBT_BYTES; t->dec = D_BYTEA; break;
-    case 18: t->dec = D_CHAR; break;
-    case 19: case 25: case 142: case 705: case 1042: case 1043: break; /* name text xml unknown bpchar varchar */
-    case 20: t->type = PQF__DBT_INT64; t->dec = D_INT8; break;
-    case 21: t->type = PQF__DBT_INT16; t->dec = D_INT2; break;
-    case 23: t->type = PQF__DBT_INT32; t->dec = D_INT4; break;
-    case 26: t->type = PQF__DBT_INT64; t->dec = D_OID; break;
-    case 114: t->type = PQF__DBT_JSON; t->dec = D_JSON; break;
-    case 3802: t->type = PQF__DBT_JSON; t->dec = D_JSONB; break;
-    case 700: t->type = PQF__DBT_FLOAT; t->dec = D_FLOAT4; break;
-    case 701: t->type = PQF__DBT_DOUBLE; t->dec = D_FLOAT8; break;
-    case 1082: t->type = PQF__DBT_DATE; t->dec = D_DATE; break;
-    case 1083: t->type = PQF__DBT_TIME; t->dec = D_TIME; break;
-    case 1114: t->type = PQF__DBT_TIMESTAMP; t->dec = D_TS; break;
-    case 1184: t->type = PQF__DBT_TIMESTAMPTZ; t->dec = D_TSTZ; break;
-    case 2950: t->type = PQF__DBT_UUID; t->dec = D_UUID; break;
+    case 16:
+        t->type = PQF__DBT_BOOL;
+        t->dec = D_BOOL;
+        break;
+    case 17:
+        t->type = PQF__DBT_BYTES;
+        t->dec = D_BYTEA;
+        break;
+    case 18:
+        t->dec = D_CHAR;
+        break;
+    case 19:
+    case 25:
+    case 142:
+    case 705:
+    case 1042:
+    case 1043:
+        break; /* name text xml unknown bpchar varchar */
+    case 20:
+        t->type = PQF__DBT_INT64;
+        t->dec = D_INT8;
+        break;
+    case 21:
+        t->type = PQF__DBT_INT16;
+        t->dec = D_INT2;
+        break;
+    case 23:
+        t->type = PQF__DBT_INT32;
+        t->dec = D_INT4;
+        break;
+    case 26:
+        t->type = PQF__DBT_INT64;
+        t->dec = D_OID;
+        break;
+    case 114:
+        t->type = PQF__DBT_JSON;
+        t->dec = D_JSON;
+        break;
+    case 3802:
+        t->type = PQF__DBT_JSON;
+        t->dec = D_JSONB;
+        break;
+    case 700:
+        t->type = PQF__DBT_FLOAT;
+        t->dec = D_FLOAT4;
+        break;
+    case 701:
+        t->type = PQF__DBT_DOUBLE;
+        t->dec = D_FLOAT8;
+        break;
+    case 1082:
+        t->type = PQF__DBT_DATE;
+        t->dec = D_DATE;
+        break;
+    case 1083:
+        t->type = PQF__DBT_TIME;
+        t->dec = D_TIME;
+        break;
+    case 1114:
+        t->type = PQF__DBT_TIMESTAMP;
+        t->dec = D_TS;
+        break;
+    case 1184:
+        t->type = PQF__DBT_TIMESTAMPTZ;
+        t->dec = D_TSTZ;
+        break;
+    case 2950:
+        t->type = PQF__DBT_UUID;
+        t->dec = D_UUID;
+        break;
     case 1700: {
         t->dec = D_NUMERIC;
         int p = 38, s = src->numeric_scale;
@@ -299,14 +352,17 @@ static pqf_err describe_table(pqf_dbsource *src, pg *g, const char *table, pqf__
     pqf_err rc = PQF_OK;
     PGresult *res = NULL;
     const char *p1[1] = {table};
-    PQF_TRY(run(src, g->conn,
-                "SELECT c.oid, c.relkind, c.relhassubclass, n.nspname, c.relname "
-                "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.oid = pg_catalog.to_regclass($1)",
-                1, p1, PGRES_TUPLES_OK, "looking up the table", &res, err));
+    PQF_TRY(
+        run(src, g->conn,
+            "SELECT c.oid, c.relkind, c.relhassubclass, n.nspname, c.relname "
+            "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.oid = pg_catalog.to_regclass($1)",
+            1, p1, PGRES_TUPLES_OK, "looking up the table", &res, err));
     if (PQntuples(res) != 1)
-        PQF_FAIL(err, PQF_ERR_NOT_FOUND, "%s: table '%s' does not exist (or is not visible "
-                 "on the search_path)", src->label, table);
+        PQF_FAIL(err, PQF_ERR_NOT_FOUND,
+                 "%s: table '%s' does not exist (or is not visible "
+                 "on the search_path)",
+                 src->label, table);
     char kind = PQgetvalue(res, 0, 1)[0];
     if (!strchr("rvmpf", kind))
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: '%s' is not a table or view", src->label, table);
@@ -761,14 +817,16 @@ static pqf_err pg_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
         const uint8_t *p = (const uint8_t *)msg;
         size_t n = (size_t)len;
         if (n > src->max_row_bytes)
-            PQF_FAIL(&src->err, PQF_ERR_LIMIT, "%s: row %llu: %zu bytes, more than the limit of %zu",
-                     src->label, (unsigned long long)src->rows + 1, n, src->max_row_bytes);
+            PQF_FAIL(&src->err, PQF_ERR_LIMIT,
+                     "%s: row %llu: %zu bytes, more than the limit of %zu", src->label,
+                     (unsigned long long)src->rows + 1, n, src->max_row_bytes);
         if (!g->header_done) {
             if (n < 19 || memcmp(p, copy_sig, 11) != 0)
                 PQF_FAIL(&src->err, PQF_ERR_CORRUPT, "%s: not a binary COPY stream", src->label);
             uint32_t ext = be32(p + 15);
             if (ext > n - 19)
-                PQF_FAIL(&src->err, PQF_ERR_CORRUPT, "%s: truncated binary COPY header", src->label);
+                PQF_FAIL(&src->err, PQF_ERR_CORRUPT, "%s: truncated binary COPY header",
+                         src->label);
             p += 19 + ext;
             n -= 19 + ext;
             g->header_done = true;
@@ -850,7 +908,8 @@ pqf_err pqf_dbsource_open_pg(const char *conninfo, const pqf_dbsource_opts *opts
     if (PQstatus(g->conn) != CONNECTION_OK) {
         char m[400];
         trim_msg(PQerrorMessage(g->conn), m, sizeof m);
-        PQF_FAIL(err, strstr(m, "authentication") || strstr(m, "password") ? PQF_ERR_AUTH : PQF_ERR_NET,
+        PQF_FAIL(err,
+                 strstr(m, "authentication") || strstr(m, "password") ? PQF_ERR_AUTH : PQF_ERR_NET,
                  "%s: cannot connect: %s", src->label, m);
     }
     if (PQsetClientEncoding(g->conn, "UTF8") != 0)

@@ -32,9 +32,9 @@ static pqf_err sqlite_error(pqf_dbsource *src, sqlite3 *db, int code, const char
                             pqf_error *err)
 {
     int prim = code & 0xff;
-    pqf_err c = prim == SQLITE_NOMEM     ? PQF_ERR_NOMEM
+    pqf_err c = prim == SQLITE_NOMEM                              ? PQF_ERR_NOMEM
                 : prim == SQLITE_CORRUPT || prim == SQLITE_NOTADB ? PQF_ERR_CORRUPT
-                : prim == SQLITE_BUSY || prim == SQLITE_LOCKED   ? PQF_ERR_TIMEOUT
+                : prim == SQLITE_BUSY || prim == SQLITE_LOCKED    ? PQF_ERR_TIMEOUT
                                                                   : PQF_ERR_IO;
     return pqf_error_set(err, c, "%s: %s: %s", src->label, what,
                          db ? sqlite3_errmsg(db) : sqlite3_errstr(code));
@@ -164,9 +164,9 @@ static pqf_err describe_table(pqf_dbsource *src, sq *q, const char *table, const
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         const char *cname = (const char *)sqlite3_column_text(st, 1);
         const char *decl = (const char *)sqlite3_column_text(st, 2);
-        bool notnull = sqlite3_column_int(st, 3) != 0 ||
-                       (npk == 1 && sqlite3_column_int(st, 5) == 1 && decl &&
-                        strcasecmp(decl, "INTEGER") == 0);
+        bool notnull =
+            sqlite3_column_int(st, 3) != 0 || (npk == 1 && sqlite3_column_int(st, 5) == 1 && decl &&
+                                               strcasecmp(decl, "INTEGER") == 0);
         pqf__dbtype t;
         int p, s;
         decl_type(src, decl, &t, &p, &s);
@@ -200,8 +200,9 @@ static pqf_err describe_query(pqf_dbsource *src, sq *q, const char *query, bool 
     const char *tail = NULL;
     int r = sqlite3_prepare_v2(q->db, query, -1, &st, &tail);
     if (r != SQLITE_OK || !st) {
-        rc = r != SQLITE_OK ? sqlite_error(src, q->db, r, "preparing the query", err)
-                            : pqf_error_set(err, PQF_ERR_INVALID_ARG, "%s: empty query", src->label);
+        rc = r != SQLITE_OK
+                 ? sqlite_error(src, q->db, r, "preparing the query", err)
+                 : pqf_error_set(err, PQF_ERR_INVALID_ARG, "%s: empty query", src->label);
         goto done;
     }
     for (; tail && *tail; tail++)

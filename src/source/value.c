@@ -840,3 +840,316 @@ int pqf__val_cmp(const pqf__conv *c, const pqf__val *a, const pqf__val *b)
     }
 }
 
+
+/* ---- padded fast paths -------------------------------------------------------- */
+
+/* The CSV reader's fields are followed by at least PQF__PARSE_PAD readable
+ * bytes, so digits can be read 8 at a time (SWAR) without a bound check per
+ * byte. Only the common spellings are handled here, with exactly the results
+ * of the scalar parsers above; anything else (and every error) goes to
+ * pqf__value_parse, so messages and corner cases stay in one place. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+
+static inline uint64_t load8(const char *s)
+{
+    uint64_t v;
+    memcpy(&v, s, 8);
+    return v;
+}
+
+/* Nonzero bytes where v's bytes are not ASCII digits. A carry out of the +6
+ * only reaches bytes after a non-digit, so the lowest flagged byte is exact. */
+static inline uint64_t nondigits(uint64_t v)
+{
+    const uint64_t hi = 0xF0F0F0F0F0F0F0F0ull, three = 0x3030303030303030ull;
+    return ((v & hi) ^ three) | (((v + 0x0606060606060606ull) & hi) ^ three);
+}
+
+/* Leading digits of s[0..n), at most 16 counted. */
+static inline size_t digit_run(const char *s, size_t n)
+{
+    uint64_t m = nondigits(load8(s));
+    size_t k = m ? (size_t)__builtin_ctzll(m) / 8 : 8;
+    if (k == 8 && n > 8) {
+        m = nondigits(load8(s + 8));
+        k = m ? 8 + (size_t)__builtin_ctzll(m) / 8 : 16;
+    }
+    return k < n ? k : n;
+}
+
+/* Value of k (1..8) digits at s, known to be digits. */
+static inline uint64_t digits8(const char *s, size_t k)
+{
+    uint64_t t = (load8(s) ^ 0x3030303030303030ull) << (8 * (8 - k));
+    t = (t * 2561) >> 8;
+    t = ((t & 0x00FF00FF00FF00FFull) * 6553601) >> 16;
+    return ((t & 0x0000FFFF0000FFFFull) * 42949672960001ull) >> 32;
+}
+
+/* Value of k (1..16) digits at s. */
+static inline uint64_t digits16(const char *s, size_t k)
+{
+    if (k <= 8)
+        return digits8(s, k);
+    return digits8(s, k - 8) * 100000000u + digits8(s + k - 8, 8);
+}
+
+static const uint64_t pow10_u64[] = {1ull,
+                                     10ull,
+                                     100ull,
+                                     1000ull,
+                                     10000ull,
+                                     100000ull,
+                                     1000000ull,
+                                     10000000ull,
+                                     100000000ull,
+                                     1000000000ull,
+                                     10000000000ull,
+                                     100000000000ull,
+                                     1000000000000ull,
+                                     10000000000000ull,
+                                     100000000000000ull,
+                                     1000000000000000ull,
+                                     10000000000000000ull,
+                                     100000000000000000ull,
+                                     1000000000000000000ull};
+
+/* [-+]digits{1,16} -> value; false when not that shape (the caller falls back). */
+static inline bool fast_i64(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    size_t k = n - i;
+    if (k == 0 || k > 16 || digit_run(s + i, k) != k)
+        return false;
+    uint64_t u = digits16(s + i, k);
+    *out = neg ? -(int64_t)u : (int64_t)u;
+    return true;
+}
+
+/* [-+]int[.frac] with int+frac <= 18 digits, frac <= scale, no leading zero
+ * (a lone 0 is fine) -> unscaled value within precision. */
+static inline bool fast_decimal(const char *s, size_t n, int precision, int scale, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    size_t a = digit_run(s + i, n - i);
+    if (a == 0 || a > 16 || (a > 1 && s[i] == '0'))
+        return false;
+    size_t ip = (a == 1 && s[i] == '0') ? 0 : a;
+    uint64_t u = digits16(s + i, a);
+    i += a;
+    size_t b = 0;
+    if (i < n) {
+        if (s[i] != '.')
+            return false;
+        i++;
+        b = digit_run(s + i, n - i);
+        if (b == 0 || b > (size_t)scale || i + b != n)
+            return false;
+    }
+    if (ip + (size_t)scale > (size_t)precision || precision > 18)
+        return false;
+    u = u * pow10_u64[scale];
+    if (b)
+        u += digits16(s + i, b) * pow10_u64[(size_t)scale - b];
+    *out = neg ? -(int64_t)u : (int64_t)u;
+    return true;
+}
+
+/* [-+]int[.frac], at most 19 digits in all, no exponent -> the value that
+ * pqf__parse_double's exact path gives. */
+static inline bool fast_double(const char *s, size_t n, double *out)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (n && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    size_t a = digit_run(s + i, n - i);
+    if (a > 16)
+        return false;
+    uint64_t m = a ? digits16(s + i, a) : 0;
+    i += a;
+    size_t b = 0;
+    if (i < n) {
+        if (s[i] != '.')
+            return false;
+        i++;
+        b = digit_run(s + i, n - i);
+        if (b > 16 || i + b != n || a + b > 19)
+            return false;
+        if (b)
+            m = m * pow10_u64[b] + digits16(s + i, b);
+    }
+    if (a + b == 0 || m > (1ull << 53))
+        return false;
+    double d = (double)m;
+    d = b ? d / pow10_exact[b] : d * pow10_exact[0];
+    *out = neg ? -d : d;
+    return true;
+}
+
+static inline unsigned dv(const char *s, int k)
+{
+    return (unsigned)(unsigned char)s[k] - '0';
+}
+
+/* YYYY-MM-DD at s (10 bytes readable) -> days; false unless valid. */
+static inline bool fast_date(const char *s, int64_t *days)
+{
+    /* digits at 0-3, 5-6, 8-9; '-' at 4 and 7 */
+    uint64_t nd = nondigits(load8(s)) & 0x00FFFF00FFFFFFFFull;
+    if (nd || s[4] != '-' || s[7] != '-' || dv(s, 8) > 9 || dv(s, 9) > 9)
+        return false;
+    unsigned y = dv(s, 0) * 1000 + dv(s, 1) * 100 + dv(s, 2) * 10 + dv(s, 3);
+    unsigned mo = dv(s, 5) * 10 + dv(s, 6), d = dv(s, 8) * 10 + dv(s, 9);
+    static const unsigned char mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1)
+        return false;
+    unsigned maxd = mdays[mo - 1];
+    if (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        maxd = 29;
+    if (d > maxd)
+        return false;
+    *days = pqf__days_from_civil(y, mo, d);
+    return true;
+}
+
+/* YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z] -> seconds and nanoseconds; *zulu when
+ * it ends in Z. Other spellings (offsets, no seconds, ',') are not handled. */
+static inline bool fast_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos,
+                                  bool *zulu)
+{
+    int64_t days;
+    if (n < 19 || !fast_date(s, &days))
+        return false;
+    /* bytes 8..15: DD T HH : MM */
+    uint64_t nd = nondigits(load8(s + 8)) & 0xFFFF00FFFF00FFFFull;
+    if (nd || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
+        dv(s, 17) > 9 || dv(s, 18) > 9)
+        return false;
+    unsigned h = dv(s, 11) * 10 + dv(s, 12), mi = dv(s, 14) * 10 + dv(s, 15);
+    unsigned sec = dv(s, 17) * 10 + dv(s, 18);
+    if (h > 23 || mi > 59 || sec > 59)
+        return false;
+    size_t i = 19;
+    int32_t ns = 0;
+    if (i < n && s[i] == '.') {
+        i++;
+        size_t k = digit_run(s + i, n - i);
+        if (k == 0 || k > 9)
+            return false;
+        ns = (int32_t)(digits16(s + i, k) * pow10_u64[9 - k]);
+        i += k;
+    }
+    *zulu = false;
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        *zulu = true;
+        i++;
+    }
+    if (i != n)
+        return false;
+    *secs = days * 86400 + (int64_t)(h * 3600 + mi * 60 + sec);
+    *nanos = ns;
+    return true;
+}
+
+/* ASCII (so valid UTF-8) in s[0..n)? Whole 8-byte words, the last one masked. */
+static inline bool fast_ascii(const char *s, size_t n)
+{
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc |= load8(s + i);
+    if (i < n)
+        acc |= load8(s + i) & ((1ull << (8 * (n - i))) - 1);
+    return (acc & 0x8080808080808080ull) == 0;
+}
+
+const char *pqf__value_parse_padded(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    switch (c->kind) {
+    case PQF__V_INT: {
+        int64_t x;
+        if (c->is_unsigned || !fast_i64(s, n, &x) || x < c->imin || x > c->imax)
+            break;
+        if (c->phys == PQF_INT32)
+            v->u.i32 = (int32_t)x;
+        else
+            v->u.i64 = x;
+        return NULL;
+    }
+    case PQF__V_DECIMAL: {
+        int64_t x;
+        if ((c->phys != PQF_INT32 && c->phys != PQF_INT64) ||
+            !fast_decimal(s, n, c->precision, c->scale, &x))
+            break;
+        if (c->phys == PQF_INT32)
+            v->u.i32 = (int32_t)x;
+        else
+            v->u.i64 = x;
+        return NULL;
+    }
+    case PQF__V_DOUBLE:
+        if (!fast_double(s, n, &v->u.d))
+            break;
+        return NULL;
+    case PQF__V_DATE: {
+        int64_t d;
+        if (n != 10 || !fast_date(s, &d))
+            break;
+        v->u.i32 = (int32_t)d;
+        return NULL;
+    }
+    case PQF__V_TIMESTAMP: {
+        int64_t secs, r;
+        int32_t ns;
+        bool zulu;
+        if (!fast_timestamp(s, n, &secs, &ns, &zulu) || (zulu && !c->utc) ||
+            ns % nanos_per_unit[c->unit] ||
+            __builtin_mul_overflow(secs, unit_per_sec[c->unit], &r) ||
+            __builtin_add_overflow(r, (int64_t)(ns / nanos_per_unit[c->unit]), &r))
+            break;
+        v->u.i64 = r;
+        return NULL;
+    }
+    case PQF__V_BOOL:
+        if (n == 4 && memcmp(s, "true", 4) == 0) {
+            v->u.b = true;
+            return NULL;
+        }
+        if (n == 5 && memcmp(s, "false", 5) == 0) {
+            v->u.b = false;
+            return NULL;
+        }
+        break;
+    case PQF__V_STRING:
+        if (!fast_ascii(s, n))
+            break;
+        v->p = s;
+        v->n = n;
+        return NULL;
+    default:
+        break;
+    }
+    return pqf__value_parse(c, s, n, v);
+}
+
+#else /* big-endian: the scalar parsers only */
+
+const char *pqf__value_parse_padded(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pqf__value_parse(c, s, n, v);
+}
+
+#endif

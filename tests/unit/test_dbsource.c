@@ -109,13 +109,13 @@ done:
 #define assert_dump_ok(d)                                                                          \
     do {                                                                                           \
         if ((d).rc != PQF_OK)                                                                      \
-            fail_msg("export failed: %s", (d).err.msg);                                           \
+            fail_msg("export failed: %s", (d).err.msg);                                            \
     } while (0)
 
 #define assert_contains(hay, needle)                                                               \
     do {                                                                                           \
         if (!strstr((hay), (needle)))                                                              \
-            fail_msg("expected '%s' in:\n%s", (needle), (hay));                                   \
+            fail_msg("expected '%s' in:\n%s", (needle), (hay));                                    \
     } while (0)
 
 /* ---- SQLite ------------------------------------------------------------------------ */
@@ -385,39 +385,41 @@ static int pg_setup(void **state)
         PQfinish(c);
         return -1;
     }
-    pg_exec(c, "SET client_min_messages = warning;"
-               "DROP SCHEMA IF EXISTS pqft CASCADE; CREATE SCHEMA pqft;"
-               "CREATE TYPE pqft.mood AS ENUM ('sad', 'happy');"
-               "CREATE DOMAIN pqft.posint AS integer CHECK (VALUE > 0);"
-               "CREATE TABLE pqft.alltypes (id bigint PRIMARY KEY, i2 smallint, i4 integer NOT NULL,"
-               " i8 bigint, n38 numeric(38,10), n52 numeric(5,2), nfree numeric, f4 real,"
-               " f8 double precision, t text, vc varchar(10), ch char(3), b boolean, d date,"
-               " tm time, ts timestamp, tstz timestamptz, u uuid, j json, jb jsonb, by bytea,"
-               " ia integer[], ta text[], e pqft.mood, dom pqft.posint, iv interval);"
-               "INSERT INTO pqft.alltypes VALUES"
-               " (1, 32767, 2147483647, 9223372036854775807,"
-               "  9999999999999999999999999999.9999999999, 999.99, 1.5, 1.5, 1e308,"
-               "  'héllo ☃ 𝄞', 'abc', 'ab', true, '2024-02-29', '23:59:59.999999',"
-               "  '2024-01-01 12:34:56.789012', '2024-03-10 01:30:00-08',"
-               "  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2]}', '{\"b\": 1, \"a\": \"x\"}',"
-               "  '\\x00ff00', '{1,NULL,3}', '{\"x y\",NULL,\"ü\"}', 'happy', 5, '1 day 02:00:00'),"
-               " (2, -32768, -2147483648, -9223372036854775808,"
-               "  -9999999999999999999999999999.9999999999, -999.99, -0.000000001, -1.25, -2.5e-300,"
-               "  '', '', '', false, '1970-01-01', '00:00:00', '1969-12-31 23:59:59.5',"
-               "  '2024-03-10 12:00:00+05:30', '00000000-0000-0000-0000-000000000000', '[]', 'null',"
-               "  '\\x', '{}', '{}', 'sad', 1, '-3 mons'),"
-               " (3, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-               "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
-               " (4, 0, 7, 0, 0.0000000001, -0.01, 12345678901234567890.123456789, 'NaN', '-Infinity',"
-               "  E'tab\\there \"q\" \\\\ nl\\n', 'x', 'xyz', NULL, '0001-01-01', '12:00',"
-               "  '0001-01-01 00:00:00', '1900-06-30 23:59:59.000001+00', NULL, NULL, NULL,"
-               "  '\\x000000', '{NULL}', '{NULL,\"\"}', NULL, NULL, NULL);"
-               "CREATE TABLE pqft.events (id integer NOT NULL, at timestamptz NOT NULL, v text);"
-               "INSERT INTO pqft.events SELECT g, timestamptz '2026-01-01 00:00:00+00' + g * "
-               " interval '1 hour', 'e' || g FROM generate_series(1, 10) g;"
-               "CREATE TABLE pqft.wide (n integer, big numeric);"
-               "INSERT INTO pqft.wide VALUES (1, 1), (40000, 1.0000000001);"
-               "CREATE TABLE pqft.arr2 (a int[]); INSERT INTO pqft.arr2 VALUES ('{{1,2},{3,4}}');");
+    pg_exec(
+        c,
+        "SET client_min_messages = warning;"
+        "DROP SCHEMA IF EXISTS pqft CASCADE; CREATE SCHEMA pqft;"
+        "CREATE TYPE pqft.mood AS ENUM ('sad', 'happy');"
+        "CREATE DOMAIN pqft.posint AS integer CHECK (VALUE > 0);"
+        "CREATE TABLE pqft.alltypes (id bigint PRIMARY KEY, i2 smallint, i4 integer NOT NULL,"
+        " i8 bigint, n38 numeric(38,10), n52 numeric(5,2), nfree numeric, f4 real,"
+        " f8 double precision, t text, vc varchar(10), ch char(3), b boolean, d date,"
+        " tm time, ts timestamp, tstz timestamptz, u uuid, j json, jb jsonb, by bytea,"
+        " ia integer[], ta text[], e pqft.mood, dom pqft.posint, iv interval);"
+        "INSERT INTO pqft.alltypes VALUES"
+        " (1, 32767, 2147483647, 9223372036854775807,"
+        "  9999999999999999999999999999.9999999999, 999.99, 1.5, 1.5, 1e308,"
+        "  'héllo ☃ 𝄞', 'abc', 'ab', true, '2024-02-29', '23:59:59.999999',"
+        "  '2024-01-01 12:34:56.789012', '2024-03-10 01:30:00-08',"
+        "  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2]}', '{\"b\": 1, \"a\": \"x\"}',"
+        "  '\\x00ff00', '{1,NULL,3}', '{\"x y\",NULL,\"ü\"}', 'happy', 5, '1 day 02:00:00'),"
+        " (2, -32768, -2147483648, -9223372036854775808,"
+        "  -9999999999999999999999999999.9999999999, -999.99, -0.000000001, -1.25, -2.5e-300,"
+        "  '', '', '', false, '1970-01-01', '00:00:00', '1969-12-31 23:59:59.5',"
+        "  '2024-03-10 12:00:00+05:30', '00000000-0000-0000-0000-000000000000', '[]', 'null',"
+        "  '\\x', '{}', '{}', 'sad', 1, '-3 mons'),"
+        " (3, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+        "  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+        " (4, 0, 7, 0, 0.0000000001, -0.01, 12345678901234567890.123456789, 'NaN', '-Infinity',"
+        "  E'tab\\there \"q\" \\\\ nl\\n', 'x', 'xyz', NULL, '0001-01-01', '12:00',"
+        "  '0001-01-01 00:00:00', '1900-06-30 23:59:59.000001+00', NULL, NULL, NULL,"
+        "  '\\x000000', '{NULL}', '{NULL,\"\"}', NULL, NULL, NULL);"
+        "CREATE TABLE pqft.events (id integer NOT NULL, at timestamptz NOT NULL, v text);"
+        "INSERT INTO pqft.events SELECT g, timestamptz '2026-01-01 00:00:00+00' + g * "
+        " interval '1 hour', 'e' || g FROM generate_series(1, 10) g;"
+        "CREATE TABLE pqft.wide (n integer, big numeric);"
+        "INSERT INTO pqft.wide VALUES (1, 1), (40000, 1.0000000001);"
+        "CREATE TABLE pqft.arr2 (a int[]); INSERT INTO pqft.arr2 VALUES ('{{1,2},{3,4}}');");
     PQfinish(c);
     return 0;
 }
@@ -526,10 +528,9 @@ static void pg_query_source_with_watermark(void **state)
     /* query columns are nullable */
     assert_contains(d.schema, "{\"name\": \"id\", \"type\": \"int32\"}");
     assert_int_equal(d.n, 3); /* 6, 8, 10; 4 is not beyond the watermark */
-    assert_string_equal(d.rows,
-                        "{\"id\":6,\"at\":\"2026-01-01T06:00:00Z\",\"v\":\"E6\"}\n"
-                        "{\"id\":8,\"at\":\"2026-01-01T08:00:00Z\",\"v\":\"E8\"}\n"
-                        "{\"id\":10,\"at\":\"2026-01-01T10:00:00Z\",\"v\":\"E10\"}\n");
+    assert_string_equal(d.rows, "{\"id\":6,\"at\":\"2026-01-01T06:00:00Z\",\"v\":\"E6\"}\n"
+                                "{\"id\":8,\"at\":\"2026-01-01T08:00:00Z\",\"v\":\"E8\"}\n"
+                                "{\"id\":10,\"at\":\"2026-01-01T10:00:00Z\",\"v\":\"E10\"}\n");
     assert_string_equal(d.wm_min, "2026-01-01T06:00:00Z");
     assert_string_equal(d.wm_max, "2026-01-01T10:00:00Z");
     dump_free(&d);
@@ -609,8 +610,7 @@ static void pg_missing_table_is_named(void **state)
     assert_int_equal(pqf_dbsource_open_pg(pg_conninfo(), &o, &src, &err), PQF_ERR_REMOTE);
     assert_contains(err.msg, "syntax error");
     pqf_error_clear(&err);
-    assert_int_equal(pqf_dbsource_open_pg("host=/nonexistent port=1", &o, &src, &err),
-                     PQF_ERR_NET);
+    assert_int_equal(pqf_dbsource_open_pg("host=/nonexistent port=1", &o, &src, &err), PQF_ERR_NET);
     o.query = NULL;
     o.table = "pqft.events";
     o.watermark_column = "nope";
@@ -656,7 +656,8 @@ static void pg_schema_file_narrowing_overflows(void **state)
     pg_open(&o, &src);
     export_src(src, &d);
     assert_dump_ok(d);
-    assert_string_equal(d.rows, "{\"n\":1,\"big\":\"1\"}\n{\"n\":40000,\"big\":\"1.0000000001\"}\n");
+    assert_string_equal(d.rows,
+                        "{\"n\":1,\"big\":\"1\"}\n{\"n\":40000,\"big\":\"1.0000000001\"}\n");
     dump_free(&d);
 }
 
@@ -682,8 +683,9 @@ static void pg_multidimensional_array_is_an_error(void **state)
 static int export_main(int argc, char **argv)
 {
     if (argc < 7) {
-        fprintf(stderr, "usage: %s export pg|sqlite CONN table|query NAME OUT [--schema F] "
-                        "[--wm COL] [--after X] [--row-group-mb N] [--codec C]\n",
+        fprintf(stderr,
+                "usage: %s export pg|sqlite CONN table|query NAME OUT [--schema F] "
+                "[--wm COL] [--after X] [--row-group-mb N] [--codec C]\n",
                 argv[0]);
         return 2;
     }

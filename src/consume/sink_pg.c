@@ -1,0 +1,532 @@
+/* The PostgreSQL sink (libpq).
+ *
+ * Types: smallint, integer, bigint (numeric(20,0) for uint64), real, double
+ * precision, boolean, numeric(p,s), text, uuid, date, time, timestamp /
+ * timestamptz, jsonb (JSON and nested STRUCT/LIST values), bytea. The key is
+ * the PRIMARY KEY. Tables live in the connection's current schema.
+ *
+ * Rows go with COPY ... FROM STDIN (text format): a snapshot straight into
+ * the emptied table, changes into a temporary stage table that one DELETE
+ * and one INSERT ... SELECT DISTINCT ON (key) ... ORDER BY key, _seq DESC
+ * merge into the table, all inside the commit's transaction.
+ */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "consume/sink.h"
+
+#define COPY_CHUNK (1u << 20)
+
+typedef struct pg_sink {
+    pqf_sink base;
+    PGconn *conn;
+    bool in_tx;
+    const pqf__tdef *t;
+    bool changes;
+    bool copying;
+    pqf__buf sql;
+    pqf__buf copy; /* COPY data waiting to be sent */
+} pg_sink;
+
+/* Server message without the trailing newline. */
+static const char *pg_msg(pg_sink *s, const PGresult *r)
+{
+    static __thread char buf[400];
+    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
+    if (!m || !*m)
+        m = PQerrorMessage(s->conn);
+    snprintf(buf, sizeof buf, "%s", m ? m : "");
+    size_t n = strlen(buf);
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = 0;
+    return buf;
+}
+
+static pqf_err exec(pg_sink *s, const char *sql, pqf_error *err)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    pqf_err rc = PQF_OK;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = pqf_error_set(err, PQF_ERR_REMOTE, "%s: %s", s->base.name, pg_msg(s, r));
+    PQclear(r);
+    return rc;
+}
+
+static pqf_err exec_buf(pg_sink *s, pqf_error *err)
+{
+    if (pqf__buf_cstr(&s->sql) != PQF_OK)
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+    return exec(s, (const char *)s->sql.data, err);
+}
+
+/* Parameterised statement; *out (may be NULL) receives a TUPLES_OK result. */
+static pqf_err exec_params(pg_sink *s, const char *sql, int n, const char *const *vals,
+                           PGresult **out, pqf_error *err)
+{
+    PGresult *r = PQexecParams(s->conn, sql, n, NULL, vals, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        pqf_err rc = pqf_error_set(err, PQF_ERR_REMOTE, "%s: %s", s->base.name, pg_msg(s, r));
+        PQclear(r);
+        return rc;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return PQF_OK;
+}
+
+static const char *pg_type(const pqf__col *c, char *buf, size_t cap)
+{
+    switch (c->kind) {
+    case PQF__C_INT:
+        if (c->bits <= 16 && !c->is_unsigned)
+            return "smallint";
+        if (c->bits <= 16 || (c->bits == 32 && !c->is_unsigned))
+            return "integer";
+        return "bigint";
+    case PQF__C_UINT64:
+        return "numeric(20,0)";
+    case PQF__C_FLOAT:
+        return "real";
+    case PQF__C_DOUBLE:
+        return "double precision";
+    case PQF__C_BOOL:
+        return "boolean";
+    case PQF__C_DECIMAL:
+        snprintf(buf, cap, "numeric(%d,%d)", c->precision, c->scale);
+        return buf;
+    case PQF__C_UUID:
+        return "uuid";
+    case PQF__C_DATE:
+        return "date";
+    case PQF__C_TIME:
+        return "time";
+    case PQF__C_TIMESTAMP:
+        return c->utc ? "timestamptz" : "timestamp";
+    case PQF__C_JSON:
+    case PQF__C_NESTED:
+        return "jsonb";
+    case PQF__C_BINARY:
+        return "bytea";
+    default:
+        return "text";
+    }
+}
+
+static pqf_err pg_setup(pqf_sink *base, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    return exec(s,
+                "SET client_min_messages = warning;"
+                "CREATE TABLE IF NOT EXISTS _pqfeed_checkpoint ("
+                " table_name text NOT NULL, seq bigint NOT NULL, commit_hash text NOT NULL,"
+                " schema_version integer NOT NULL, kind text NOT NULL, rows bigint NOT NULL,"
+                " commit_created_at timestamptz, applied_at timestamptz NOT NULL,"
+                " PRIMARY KEY (table_name, seq));"
+                "CREATE TABLE IF NOT EXISTS _pqfeed_quarantine ("
+                " table_name text NOT NULL, seq bigint NOT NULL, file_key text NOT NULL,"
+                " expected_sha256 text NOT NULL, got_sha256 text NOT NULL,"
+                " detected_at timestamptz NOT NULL,"
+                " UNIQUE (table_name, seq, file_key, got_sha256));",
+                err);
+}
+
+static pqf_err pg_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = PQF_OK;
+    PGresult *r = NULL;
+    const char *p[1] = {table};
+    memset(out, 0, sizeof *out);
+    PQF_TRY(exec_params(s,
+                        "SELECT seq, commit_hash, schema_version, to_char(applied_at AT TIME ZONE "
+                        "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM _pqfeed_checkpoint "
+                        "WHERE table_name = $1 ORDER BY seq DESC LIMIT 1",
+                        1, p, &r, err));
+    if (PQntuples(r) == 1) {
+        out->seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        snprintf(out->hash, sizeof out->hash, "%s", PQgetvalue(r, 0, 1));
+        out->schema_version = atoi(PQgetvalue(r, 0, 2));
+        snprintf(out->applied_at, sizeof out->applied_at, "%s", PQgetvalue(r, 0, 3));
+    }
+done:
+    PQclear(r);
+    return rc;
+}
+
+static pqf_err pg_begin(pqf_sink *base, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = exec(s, "BEGIN", err);
+    s->in_tx = rc == PQF_OK;
+    return rc;
+}
+
+static pqf_err pg_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = PQF_OK;
+    PGresult *r = NULL;
+    bool *have = calloc(t->ncols + 1, sizeof *have);
+    char tb[64];
+    const char *p[1] = {t->table};
+    if (!have)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(exec_params(s,
+                        "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                        "current_schema() AND table_name = $1",
+                        1, p, &r, err));
+    int nhave = PQntuples(r);
+    for (int row = 0; row < nhave; row++)
+        for (size_t i = 0; i < t->ncols; i++)
+            if (strcmp(t->cols[i].name, PQgetvalue(r, row, 0)) == 0)
+                have[i] = true;
+    pqf__buf_reset(&s->sql);
+    if (nhave == 0) {
+        PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TABLE "));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+        for (size_t i = 0; i < t->ncols; i++) {
+            PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
+            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+            PQF_TRY(pqf__buf_printf(&s->sql, " %s%s", pg_type(&t->cols[i], tb, sizeof tb),
+                                    t->cols[i].nullable ? "" : " NOT NULL"));
+        }
+        if (t->nkeys) {
+            PQF_TRY(pqf__buf_printf(&s->sql, ", PRIMARY KEY ("));
+            for (size_t k = 0; k < t->nkeys; k++) {
+                PQF_TRY(pqf__buf_printf(&s->sql, "%s", k ? ", " : ""));
+                PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
+            }
+            PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        }
+        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        PQF_TRY(exec_buf(s, err));
+    } else {
+        for (size_t i = 0; i < t->ncols; i++) {
+            if (have[i])
+                continue;
+            pqf__buf_reset(&s->sql);
+            PQF_TRY(pqf__buf_printf(&s->sql, "ALTER TABLE "));
+            PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+            PQF_TRY(pqf__buf_printf(&s->sql, " ADD COLUMN "));
+            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+            PQF_TRY(pqf__buf_printf(&s->sql, " %s", pg_type(&t->cols[i], tb, sizeof tb)));
+            PQF_TRY(exec_buf(s, err));
+        }
+    }
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    PQclear(r);
+    free(have);
+    return rc;
+}
+
+static pqf_err col_list(pqf__buf *b, const pqf__tdef *t)
+{
+    pqf_err rc = PQF_OK;
+    for (size_t i = 0; i < t->ncols; i++) {
+        PQF_TRY(pqf__buf_printf(b, "%s", i ? ", " : ""));
+        PQF_TRY(pqf__sql_ident(b, t->cols[i].name));
+    }
+done:
+    return rc;
+}
+
+static pqf_err key_list(pqf__buf *b, const pqf__tdef *t, const char *prefix)
+{
+    pqf_err rc = PQF_OK;
+    for (size_t k = 0; k < t->nkeys; k++) {
+        PQF_TRY(pqf__buf_printf(b, "%s%s", k ? ", " : "", prefix));
+        PQF_TRY(pqf__sql_ident(b, t->cols[t->keys[k]].name));
+    }
+done:
+    return rc;
+}
+
+static pqf_err start_copy(pg_sink *s, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    PQF_TRY(pqf__buf_cstr(&s->sql));
+    PGresult *r = PQexec(s->conn, (const char *)s->sql.data);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        rc = pqf_error_set(err, PQF_ERR_REMOTE, "%s: %s", s->base.name, pg_msg(s, r));
+        PQclear(r);
+        goto done;
+    }
+    PQclear(r);
+    s->copying = true;
+    pqf__buf_reset(&s->copy);
+done:
+    return rc;
+}
+
+static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = PQF_OK;
+    char tb[64];
+    s->t = t;
+    s->changes = changes;
+    pqf__buf_reset(&s->sql);
+    if (changes) {
+        PQF_TRY(exec(s, "DROP TABLE IF EXISTS pg_temp._pqfeed_stage", err));
+        PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TEMP TABLE _pqfeed_stage ("));
+        for (size_t i = 0; i < t->ncols; i++) {
+            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+            PQF_TRY(pqf__buf_printf(&s->sql, " %s, ", pg_type(&t->cols[i], tb, sizeof tb)));
+        }
+        PQF_TRY(pqf__buf_printf(&s->sql, "_pqfeed_op char(1), _pqfeed_seq bigint) ON COMMIT DROP"));
+        PQF_TRY(exec_buf(s, err));
+        pqf__buf_reset(&s->sql);
+        PQF_TRY(pqf__buf_printf(&s->sql, "COPY pg_temp._pqfeed_stage FROM STDIN"));
+    } else {
+        PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+        PQF_TRY(exec_buf(s, err));
+        pqf__buf_reset(&s->sql);
+        PQF_TRY(pqf__buf_printf(&s->sql, "COPY "));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+        PQF_TRY(col_list(&s->sql, t));
+        PQF_TRY(pqf__buf_printf(&s->sql, ") FROM STDIN"));
+    }
+    PQF_TRY(start_copy(s, err));
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+/* COPY text format: backslash, tab, newline and carriage return escaped. */
+static pqf_err copy_text(pqf__buf *b, const char *p, size_t n)
+{
+    pqf_err rc = PQF_OK;
+    PQF_TRY(pqf__buf_reserve(b, n));
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+            char e[2] = {'\\', c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : '\\'};
+            PQF_TRY(pqf__buf_append(b, e, 2));
+        } else {
+            PQF_TRY(pqf__buf_append_byte(b, (uint8_t)c));
+        }
+    }
+done:
+    return rc;
+}
+
+static pqf_err flush_copy(pg_sink *s, pqf_error *err)
+{
+    if (s->copy.len && PQputCopyData(s->conn, (const char *)s->copy.data, (int)s->copy.len) != 1)
+        return pqf_error_set(err, PQF_ERR_REMOTE, "%s: COPY: %s", s->base.name, pg_msg(s, NULL));
+    pqf__buf_reset(&s->copy);
+    return PQF_OK;
+}
+
+static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = PQF_OK;
+    pqf__buf *b = &s->copy;
+    size_t n = s->t->ncols + (s->changes ? 2 : 0);
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        const pqf__val *v = &vals[i];
+        if (i)
+            PQF_TRY(pqf__buf_append_byte(b, '\t'));
+        switch (v->t) {
+        case PQF__V_NULL:
+            PQF_TRY(pqf__buf_append(b, "\\N", 2));
+            break;
+        case PQF__V_BOOL:
+            PQF_TRY(pqf__buf_append_byte(b, v->i ? 't' : 'f'));
+            break;
+        case PQF__V_BLOB:
+            PQF_TRY(pqf__buf_append(b, "\\\\x", 3));
+            for (size_t k = 0; k < v->n; k++) {
+                uint8_t c = (uint8_t)v->s[k];
+                char h[2] = {hex[c >> 4], hex[c & 15]};
+                PQF_TRY(pqf__buf_append(b, h, 2));
+            }
+            break;
+        default: /* INT, DOUBLE (NaN / Infinity as PostgreSQL spells them), TEXT */
+            PQF_TRY(copy_text(b, v->s, v->n));
+            break;
+        }
+    }
+    PQF_TRY(pqf__buf_append_byte(b, '\n'));
+    if (b->len >= COPY_CHUNK)
+        PQF_TRY(flush_copy(s, err));
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory (COPY buffer)");
+    return rc;
+}
+
+static pqf_err end_copy(pg_sink *s, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    PGresult *r = NULL;
+    PQF_TRY(flush_copy(s, err));
+    s->copying = false;
+    if (PQputCopyEnd(s->conn, NULL) != 1)
+        PQF_FAIL(err, PQF_ERR_REMOTE, "%s: COPY: %s", s->base.name, pg_msg(s, NULL));
+    r = PQgetResult(s->conn);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        PQF_FAIL(err, PQF_ERR_VALUE, "%s: table %s: %s", s->base.name, s->t->table, pg_msg(s, r));
+done:
+    PQclear(r);
+    /* drain: libpq wants NULL before the next command */
+    while ((r = PQgetResult(s->conn)) != NULL)
+        PQclear(r);
+    return rc;
+}
+
+static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    const pqf__tdef *t = s->t;
+    pqf_err rc = PQF_OK;
+    PQF_TRY(end_copy(s, err));
+    if (!s->changes)
+        goto done;
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING (SELECT DISTINCT "));
+    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage) AS s WHERE "));
+    for (size_t k = 0; k < t->nkeys; k++) {
+        PQF_TRY(pqf__buf_printf(&s->sql, "%st.", k ? " AND " : ""));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
+        PQF_TRY(pqf__buf_printf(&s->sql, " = s."));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
+    }
+    PQF_TRY(exec_buf(s, err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+    PQF_TRY(col_list(&s->sql, t));
+    PQF_TRY(pqf__buf_printf(&s->sql, ") SELECT "));
+    PQF_TRY(col_list(&s->sql, t));
+    PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT DISTINCT ON ("));
+    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__buf_printf(&s->sql, ") * FROM pg_temp._pqfeed_stage ORDER BY "));
+    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__buf_printf(&s->sql, ", _pqfeed_seq DESC) AS l WHERE _pqfeed_op <> 'D'"));
+    PQF_TRY(exec_buf(s, err));
+    PQF_TRY(exec(s, "DROP TABLE pg_temp._pqfeed_stage", err));
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+static pqf_err pg_put_checkpoint(pqf_sink *base, const pqf__ckpt_put *c, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    char seq[24], ver[16], rows[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, c->seq);
+    snprintf(ver, sizeof ver, "%d", c->schema_version);
+    snprintf(rows, sizeof rows, "%" PRIu64, c->rows);
+    const char *p[8] = {c->table, seq, c->hash, ver, c->kind, rows, c->created_at, c->applied_at};
+    return exec_params(s,
+                       "INSERT INTO _pqfeed_checkpoint (table_name, seq, commit_hash, "
+                       "schema_version, kind, rows, commit_created_at, applied_at) "
+                       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                       8, p, NULL, err);
+}
+
+static pqf_err pg_commit(pqf_sink *base, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = exec(s, "COMMIT", err);
+    s->in_tx = false;
+    return rc;
+}
+
+static void pg_rollback(pqf_sink *base)
+{
+    pg_sink *s = (pg_sink *)base;
+    if (s->copying) {
+        PQputCopyEnd(s->conn, "aborted by pqfeed");
+        PGresult *r;
+        while ((r = PQgetResult(s->conn)) != NULL)
+            PQclear(r);
+        s->copying = false;
+    }
+    if (s->in_tx)
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+    s->in_tx = false;
+}
+
+static pqf_err pg_quarantine(pqf_sink *base, const pqf__quarantine_put *q, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, q->seq);
+    const char *p[6] = {q->table, seq, q->key, q->expected_sha256, q->got_sha256, q->at};
+    return exec_params(s,
+                       "INSERT INTO _pqfeed_quarantine (table_name, seq, file_key, "
+                       "expected_sha256, got_sha256, detected_at) VALUES ($1,$2,$3,$4,$5,$6) "
+                       "ON CONFLICT DO NOTHING",
+                       6, p, NULL, err);
+}
+
+static void pg_destroy(pqf_sink *base)
+{
+    pg_sink *s = (pg_sink *)base;
+    if (s->conn) {
+        pg_rollback(base);
+        PQfinish(s->conn);
+    }
+    pqf__buf_free(&s->sql);
+    pqf__buf_free(&s->copy);
+    free(s);
+}
+
+static const pqf__sink_vt pg_vt = {
+    "postgres",  pg_setup,    pg_checkpoint,     pg_begin,  pg_sync_table, pg_load_begin,
+    pg_load_row, pg_load_end, pg_put_checkpoint, pg_commit, pg_rollback,   pg_quarantine,
+    pg_destroy,
+};
+
+pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pg_sink *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    s->base.vt = &pg_vt;
+    snprintf(s->base.name, sizeof s->base.name, "postgres");
+    pqf__buf_init(&s->sql, (size_t)64 << 20);
+    pqf__buf_init(&s->copy, (size_t)COPY_CHUNK * 2 + ((size_t)256 << 20));
+    s->conn = PQconnectdb(conninfo);
+    if (!s->conn)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        /* libpq's message names host and port, never the password. */
+        PQF_FAIL(err, PQF_ERR_NET, "postgres: cannot connect: %s", pg_msg(s, NULL));
+    }
+    const char *host = PQhost(s->conn);
+    snprintf(s->base.name, sizeof s->base.name, "postgres %s/%s", host ? host : "",
+             PQdb(s->conn));
+    PQF_TRY(exec(s, "SET client_min_messages = warning", err));
+    *out = &s->base;
+    s = NULL;
+done:
+    if (s)
+        pg_destroy(&s->base);
+    return rc;
+}

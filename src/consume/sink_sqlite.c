@@ -1,0 +1,456 @@
+/* The SQLite sink (libsqlite3).
+ *
+ * Types: integers and booleans INTEGER (declared BOOLEAN for booleans),
+ * floats REAL, decimals DECIMAL(p,s) (NUMERIC affinity: exact as a number up
+ * to 15 digits, kept as text beyond), dates and timestamps as ISO 8601 text
+ * (declared DATE / TIMESTAMP; timestamps with a fixed number of fraction
+ * digits so text order is time order), strings, UUIDs, JSON and nested values
+ * TEXT, binary BLOB. The key is the PRIMARY KEY.
+ *
+ * Changes go to a temporary stage table first, then one DELETE and one
+ * INSERT ... SELECT per commit keep, per key, only the row with the highest
+ * _seq: the same result as applying the changes one by one in _seq order,
+ * whatever order the files hold them in.
+ */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "consume/sink.h"
+
+typedef struct sqlite_sink {
+    pqf_sink base;
+    sqlite3 *db;
+    bool in_tx;
+    /* the load in progress */
+    const pqf__tdef *t;
+    bool changes;
+    sqlite3_stmt *ins;
+    pqf__buf sql;
+} sqlite_sink;
+
+static pqf_err db_fail(sqlite_sink *s, pqf_error *err, const char *what)
+{
+    return pqf_error_set(err, PQF_ERR_IO, "%s: %s: %s", s->base.name, what, sqlite3_errmsg(s->db));
+}
+
+static pqf_err exec(sqlite_sink *s, const char *sql, pqf_error *err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        pqf_err rc = pqf_error_set(err, PQF_ERR_IO, "%s: %s", s->base.name,
+                                   msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return PQF_OK;
+}
+
+/* Run the statement in s->sql (NUL-terminated). */
+static pqf_err exec_buf(sqlite_sink *s, pqf_error *err)
+{
+    if (pqf__buf_cstr(&s->sql) != PQF_OK)
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+    return exec(s, (const char *)s->sql.data, err);
+}
+
+static const char *decl_type(const pqf__col *c, char *buf, size_t cap)
+{
+    switch (c->kind) {
+    case PQF__C_INT:
+    case PQF__C_UINT64:
+        return "INTEGER";
+    case PQF__C_FLOAT:
+    case PQF__C_DOUBLE:
+        return "REAL";
+    case PQF__C_BOOL:
+        return "BOOLEAN";
+    case PQF__C_DECIMAL:
+        snprintf(buf, cap, "DECIMAL(%d,%d)", c->precision, c->scale);
+        return buf;
+    case PQF__C_DATE:
+        return "DATE";
+    case PQF__C_TIMESTAMP:
+        return "TIMESTAMP";
+    case PQF__C_BINARY:
+        return "BLOB";
+    default: /* TEXT affinity: JSON like "12" must stay text */
+        return "TEXT";
+    }
+}
+
+static pqf_err sq_setup(pqf_sink *base, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    return exec(s,
+                "CREATE TABLE IF NOT EXISTS _pqfeed_checkpoint ("
+                " table_name TEXT NOT NULL, seq INTEGER NOT NULL, commit_hash TEXT NOT NULL,"
+                " schema_version INTEGER NOT NULL, kind TEXT NOT NULL, rows INTEGER NOT NULL,"
+                " commit_created_at TEXT, applied_at TEXT NOT NULL,"
+                " PRIMARY KEY (table_name, seq));"
+                "CREATE TABLE IF NOT EXISTS _pqfeed_quarantine ("
+                " table_name TEXT NOT NULL, seq INTEGER NOT NULL, file_key TEXT NOT NULL,"
+                " expected_sha256 TEXT NOT NULL, got_sha256 TEXT NOT NULL, detected_at TEXT NOT NULL,"
+                " UNIQUE (table_name, seq, file_key, got_sha256));",
+                err);
+}
+
+static pqf_err sq_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    pqf_err rc = PQF_OK;
+    sqlite3_stmt *st = NULL;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT seq, commit_hash, schema_version, applied_at FROM "
+                           "_pqfeed_checkpoint WHERE table_name = ?1 ORDER BY seq DESC LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        out->seq = (uint64_t)sqlite3_column_int64(st, 0);
+        const unsigned char *h = sqlite3_column_text(st, 1);
+        snprintf(out->hash, sizeof out->hash, "%s", h ? (const char *)h : "");
+        out->schema_version = sqlite3_column_int(st, 2);
+        const unsigned char *a = sqlite3_column_text(st, 3);
+        snprintf(out->applied_at, sizeof out->applied_at, "%s", a ? (const char *)a : "");
+    } else if (r != SQLITE_DONE) {
+        PQF_FAIL(err, PQF_ERR_IO, "%s: reading the checkpoint: %s", s->base.name,
+                 sqlite3_errmsg(s->db));
+    }
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static pqf_err sq_begin(pqf_sink *base, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    /* IMMEDIATE: take the write lock now, not halfway through a commit. */
+    pqf_err rc = exec(s, "BEGIN IMMEDIATE", err);
+    s->in_tx = rc == PQF_OK;
+    return rc;
+}
+
+static pqf_err sq_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    pqf_err rc = PQF_OK;
+    sqlite3_stmt *st = NULL;
+    bool *have = calloc(t->ncols + 1, sizeof *have);
+    size_t nhave = 0;
+    char tb[64];
+    if (!have)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    if (sqlite3_prepare_v2(s->db, "SELECT name FROM pragma_table_info(?1)", -1, &st, NULL) !=
+        SQLITE_OK)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    sqlite3_bind_text(st, 1, t->table, -1, SQLITE_STATIC);
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *nm = (const char *)sqlite3_column_text(st, 0);
+        nhave++;
+        for (size_t i = 0; nm && i < t->ncols; i++)
+            if (strcmp(t->cols[i].name, nm) == 0)
+                have[i] = true;
+    }
+    if (r != SQLITE_DONE)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    pqf__buf_reset(&s->sql);
+    if (nhave == 0) {
+        PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TABLE "));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+        for (size_t i = 0; i < t->ncols; i++) {
+            PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
+            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+            PQF_TRY(pqf__buf_printf(&s->sql, " %s%s", decl_type(&t->cols[i], tb, sizeof tb),
+                                    t->cols[i].nullable ? "" : " NOT NULL"));
+        }
+        if (t->nkeys) {
+            PQF_TRY(pqf__buf_printf(&s->sql, ", PRIMARY KEY ("));
+            for (size_t k = 0; k < t->nkeys; k++) {
+                PQF_TRY(pqf__buf_printf(&s->sql, "%s", k ? ", " : ""));
+                PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
+            }
+            PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        }
+        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        PQF_TRY(exec_buf(s, err));
+    } else {
+        /* A later schema version's new columns (compatible changes add only
+         * nullable ones); columns the schema dropped stay and get NULLs. */
+        for (size_t i = 0; i < t->ncols; i++) {
+            if (have[i])
+                continue;
+            pqf__buf_reset(&s->sql);
+            PQF_TRY(pqf__buf_printf(&s->sql, "ALTER TABLE "));
+            PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+            PQF_TRY(pqf__buf_printf(&s->sql, " ADD COLUMN "));
+            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+            PQF_TRY(pqf__buf_printf(&s->sql, " %s", decl_type(&t->cols[i], tb, sizeof tb)));
+            PQF_TRY(exec_buf(s, err));
+        }
+    }
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    sqlite3_finalize(st);
+    free(have);
+    return rc;
+}
+
+static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    pqf_err rc = PQF_OK;
+    s->t = t;
+    s->changes = changes;
+    pqf__buf_reset(&s->sql);
+    if (changes) {
+        PQF_TRY(exec(s, "DROP TABLE IF EXISTS temp._pqfeed_stage", err));
+        /* Untyped columns: values keep what was bound; the target's
+         * affinities apply at the merge. */
+        PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TEMP TABLE _pqfeed_stage ("));
+        for (size_t i = 0; i < t->ncols; i++) {
+            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+            PQF_TRY(pqf__buf_printf(&s->sql, ", "));
+        }
+        PQF_TRY(pqf__buf_printf(&s->sql, "_pqfeed_op, _pqfeed_seq)"));
+        PQF_TRY(exec_buf(s, err));
+        pqf__buf_reset(&s->sql);
+        PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO temp._pqfeed_stage VALUES ("));
+        for (size_t i = 0; i < t->ncols + 2; i++)
+            PQF_TRY(pqf__buf_printf(&s->sql, "%s?", i ? "," : ""));
+        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+    } else {
+        PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM main."));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+        PQF_TRY(exec_buf(s, err));
+        pqf__buf_reset(&s->sql);
+        PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO main."));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+        for (size_t i = 0; i < t->ncols; i++) {
+            PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
+            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+        }
+        PQF_TRY(pqf__buf_printf(&s->sql, ") VALUES ("));
+        for (size_t i = 0; i < t->ncols; i++)
+            PQF_TRY(pqf__buf_printf(&s->sql, "%s?", i ? "," : ""));
+        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+    }
+    PQF_TRY(pqf__buf_cstr(&s->sql));
+    sqlite3_finalize(s->ins);
+    s->ins = NULL;
+    if (sqlite3_prepare_v2(s->db, (const char *)s->sql.data, -1, &s->ins, NULL) != SQLITE_OK)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+static pqf_err sq_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    size_t n = s->t->ncols + (s->changes ? 2 : 0);
+    sqlite3_reset(s->ins);
+    for (size_t i = 0; i < n; i++) {
+        const pqf__val *v = &vals[i];
+        int c = (int)i + 1, r;
+        switch (v->t) {
+        case PQF__V_INT:
+        case PQF__V_BOOL:
+            r = sqlite3_bind_int64(s->ins, c, v->i);
+            break;
+        case PQF__V_DOUBLE:
+            r = sqlite3_bind_double(s->ins, c, v->d);
+            break;
+        case PQF__V_TEXT:
+            r = sqlite3_bind_text64(s->ins, c, v->s, v->n, SQLITE_STATIC, SQLITE_UTF8);
+            break;
+        case PQF__V_BLOB:
+            r = sqlite3_bind_blob64(s->ins, c, v->s, v->n, SQLITE_STATIC);
+            break;
+        default:
+            r = sqlite3_bind_null(s->ins, c);
+            break;
+        }
+        if (r != SQLITE_OK)
+            return db_fail(s, err, "binding a value");
+    }
+    if (sqlite3_step(s->ins) != SQLITE_DONE)
+        return pqf_error_set(err, PQF_ERR_VALUE, "%s: table %s: %s", s->base.name, s->t->table,
+                             sqlite3_errmsg(s->db));
+    return PQF_OK;
+}
+
+static pqf_err key_list(pqf__buf *b, const pqf__tdef *t, const char *prefix)
+{
+    pqf_err rc = PQF_OK;
+    for (size_t k = 0; k < t->nkeys; k++) {
+        PQF_TRY(pqf__buf_printf(b, "%s%s", k ? ", " : "", prefix));
+        PQF_TRY(pqf__sql_ident(b, t->cols[t->keys[k]].name));
+    }
+done:
+    return rc;
+}
+
+static pqf_err sq_load_end(pqf_sink *base, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    const pqf__tdef *t = s->t;
+    pqf_err rc = PQF_OK;
+    sqlite3_finalize(s->ins);
+    s->ins = NULL;
+    if (!s->changes)
+        goto done;
+    /* Every key the commit touched leaves the table... */
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM main."));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " WHERE (%s", ""));
+    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__buf_printf(&s->sql, ") IN (SELECT "));
+    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__buf_printf(&s->sql, " FROM temp._pqfeed_stage)"));
+    PQF_TRY(exec_buf(s, err));
+    /* ...and comes back in its latest version, unless that is a delete. */
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO main."));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+    for (size_t i = 0; i < t->ncols; i++) {
+        PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+    }
+    PQF_TRY(pqf__buf_printf(&s->sql, ") SELECT "));
+    for (size_t i = 0; i < t->ncols; i++) {
+        PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+    }
+    PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT *, row_number() OVER (PARTITION BY "));
+    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__buf_printf(&s->sql, " ORDER BY _pqfeed_seq DESC) AS _pqfeed_rn FROM "
+                                     "temp._pqfeed_stage) WHERE _pqfeed_rn = 1 AND _pqfeed_op <> 'D'"));
+    PQF_TRY(exec_buf(s, err));
+    PQF_TRY(exec(s, "DROP TABLE temp._pqfeed_stage", err));
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+static pqf_err sq_put_checkpoint(pqf_sink *base, const pqf__ckpt_put *c, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    pqf_err rc = PQF_OK;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO _pqfeed_checkpoint (table_name, seq, commit_hash, "
+                           "schema_version, kind, rows, commit_created_at, applied_at) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           -1, &st, NULL) != SQLITE_OK)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    sqlite3_bind_text(st, 1, c->table, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+    sqlite3_bind_text(st, 3, c->hash, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, c->schema_version);
+    sqlite3_bind_text(st, 5, c->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)c->rows);
+    sqlite3_bind_text(st, 7, c->created_at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, c->applied_at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: writing the checkpoint of %s seq %" PRIu64 ": %s",
+                 s->base.name, c->table, c->seq, sqlite3_errmsg(s->db));
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static pqf_err sq_commit(pqf_sink *base, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    pqf_err rc = exec(s, "COMMIT", err);
+    if (rc == PQF_OK)
+        s->in_tx = false;
+    return rc;
+}
+
+static void sq_rollback(pqf_sink *base)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    sqlite3_finalize(s->ins);
+    s->ins = NULL;
+    if (s->in_tx || !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_tx = false;
+}
+
+static pqf_err sq_quarantine(pqf_sink *base, const pqf__quarantine_put *q, pqf_error *err)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    pqf_err rc = PQF_OK;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT OR IGNORE INTO _pqfeed_quarantine (table_name, seq, file_key, "
+                           "expected_sha256, got_sha256, detected_at) VALUES (?1,?2,?3,?4,?5,?6)",
+                           -1, &st, NULL) != SQLITE_OK)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    sqlite3_bind_text(st, 1, q->table, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)q->seq);
+    sqlite3_bind_text(st, 3, q->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, q->expected_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, q->got_sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, q->at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: writing the quarantine record: %s", s->base.name,
+                 sqlite3_errmsg(s->db));
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void sq_destroy(pqf_sink *base)
+{
+    sqlite_sink *s = (sqlite_sink *)base;
+    sq_rollback(base);
+    sqlite3_close(s->db);
+    pqf__buf_free(&s->sql);
+    free(s);
+}
+
+static const pqf__sink_vt sqlite_vt = {
+    "sqlite",      sq_setup,          sq_checkpoint, sq_begin,    sq_sync_table, sq_load_begin,
+    sq_load_row,   sq_load_end,       sq_put_checkpoint, sq_commit, sq_rollback,  sq_quarantine,
+    sq_destroy,
+};
+
+pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    sqlite_sink *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    s->base.vt = &sqlite_vt;
+    snprintf(s->base.name, sizeof s->base.name, "%s", path);
+    pqf__buf_init(&s->sql, (size_t)64 << 20);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+    sqlite3_busy_timeout(s->db, 10000);
+    /* Durable commits whatever the file's journal mode. */
+    PQF_TRY(exec(s, "PRAGMA synchronous = FULL", err));
+    *out = &s->base;
+    s = NULL;
+done:
+    if (s)
+        sq_destroy(&s->base);
+    return rc;
+}

@@ -1,0 +1,418 @@
+/* Table definitions from a feed's schema files, and rows (as the Parquet row
+ * reader renders them in JSON) turned into typed values for the sinks. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "consume/sink.h"
+#include "pqfeed/source.h"
+#include "source/json.h"
+
+void pqf__tdef_free(pqf__tdef *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->ncols; i++)
+        free(t->cols[i].name);
+    free(t->cols);
+    free(t->keys);
+    free(t->table);
+    free(t);
+}
+
+pqf_err pqf__sql_ident(pqf__buf *b, const char *name)
+{
+    pqf_err rc = PQF_OK;
+    PQF_TRY(pqf__buf_append_byte(b, '"'));
+    for (const char *p = name; *p; p++) {
+        if (*p == '"')
+            PQF_TRY(pqf__buf_append_byte(b, '"'));
+        PQF_TRY(pqf__buf_append_byte(b, (uint8_t)*p));
+    }
+    PQF_TRY(pqf__buf_append_byte(b, '"'));
+done:
+    return rc;
+}
+
+static int unit_digits(pqf_time_unit u) { return u == PQF_MILLIS ? 3 : u == PQF_MICROS ? 6 : 9; }
+
+/* Column kind of top-level node `node` of s. */
+static pqf_err col_from_node(const pqf_schema *s, int node, pqf__col *c, pqf_error *err)
+{
+    pqf_node_info ni;
+    pqf_schema_node(s, node, &ni);
+    c->nullable = ni.repetition != PQF_REQUIRED;
+    if (ni.is_group || ni.repetition == PQF_REPEATED) {
+        c->kind = PQF__C_NESTED;
+        return PQF_OK;
+    }
+    const pqf_logical *lt = &ni.logical;
+    switch (lt->kind) {
+    case PQF_LT_STRING:
+    case PQF_LT_ENUM:
+        c->kind = PQF__C_TEXT;
+        return PQF_OK;
+    case PQF_LT_JSON:
+        c->kind = PQF__C_JSON;
+        return PQF_OK;
+    case PQF_LT_UUID:
+        c->kind = PQF__C_UUID;
+        return PQF_OK;
+    case PQF_LT_DATE:
+        c->kind = PQF__C_DATE;
+        return PQF_OK;
+    case PQF_LT_TIME:
+        c->kind = PQF__C_TIME;
+        c->digits = unit_digits(lt->unit);
+        return PQF_OK;
+    case PQF_LT_TIMESTAMP:
+        c->kind = PQF__C_TIMESTAMP;
+        c->digits = unit_digits(lt->unit);
+        c->utc = lt->utc;
+        return PQF_OK;
+    case PQF_LT_DECIMAL:
+        c->kind = PQF__C_DECIMAL;
+        c->precision = lt->precision;
+        c->scale = lt->scale;
+        return PQF_OK;
+    case PQF_LT_INT:
+        c->bits = lt->bit_width;
+        c->is_unsigned = !lt->is_signed;
+        c->kind = (c->is_unsigned && c->bits == 64) ? PQF__C_UINT64 : PQF__C_INT;
+        return PQF_OK;
+    default:
+        break;
+    }
+    switch (ni.physical) {
+    case PQF_BOOLEAN:
+        c->kind = PQF__C_BOOL;
+        return PQF_OK;
+    case PQF_INT32:
+    case PQF_INT64:
+        c->kind = PQF__C_INT;
+        c->bits = ni.physical == PQF_INT32 ? 32 : 64;
+        return PQF_OK;
+    case PQF_FLOAT:
+        c->kind = PQF__C_FLOAT;
+        return PQF_OK;
+    case PQF_DOUBLE:
+        c->kind = PQF__C_DOUBLE;
+        return PQF_OK;
+    case PQF_BYTE_ARRAY:
+    case PQF_FIXED_LEN_BYTE_ARRAY:
+        c->kind = PQF__C_BINARY;
+        return PQF_OK;
+    default:
+        return pqf_error_set(err, PQF_ERR_UNSUPPORTED, "column '%s': type %s has no sink type",
+                             ni.name, pqf_physical_name(ni.physical));
+    }
+}
+
+pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *text, size_t len,
+                                   const char *name, pqf__tdef **out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_schema *s = NULL;
+    pqf__json_doc doc;
+    pqf__json *root = NULL;
+    pqf__tdef *t = calloc(1, sizeof *t);
+    pqf__json_doc_init(&doc, NULL);
+    *out = NULL;
+    if (!t || !(t->table = strdup(table)))
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    t->schema_version = version;
+    PQF_TRY(pqf_schema_from_json(text, len, name, &s, err));
+    pqf_node_info root_info;
+    if (pqf_schema_node(s, 0, &root_info) != PQF_OK || root_info.nchildren > PQF__MAX_COLS)
+        PQF_FAIL(err, PQF_ERR_LIMIT, "%s: more than %d top-level columns", name, PQF__MAX_COLS);
+    t->cols = calloc((size_t)root_info.nchildren + 1, sizeof *t->cols);
+    if (!t->cols)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < root_info.nchildren; i++) {
+        int node = pqf_schema_child(s, 0, i);
+        pqf_node_info ni;
+        pqf_schema_node(s, node, &ni);
+        pqf__col *c = &t->cols[t->ncols];
+        if (!(c->name = strdup(ni.name)))
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        t->ncols++;
+        PQF_TRY(col_from_node(s, node, c, err));
+    }
+    /* The key: the top-level "key" array the feed adds to the schema file. */
+    rc = pqf__json_parse(&doc, text, len, &root);
+    if (rc != PQF_OK)
+        PQF_FAIL(err, rc, "%s: %s", name, doc.err.msg);
+    const pqf__json *key = pqf__json_get(root, "key");
+    if (key && key->type != PQF__JNULL) {
+        if (key->type != PQF__JARR)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: \"key\" is not an array", name);
+        t->keys = calloc(key->len + 1, sizeof *t->keys);
+        if (!t->keys)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        for (const pqf__json *k = key->child; k; k = k->next) {
+            if (k->type != PQF__JSTR)
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: \"key\" holds a %s, not a column name", name,
+                         pqf__json_type_name(k->type));
+            size_t j = 0;
+            while (j < t->ncols && strcmp(t->cols[j].name, k->str) != 0)
+                j++;
+            if (j == t->ncols)
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: key column '%s' is not a top-level column",
+                         name, k->str);
+            if (t->cols[j].kind == PQF__C_NESTED)
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: key column '%s' is nested", name, k->str);
+            if (t->cols[j].key)
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: key column '%s' is named twice", name, k->str);
+            t->cols[j].key = true;
+            t->keys[t->nkeys++] = j;
+        }
+    }
+    *out = t;
+    t = NULL;
+done:
+    pqf__json_doc_free(&doc);
+    pqf_schema_free(s);
+    pqf__tdef_free(t);
+    return rc;
+}
+
+/* ---- values ------------------------------------------------------------------------ */
+
+static int b64v(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Standard base64 (as the row reader writes binary) into b. */
+static pqf_err base64_decode(pqf__buf *b, const char *s, size_t n)
+{
+    pqf_err rc = PQF_OK;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=')
+            break;
+        int v = b64v((unsigned char)s[i]);
+        if (v < 0)
+            return PQF_ERR_VALUE;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            PQF_TRY(pqf__buf_append_byte(b, (uint8_t)(acc >> bits)));
+        }
+    }
+done:
+    return rc;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f][Z]" with exactly `digits` fraction digits, so that
+ * text order is time order in sinks that keep the text (SQLite). */
+static pqf_err norm_timestamp(pqf__buf *b, const char *s, size_t n, int digits)
+{
+    pqf_err rc = PQF_OK;
+    size_t z = n;
+    bool utc = n && s[n - 1] == 'Z';
+    if (utc)
+        z = n - 1;
+    const char *dot = memchr(s, '.', z);
+    size_t whole = dot ? (size_t)(dot - s) : z;
+    size_t frac = dot ? z - whole - 1 : 0;
+    if ((int)frac > digits)
+        return PQF_ERR_VALUE;
+    PQF_TRY(pqf__buf_append(b, s, whole));
+    PQF_TRY(pqf__buf_append_byte(b, '.'));
+    if (frac)
+        PQF_TRY(pqf__buf_append(b, dot + 1, frac));
+    for (int i = (int)frac; i < digits; i++)
+        PQF_TRY(pqf__buf_append_byte(b, '0'));
+    if (utc)
+        PQF_TRY(pqf__buf_append_byte(b, 'Z'));
+done:
+    return rc;
+}
+
+typedef struct {
+    size_t off, n; /* into the scratch buffer */
+    bool set;
+} span;
+
+static pqf_err put_text(pqf__buf *b, const char *s, size_t n, span *sp)
+{
+    sp->off = b->len;
+    sp->n = n;
+    sp->set = true;
+    return pqf__buf_append(b, s, n);
+}
+
+static pqf_err bad_value(pqf_error *err, const pqf__col *c, const char *why)
+{
+    return pqf_error_set(err, PQF_ERR_VALUE, "column '%s': %s", c->name, why);
+}
+
+/* One value v (NULL when missing) of column c. */
+static pqf_err convert(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf__val *out, span *sp,
+                       pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    memset(out, 0, sizeof *out);
+    sp->set = false;
+    if (!v || v->type == PQF__JNULL) {
+        out->t = PQF__V_NULL;
+        return PQF_OK;
+    }
+    switch (c->kind) {
+    case PQF__C_INT:
+    case PQF__C_UINT64: {
+        if (v->type != PQF__JNUM)
+            return bad_value(err, c, "expected an integer");
+        char num[32];
+        if (v->len >= sizeof num)
+            return bad_value(err, c, "integer too long");
+        memcpy(num, v->str, v->len);
+        num[v->len] = 0;
+        errno = 0;
+        char *end;
+        long long x = strtoll(num, &end, 10);
+        if (*end)
+            return bad_value(err, c, "expected an integer");
+        if (errno == ERANGE) { /* uint64 beyond int64: keep the exact text */
+            out->t = PQF__V_TEXT;
+        } else {
+            out->t = PQF__V_INT;
+            out->i = x;
+        }
+        PQF_TRY(put_text(b, v->str, v->len, sp));
+        break;
+    }
+    case PQF__C_FLOAT:
+    case PQF__C_DOUBLE: {
+        if (v->type != PQF__JNUM && v->type != PQF__JSTR)
+            return bad_value(err, c, "expected a number");
+        char num[64];
+        if (v->len >= sizeof num)
+            return bad_value(err, c, "number too long");
+        memcpy(num, v->str, v->len);
+        num[v->len] = 0;
+        char *end;
+        out->d = strtod(num, &end);
+        if (*end)
+            return bad_value(err, c, "expected a number");
+        out->t = PQF__V_DOUBLE;
+        PQF_TRY(put_text(b, v->str, v->len, sp));
+        break;
+    }
+    case PQF__C_BOOL:
+        if (v->type != PQF__JBOOL)
+            return bad_value(err, c, "expected true or false");
+        out->t = PQF__V_BOOL;
+        out->i = v->b;
+        break;
+    case PQF__C_DECIMAL:
+        if (v->type != PQF__JNUM)
+            return bad_value(err, c, "expected a decimal number");
+        out->t = PQF__V_TEXT;
+        PQF_TRY(put_text(b, v->str, v->len, sp));
+        break;
+    case PQF__C_TIMESTAMP:
+        if (v->type != PQF__JSTR)
+            return bad_value(err, c, "expected a timestamp");
+        out->t = PQF__V_TEXT;
+        sp->off = b->len;
+        rc = norm_timestamp(b, v->str, v->len, c->digits);
+        if (rc == PQF_ERR_VALUE)
+            return bad_value(err, c, "malformed timestamp");
+        PQF_TRY(rc);
+        sp->n = b->len - sp->off;
+        sp->set = true;
+        break;
+    case PQF__C_TEXT:
+    case PQF__C_UUID:
+    case PQF__C_DATE:
+    case PQF__C_TIME:
+    case PQF__C_JSON:
+        if (v->type != PQF__JSTR)
+            return bad_value(err, c, "expected a string");
+        out->t = PQF__V_TEXT;
+        PQF_TRY(put_text(b, v->str, v->len, sp));
+        break;
+    case PQF__C_NESTED:
+        out->t = PQF__V_TEXT;
+        sp->off = b->len;
+        PQF_TRY(pqf__json_write(b, v));
+        sp->n = b->len - sp->off;
+        sp->set = true;
+        break;
+    case PQF__C_BINARY:
+        if (v->type != PQF__JSTR)
+            return bad_value(err, c, "expected base64 text");
+        out->t = PQF__V_BLOB;
+        sp->off = b->len;
+        rc = base64_decode(b, v->str, v->len);
+        if (rc == PQF_ERR_VALUE)
+            return bad_value(err, c, "malformed base64");
+        PQF_TRY(rc);
+        sp->n = b->len - sp->off;
+        sp->set = true;
+        break;
+    }
+done:
+    if (rc != PQF_OK && rc != PQF_ERR_VALUE)
+        pqf_error_set(err, rc, "column '%s': %s", c->name, pqf_strerror(rc));
+    return rc;
+}
+
+pqf_err pqf__row_values(const pqf__tdef *t, const pqf__json *row, bool changes, pqf__buf *scratch,
+                        pqf__val *vals, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    size_t n = t->ncols + (changes ? 2 : 0);
+    span spans[PQF__MAX_COLS + 2];
+    if (n > PQF__MAX_COLS + 2)
+        PQF_FAIL(err, PQF_ERR_LIMIT, "table %s: more than %d columns", t->table, PQF__MAX_COLS);
+    if (!row || row->type != PQF__JOBJ)
+        PQF_FAIL(err, PQF_ERR_CORRUPT, "a row is not a JSON object");
+    pqf__buf_reset(scratch);
+    for (size_t i = 0; i < t->ncols; i++) {
+        const pqf__json *v = pqf__json_get(row, t->cols[i].name);
+        if ((!v || v->type == PQF__JNULL) && t->cols[i].key)
+            PQF_FAIL(err, PQF_ERR_VALUE, "key column '%s' is null", t->cols[i].name);
+        PQF_TRY(convert(&t->cols[i], v, scratch, &vals[i], &spans[i], err));
+    }
+    if (changes) {
+        const pqf__json *op = pqf__json_get(row, "_op");
+        const pqf__json *seq = pqf__json_get(row, "_seq");
+        if (!op || op->type != PQF__JSTR || op->len != 1 || !strchr("IUD", op->str[0]))
+            PQF_FAIL(err, PQF_ERR_VALUE, "column '_op': expected I, U or D");
+        static const pqf__col seqcol = {.name = "_seq", .kind = PQF__C_INT, .bits = 64};
+        if (!seq || seq->type != PQF__JNUM)
+            PQF_FAIL(err, PQF_ERR_VALUE, "column '_seq': expected an integer");
+        size_t k = t->ncols;
+        vals[k].t = PQF__V_TEXT;
+        PQF_TRY(put_text(scratch, op->str, 1, &spans[k]));
+        PQF_TRY(convert(&seqcol, seq, scratch, &vals[k + 1], &spans[k + 1], err));
+    }
+    /* The buffer may have moved while it grew: point into it only now. */
+    for (size_t i = 0; i < n; i++) {
+        if (spans[i].set) {
+            vals[i].s = (const char *)scratch->data + spans[i].off;
+            vals[i].n = spans[i].n;
+        }
+    }
+done:
+    return rc;
+}

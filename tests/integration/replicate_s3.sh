@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# pqfeed replicate against a real Ceph RGW (scripts/rgw.sh, stopped on exit):
+# bucket to bucket (server-side copies), S3 to local and local to S3
+# (streamed and hashed), incremental runs, a corrupted and a missing source
+# object, retries through the fault proxy, and kill -9 at named points and
+# at random moments with the replica a valid prefix after each.
+. "$(dirname "$0")/../lib.sh"
+
+RGW=$T/rgw
+on_exit "'$ROOT/scripts/rgw.sh' stop '$RGW'"
+if ! "$ROOT/scripts/rgw.sh" start "$RGW" >"$T/rgw.log" 2>&1; then
+    not_ok "RGW starts" "$(tail -n 20 "$T/rgw.log")"
+    done_testing
+    exit 1
+fi
+ok "RGW starts"
+. "$RGW/env"
+export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+export AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CA_BUNDLE
+export HOME=$T/home; mkdir -p "$HOME"
+AWS=(/usr/bin/aws --endpoint-url "$RGW_ENDPOINT")
+for b in pqf-prim pqf-rep pqf-rep2 pqf-bad pqf-badrep pqf-kill; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
+PRIM=s3://pqf-prim/feed
+
+G=$T/pages
+"$PQF" gen --out "$G" --table issues --hours 5 --rows 4000 --page-rows 500 --seed 7 >/dev/null
+CH=(--table issues --schema "$G/issues.schema.json" --mode changes --key id --watermark updated_at
+    --delete-column deleted --created-column created_at --target-file-size 8K)
+export_hour() { "$PQF" export "$1" "${CH[@]}" --as-of "2026-01-05T0$2:00:00Z" "$G/hour-000$2" >/dev/null; }
+s3_head() { # URI: seq of the last commit
+    "$PQF" ls --recursive "$1/issues/_log/" 2>/dev/null | grep -c '\.json$'
+}
+for h in 0 1 2; do check "export hour $h to S3" export_hour "$PRIM" $h; done
+S=$T/state.db
+
+# ---- bucket to bucket: server-side copies --------------------------------------------------
+check "replicate bucket to bucket (server-side copy, --verify=full)" "$PQF" replicate "$PRIM" s3://pqf-rep/dr --state "$S" --verify=full --quiet
+check "verify: the replica equals the primary" "$PQF" verify "$PRIM" s3://pqf-rep/dr --deep
+check_grep "equal" "issues: replica at 3 of 3: equal to the primary" "$T/last.out"
+check "log --deep on the replica" "$PQF" log s3://pqf-rep/dr --deep
+"$PQF" ls --recursive "$PRIM/" | awk '{print $3, $4}' | sort >"$T/prim.ls"
+"$PQF" ls --recursive s3://pqf-rep/dr/ | awk '{print $3, $4}' | sort >"$T/rep.ls"
+check "same keys and sizes in both buckets" cmp "$T/prim.ls" "$T/rep.ls"
+export_hour "$PRIM" 3
+"$PQF" replicate "$PRIM" s3://pqf-rep/dr --state "$S" --json >"$T/inc.json"
+check_grep "incremental: only commit 4 moves" '"event":"summary","published":1,' "$T/inc.json"
+check "verify after the increment" "$PQF" verify "$PRIM" s3://pqf-rep/dr
+"$PQF" replicate status "$PRIM" s3://pqf-rep/dr --state "$S" --json >"$T/status.json"
+check_grep "status: up to date" '"published":4,"head":4,"pending_commits":0' "$T/status.json"
+
+# ---- streamed: S3 to local, local to S3, two replicas at once ----------------------------------
+check "S3 to a local replica and a second bucket at once (streamed and hashed)" "$PQF" replicate "$PRIM" "$T/local" s3://pqf-rep2/x --no-server-copy --state "$S" --quiet
+check "the local replica equals the primary" "$PQF" verify "$PRIM" "$T/local" --deep
+check "the second bucket equals the primary" "$PQF" verify "$PRIM" s3://pqf-rep2/x --deep
+check "local to S3" "$PQF" replicate "$T/local" s3://pqf-rep2/back --state "$S" --quiet
+check "round trip equals" "$PQF" verify "$PRIM" s3://pqf-rep2/back --deep
+
+# ---- a corrupted source object: detected, not published, reported -----------------------------
+BAD=s3://pqf-bad/feed
+check "replicate a copy of the primary" "$PQF" replicate "$PRIM" "$BAD" --state "$S" --quiet
+bad=$(grep -oh '"key":"[^"]*"' <("$PQF" cat "$BAD/issues/_log/00000000000000000002.json") | sed -n 2p | cut -d'"' -f4)
+"$PQF" cat "$BAD/$bad" >"$T/bad.parquet"
+printf 'X' | dd of="$T/bad.parquet" bs=1 seek=200 conv=notrunc status=none
+"$PQF" cp --quiet "$T/bad.parquet" "$BAD/$bad"
+check_exit "streamed: a flipped byte at the source, exit 6" 6 "$PQF" replicate "$BAD" s3://pqf-badrep/a --no-server-copy --state "$S" --quiet
+check_grep "named, with its cause" "commit 2 not published: .*\(checksum\): $bad" "$T/last.out"
+check_eq "only commit 1 published" "$(s3_head s3://pqf-badrep/a)" 1
+check_exit "the corrupted bytes never landed" 9 "$PQF" stat "s3://pqf-badrep/a/$bad"
+check_exit "server-side with --verify=full: exit 6" 6 "$PQF" replicate "$BAD" s3://pqf-badrep/b --verify=full --state "$S" --quiet
+check_eq "only commit 1 published" "$(s3_head s3://pqf-badrep/b)" 1
+check_exit "the bad copy was removed from the replica" 9 "$PQF" stat "s3://pqf-badrep/b/$bad"
+check "the replica is a valid prefix" "$PQF" verify "$BAD" s3://pqf-badrep/b --deep
+gone=$(grep -oh '"key":"[^"]*"' <("$PQF" cat "$BAD/issues/_log/00000000000000000003.json") | sed -n 1p | cut -d'"' -f4)
+"$PQF" cp --quiet "$T/local/$bad" "$BAD/$bad"
+"$PQF" rm --quiet "$BAD/$gone"
+check_exit "a missing source object: exit 9" 9 "$PQF" replicate "$BAD" s3://pqf-badrep/c --state "$S" --quiet
+check_grep "named, with its cause" "commit 3 not published: .*\(missing-at-source\)" "$T/last.out"
+check_eq "commits 1, 2 published" "$(s3_head s3://pqf-badrep/c)" 2
+
+# ---- retries through the fault proxy -------------------------------------------------------------
+if command -v node >/dev/null; then
+    node "$ROOT/tests/integration/faultproxy.js" --target "$RGW_ENDPOINT" --every 4 --stall-ms 1500 >"$T/proxy.out" 2>&1 &
+    proxy_pid=$!
+    on_exit "kill $proxy_pid"
+    for _ in $(seq 50); do grep -q listening "$T/proxy.out" && break; sleep 0.1; done
+    PROXY=http://127.0.0.1:$(awk '/listening/{print $2}' "$T/proxy.out")
+    check "replicate through drops, 503s, stalls and truncated bodies" "$PQF" replicate "$PRIM" s3://pqf-rep2/faulty --endpoint-url "$PROXY" --read-timeout 1 --retry-base-ms 20 --max-attempts 10 --no-server-copy --state "$S" --quiet
+    check "the replica equals the primary" "$PQF" verify "$PRIM" s3://pqf-rep2/faulty --deep
+    curl -s "$PROXY/__faultproxy/stats" >"$T/proxy.json"
+    check_grep "faults were injected" '"injected":\{"[a-z0-9]+":[1-9]' "$T/proxy.json"
+else
+    skip "fault proxy" "node not installed"
+fi
+
+# ---- kill -9 at named points and at random moments ------------------------------------------------
+export_hour "$PRIM" 4
+crash_ok=1
+for point in replicate.file-copied:3 replicate.before-publish:2 replicate.after-publish:2; do
+    K=s3://pqf-kill/${point//[:.]/-}
+    (PQF_CRASHPOINT=$point exec "$PQF" replicate "$PRIM" "$K" --state "$T/k.db" --concurrency 2 --quiet >/dev/null 2>&1)
+    rc=$?
+    [ "$rc" -eq 137 ] || { crash_ok=0; echo "# $point: exit $rc"; }
+    "$PQF" verify "$PRIM" "$K" >/dev/null 2>&1 || { crash_ok=0; echo "# $point: not a prefix after the kill"; }
+    "$PQF" replicate "$PRIM" "$K" --state "$T/k.db" --quiet >/dev/null 2>&1 || { crash_ok=0; echo "# $point: rerun failed"; }
+    "$PQF" verify "$PRIM" "$K" --deep >/dev/null 2>&1 || { crash_ok=0; echo "# $point: not equal after the rerun"; }
+done
+check_eq "kill -9 at named points, then a rerun: the replica equals the primary" "$crash_ok" 1
+start=$(date +%s%N)
+"$PQF" replicate "$PRIM" s3://pqf-kill/ref --state "$T/ref.db" --concurrency 1 --quiet
+dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+kills=0 prefix_ok=1
+for i in $(seq 1 10); do
+    "$PQF" replicate "$PRIM" s3://pqf-kill/random --state "$T/r.db" --concurrency 1 --quiet >/dev/null 2>&1 &
+    pid=$!
+    sleep "$(awk -v d="$dur_ms" -v s="$RANDOM" 'BEGIN { printf "%.3f", (0.03 + (s % 1000) / 1000 * 0.15) * d / 1000 }')"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    [ $? -eq 137 ] && kills=$((kills + 1))
+    "$PQF" verify "$PRIM" s3://pqf-kill/random >/dev/null 2>&1 || { prefix_ok=0; echo "# kill $i: not a prefix"; }
+done
+echo "# $kills of 10 runs killed mid-flight (a full run takes ${dur_ms} ms)"
+check_eq "after each random kill the replica is a valid prefix" "$prefix_ok" 1
+check "the final rerun completes" "$PQF" replicate "$PRIM" s3://pqf-kill/random --state "$T/r.db" --quiet
+check "and the replica equals the primary" "$PQF" verify "$PRIM" s3://pqf-kill/random --deep
+done_testing
