@@ -39,6 +39,9 @@ static const char export_usage[] =
     "                          last watermark and drop those already exported (same key and\n"
     "                          watermark), and repeats within the run; needs --key\n"
     "  --allow-incompatible    register an incompatible schema change anyway\n"
+    "  --pg CONNINFO           read a PostgreSQL table (--pg-table T) or query (--pg-query Q)\n"
+    "                          instead of files (snapshot; docs/DBSOURCE.md for the types)\n"
+    "  --sqlite FILE           read a SQLite table (--sqlite-table T) instead of files\n"
     "  --config FILE           export every table of a pipeline config (docs/CONFIG.md)\n"
     "  --tables a,b            with --config: only these tables\n"
     "  --json                  print the result as JSON\n";
@@ -227,6 +230,8 @@ int pqf_cmd_export(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     pqf_cli_table_opts_init(&to);
     const char *uri = NULL, *schema_path = NULL, *config = NULL, *only = NULL;
+    const char *pg = NULL, *pg_table = NULL, *pg_query = NULL, *sqlite = NULL, *sqlite_table = NULL;
+    pqf_dbsource *db = NULL;
     unsigned long long infer_rows = 0, v;
     paths in = {0};
     int ret = 0;
@@ -254,7 +259,9 @@ int pqf_cmd_export(int argc, char **argv)
                      strcmp(a, "--key") == 0 || strcmp(a, "--watermark") == 0 ||
                      strcmp(a, "--delete-column") == 0 || strcmp(a, "--created-column") == 0 ||
                      strcmp(a, "--config") == 0 || strcmp(a, "--tables") == 0 ||
-                     strcmp(a, "--overlap") == 0;
+                     strcmp(a, "--overlap") == 0 || strcmp(a, "--pg") == 0 ||
+                     strcmp(a, "--pg-table") == 0 || strcmp(a, "--pg-query") == 0 ||
+                     strcmp(a, "--sqlite") == 0 || strcmp(a, "--sqlite-table") == 0;
         if (needs && !val) {
             ret = pqf_cli_usage("export", "%s needs a value", a);
             goto done;
@@ -304,6 +311,16 @@ int pqf_cmd_export(int argc, char **argv)
                 goto done;
             }
             sp.overlap_ms = ov * mul;
+        } else if (strcmp(a, "--pg") == 0) {
+            pg = argv[++i];
+        } else if (strcmp(a, "--pg-table") == 0) {
+            pg_table = argv[++i];
+        } else if (strcmp(a, "--pg-query") == 0) {
+            pg_query = argv[++i];
+        } else if (strcmp(a, "--sqlite") == 0) {
+            sqlite = argv[++i];
+        } else if (strcmp(a, "--sqlite-table") == 0) {
+            sqlite_table = argv[++i];
         } else if (strcmp(a, "--config") == 0) {
             config = argv[++i];
         } else if (strcmp(a, "--tables") == 0) {
@@ -336,6 +353,41 @@ int pqf_cmd_export(int argc, char **argv)
             goto done;
         }
         ret = export_config(config, only, sp.as_of_ms, &sa);
+        goto done;
+    }
+    if (pg || sqlite) {
+        if (!uri || !sp.table || in.n || (pg && sqlite) || (pg && !pg_table == !pg_query) ||
+            (sqlite && !sqlite_table) || infer_rows) {
+            ret = pqf_cli_usage("export", "a database export needs STORE, --table, and --pg "
+                                "CONNINFO with one of --pg-table/--pg-query, or --sqlite FILE "
+                                "--sqlite-table T (and no INPUT or --infer-rows)");
+            goto done;
+        }
+        pqf_dbsource_opts dbo;
+        pqf_dbsource_opts_init(&dbo);
+        dbo.table = pg ? pg_table : sqlite_table;
+        dbo.query = pg_query;
+        pqf_err r = schema_path ? pqf_schema_load_json(schema_path, &schema, &err) : PQF_OK;
+        dbo.schema = schema;
+        if (r == PQF_OK)
+            r = pg ? pqf_dbsource_open_pg(pg, &dbo, &db, &err)
+                   : pqf_dbsource_open_sqlite(sqlite, &dbo, &db, &err);
+        if (r == PQF_OK)
+            r = pqf_store_open(uri, &sa.opt, &store, &err);
+        if (r == PQF_OK)
+            r = pqf_feed_open(store, &feed, &err);
+        pqf_export_result dres;
+        if (r == PQF_OK) {
+            sp.db = db;
+            sp.schema = pqf_dbsource_schema(db);
+            sp.source = to.source;
+            sp.writer = to.writer;
+            r = pqf_export(feed, &sp, &dres, &err);
+        }
+        if (r != PQF_OK)
+            ret = pqf_cli_fail(&err);
+        else
+            print_result(&sp, &dres, sa.json);
         goto done;
     }
     if (!uri || !sp.table || in.n == 0) {
@@ -378,6 +430,7 @@ done:
     for (size_t k = 0; k < in.n; k++)
         free(in.v[k]);
     free(in.v);
+    pqf_dbsource_free(db);
     pqf_schema_free(schema);
     pqf_feed_free(feed);
     pqf_store_free(store);

@@ -136,9 +136,9 @@ static void on_event(void *ud, const pqf_repl_event *ev)
                     ev->message);
         break;
     case PQF_REPL_FAILED:
-        fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": gave up on %s after %u attempt%s (%s): %s\n",
-                ev->replica, ev->table, ev->seq, ev->key, ev->attempts,
-                ev->attempts == 1 ? "" : "s", ev->cause, ev->message);
+        fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": gave up after %u attempt%s (%s): %s\n",
+                ev->replica, ev->table, ev->seq, ev->attempts, ev->attempts == 1 ? "" : "s",
+                ev->cause, ev->message);
         break;
     case PQF_REPL_TABLE_DONE:
         if (!o->quiet)
@@ -398,13 +398,14 @@ int pqf_cmd_replicate(int argc, char **argv)
         ret = pqf_cli_fail(&err);
         goto done;
     }
-    bool all_s3 = pqf_store_is_s3(primary);
+    bool all_s3 = pqf_store_is_s3(primary), any_s3 = all_s3;
     for (size_t i = 1; i < nuris; i++) {
         if (pqf_store_open(uris[i], &sa.opt, &replicas[nrep], &err) != PQF_OK) {
             ret = pqf_cli_fail(&err);
             goto done;
         }
         all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]);
+        any_s3 = any_s3 || pqf_store_is_s3(replicas[nrep]);
         if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
             nrep++;
             ret = pqf_cli_usage("replicate", "replica %s is the primary", uris[i]);
@@ -427,8 +428,9 @@ int pqf_cmd_replicate(int argc, char **argv)
      * endpoint and one set of credentials, so server-side copy applies. */
     o.server_copy = server_copy && all_s3;
     uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
-    o.transfer_bytes = all_s3 || pqf_store_is_s3(primary) ? 2 * part * sa.opt.concurrency
-                                                           : (2u << 20);
+    /* Budget per transfer: S3 reads and writes hold up to part x concurrency
+     * each (touched only as far as the object goes); local ones 1 MiB chunks. */
+    o.transfer_bytes = any_s3 ? 2 * part * sa.opt.concurrency : (2u << 20);
     o.stop = &stop_flag;
     o.on_event = on_event;
     o.ud = &oc;

@@ -73,7 +73,6 @@ typedef enum pqf_apply_event_kind {
     PQF_APPLY_EV_APPLIED = 1,     /* commit applied: table, seq, rows */
     PQF_APPLY_EV_WAITING = 2,     /* waiting for key: detail says why, wait_ms how long */
     PQF_APPLY_EV_QUARANTINED = 3, /* key of seq hashed wrong: recorded in _pqfeed_quarantine */
-    PQF_APPLY_EV_SCHEMA = 4       /* the sink's table was created or altered (detail) */
 } pqf_apply_event_kind;
 
 /* Strings are valid during the callback only. */

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pqfeed/dbsource.h"
 #include "pqfeed/error.h"
 #include "pqfeed/feed.h"
 #include "pqfeed/schema.h"
@@ -40,6 +41,11 @@ typedef struct pqf_export_spec {
     const char *table;
     const char *const *inputs; /* CSV/NDJSON files in the order they were fetched */
     size_t ninputs;
+    /* Or a database source, opened by the caller (snapshot mode; schema =
+     * pqf_dbsource_schema(db)). A live database cannot be read twice, so its
+     * data files are named with a random tag instead of an input digest: a
+     * rerun writes new names, and gc removes the orphans of a failed run. */
+    pqf_dbsource *db;
     pqf_source_opts source;
     const pqf_schema *schema;  /* finished schema of the records */
     pqf_commit_kind kind;      /* PQF_COMMIT_SNAPSHOT (default) or PQF_COMMIT_CHANGES */

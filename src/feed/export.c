@@ -603,10 +603,41 @@ done:
     return rc;
 }
 
+static pqf_err export_db(exp_ctx *x, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    for (;;) {
+        bool eof = false;
+        if (!x->w)
+            PQF_TRY(file_open(x, err));
+        if (pqf_dbsource_next(x->sp->db, x->w, &eof) != PQF_OK) {
+            *err = *pqf_dbsource_error(x->sp->db);
+            rc = err->code;
+            goto done;
+        }
+        if (eof)
+            break;
+        pqf_writer_stats st;
+        pqf_writer_get_stats(x->w, &st);
+        if (st.bytes >= x->sp->target_file_bytes)
+            PQF_TRY(file_close(x, err));
+    }
+    if (x->w) {
+        pqf_writer_stats st;
+        pqf_writer_get_stats(x->w, &st);
+        if (st.rows > 0 || x->c->nfiles == 0)
+            PQF_TRY(file_close(x, err));
+    }
+done:
+    return rc;
+}
+
 static pqf_err export_rows(exp_ctx *x, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_source *src = NULL;
+    if (x->sp->db)
+        return export_db(x, err);
     pqf_source_opts so = x->sp->source;
     if (x->sp->kind == PQF_COMMIT_CHANGES)
         so.changes = &x->co;
@@ -652,6 +683,20 @@ static pqf_err export_rows(exp_ctx *x, pqf_error *err)
 done:
     pqf_source_free(src);
     return rc;
+}
+
+/* A database source's tag: random, since the source cannot be re-read. */
+static pqf_err random_digest(exp_ctx *x, pqf_error *err)
+{
+    uint8_t r[32];
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = f ? fread(r, 1, sizeof r, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != sizeof r)
+        return pqf_error_set(err, PQF_ERR_IO, "cannot read /dev/urandom");
+    pqf__hex(r, 32, x->digest);
+    return PQF_OK;
 }
 
 /* SHA-256 over every input byte (in order, with its length) and every
@@ -740,6 +785,9 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
                  "and -, starting with a letter)", sp->table ? sp->table : "");
     if (!sp->schema)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: no schema", sp->table);
+    if (sp->db && sp->kind != PQF_COMMIT_SNAPSHOT)
+        PQF_FAIL(err, PQF_ERR_UNSUPPORTED, "table %s: database sources export snapshots "
+                 "(changes mode from a database is not implemented yet)", sp->table);
     if (sp->kind == PQF_COMMIT_CHANGES && !sp->watermark)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: changes mode needs a watermark column",
                  sp->table);
@@ -811,12 +859,13 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         char *sj = NULL;
         size_t sl = 0;
         PQF_TRY(pqf_schema_to_json(x.file_schema, &sj, &sl, err));
-        rc = input_digest(&x, sj, err);
+        rc = sp->db ? random_digest(&x, err) : input_digest(&x, sj, err);
         free(sj);
         if (rc != PQF_OK)
             goto done;
     }
-    memcpy(x.c->source_sha256, x.digest, sizeof x.digest);
+    if (!sp->db)
+        memcpy(x.c->source_sha256, x.digest, sizeof x.digest);
     if (head && sp->kind == PQF_COMMIT_SNAPSHOT && head->kind == PQF_COMMIT_SNAPSHOT &&
         strcmp(head->source_sha256, x.digest) == 0 && head->schema_version == res->schema_version) {
         /* the same snapshot again (a rerun after a crash that followed the

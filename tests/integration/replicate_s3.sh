@@ -39,8 +39,8 @@ check "replicate bucket to bucket (server-side copy, --verify=full)" "$PQF" repl
 check "verify: the replica equals the primary" "$PQF" verify "$PRIM" s3://pqf-rep/dr --deep
 check_grep "equal" "issues: replica at 3 of 3: equal to the primary" "$T/last.out"
 check "log --deep on the replica" "$PQF" log s3://pqf-rep/dr --deep
-"$PQF" ls --recursive "$PRIM/" | awk '{print $3, $4}' | sort >"$T/prim.ls"
-"$PQF" ls --recursive s3://pqf-rep/dr/ | awk '{print $3, $4}' | sort >"$T/rep.ls"
+"$PQF" ls --recursive "$PRIM/" | awk '{sub(/^[^\/]*\//, "", $4); print $3, $4}' | sort >"$T/prim.ls"
+"$PQF" ls --recursive s3://pqf-rep/dr/ | awk '{sub(/^[^\/]*\//, "", $4); print $3, $4}' | sort >"$T/rep.ls"
 check "same keys and sizes in both buckets" cmp "$T/prim.ls" "$T/rep.ls"
 export_hour "$PRIM" 3
 "$PQF" replicate "$PRIM" s3://pqf-rep/dr --state "$S" --json >"$T/inc.json"
