@@ -89,12 +89,12 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void iso_ms(int64_t ms, char out[40])
+static void iso_ms(int64_t ms, char out[48])
 {
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);
-    snprintf(out, 40, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+    snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
@@ -347,7 +347,7 @@ static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t 
         pqf__crashpoint("apply.file-loaded");
     }
     PQF_TRY(s->vt->load_end(s, err));
-    char created[40], applied[40];
+    char created[48], applied[48];
     iso_ms(c->created_ms, created);
     iso_ms(now_ms(), applied);
     pqf__ckpt_put cp = {c->table,  c->seq, c->hash, c->schema_version,
@@ -499,7 +499,7 @@ static pqf_err apply_table(run *r, const char *table, pqf_error *err)
             continue;
         }
         if (oc == OUT_CORRUPT) {
-            char at[40];
+            char at[48];
             iso_ms(now_ms(), at);
             pqf__quarantine_put q = {table, seq, r->key, r->want_sha, r->got_sha, at};
             PQF_TRY(r->s->vt->quarantine(r->s, &q, err));

@@ -104,7 +104,7 @@ typedef struct pqf__ckpt {
     uint64_t seq; /* 0: nothing applied */
     char hash[65];
     int schema_version;
-    char applied_at[40]; /* ISO 8601 UTC, as the sink wrote it */
+    char applied_at[48]; /* ISO 8601 UTC, as the sink wrote it */
 } pqf__ckpt;
 
 /* What the engine writes with a commit's data. */

@@ -742,7 +742,9 @@ static pqf_err finish_job(link_ctx *L, job *j, pqf_error *err)
                                 f->sha256, j->attempts, j->cause, j->err.msg, err));
     pqf_repl_event ev = {.seq = j->wc->c->seq, .key = f->key, .cause = j->cause,
                          .message = j->err.msg, .attempts = j->attempts};
-    if (j->retryable && j->attempts < r->max_attempts && !stopping(L)) {
+    /* While stopping, a retry is scheduled but not started: the object stays
+     * pending for the next run instead of counting as failed. */
+    if (j->retryable && j->attempts < r->max_attempts) {
         j->st = J_WAIT;
         j->probe = true;
         j->verified_before = false;

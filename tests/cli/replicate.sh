@@ -84,6 +84,21 @@ check_grep "named with its cause" "commit 4 not published: .*\(missing-at-source
 check_eq "commits 1..3 published, 4 not" "$(replica_head "$T/rm")" 3
 check "valid prefix" "$PQF" log "$T/rm"
 
+# ---- a replica that cannot be written: retries with backoff, then gives up --------------------
+WR=$T/rw-fail
+d=$(grep -oh '"key":"[^"]*"' "$P/issues/_log/00000000000000000002.json" | sed -n 1p | cut -d'"' -f4)
+mkdir -p "$WR/$(dirname "$(dirname "$d")")"
+echo "not a directory" >"$WR/$(dirname "$d")" # mkdir of the hour folder fails
+check_exit "a replica write failing every time: exit 10 (I/O)" 10 "$PQF" replicate "$P" "$WR" --state "$S" --backoff-ms 10 --object-attempts 3
+check_grep "gave up after 3 attempts, cause write-target" "commit 2 not published: after 3 attempts \(write-target\)" "$T/last.out"
+check_grep "retries were reported on the way" "retrying .* \(attempt 1, write-target\)" "$T/last.out"
+check_eq "commit 1 published, 2 not" "$(replica_head "$WR")" 1
+"$PQF" replicate status "$P" "$WR" --state "$S" --json >"$T/wstatus.json"
+check_grep "status: retries and failures by cause" '"retries":[2-9][0-9]*,"failed_objects":[1-9][0-9]*,"failures":\{"write-target":[1-9][0-9]*\}' "$T/wstatus.json"
+rm "$WR/$(dirname "$d")"
+check "once writable, the rerun completes" "$PQF" replicate "$P" "$WR" --state "$S" --quiet
+check "and the replica equals the primary" "$PQF" verify "$P" "$WR" --deep
+
 # ---- a broken chain at the primary, a diverged replica -----------------------------------------
 B=$T/broken
 cp -r "$P" "$B"

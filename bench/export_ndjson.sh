@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Issue 5's NDJSON benchmark: API pages (NDJSON, nested objects and arrays)
+# to Parquet, `pqfeed export` (one snapshot commit of a local feed, zstd)
+# against DuckDB `SET threads=1; COPY (SELECT * FROM read_json(...)) TO ...
+# (FORMAT parquet, COMPRESSION zstd)` through @duckdb/node-api, in one run.
+#
+#   ROWS=1000000 (default)  BENCH_DIR=build/bench  PQF=build/pqfeed
+# Results: $BENCH_DIR/export_ndjson.md (also printed).
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ROWS=${ROWS:-1000000}
+DIR=${BENCH_DIR:-$ROOT/build/bench}/ndjson
+PQF=${PQF:-$ROOT/build/pqfeed}
+mkdir -p "$DIR"
+[ -x "$PQF" ] || make -j2 >/dev/null
+[ -x /usr/bin/time ] || { SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq time >/dev/null; }
+[ -d tests/interop/node_modules ] || scripts/deps.sh
+if [ "$(cat "$DIR/.rows" 2>/dev/null)" != "$ROWS" ]; then
+    rm -rf "$DIR/api"
+    "$PQF" gen --out "$DIR/api" --table issues --rows "$ROWS" --hours 0 --page-rows 10000 --seed 1
+    echo "$ROWS" >"$DIR/.rows"
+fi
+PAGES=$DIR/api/hour-0000
+bytes_in=$(cat "$PAGES"/*.ndjson | wc -c)
+
+measure() { # name cmd...: sets wall, cpu, rss_mb
+    local name=$1; shift
+    /usr/bin/time -v -o "$DIR/$name.time" "$@" >"$DIR/$name.log" 2>&1 || { echo "bench: $name failed"; tail -5 "$DIR/$name.log"; exit 1; }
+    wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$DIR/$name.time" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$DIR/$name.time")
+    rss_mb=$(awk -F': ' '/Maximum resident/ { printf "%.1f", $2 / 1024 }' "$DIR/$name.time")
+}
+rm -rf "$DIR/feed" "$DIR/duck.parquet"
+measure pqfeed "$PQF" export "$DIR/feed" --table issues --schema "$DIR/api/issues.schema.json" --codec zstd "$PAGES"
+p_wall=$wall p_cpu=$cpu p_rss=$rss_mb
+p_bytes=$(du -cb "$DIR"/feed/issues/data/*/*/*.parquet | tail -1 | cut -f1)
+COLS="{id:'BIGINT', key:'VARCHAR', project:'VARCHAR', title:'VARCHAR', status:'VARCHAR', created_at:'TIMESTAMPTZ', updated_at:'TIMESTAMPTZ', resolved_on:'DATE', estimate_hours:'DECIMAL(10,2)', story_points:'INTEGER', labels:'VARCHAR[]', author:'STRUCT(id BIGINT, name VARCHAR, email VARCHAR)', fields:'STRUCT(priority VARCHAR, components VARCHAR[])', deleted:'BOOLEAN'}"
+measure duckdb node tests/interop/duck.mjs "COPY (SELECT * FROM read_json('$PAGES/*.ndjson', format='newline_delimited', columns=$COLS)) TO '$DIR/duck.parquet' (FORMAT parquet, COMPRESSION zstd)"
+d_wall=$wall d_cpu=$cpu d_rss=$rss_mb
+d_bytes=$(stat -c %s "$DIR/duck.parquet")
+{
+    echo "### NDJSON API pages to Parquet: $ROWS rows, $(ls "$PAGES" | wc -l) pages, $bytes_in bytes"
+    echo
+    echo "| run | wall s | CPU s | rows/s (wall) | output bytes | peak RSS MiB |"
+    echo "|---|---|---|---|---|---|"
+    printf '| pqfeed export (zstd) | %.2f | %.2f | %.0f | %s | %s |\n' "$p_wall" "$p_cpu" "$(awk -v r="$ROWS" -v w="$p_wall" 'BEGIN{print r/w}')" "$p_bytes" "$p_rss"
+    printf '| DuckDB read_json -> COPY (zstd, 1 thread) | %.2f | %.2f | %.0f | %s | %s |\n' "$d_wall" "$d_cpu" "$(awk -v r="$ROWS" -v w="$d_wall" 'BEGIN{print r/w}')" "$d_bytes" "$d_rss"
+    echo
+    awk -v a="$p_wall" -v b="$d_wall" -v c="$p_cpu" -v d="$d_cpu" 'BEGIN { printf "pqfeed / DuckDB rows/s: %.2fx by wall time, %.2fx by CPU time (target 2x).\n", b / a, d / c }'
+} | tee "$DIR/../export_ndjson.md"
