@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "pqfeed/source.h"
+#include "table_opts.h"
 
 static const char convert_usage[] =
     "usage: pqfeed convert IN OUT.parquet [options]\n"
@@ -16,23 +17,7 @@ static const char convert_usage[] =
     "  --schema FILE           schema file (docs/SCHEMA-FILE.md)\n"
     "  --infer-rows N          infer the schema from the first N records (default 1000)\n"
     "  --schema-out FILE       also save the schema used (e.g. the inferred one)\n"
-    "  --format csv|ndjson     input format (default: by extension, else csv)\n"
-    "  --delimiter C           CSV delimiter (default ','; 'tab' or '\\t' for TAB)\n"
-    "  --quote C               CSV quote character (default '\"')\n"
-    "  --null STR              CSV NULL marker (default: empty unquoted field)\n"
-    "  --no-header             CSV has no header; fields are the schema's columns in order\n"
-    "  --unknown-fields error|ignore  columns/fields not in the schema (default error)\n"
-    "  --codec zstd|snappy|gzip|lz4_raw|brotli|none  (default zstd)\n"
-    "  --level N               codec level\n"
-    "  --row-group-size SIZE   target uncompressed bytes per row group (default 128M)\n"
-    "  --page-size SIZE        target bytes per data page (default 1M)\n"
-    "  --dictionary on|off     dictionary encoding (default on)\n"
-    "  --bloom COL[,COL..]     write bloom filters for these columns\n"
-    "  --page-version 1|2      data page version (default 1)\n"
-    "  --encoding COL=ENC      column encoding (plain, delta_binary_packed, ...); repeatable\n"
     "  --json                  print the summary as JSON\n";
-
-#define MAX_COLOPTS 256
 
 static double now_s(void)
 {
@@ -41,183 +26,46 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static pqf_column_opts *colopt(pqf_column_opts *cols, size_t *n, const char *path)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(cols[i].path, path) == 0)
-            return &cols[i];
-    if (*n >= MAX_COLOPTS)
-        return NULL;
-    pqf_column_opts *c = &cols[(*n)++];
-    memset(c, 0, sizeof *c);
-    c->path = path;
-    c->encoding = PQF_ENC_AUTO;
-    c->dictionary = -1;
-    return c;
-}
-
 int pqf_cmd_convert(int argc, char **argv)
 {
     const char *in = NULL, *outp = NULL, *schema_path = NULL, *schema_out = NULL;
-    unsigned long long infer_rows = 0, v;
+    unsigned long long infer_rows = 0;
     bool json = false;
-    pqf_source_opts so;
-    pqf_writer_opts wo;
-    pqf_column_opts *cols = calloc(MAX_COLOPTS, sizeof *cols);
-    size_t ncols = 0;
-    char *bloom_copy = NULL;
+    pqf_cli_table_opts to;
     pqf_error err = {0};
     pqf_schema *schema = NULL;
     pqf_source *src = NULL;
     pqf_ostream *os = NULL;
     pqf_writer *w = NULL;
     int ret = 0;
-    char delim_buf[2] = {0};
-    pqf_source_opts_init(&so);
-    pqf_writer_opts_init(&wo);
-    if (!cols) {
-        pqf_error_set(&err, PQF_ERR_NOMEM, "out of memory");
-        ret = pqf_cli_fail(&err);
-        goto done;
-    }
+    pqf_cli_table_opts_init(&to);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED()                                                                                     \
-    do {                                                                                           \
-        if (!val) {                                                                                \
-            ret = pqf_cli_usage("convert", "%s needs a value", a);                               \
-            goto done;                                                                             \
-        }                                                                                          \
-        i++;                                                                                       \
-    } while (0)
+        int r = pqf_cli_table_arg("convert", argc, argv, &i, &to);
+        if (r < 0) {
+            ret = PQF_EXIT_USAGE;
+            goto done;
+        }
+        if (r > 0)
+            continue;
+        bool needs = strcmp(a, "--schema") == 0 || strcmp(a, "--schema-out") == 0 ||
+                     strcmp(a, "--infer-rows") == 0;
+        if (needs && !val) {
+            ret = pqf_cli_usage("convert", "%s needs a value", a);
+            goto done;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(convert_usage, stdout);
+            pqf_cli_table_help(stdout);
             goto done;
         } else if (strcmp(a, "--schema") == 0) {
-            NEED();
-            schema_path = val;
+            schema_path = argv[++i];
         } else if (strcmp(a, "--schema-out") == 0) {
-            NEED();
-            schema_out = val;
+            schema_out = argv[++i];
         } else if (strcmp(a, "--infer-rows") == 0) {
-            NEED();
-            if (pqf_cli_parse_u64(val, &infer_rows) != 0 || infer_rows == 0) {
+            if (pqf_cli_parse_u64(argv[++i], &infer_rows) != 0 || infer_rows == 0) {
                 ret = pqf_cli_usage("convert", "--infer-rows: expected a positive number");
-                goto done;
-            }
-        } else if (strcmp(a, "--format") == 0) {
-            NEED();
-            if (strcmp(val, "csv") == 0)
-                so.format = PQF_FORMAT_CSV;
-            else if (strcmp(val, "ndjson") == 0 || strcmp(val, "jsonl") == 0)
-                so.format = PQF_FORMAT_NDJSON;
-            else {
-                ret = pqf_cli_usage("convert", "--format: expected csv or ndjson, not '%s'", val);
-                goto done;
-            }
-        } else if (strcmp(a, "--delimiter") == 0 || strcmp(a, "--quote") == 0) {
-            NEED();
-            char c;
-            if (strcmp(val, "tab") == 0 || strcmp(val, "\\t") == 0)
-                c = '\t';
-            else if (strlen(val) == 1)
-                c = val[0];
-            else {
-                ret = pqf_cli_usage("convert", "%s: expected one character", a);
-                goto done;
-            }
-            if (a[2] == 'd')
-                so.csv.delimiter = c;
-            else
-                so.csv.quote = c;
-            delim_buf[0] = c;
-        } else if (strcmp(a, "--null") == 0) {
-            NEED();
-            so.csv.null_marker = val;
-        } else if (strcmp(a, "--no-header") == 0) {
-            so.csv.header = false;
-        } else if (strcmp(a, "--unknown-fields") == 0) {
-            NEED();
-            if (strcmp(val, "error") == 0)
-                so.ignore_unknown = false;
-            else if (strcmp(val, "ignore") == 0)
-                so.ignore_unknown = true;
-            else {
-                ret = pqf_cli_usage("convert", "--unknown-fields: expected error or ignore");
-                goto done;
-            }
-        } else if (strcmp(a, "--codec") == 0) {
-            NEED();
-            if (pqf_codec_from_name(val, &wo.codec) != PQF_OK) {
-                ret = pqf_cli_usage("convert", "--codec: unknown codec '%s'", val);
-                goto done;
-            }
-        } else if (strcmp(a, "--level") == 0) {
-            NEED();
-            char *end;
-            long lv = strtol(val, &end, 10);
-            if (*end || end == val || lv < -100 || lv > 100) {
-                ret = pqf_cli_usage("convert", "--level: expected a number");
-                goto done;
-            }
-            wo.level = (int)lv;
-        } else if (strcmp(a, "--row-group-size") == 0 || strcmp(a, "--page-size") == 0) {
-            NEED();
-            if (pqf_cli_parse_size(val, &v) != 0 || v == 0) {
-                ret = pqf_cli_usage("convert", "%s: expected a size like 64M", a);
-                goto done;
-            }
-            if (a[2] == 'r')
-                wo.row_group_bytes = v;
-            else
-                wo.page_bytes = v;
-        } else if (strcmp(a, "--dictionary") == 0) {
-            NEED();
-            if (strcmp(val, "on") == 0)
-                wo.dictionary = true;
-            else if (strcmp(val, "off") == 0)
-                wo.dictionary = false;
-            else {
-                ret = pqf_cli_usage("convert", "--dictionary: expected on or off");
-                goto done;
-            }
-        } else if (strcmp(a, "--page-version") == 0) {
-            NEED();
-            if (strcmp(val, "1") != 0 && strcmp(val, "2") != 0) {
-                ret = pqf_cli_usage("convert", "--page-version: expected 1 or 2");
-                goto done;
-            }
-            wo.page_version = val[0] - '0';
-        } else if (strcmp(a, "--bloom") == 0) {
-            NEED();
-            free(bloom_copy);
-            bloom_copy = strdup(val);
-            if (!bloom_copy) {
-                pqf_error_set(&err, PQF_ERR_NOMEM, "out of memory");
-                ret = pqf_cli_fail(&err);
-                goto done;
-            }
-            char *save = NULL;
-            for (char *t = strtok_r(bloom_copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                pqf_column_opts *c = colopt(cols, &ncols, t);
-                if (!c) {
-                    ret = pqf_cli_usage("convert", "too many column options");
-                    goto done;
-                }
-                c->bloom_filter = true;
-            }
-        } else if (strcmp(a, "--encoding") == 0) {
-            NEED();
-            char *eq = strchr(val, '=');
-            if (!eq || eq == val) {
-                ret = pqf_cli_usage("convert", "--encoding: expected COL=ENC");
-                goto done;
-            }
-            *eq = 0; /* argv strings are writable */
-            pqf_column_opts *c = colopt(cols, &ncols, val);
-            if (!c || pqf_encoding_from_name(eq + 1, &c->encoding) != PQF_OK) {
-                ret = pqf_cli_usage("convert", "--encoding: unknown encoding '%s'", eq + 1);
                 goto done;
             }
         } else if (strcmp(a, "--json") == 0) {
@@ -233,9 +81,9 @@ int pqf_cmd_convert(int argc, char **argv)
             ret = pqf_cli_usage("convert", "unexpected argument '%s'", a);
             goto done;
         }
-#undef NEED
     }
-    (void)delim_buf;
+    pqf_source_opts so = to.source;
+    pqf_writer_opts wo = to.writer;
     if (!in || !outp) {
         ret = pqf_cli_usage("convert", "needs IN and OUT");
         goto done;
@@ -248,8 +96,6 @@ int pqf_cmd_convert(int argc, char **argv)
         ret = pqf_cli_usage("convert", "reading stdin needs --schema (inference reads twice)");
         goto done;
     }
-    wo.columns = cols;
-    wo.ncolumns = ncols;
     double t0 = now_s();
     pqf_err rc;
     if (schema_path)
@@ -307,7 +153,6 @@ done:
     pqf_ostream_free(os);
     pqf_source_free(src);
     pqf_schema_free(schema);
-    free(cols);
-    free(bloom_copy);
+    pqf_cli_table_opts_free(&to);
     return ret;
 }

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "pqfeed/feed.h"
-#include "store_cli.h"
+#include "feed_cli.h"
 
 static const char gc_usage[] =
     "usage: pqfeed gc STORE [TABLE] [--grace DURATION] [--dry-run] [--json] [store options]\n"
@@ -93,23 +93,11 @@ int pqf_cmd_gc(int argc, char **argv)
     pr.dry = go.dry_run;
     go.on_orphan = on_orphan;
     go.ud = &pr;
-    if (pqf_store_open(uri, &sa.opt, &store, &err) != PQF_OK ||
-        pqf_feed_open(store, &feed, &err) != PQF_OK) {
-        ret = pqf_cli_fail(&err);
+    ret = pqf_cli_open_feed(uri, &sa, &store, &feed);
+    if (ret == 0)
+        ret = pqf_cli_feed_tables("gc", feed, table, &tables, &ntables);
+    if (ret != 0)
         goto done;
-    }
-    if (table) {
-        tables = calloc(1, sizeof *tables);
-        if (!tables || !(tables[0] = strdup(table))) {
-            pqf_error_set(&err, PQF_ERR_NOMEM, "out of memory");
-            ret = pqf_cli_fail(&err);
-            goto done;
-        }
-        ntables = 1;
-    } else if (pqf_feed_tables(feed, &tables, &ntables, &err) != PQF_OK) {
-        ret = pqf_cli_fail(&err);
-        goto done;
-    }
     if (sa.json)
         printf("{\"tables\":[");
     for (size_t t = 0; t < ntables; t++) {

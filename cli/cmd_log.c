@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "pqfeed/feed.h"
-#include "store_cli.h"
+#include "feed_cli.h"
 
 static const char log_usage[] =
     "usage: pqfeed log STORE [TABLE] [--deep] [--json] [store options]\n"
@@ -146,27 +146,11 @@ int pqf_cmd_log(int argc, char **argv)
     }
     if (!uri)
         return pqf_cli_usage("log", "needs STORE");
-    if (pqf_store_open(uri, &sa.opt, &store, &err) != PQF_OK ||
-        pqf_feed_open(store, &feed, &err) != PQF_OK) {
-        ret = pqf_cli_fail(&err);
+    ret = pqf_cli_open_feed(uri, &sa, &store, &feed);
+    if (ret == 0)
+        ret = pqf_cli_feed_tables("log", feed, table, &tables, &ntables);
+    if (ret != 0)
         goto done;
-    }
-    if (table) {
-        if (!pqf_table_name_ok(table)) {
-            ret = pqf_cli_usage("log", "'%s' is not a valid table name", table);
-            goto done;
-        }
-        tables = calloc(1, sizeof *tables);
-        if (!tables || !(tables[0] = strdup(table))) {
-            pqf_error_set(&err, PQF_ERR_NOMEM, "out of memory");
-            ret = pqf_cli_fail(&err);
-            goto done;
-        }
-        ntables = 1;
-    } else if (pqf_feed_tables(feed, &tables, &ntables, &err) != PQF_OK) {
-        ret = pqf_cli_fail(&err);
-        goto done;
-    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     log_ctx x = {sa.json, true, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, 0};

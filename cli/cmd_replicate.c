@@ -132,8 +132,7 @@ static void on_event(void *ud, const pqf_repl_event *ev)
     case PQF_REPL_RETRY:
         if (!o->quiet)
             fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": retrying %s (attempt %u, %s): %s\n",
-                    ev->replica, ev->table, ev->seq, ev->key, ev->attempts, ev->cause,
-                    ev->message);
+                    ev->replica, ev->table, ev->seq, ev->key, ev->attempts, ev->cause, ev->message);
         break;
     case PQF_REPL_FAILED:
         fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": gave up after %u attempt%s (%s): %s\n",
@@ -142,8 +141,8 @@ static void on_event(void *ud, const pqf_repl_event *ev)
         break;
     case PQF_REPL_TABLE_DONE:
         if (!o->quiet)
-            printf("%s: %s at seq %" PRIu64 " of %" PRIu64 "%s\n", ev->replica, ev->table,
-                   ev->seq, ev->head, ev->seq == ev->head ? " (up to date)" : "");
+            printf("%s: %s at seq %" PRIu64 " of %" PRIu64 "%s\n", ev->replica, ev->table, ev->seq,
+                   ev->head, ev->seq == ev->head ? " (up to date)" : "");
         break;
     }
     fflush(stdout);
@@ -171,8 +170,8 @@ static void on_status(void *ud, const pqf_repl_status *s)
                ",\"pending_objects\":%" PRIu64 ",\"pending_bytes\":%" PRIu64
                ",\"ready_objects\":%" PRIu64 ",\"lag_ms\":%" PRId64
                ",\"oldest_pending_ms\":%" PRId64 ",\"objects_copied\":%" PRIu64
-               ",\"bytes_copied\":%" PRIu64 ",\"retries\":%" PRIu64
-               ",\"failed_objects\":%" PRIu64 ",\"failures\":{",
+               ",\"bytes_copied\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"failed_objects\":%" PRIu64
+               ",\"failures\":{",
                s->published, s->head, s->pending_commits, s->pending_objects, s->pending_bytes,
                s->ready_objects, s->lag_ms, s->oldest_pending_ms, s->objects_copied,
                s->bytes_copied, s->retries, s->failed_objects);
@@ -459,8 +458,9 @@ int pqf_cmd_replicate(int argc, char **argv)
         } else if (!oc.quiet) {
             char b[32];
             human_bytes(res.bytes_copied, b, sizeof b);
-            printf("replicate: %" PRIu64 " commits published, %" PRIu64 " objects copied (%s), %" PRIu64
-                   " already there, %" PRIu64 " retries, %" PRIu64 " failed%s\n",
+            printf("replicate: %" PRIu64 " commits published, %" PRIu64
+                   " objects copied (%s), %" PRIu64 " already there, %" PRIu64 " retries, %" PRIu64
+                   " failed%s\n",
                    res.published, res.objects_copied, b, res.objects_skipped, res.retries,
                    res.failed, res.stopped ? " (stopped)" : "");
             fflush(stdout);

@@ -77,7 +77,7 @@ static void on_table(void *ud, const pqf_audit_table *t)
     }
     printf("%s: replica at %" PRIu64 " of %" PRIu64 ": %s\n", t->table, t->replica_head,
            t->primary_head,
-           t->problems ? "DIFFERS"
+           t->problems                          ? "DIFFERS"
            : t->replica_head == t->primary_head ? "equal to the primary"
                                                 : "a valid prefix of the primary");
 }

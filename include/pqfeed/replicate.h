@@ -105,21 +105,21 @@ typedef void (*pqf_repl_event_cb)(void *ud, const pqf_repl_event *ev);
  */
 
 typedef struct pqf_replicate_opts {
-    const char *state_path;       /* SQLite state file (required) */
-    const char *const *tables;    /* only these tables; NULL: every table of the primary */
+    const char *state_path;    /* SQLite state file (required) */
+    const char *const *tables; /* only these tables; NULL: every table of the primary */
     size_t ntables;
-    unsigned concurrency;         /* copy threads; 0: 8 */
-    uint64_t max_inflight_bytes;  /* transfer memory budget; 0: 256 MiB */
+    unsigned concurrency;        /* copy threads; 0: 8 */
+    uint64_t max_inflight_bytes; /* transfer memory budget; 0: 256 MiB */
     /* Memory one transfer of a large object holds (buffers, parts in flight);
      * an object reserves min(its size, this) of the budget. 0: 2 MiB. */
     uint64_t transfer_bytes;
-    unsigned lookahead;           /* commits whose files may be in flight; 0: 32 */
+    unsigned lookahead; /* commits whose files may be in flight; 0: 32 */
     pqf_verify_mode verify;
     /* Both stores S3: use pqf_store_copy (server-side when the endpoint and
      * credentials are the same). Otherwise bytes are streamed and hashed. */
     bool server_copy;
-    unsigned max_attempts;        /* per object, first included; 0: 4 */
-    unsigned retry_base_ms;       /* backoff base (full jitter, x2 per attempt, cap 10 s); 0: 200 */
+    unsigned max_attempts;  /* per object, first included; 0: 4 */
+    unsigned retry_base_ms; /* backoff base (full jitter, x2 per attempt, cap 10 s); 0: 200 */
     /* Set (e.g. from a signal handler) to stop: no new transfer starts, the
      * ones in flight finish, complete commits are published, then return. */
     const volatile sig_atomic_t *stop;
@@ -130,14 +130,14 @@ typedef struct pqf_replicate_opts {
 void pqf_replicate_opts_init(pqf_replicate_opts *o);
 
 typedef struct pqf_replicate_result {
-    uint64_t published;        /* commits published, all replicas and tables */
-    uint64_t objects_copied;   /* data files transferred */
-    uint64_t objects_skipped;  /* already at the replica (verified or adopted) */
+    uint64_t published;       /* commits published, all replicas and tables */
+    uint64_t objects_copied;  /* data files transferred */
+    uint64_t objects_skipped; /* already at the replica (verified or adopted) */
     uint64_t bytes_copied;
     uint64_t retries;
-    uint64_t failed;           /* objects that failed for good */
-    uint64_t tables_failed;    /* (replica, table) passes that stopped on a failure */
-    bool stopped;              /* opts.stop was set */
+    uint64_t failed;        /* objects that failed for good */
+    uint64_t tables_failed; /* (replica, table) passes that stopped on a failure */
+    bool stopped;           /* opts.stop was set */
 } pqf_replicate_result;
 
 /* One pass: bring every replica up to the primary's current heads. Returns
@@ -160,10 +160,10 @@ typedef struct pqf_repl_cause_count {
 
 typedef struct pqf_repl_status {
     const char *replica, *table;
-    uint64_t published;        /* the replica's head */
-    uint64_t head;             /* the primary's head */
-    uint64_t pending_commits;  /* head - published */
-    uint64_t pending_objects;  /* files of pending commits not yet verified at the replica */
+    uint64_t published;       /* the replica's head */
+    uint64_t head;            /* the primary's head */
+    uint64_t pending_commits; /* head - published */
+    uint64_t pending_objects; /* files of pending commits not yet verified at the replica */
     uint64_t pending_bytes;
     uint64_t ready_objects;    /* files of pending commits already verified (copied ahead) */
     int64_t lag_ms;            /* last published commit: created_at to published (-1: unknown) */
@@ -188,15 +188,15 @@ pqf_err pqf_replicate_status(pqf_store *primary, pqf_store *const *replicas, siz
 /* ---- audit ---------------------------------------------------------------------- */
 
 typedef enum pqf_audit_kind {
-    PQF_AUDIT_CHAIN = 1,     /* replica's hash chain broken */
-    PQF_AUDIT_GAP = 2,       /* replica misses a seq below its head */
-    PQF_AUDIT_MISSING = 3,   /* a file of a published commit is missing at the replica */
-    PQF_AUDIT_SIZE = 4,      /* ... has the wrong size */
-    PQF_AUDIT_CHECKSUM = 5,  /* ... has the wrong SHA-256 (deep) */
-    PQF_AUDIT_INVALID = 6,   /* a replica commit object does not parse */
-    PQF_AUDIT_DIVERGED = 7,  /* replica's commit seq differs from the primary's */
-    PQF_AUDIT_AHEAD = 8,     /* replica has a commit the primary does not */
-    PQF_AUDIT_SCHEMA = 9     /* a published commit's schema version is missing or differs */
+    PQF_AUDIT_CHAIN = 1,    /* replica's hash chain broken */
+    PQF_AUDIT_GAP = 2,      /* replica misses a seq below its head */
+    PQF_AUDIT_MISSING = 3,  /* a file of a published commit is missing at the replica */
+    PQF_AUDIT_SIZE = 4,     /* ... has the wrong size */
+    PQF_AUDIT_CHECKSUM = 5, /* ... has the wrong SHA-256 (deep) */
+    PQF_AUDIT_INVALID = 6,  /* a replica commit object does not parse */
+    PQF_AUDIT_DIVERGED = 7, /* replica's commit seq differs from the primary's */
+    PQF_AUDIT_AHEAD = 8,    /* replica has a commit the primary does not */
+    PQF_AUDIT_SCHEMA = 9    /* a published commit's schema version is missing or differs */
 } pqf_audit_kind;
 
 typedef struct pqf_audit_problem {
@@ -214,7 +214,7 @@ typedef struct pqf_audit_table {
 } pqf_audit_table;
 
 typedef struct pqf_audit_opts {
-    bool deep; /* hash every replica file */
+    bool deep;                 /* hash every replica file */
     const char *const *tables; /* NULL: the union of both sides' tables */
     size_t ntables;
     void (*on_problem)(void *ud, const pqf_audit_problem *p);

@@ -12,8 +12,8 @@
 int64_t pqf__repl_now_ms(void);
 /* Key of a table's schema version ("<table>/_schema/000001.json"). */
 void pqf__schema_key(const char *table, int version, char *buf, size_t cap);
-/* The tables a run covers: o->tables (validated) or every table of f. Names
- * the filter excludes are left as "" in the array. Free with pqf_strv_free. */
+/* The tables a run covers: o->tables (validated) or every table of f. Free
+ * with pqf_strv_free. */
 pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names, size_t *n,
                          pqf_error *err);
 

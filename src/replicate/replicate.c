@@ -87,7 +87,7 @@ typedef struct job {
     wcommit *wc;
     const pqf_commit_file *f;
     job_state st;
-    unsigned attempts;  /* this run */
+    unsigned attempts;    /* this run */
     bool verified_before; /* state says verified: a HEAD suffices */
     bool probe;           /* an earlier attempt started: the object may be there */
     int64_t due_ms;       /* a retry waits until then */
@@ -138,17 +138,17 @@ struct link_ctx {
     pqf_feed *sf, *df;
     pqf__rlink id;
     const char *table;
-    uint64_t head;       /* the primary's */
-    uint64_t published;  /* the replica's */
+    uint64_t head;      /* the primary's */
+    uint64_t published; /* the replica's */
     uint64_t next_load;
-    char prev_hash[65];  /* of the last commit loaded (or published) */
-    int schema_ok;       /* schema version known present at the replica */
-    wcommit *win;        /* ring of r->lookahead */
+    char prev_hash[65]; /* of the last commit loaded (or published) */
+    int schema_ok;      /* schema version known present at the replica */
+    wcommit *win;       /* ring of r->lookahead */
     size_t win_first, win_n;
     unsigned inflight;
     uint64_t inflight_bytes;
     bool failed;
-    uint64_t fail_seq;   /* jobs of commits at or past this are not started */
+    uint64_t fail_seq; /* jobs of commits at or past this are not started */
     pqf_err rc;
     pqf_error err;
     /* counters not yet flushed to the state file */
@@ -186,15 +186,18 @@ static pqf_err tee_write(void *impl, const void *data, size_t len, pqf_error *er
     return PQF_OK;
 }
 
-static pqf_err tee_commit(void *impl, pqf_error *err) { return PQF_OK; }
+static pqf_err tee_commit(void *impl, pqf_error *err)
+{
+    return PQF_OK;
+}
 static void tee_abort(void *impl) {}
 static void tee_destroy(void *impl) {}
 static const pqf_ostream_vt tee_vt = {tee_write, tee_commit, tee_abort, tee_destroy};
 
 static bool retryable_code(pqf_err rc)
 {
-    return rc == PQF_ERR_NET || rc == PQF_ERR_REMOTE || rc == PQF_ERR_TIMEOUT ||
-           rc == PQF_ERR_IO || rc == PQF_ERR_NOMEM || rc == PQF_ERR_PRECONDITION;
+    return rc == PQF_ERR_NET || rc == PQF_ERR_REMOTE || rc == PQF_ERR_TIMEOUT || rc == PQF_ERR_IO ||
+           rc == PQF_ERR_NOMEM || rc == PQF_ERR_PRECONDITION;
 }
 
 static void job_fail(job *j, pqf_err rc, const char *cause, bool retryable)
@@ -349,7 +352,7 @@ static void copy_server(job *j)
         else
             job_fail(j, rc, "write-target", retryable_code(rc));
         pqf_error_prefix(&j->err, "%s: ", f->key);
-        return;
+        goto done;
     }
     pqf__crashpoint("replicate.file-copied");
     j->transferred = true;
@@ -358,9 +361,7 @@ static void copy_server(job *j)
     add_ns(j, PQF_STAGE_VERIFY, t0);
     if (rc != PQF_OK) {
         job_fail(j, rc, "verify", retryable_code(rc) || rc == PQF_ERR_NOT_FOUND);
-        return;
-    }
-    if (info.size != f->bytes) {
+    } else if (info.size != f->bytes) {
         pqf_error_set(&j->err, PQF_ERR_CORRUPT,
                       "%s: the copy has %" PRIu64 " bytes, the commit says %" PRIu64, f->key,
                       info.size, f->bytes);
@@ -381,36 +382,45 @@ static void copy_server(job *j)
     }
     if (j->rc != PQF_OK && !j->retryable)
         pqf_store_delete(L->dst, f->key, NULL, &e2); /* named by no published commit */
+done:;
+}
+
+/* Already at the replica? (recorded verified: its size suffices; an attempt
+ * started before: its size and SHA-256, read back). */
+static bool found_at_replica(job *j)
+{
+    pqf_object_info info;
+    pqf_error e2 = {0};
+    bool match = false;
+    uint64_t t0 = mono_ns();
+    pqf_err rc = pqf_store_head(j->L->dst, j->f->key, NULL, &info, &e2);
+    add_ns(j, PQF_STAGE_LISTING, t0);
+    if (rc != PQF_OK || info.size != j->f->bytes)
+        goto done;
+    if (j->verified_before) {
+        match = true;
+        goto done;
+    }
+    /* Copied by a run that died before recording it: adopt it if its bytes
+     * are right, instead of copying it again. */
+    if (hash_at_replica(j, &match) != PQF_OK)
+        match = false;
+    pqf_error_clear(&j->err);
+done:
+    return match;
 }
 
 static void run_job(job *j)
 {
-    link_ctx *L = j->L;
-    pqf_object_info info;
-    pqf_error e2 = {0};
     j->rc = PQF_OK;
     pqf_error_clear(&j->err);
     j->cause = NULL;
     j->retryable = false;
     j->transferred = false;
-    if (j->verified_before || j->probe) {
-        uint64_t t0 = mono_ns();
-        pqf_err rc = pqf_store_head(L->dst, j->f->key, NULL, &info, &e2);
-        add_ns(j, PQF_STAGE_LISTING, t0);
-        if (rc == PQF_OK && info.size == j->f->bytes) {
-            bool match = false;
-            if (j->verified_before)
-                return;
-            /* Copied by a run that died before recording it: adopt it if its
-             * bytes are right, instead of copying it again. */
-            if (hash_at_replica(j, &match) == PQF_OK && match)
-                return;
-            pqf_error_clear(&j->err);
-        }
-    }
-    if (L->r->o->server_copy)
+    bool there = (j->verified_before || j->probe) && found_at_replica(j);
+    if (!there && j->L->r->o->server_copy)
         copy_server(j);
-    else
+    else if (!there)
         copy_streamed(j);
 }
 
@@ -621,8 +631,7 @@ done:
 static pqf_err flush_counters(link_ctx *L, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
-    static const char *const names[PQF_STAGE__COUNT] = {"stage:0", "stage:1", "stage:2",
-                                                        "stage:3"};
+    static const char *const names[PQF_STAGE__COUNT] = {"stage:0", "stage:1", "stage:2", "stage:3"};
     for (int s = 0; s < PQF_STAGE__COUNT; s++) {
         uint64_t ms = L->stage_ns[s] / 1000000;
         PQF_TRY(pqf__rstate_count(L->r->st, &L->id, names[s], (int64_t)ms, err));
@@ -685,8 +694,11 @@ static pqf_err publish_first(link_ctx *L, pqf_error *err)
     PQF_TRY(pqf__rstate_commit(L->r->st, err));
     L->published = c->seq;
     L->r->res.published++;
-    pqf_repl_event ev = {.kind = PQF_REPL_PUBLISHED, .seq = c->seq, .files = c->nfiles,
-                         .bytes = c->bytes, .lag_ms = lag};
+    pqf_repl_event ev = {.kind = PQF_REPL_PUBLISHED,
+                         .seq = c->seq,
+                         .files = c->nfiles,
+                         .bytes = c->bytes,
+                         .lag_ms = lag};
     emit(L, &ev);
     wcommit_clear(wc);
     L->win_first = (L->win_first + 1) % L->r->lookahead;
@@ -731,17 +743,20 @@ static pqf_err finish_job(link_ctx *L, job *j, pqf_error *err)
             r->res.objects_skipped++;
         }
         if (!j->verified_before || j->transferred)
-            PQF_TRY(pqf__rstate_obj_set(r->st, &L->id, j->wc->c->seq, f->key, "verified",
-                                        f->bytes, f->sha256, j->attempts, "", "", err));
+            PQF_TRY(pqf__rstate_obj_set(r->st, &L->id, j->wc->c->seq, f->key, "verified", f->bytes,
+                                        f->sha256, j->attempts, "", "", err));
         goto done;
     }
     char name[64];
     snprintf(name, sizeof name, "fail:%s", j->cause ? j->cause : "other");
     PQF_TRY(pqf__rstate_count(r->st, &L->id, name, 1, err));
-    PQF_TRY(pqf__rstate_obj_set(r->st, &L->id, j->wc->c->seq, f->key, "failed", f->bytes,
-                                f->sha256, j->attempts, j->cause, j->err.msg, err));
-    pqf_repl_event ev = {.seq = j->wc->c->seq, .key = f->key, .cause = j->cause,
-                         .message = j->err.msg, .attempts = j->attempts};
+    PQF_TRY(pqf__rstate_obj_set(r->st, &L->id, j->wc->c->seq, f->key, "failed", f->bytes, f->sha256,
+                                j->attempts, j->cause, j->err.msg, err));
+    pqf_repl_event ev = {.seq = j->wc->c->seq,
+                         .key = f->key,
+                         .cause = j->cause,
+                         .message = j->err.msg,
+                         .attempts = j->attempts};
     /* While stopping, a retry is scheduled but not started: the object stays
      * pending for the next run instead of counting as failed. */
     if (j->retryable && j->attempts < r->max_attempts) {
@@ -956,14 +971,13 @@ static pqf_err replicate_link(link_ctx *L, pqf_error *err)
         while (L->win_n > 0 && win_at(L, 0)->left == 0 && !win_at(L, 0)->failed &&
                !(L->failed && win_at(L, 0)->c->seq >= L->fail_seq))
             PQF_TRY(publish_first(L, err));
-        while (!L->failed && !stopping(L) && L->next_load <= L->head &&
-               L->win_n < r->lookahead)
+        while (!L->failed && !stopping(L) && L->next_load <= L->head && L->win_n < r->lookahead)
             PQF_TRY(load_one(L, err));
         int64_t next_due = 0;
         bool waiting = false;
         PQF_TRY(dispatch(L, &next_due, &waiting, err));
-        bool can_load = !L->failed && !stopping(L) && L->next_load <= L->head &&
-                        L->win_n < r->lookahead;
+        bool can_load =
+            !L->failed && !stopping(L) && L->next_load <= L->head && L->win_n < r->lookahead;
         bool publishable = L->win_n > 0 && win_at(L, 0)->left == 0 && !win_at(L, 0)->failed &&
                            !(L->failed && win_at(L, 0)->c->seq >= L->fail_seq);
         if (L->inflight == 0 && !can_load && !publishable && (!waiting || stopping(L)))
@@ -988,16 +1002,6 @@ done:
     return rc;
 }
 
-static bool want_table(const pqf_replicate_opts *o, const char *t)
-{
-    if (!o->tables)
-        return true;
-    for (size_t i = 0; i < o->ntables; i++)
-        if (strcmp(o->tables[i], t) == 0)
-            return true;
-    return false;
-}
-
 pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names, size_t *n,
                          pqf_error *err)
 {
@@ -1012,8 +1016,7 @@ pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
         for (size_t i = 0; i < o->ntables; i++) {
             if (!pqf_table_name_ok(o->tables[i]))
-                PQF_FAIL(err, PQF_ERR_INVALID_ARG, "'%s' is not a valid table name",
-                         o->tables[i]);
+                PQF_FAIL(err, PQF_ERR_INVALID_ARG, "'%s' is not a valid table name", o->tables[i]);
             (*names)[i] = strdup(o->tables[i]);
             if (!(*names)[i])
                 PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
@@ -1022,9 +1025,6 @@ pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names
         goto done;
     }
     PQF_TRY(pqf_feed_tables(f, &all, &nall, err));
-    for (size_t i = 0; i < nall; i++)
-        if (!want_table(o, all[i]))
-            all[i][0] = '\0';
     *names = all;
     *n = nall;
     all = NULL;

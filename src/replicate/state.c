@@ -13,17 +13,7 @@
 
 #include "base/base.h"
 
-enum {
-    Q_OBJ_GET,
-    Q_OBJ_SET,
-    Q_PUB,
-    Q_PUB_CLEAN,
-    Q_ERR,
-    Q_LINK_GET,
-    Q_COUNT,
-    Q_COUNTERS,
-    Q__N
-};
+enum { Q_OBJ_GET, Q_OBJ_SET, Q_PUB, Q_PUB_CLEAN, Q_ERR, Q_LINK_GET, Q_COUNT, Q_COUNTERS, Q__N };
 
 static const char *const sql[Q__N] = {
     [Q_OBJ_GET] = "SELECT state, bytes, sha256, attempts FROM objects "
@@ -197,8 +187,7 @@ pqf_err pqf__rstate_obj_get(pqf__rstate *st, const pqf__rlink *l, const char *ke
 
 pqf_err pqf__rstate_obj_set(pqf__rstate *st, const pqf__rlink *l, uint64_t seq, const char *key,
                             const char *state, uint64_t bytes, const char *sha256,
-                            unsigned attempts, const char *cause, const char *msg,
-                            pqf_error *err)
+                            unsigned attempts, const char *cause, const char *msg, pqf_error *err)
 {
     sqlite3_stmt *q = q_link(st, Q_OBJ_SET, l, false);
     sqlite3_bind_text(q, 3, key, -1, SQLITE_TRANSIENT);
@@ -214,8 +203,8 @@ pqf_err pqf__rstate_obj_set(pqf__rstate *st, const pqf__rlink *l, uint64_t seq, 
     return step_done(st, q, "write object", err);
 }
 
-pqf_err pqf__rstate_published(pqf__rstate *st, const pqf__rlink *l, uint64_t seq,
-                              const char *hash, int64_t lag_ms, pqf_error *err)
+pqf_err pqf__rstate_published(pqf__rstate *st, const pqf__rlink *l, uint64_t seq, const char *hash,
+                              int64_t lag_ms, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     sqlite3_stmt *q = q_link(st, Q_PUB, l, true);
@@ -231,8 +220,7 @@ done:
     return rc;
 }
 
-pqf_err pqf__rstate_set_error(pqf__rstate *st, const pqf__rlink *l, const char *msg,
-                              pqf_error *err)
+pqf_err pqf__rstate_set_error(pqf__rstate *st, const pqf__rlink *l, const char *msg, pqf_error *err)
 {
     sqlite3_stmt *q = q_link(st, Q_ERR, l, true);
     sqlite3_bind_text(q, 4, msg, -1, SQLITE_TRANSIENT);

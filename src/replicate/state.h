@@ -43,13 +43,12 @@ pqf_err pqf__rstate_obj_get(pqf__rstate *st, const pqf__rlink *l, const char *ke
                             bool *found, pqf_error *err);
 pqf_err pqf__rstate_obj_set(pqf__rstate *st, const pqf__rlink *l, uint64_t seq, const char *key,
                             const char *state, uint64_t bytes, const char *sha256,
-                            unsigned attempts, const char *cause, const char *msg,
-                            pqf_error *err);
+                            unsigned attempts, const char *cause, const char *msg, pqf_error *err);
 
 /* Record commit seq published (hash, lag) and forget the object rows of
  * commits up to seq. */
-pqf_err pqf__rstate_published(pqf__rstate *st, const pqf__rlink *l, uint64_t seq,
-                              const char *hash, int64_t lag_ms, pqf_error *err);
+pqf_err pqf__rstate_published(pqf__rstate *st, const pqf__rlink *l, uint64_t seq, const char *hash,
+                              int64_t lag_ms, pqf_error *err);
 /* Remember (or clear, with "") the link's last error. */
 pqf_err pqf__rstate_set_error(pqf__rstate *st, const pqf__rlink *l, const char *msg,
                               pqf_error *err);
