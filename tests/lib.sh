@@ -42,3 +42,24 @@ check_eq() { # DESC GOT WANT
     if [ "$2" == "$3" ]; then ok "$1"; else not_ok "$1" "got:  $2" "want: $3"; fi
 }
 done_testing() { echo "1..$_tap_n"; [ "$_tap_fail" -eq 0 ]; }
+
+# start_rgw: a throwaway Ceph RGW for this suite (scripts/rgw.sh), stopped on
+# exit even when the suite fails. Exports the AWS_* variables for it and sets
+# RGW_ENDPOINT and HOME (an empty one, so no user config leaks in). Ends the
+# suite (as failed) when RGW does not start. Extra env: RGW_MEMSTORE_BYTES.
+start_rgw() {
+    RGW=$T/rgw
+    on_exit "'$ROOT/scripts/rgw.sh' stop '$RGW'"
+    if ! "$ROOT/scripts/rgw.sh" start "$RGW" >"$T/rgw.log" 2>&1; then
+        not_ok "RGW starts" "$(tail -n 20 "$T/rgw.log")"
+        done_testing
+        exit 1
+    fi
+    ok "RGW starts"
+    . "$RGW/env"
+    export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
+    export AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_EC2_METADATA_DISABLED=true
+    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CA_BUNDLE
+    export HOME=$T/home
+    mkdir -p "$HOME"
+}

@@ -110,7 +110,12 @@ typedef struct pqf_kv {
 
 typedef struct pqf_writer_opts {
     pqf_codec codec;          /* default ZSTD */
-    int level;                /* codec level; 0 = codec default (zstd 3, gzip 6) */
+    int level;                /* codec level; 0 = default (zstd 1, gzip 6, brotli 5). zstd
+                                 data pages that compression does not shrink by 2% are
+                                 followed by a few pages stored as raw zstd blocks
+                                 (doubling while that holds): valid zstd frames that
+                                 skip the match search on random ids, hashes and
+                                 timestamps. */
     uint64_t row_group_bytes; /* target uncompressed bytes per row group (default 128 MiB) */
     uint64_t page_bytes;      /* target uncompressed bytes per data page (default 1 MiB) */
     uint64_t dict_page_bytes; /* dictionary size limit before falling back (default 1 MiB) */
