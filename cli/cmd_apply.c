@@ -342,8 +342,8 @@ int pqf_cmd_apply(int argc, char **argv)
         else if (res.commits == 0)
             printf("nothing to apply: %s is up to date\n", pqf_sink_name(sink));
         else
-            printf("applied %" PRIu64 " commit(s), %" PRIu64 " rows to %s\n", res.commits,
-                   res.rows, pqf_sink_name(sink));
+            printf("applied %" PRIu64 " commit(s), %" PRIu64 " rows to %s\n", res.commits, res.rows,
+                   pqf_sink_name(sink));
     }
 done:
     pqf_sink_free(sink);

@@ -794,9 +794,11 @@ static int cmd_validate(const char *path)
 
 /* ---- scan ---------------------------------------------------------------------------- */
 
-/* The checksum is a sum of per-value hashes: independent of page and batch
- * boundaries, cheap enough not to hide the decoder's cost, and it touches
- * every byte of every value so nothing can be skipped. */
+/* What scan sums per column, independent of page and batch boundaries and
+ * cheap enough not to hide the decoder's cost: integers their wrapping sum
+ * (INT32 sign-extended; a DuckDB sum() gives the same), BOOLEAN the count of
+ * true, FLOAT/DOUBLE/INT96 the sum of their bit patterns, byte arrays their
+ * total length and a sum of per-value hashes of every byte. */
 static inline uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -806,25 +808,35 @@ static inline uint64_t mix64(uint64_t x)
 }
 
 /* Words are multiplied by per-position odd constants and summed: the
- * multiplies are independent, so a short string costs a few cycles. */
+ * multiplies are independent, so a short string costs a few cycles. The
+ * last word is loaded overlapping the one before (no variable-length copy);
+ * values under 8 bytes are gathered byte by byte. */
 static uint64_t bytes_hash(const uint8_t *p, size_t n)
 {
-    uint64_t a = n * UINT64_C(0x9e3779b97f4a7c15), k = UINT64_C(0xc2b2ae3d27d4eb4f);
+    uint64_t a = n * UINT64_C(0x9e3779b97f4a7c15), k = UINT64_C(0xc2b2ae3d27d4eb4f), w;
+    if (n < 8) {
+        w = 0;
+        for (size_t i = 0; i < n; i++)
+            w |= (uint64_t)p[i] << (8 * i);
+        return mix64(a + (w ^ (w >> 29)) * k);
+    }
     size_t i = 0;
-    for (; i + 8 <= n; i += 8, k += UINT64_C(0x165667b19e3779f8)) {
-        uint64_t w;
+    for (; i + 8 < n; i += 8, k += UINT64_C(0x165667b19e3779f8)) {
         memcpy(&w, p + i, 8);
         a += (w ^ (w >> 29)) * k;
     }
-    if (i < n) {
-        uint64_t w = 0;
-        memcpy(&w, p + i, n - i);
-        a += (w ^ (w >> 29)) * k;
-    }
+    memcpy(&w, p + n - 8, 8);
+    a += (w ^ (w >> 29)) * k;
     return mix64(a);
 }
 
-static uint64_t batch_checksum(const pqf_batch *b)
+typedef struct scan_col {
+    uint64_t levels, values;
+    uint64_t sum;   /* see above */
+    uint64_t bytes; /* byte arrays: total length */
+} scan_col;
+
+static void batch_sum(const pqf_batch *b, scan_col *sc)
 {
     uint64_t s = 0;
     size_t n = b->nvalues;
@@ -833,35 +845,49 @@ static uint64_t batch_checksum(const pqf_batch *b)
         const uint8_t *v = b->values;
         for (size_t i = 0; i < n; i++)
             s += v[i];
-        return s;
+        break;
     }
-    case PQF_INT32:
+    case PQF_INT32: {
+        const int32_t *v = b->values;
+        for (size_t i = 0; i < n; i++)
+            s += (uint64_t)(int64_t)v[i];
+        break;
+    }
     case PQF_FLOAT: {
         const uint32_t *v = b->values;
         for (size_t i = 0; i < n; i++)
-            s += mix64(v[i]);
-        return s;
+            s += v[i];
+        break;
     }
     case PQF_INT64:
     case PQF_DOUBLE: {
         const uint64_t *v = b->values;
         for (size_t i = 0; i < n; i++)
-            s += mix64(v[i]);
-        return s;
+            s += v[i];
+        break;
     }
     case PQF_INT96: {
         const pqf_int96 *v = b->values;
-        for (size_t i = 0; i < n; i++)
-            s += bytes_hash(v[i].b, 12);
-        return s;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t lo;
+            uint32_t hi;
+            memcpy(&lo, v[i].b, 8);
+            memcpy(&hi, v[i].b + 8, 4);
+            s += lo + ((uint64_t)hi << 32);
+        }
+        break;
     }
     default: {
         const pqf_byteview *v = b->values;
-        for (size_t i = 0; i < n; i++)
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < n; i++) {
             s += bytes_hash(v[i].ptr, v[i].len);
-        return s;
+            bytes += v[i].len;
+        }
+        sc->bytes += bytes;
     }
     }
+    sc->sum += s;
 }
 
 static double now_s(clockid_t id)
@@ -870,10 +896,6 @@ static double now_s(clockid_t id)
     clock_gettime(id, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-
-typedef struct scan_col {
-    uint64_t levels, values, sum;
-} scan_col;
 
 /* Which leaves --columns names: top-level fields (every leaf under them) or
  * leaf paths. */
@@ -952,7 +974,7 @@ static int cmd_scan(const char *path, const char *columns)
                     break;
                 cols[l].levels += b.nlevels;
                 cols[l].values += b.nvalues;
-                cols[l].sum += batch_checksum(&b);
+                batch_sum(&b, &cols[l]);
             }
             pqf_column_free(c);
         }
@@ -967,10 +989,18 @@ static int cmd_scan(const char *path, const char *columns)
                 continue;
             ncols++;
             pqf_reader_node(r, pqf_reader_leaf_node(r, l), &ni);
-            printf("column %s %s: %" PRIu64 " values, %" PRIu64 " nulls, checksum %016" PRIx64
-                   "\n",
-                   pqf_reader_leaf_path(r, l), pqf_physical_name(ni.physical), cols[l].values,
-                   cols[l].levels - cols[l].values, cols[l].sum);
+            printf("column %s %s: %" PRIu64 " values, %" PRIu64 " nulls, ", pqf_reader_leaf_path(r, l),
+                   pqf_physical_name(ni.physical), cols[l].values, cols[l].levels - cols[l].values);
+            switch (ni.physical) {
+            case PQF_BOOLEAN: printf("%" PRIu64 " true\n", cols[l].sum); break;
+            case PQF_INT32:
+            case PQF_INT64: printf("sum %" PRId64 "\n", (int64_t)cols[l].sum); break;
+            case PQF_BYTE_ARRAY:
+            case PQF_FIXED_LEN_BYTE_ARRAY:
+                printf("%" PRIu64 " bytes, hash %016" PRIx64 "\n", cols[l].bytes, cols[l].sum);
+                break;
+            default: printf("bit sum %016" PRIx64 "\n", cols[l].sum);
+            }
         }
         printf("scan: %s: %" PRId64 " rows, %d row groups, %d columns, %.3f s wall, %.3f s CPU, "
                "%.0f rows/s (wall), %.0f rows/s (CPU)\n",

@@ -62,11 +62,11 @@ const char *pqf_sink_name(const pqf_sink *s);
 
 /* Why pqf_apply stopped. */
 typedef enum pqf_apply_stop {
-    PQF_APPLY_DONE = 0,        /* every commit up to the head (or until_seq) applied */
-    PQF_APPLY_LATE = 1,        /* a file or commit object still missing after max_delay */
-    PQF_APPLY_CORRUPT = 2,     /* a file present with a wrong checksum after max_delay */
-    PQF_APPLY_CHAIN = 3,       /* the hash chain is broken or the feed was rewritten */
-    PQF_APPLY_INTERRUPTED = 4  /* *stop was set: stopped cleanly between commits */
+    PQF_APPLY_DONE = 0,       /* every commit up to the head (or until_seq) applied */
+    PQF_APPLY_LATE = 1,       /* a file or commit object still missing after max_delay */
+    PQF_APPLY_CORRUPT = 2,    /* a file present with a wrong checksum after max_delay */
+    PQF_APPLY_CHAIN = 3,      /* the hash chain is broken or the feed was rewritten */
+    PQF_APPLY_INTERRUPTED = 4 /* *stop was set: stopped cleanly between commits */
 } pqf_apply_stop;
 
 typedef enum pqf_apply_event_kind {
@@ -89,12 +89,12 @@ typedef struct pqf_apply_event {
 typedef struct pqf_apply_opts {
     const char *const *tables; /* NULL: every table of the feed */
     size_t ntables;
-    uint64_t until_seq;        /* 0: up to the head */
-    int64_t max_delay_ms;      /* how long a late file is waited for (default 30 min) */
-    int64_t backoff_ms;        /* first wait; doubles up to 30 s (default 200 ms) */
-    bool watch;                /* follow the feed: poll for new commits until *stop */
-    int64_t poll_ms;           /* watch: pause between looks (default 10 s) */
-    uint64_t max_file_bytes;   /* largest data file read (into memory; default 1 GiB) */
+    uint64_t until_seq;          /* 0: up to the head */
+    int64_t max_delay_ms;        /* how long a late file is waited for (default 30 min) */
+    int64_t backoff_ms;          /* first wait; doubles up to 30 s (default 200 ms) */
+    bool watch;                  /* follow the feed: poll for new commits until *stop */
+    int64_t poll_ms;             /* watch: pause between looks (default 10 s) */
+    uint64_t max_file_bytes;     /* largest data file read (into memory; default 1 GiB) */
     volatile sig_atomic_t *stop; /* set (e.g. from a signal handler) to stop between commits */
     void (*on_event)(void *ud, const pqf_apply_event *ev);
     void *ud;

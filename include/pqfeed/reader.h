@@ -225,6 +225,10 @@ typedef struct pqf_batch {
 pqf_err pqf_column_open(pqf_reader *r, int rg, int leaf, pqf_column_reader **out);
 /* Next batch of at most max level slots; nlevels 0 at the end. */
 pqf_err pqf_column_next(pqf_column_reader *c, size_t max, pqf_batch *b);
+/* Free a cursor (NULL is fine); before its reader. The reader keeps the
+ * buffers of the last freed cursor for the next pqf_column_open(), so
+ * reading chunk after chunk does not allocate afresh each time; they are
+ * released by pqf_reader_free(). */
 void pqf_column_free(pqf_column_reader *c);
 
 /* Pages decoded so far by a cursor, and their statistics (for validation). */

@@ -61,8 +61,14 @@ void pqf_sink_free(pqf_sink *s)
         s->vt->destroy(s);
 }
 
-const char *pqf_sink_kind(const pqf_sink *s) { return s->vt->kind; }
-const char *pqf_sink_name(const pqf_sink *s) { return s->name; }
+const char *pqf_sink_kind(const pqf_sink *s)
+{
+    return s->vt->kind;
+}
+const char *pqf_sink_name(const pqf_sink *s)
+{
+    return s->name;
+}
 
 void pqf_apply_opts_init(pqf_apply_opts *o)
 {
@@ -98,7 +104,10 @@ static void iso_ms(int64_t ms, char out[48])
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-static bool stopped(const pqf_apply_opts *o) { return o->stop && *o->stop; }
+static bool stopped(const pqf_apply_opts *o)
+{
+    return o->stop && *o->stop;
+}
 
 /* Sleep ms in short slices; false when *stop was set meanwhile. */
 static bool nap(const pqf_apply_opts *o, int64_t ms)
@@ -193,10 +202,10 @@ static pqf_err load_tdef(run *r, const char *table, int version, pqf_error *err)
     pqf__tdef_free(r->tdef);
     r->tdef = NULL;
     snprintf(key, sizeof key, "%s/_schema/%06d.json", table, version);
-    PQF_TRY(pqf_store_get_bytes(pqf_feed_store(r->f), key, NULL, SCHEMA_READ_LIMIT, &data, &len,
-                                err));
-    PQF_TRY(pqf__tdef_from_schema_json(table, version, (const char *)data, len, key, &r->tdef,
-                                       err));
+    PQF_TRY(
+        pqf_store_get_bytes(pqf_feed_store(r->f), key, NULL, SCHEMA_READ_LIMIT, &data, &len, err));
+    PQF_TRY(
+        pqf__tdef_from_schema_json(table, version, (const char *)data, len, key, &r->tdef, err));
     if (r->nvals < r->tdef->ncols + 2) {
         pqf__val *v = realloc(r->vals, (r->tdef->ncols + 2) * sizeof *v);
         if (!v)
@@ -250,8 +259,8 @@ static pqf_err load_file(run *r, const pqf_commit_file *cf, const uint8_t *data,
         n++;
     }
     if (n != cf->rows)
-        PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: %" PRIu64 " rows, the commit says %" PRIu64, cf->key,
-                 n, cf->rows);
+        PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: %" PRIu64 " rows, the commit says %" PRIu64, cf->key, n,
+                 cf->rows);
     *rows += n;
 done:
     pqf_row_reader_free(rr);
@@ -287,8 +296,8 @@ static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t 
             if (r2 == PQF_ERR_NOT_FOUND)
                 snprintf(r->detail, sizeof r->detail, "missing");
             else
-                snprintf(r->detail, sizeof r->detail,
-                         "size %" PRIu64 ", the commit says %" PRIu64, info.size, cf->bytes);
+                snprintf(r->detail, sizeof r->detail, "size %" PRIu64 ", the commit says %" PRIu64,
+                         info.size, cf->bytes);
             goto done;
         }
         if (r2 != PQF_OK) {
@@ -316,8 +325,8 @@ static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t 
                      "%s: %" PRIu64 " bytes, more than the largest file apply reads (%" PRIu64 ")",
                      cf->key, cf->bytes, r->o->max_file_bytes);
         /* One read: the bytes hashed are the bytes parsed. */
-        pqf_err r2 = pqf_store_get_bytes(st, cf->key, NULL, (size_t)cf->bytes + 1, &data, &len,
-                                         &e2);
+        pqf_err r2 =
+            pqf_store_get_bytes(st, cf->key, NULL, (size_t)cf->bytes + 1, &data, &len, &e2);
         if (r2 == PQF_ERR_NOT_FOUND || r2 == PQF_ERR_LIMIT || (r2 == PQF_OK && len != cf->bytes)) {
             *out = OUT_LATE;
             snprintf(r->key, sizeof r->key, "%s", cf->key);
@@ -350,8 +359,9 @@ static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t 
     char created[48], applied[48];
     iso_ms(c->created_ms, created);
     iso_ms(now_ms(), applied);
-    pqf__ckpt_put cp = {c->table,  c->seq, c->hash, c->schema_version,
-                        changes ? "changes" : "snapshot", *rows, created, applied};
+    pqf__ckpt_put cp = {
+        c->table, c->seq,  c->hash, c->schema_version, changes ? "changes" : "snapshot",
+        *rows,    created, applied};
     PQF_TRY(s->vt->put_checkpoint(s, &cp, err));
     pqf__crashpoint("apply.before-commit");
     PQF_TRY(s->vt->commit(s, err));
@@ -433,7 +443,7 @@ static pqf_err apply_table(run *r, const char *table, pqf_error *err)
         pqf_commit_free(c);
         c = NULL;
     }
-    for (uint64_t seq = ck.seq + 1;; ) {
+    for (uint64_t seq = ck.seq + 1;;) {
         if (stopped(r->o)) {
             stop_at(r, PQF_APPLY_INTERRUPTED, table, seq, NULL);
             goto done;
@@ -457,7 +467,8 @@ static pqf_err apply_table(run *r, const char *table, pqf_error *err)
                     }
                     stop_at(r, PQF_APPLY_LATE, table, seq, logkey);
                     PQF_FAIL(err, PQF_ERR_TIMEOUT,
-                             "table %s: commit %" PRIu64 " is late: %s is still missing after %" PRId64
+                             "table %s: commit %" PRIu64
+                             " is late: %s is still missing after %" PRId64
                              " ms (commits up to %" PRIu64 " exist)",
                              table, seq, logkey, r->o->max_delay_ms, max);
                 }
@@ -477,7 +488,8 @@ static pqf_err apply_table(run *r, const char *table, pqf_error *err)
             if (strcmp(c->prev, prev) != 0) {
                 stop_at(r, PQF_APPLY_CHAIN, table, seq, logkey);
                 PQF_FAIL(err, PQF_ERR_CORRUPT,
-                         "table %s: commit %" PRIu64 " breaks the hash chain: %s has prev %.12s..., "
+                         "table %s: commit %" PRIu64
+                         " breaks the hash chain: %s has prev %.12s..., "
                          "commit %" PRIu64 " hashes to %.12s...",
                          table, seq, logkey, c->prev[0] ? c->prev : "(none)", seq - 1,
                          prev[0] ? prev : "(none)");

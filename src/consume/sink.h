@@ -22,13 +22,13 @@
 
 /* What a top-level column holds, independent of the sink. */
 typedef enum pqf__ckind {
-    PQF__C_INT,       /* int8..int64, uint8..uint32 (bits, is_unsigned) */
-    PQF__C_UINT64,    /* does not fit int64 in general */
-    PQF__C_FLOAT,     /* 32-bit */
+    PQF__C_INT,    /* int8..int64, uint8..uint32 (bits, is_unsigned) */
+    PQF__C_UINT64, /* does not fit int64 in general */
+    PQF__C_FLOAT,  /* 32-bit */
     PQF__C_DOUBLE,
     PQF__C_BOOL,
-    PQF__C_DECIMAL,   /* precision, scale; exact text */
-    PQF__C_TEXT,      /* string, enum */
+    PQF__C_DECIMAL, /* precision, scale; exact text */
+    PQF__C_TEXT,    /* string, enum */
     PQF__C_UUID,
     PQF__C_DATE,
     PQF__C_TIME,      /* digits */

@@ -35,7 +35,7 @@ typedef struct pg_sink {
 /* Server message without the trailing newline. */
 static const char *pg_msg(pg_sink *s, const PGresult *r)
 {
-    static __thread char buf[400];
+    static _Thread_local char buf[400];
     const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(s->conn);
     if (!m || !*m)
         m = PQerrorMessage(s->conn);
@@ -496,9 +496,9 @@ static void pg_destroy(pqf_sink *base)
 }
 
 static const pqf__sink_vt pg_vt = {
-    "postgres",  pg_setup,    pg_checkpoint,     pg_begin,  pg_sync_table, pg_load_begin,
-    pg_load_row, pg_load_end, pg_put_checkpoint, pg_commit, pg_rollback,   pg_quarantine,
-    pg_destroy,
+    "postgres",    pg_setup,      pg_checkpoint, pg_begin,          pg_sync_table,
+    pg_load_begin, pg_load_row,   pg_load_end,   pg_put_checkpoint, pg_commit,
+    pg_rollback,   pg_quarantine, pg_destroy,
 };
 
 pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
@@ -520,8 +520,7 @@ pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
         PQF_FAIL(err, PQF_ERR_NET, "postgres: cannot connect: %s", pg_msg(s, NULL));
     }
     const char *host = PQhost(s->conn);
-    snprintf(s->base.name, sizeof s->base.name, "postgres %s/%s", host ? host : "",
-             PQdb(s->conn));
+    snprintf(s->base.name, sizeof s->base.name, "postgres %s/%s", host ? host : "", PQdb(s->conn));
     PQF_TRY(exec(s, "SET client_min_messages = warning", err));
     *out = &s->base;
     s = NULL;

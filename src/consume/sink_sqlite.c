@@ -85,17 +85,18 @@ static const char *decl_type(const pqf__col *c, char *buf, size_t cap)
 static pqf_err sq_setup(pqf_sink *base, pqf_error *err)
 {
     sqlite_sink *s = (sqlite_sink *)base;
-    return exec(s,
-                "CREATE TABLE IF NOT EXISTS _pqfeed_checkpoint ("
-                " table_name TEXT NOT NULL, seq INTEGER NOT NULL, commit_hash TEXT NOT NULL,"
-                " schema_version INTEGER NOT NULL, kind TEXT NOT NULL, rows INTEGER NOT NULL,"
-                " commit_created_at TEXT, applied_at TEXT NOT NULL,"
-                " PRIMARY KEY (table_name, seq));"
-                "CREATE TABLE IF NOT EXISTS _pqfeed_quarantine ("
-                " table_name TEXT NOT NULL, seq INTEGER NOT NULL, file_key TEXT NOT NULL,"
-                " expected_sha256 TEXT NOT NULL, got_sha256 TEXT NOT NULL, detected_at TEXT NOT NULL,"
-                " UNIQUE (table_name, seq, file_key, got_sha256));",
-                err);
+    return exec(
+        s,
+        "CREATE TABLE IF NOT EXISTS _pqfeed_checkpoint ("
+        " table_name TEXT NOT NULL, seq INTEGER NOT NULL, commit_hash TEXT NOT NULL,"
+        " schema_version INTEGER NOT NULL, kind TEXT NOT NULL, rows INTEGER NOT NULL,"
+        " commit_created_at TEXT, applied_at TEXT NOT NULL,"
+        " PRIMARY KEY (table_name, seq));"
+        "CREATE TABLE IF NOT EXISTS _pqfeed_quarantine ("
+        " table_name TEXT NOT NULL, seq INTEGER NOT NULL, file_key TEXT NOT NULL,"
+        " expected_sha256 TEXT NOT NULL, got_sha256 TEXT NOT NULL, detected_at TEXT NOT NULL,"
+        " UNIQUE (table_name, seq, file_key, got_sha256));",
+        err);
 }
 
 static pqf_err sq_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, pqf_error *err)
@@ -336,8 +337,9 @@ static pqf_err sq_load_end(pqf_sink *base, pqf_error *err)
     }
     PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT *, row_number() OVER (PARTITION BY "));
     PQF_TRY(key_list(&s->sql, t, ""));
-    PQF_TRY(pqf__buf_printf(&s->sql, " ORDER BY _pqfeed_seq DESC) AS _pqfeed_rn FROM "
-                                     "temp._pqfeed_stage) WHERE _pqfeed_rn = 1 AND _pqfeed_op <> 'D'"));
+    PQF_TRY(pqf__buf_printf(&s->sql,
+                            " ORDER BY _pqfeed_seq DESC) AS _pqfeed_rn FROM "
+                            "temp._pqfeed_stage) WHERE _pqfeed_rn = 1 AND _pqfeed_op <> 'D'"));
     PQF_TRY(exec_buf(s, err));
     PQF_TRY(exec(s, "DROP TABLE temp._pqfeed_stage", err));
 done:
@@ -426,9 +428,9 @@ static void sq_destroy(pqf_sink *base)
 }
 
 static const pqf__sink_vt sqlite_vt = {
-    "sqlite",      sq_setup,          sq_checkpoint, sq_begin,    sq_sync_table, sq_load_begin,
-    sq_load_row,   sq_load_end,       sq_put_checkpoint, sq_commit, sq_rollback,  sq_quarantine,
-    sq_destroy,
+    "sqlite",      sq_setup,      sq_checkpoint, sq_begin,          sq_sync_table,
+    sq_load_begin, sq_load_row,   sq_load_end,   sq_put_checkpoint, sq_commit,
+    sq_rollback,   sq_quarantine, sq_destroy,
 };
 
 pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err)

@@ -38,7 +38,10 @@ done:
     return rc;
 }
 
-static int unit_digits(pqf_time_unit u) { return u == PQF_MILLIS ? 3 : u == PQF_MICROS ? 6 : 9; }
+static int unit_digits(pqf_time_unit u)
+{
+    return u == PQF_MILLIS ? 3 : u == PQF_MICROS ? 6 : 9;
+}
 
 /* Column kind of top-level node `node` of s. */
 static pqf_err col_from_node(const pqf_schema *s, int node, pqf__col *c, pqf_error *err)
@@ -161,8 +164,8 @@ pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *t
             while (j < t->ncols && strcmp(t->cols[j].name, k->str) != 0)
                 j++;
             if (j == t->ncols)
-                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: key column '%s' is not a top-level column",
-                         name, k->str);
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: key column '%s' is not a top-level column", name,
+                         k->str);
             if (t->cols[j].kind == PQF__C_NESTED)
                 PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: key column '%s' is nested", name, k->str);
             if (t->cols[j].key)

@@ -52,6 +52,10 @@ struct pqf_reader {
     const char **leaf_paths;
     chunk_cache *cache; /* [rg * nleaves + leaf] */
     pqf_kv **chunk_kv;  /* lazily converted column kv (same index) */
+    /* The last freed cursor, buffers kept: the next pqf_column_open reuses
+     * its chunk, page and value buffers instead of faulting in fresh pages
+     * for every chunk. Holds at most one chunk's worth of memory. */
+    struct pqf_column_reader *spare;
 };
 
 void pqf_reader_opts_init(pqf_reader_opts *o)
@@ -338,10 +342,13 @@ done:
     return rc;
 }
 
+static void column_destroy(struct pqf_column_reader *c);
+
 void pqf_reader_free(pqf_reader *r)
 {
     if (!r)
         return;
+    column_destroy(r->spare);
     pqf__arena_free(&r->arena);
     free(r);
 }
@@ -829,7 +836,7 @@ struct pqf_column_reader {
     pqf_node_info info;
     pqf_codec codec;
     uint8_t *chunk; /* the chunk's bytes */
-    size_t chunk_len, pos;
+    size_t chunk_cap, chunk_len, pos;
     uint64_t chunk_off;
     int64_t values_left; /* from the column metadata */
     int page;            /* data pages seen */
@@ -902,17 +909,42 @@ pqf_err pqf_column_open(pqf_reader *r, int rg, int leaf, pqf_column_reader **out
     pqf_err rc = PQF_OK;
     const pqf__column_chunk *cc = chunk_of(r, rg, leaf);
     pqf_column_reader *c = NULL;
+    size_t vals_bytes = 0;
     *out = NULL;
     if (!cc)
         PQF_FAIL(&r->err, PQF_ERR_INVALID_ARG, "no row group %d column %d", rg, leaf);
-    c = calloc(1, sizeof *c);
-    if (!c)
-        PQF_FAIL(&r->err, PQF_ERR_NOMEM, "out of memory");
+    if (r->spare) {
+        /* keep the spare's buffers (and their capacities), reset the rest */
+        pqf_column_reader *s = r->spare;
+        r->spare = NULL;
+        c = calloc(1, sizeof *c);
+        if (!c) {
+            column_destroy(s);
+            PQF_FAIL(&r->err, PQF_ERR_NOMEM, "out of memory");
+        }
+        c->chunk = s->chunk, c->chunk_cap = s->chunk_cap;
+        c->page_buf = s->page_buf, c->page_cap = s->page_cap;
+        c->def = s->def, c->lev_cap = s->lev_cap;
+        c->rep = s->rep, c->rep_cap = s->rep_cap;
+        /* vals_cap counts values: carry it over in bytes (set below) */
+        c->vals = s->vals;
+        vals_bytes = s->vals_cap * pqf__value_size(s->info.physical);
+        c->idx = s->idx, c->idx_cap = s->idx_cap;
+        c->mem = s->mem;
+        free(s->dict_buf);
+        free(s->dict_vals);
+        free(s);
+    } else {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            PQF_FAIL(&r->err, PQF_ERR_NOMEM, "out of memory");
+        pqf__buf_init(&c->mem, (size_t)PQF_MIN(r->opts.max_page_bytes * 4, (uint64_t)SIZE_MAX / 4));
+    }
     c->r = r;
     c->rg = rg;
     c->leaf = leaf;
     c->info = r->nodes[r->leaf_nodes[leaf]].info;
-    pqf__buf_init(&c->mem, (size_t)PQF_MIN(r->opts.max_page_bytes * 4, (uint64_t)SIZE_MAX / 4));
+    c->vals_cap = vals_bytes / pqf__value_size(c->info.physical);
     {
         const pqf__column_meta *m = &cc->meta;
         if (!cc->has_meta)
@@ -943,9 +975,16 @@ pqf_err pqf_column_open(pqf_reader *r, int rg, int leaf, pqf_column_reader **out
             PQF_TRY(col_fail(c, PQF_ERR_LIMIT, -1, "chunk larger than the cap", NULL));
         c->chunk_len = (size_t)len;
         c->chunk_off = (uint64_t)start;
-        c->chunk = malloc(c->chunk_len ? c->chunk_len : 1);
-        if (!c->chunk)
-            PQF_TRY(col_fail(c, PQF_ERR_NOMEM, -1, "out of memory reading the chunk", NULL));
+        if (c->chunk_cap < c->chunk_len || !c->chunk) {
+            /* no realloc: the old bytes are not needed */
+            free(c->chunk);
+            c->chunk_cap = c->chunk_len ? c->chunk_len : 1;
+            c->chunk = malloc(c->chunk_cap);
+            if (!c->chunk) {
+                c->chunk_cap = 0;
+                PQF_TRY(col_fail(c, PQF_ERR_NOMEM, -1, "out of memory reading the chunk", NULL));
+            }
+        }
         rc = read_at(r, c->chunk_off, c->chunk, c->chunk_len);
         if (rc != PQF_OK)
             PQF_TRY(col_wrap(c, rc, -1));
@@ -958,6 +997,17 @@ done:
 }
 
 void pqf_column_free(pqf_column_reader *c)
+{
+    if (!c)
+        return;
+    if (!c->r->spare) {
+        c->r->spare = c;
+        return;
+    }
+    column_destroy(c);
+}
+
+static void column_destroy(pqf_column_reader *c)
 {
     if (!c)
         return;

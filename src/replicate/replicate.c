@@ -621,7 +621,21 @@ static pqf_err copy_small(link_ctx *L, const char *key, bool immutable, pqf_erro
         goto done;
     }
     pqf_put_options po = {.if_absent = immutable, .content_type = "application/json"};
-    PQF_TRY(pqf_store_put_bytes(L->dst, key, a, alen, &po, err));
+    rc = pqf_store_put_bytes(L->dst, key, a, alen, &po, err);
+    if (rc == PQF_ERR_EXISTS) {
+        /* A retried put whose first attempt landed (its answer was lost), or
+         * a racing replicator: fine if the bytes are the same. */
+        free(b);
+        b = NULL;
+        r2 = pqf_store_get_bytes(L->dst, key, NULL, SMALL_MAX_BYTES, &b, &blen, &e2);
+        if (r2 == PQF_OK && blen == alen && memcmp(a, b, alen) == 0) {
+            rc = PQF_OK;
+            pqf_error_clear(err);
+        } else {
+            PQF_FAIL(err, PQF_ERR_CONFLICT,
+                     "%s at the replica holds other bytes than the primary's", key);
+        }
+    }
 done:
     free(a);
     free(b);

@@ -218,14 +218,16 @@ function checkPages(cell, buf, fm) {
     let ps
     try { ps = pages(buf, ch) } catch (e) { diags.push(`${l.path} rg ${ch.rg}: page walk: ${e.message}`); continue }
     const enc = ENCODINGS[cell.encoding]
-    const applies = enc.applies(l)
+    // A column without a single value (all null) has nothing to encode: the
+    // writer writes its null pages PLAIN and no dictionary, whatever was asked.
+    const hasValues = l.col.values.some(v => v !== null)
+    const applies = enc.applies(l) && hasValues
     // Dictionary cells: the writer keeps a dictionary only while it pays off
     // (writer.c, AUTO and explicit rle_dictionary alike) and then falls back
     // for the rest of the chunk; a chunk that mixes both is legal and every
     // reader must handle it. So: a dictionary page, the first data page
     // dictionary-encoded, and no dictionary page after a fallback page.
     let fellBack = false, firstData = true
-    const hasValues = l.col.values.some(v => v !== null)
     for (const p of ps) {
       npages++
       const h = p.header

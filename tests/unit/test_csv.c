@@ -169,10 +169,65 @@ static void too_many_fields(void **state)
     pqf__csv_free(c);
 }
 
+/* The 16-bytes-at-a-time scanner and the byte-by-byte path give the same
+ * records whatever the buffer size, so records cut at every possible place
+ * (inside quotes, between CR and LF, inside a doubled quote) parse alike. */
+static void any_buffer_size_gives_the_same_records(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    static char text[4096];
+    size_t n = 0;
+    uint64_t x = 88172645463325252ull;
+    n += (size_t)snprintf(text + n, sizeof text - n, "a,b,c\n");
+    for (int r = 0; r < 60; r++) {
+        for (int f = 0; f < 3; f++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            switch (x % 6) {
+            case 0:
+                n += (size_t)snprintf(text + n, sizeof text - n, "plain%d", r);
+                break;
+            case 1:
+                n += (size_t)snprintf(text + n, sizeof text - n, "\"q,u\"\"o\nted%d\"", r);
+                break;
+            case 2:
+                break; /* empty: NULL */
+            case 3:
+                n += (size_t)snprintf(text + n, sizeof text - n, "\"\"");
+                break;
+            case 4:
+                n += (size_t)snprintf(text + n, sizeof text - n, "%0*d", (int)(x >> 40) % 40 + 1, r);
+                break;
+            default:
+                n += (size_t)snprintf(text + n, sizeof text - n, "\"\r\n\"");
+                break;
+            }
+            if (f < 2)
+                text[n++] = ',';
+        }
+        n += (size_t)snprintf(text + n, sizeof text - n, r % 4 == 0 ? "\r\n" : "\n");
+    }
+    text[n] = 0;
+    pqf_error err = {0};
+    char *want_p = render(text, &o, 1 << 16, &err);
+    assert_non_null(want_p);
+    char *want = strdup(want_p);
+    assert_true(strlen(want) > 500);
+    for (size_t buffer = 16; buffer <= 300; buffer += 7) {
+        char *got = render(text, &o, buffer, &err);
+        assert_non_null(got);
+        if (strcmp(got, want) != 0)
+            fail_msg("buffer %zu gives other records", buffer);
+    }
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plain_records_with_header),
+        cmocka_unit_test(any_buffer_size_gives_the_same_records),
         cmocka_unit_test(quoting_rfc4180),
         cmocka_unit_test(delimiter_and_null_marker),
         cmocka_unit_test(blank_lines_and_bom_are_skipped),

@@ -175,6 +175,83 @@ static void uuid_and_utf8(void **state)
     assert_string_equal(pqf__value_parse(&c, S("\xff"), &v), "invalid UTF-8");
 }
 
+/* The padded fast path (CSV hot loop) must agree with the reference parser
+ * on every input: same result, same value, same error text. A deterministic
+ * mix of valid, edge and mutated spellings per column type. */
+static void padded_parser_agrees_with_reference(void **state)
+{
+    (void)state;
+    static const pqf_node_info types[] = {
+        {.physical = PQF_INT64},
+        {.physical = PQF_INT32},
+        {.physical = PQF_INT32, .logical = {.kind = PQF_LT_INT, .bit_width = 16, .is_signed = true}},
+        {.physical = PQF_DOUBLE},
+        {.physical = PQF_BOOLEAN},
+        {.physical = PQF_INT64, .logical = {.kind = PQF_LT_DECIMAL, .precision = 18, .scale = 2}},
+        {.physical = PQF_INT32, .logical = {.kind = PQF_LT_DATE}},
+        {.physical = PQF_INT64,
+         .logical = {.kind = PQF_LT_TIMESTAMP, .unit = PQF_MICROS, .utc = true}},
+        {.physical = PQF_BYTE_ARRAY, .logical = {.kind = PQF_LT_STRING}},
+    };
+    static const char *seeds[] = {
+        "0", "-1", "42", "+7", "9223372036854775807", "-9223372036854775808",
+        "9223372036854775808", "2147483647", "2147483648", "-32768", "32768", "007",
+        "1.5", "-0.25", "1e10", "1.7976931348623157e308", "nan", "inf", "-", "", " 1",
+        "true", "false", "t", "f", "1", "0", "TRUE", "yes",
+        "123.45", "-123.45", "123.456", "99999999999999999.99", "0.1", ".5", "5.",
+        "2026-01-05", "2026-02-30", "1970-01-01", "9999-12-31", "2026-1-5",
+        "2026-01-05T01:02:03Z", "2026-01-05T01:02:03.123456Z", "2026-01-05T01:02:03.1234567Z",
+        "2026-01-05 01:02:03+02:00", "2026-01-05T24:00:00Z", "2026-01-05T01:02:03",
+        "hello", "h\xc3\xa9llo", "bad\xff", "a,b"};
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    long checked = 0;
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        pqf__conv c;
+        assert_null(pqf__conv_init(&c, &types[t]));
+        for (size_t k = 0; k < sizeof seeds / sizeof seeds[0]; k++) {
+            for (int m = 0; m < 40; m++) {
+                char in[96];
+                size_t n = strlen(seeds[k]);
+                memcpy(in, seeds[k], n);
+                if (m > 0 && n > 0) { /* mutate one byte, or cut the tail */
+                    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                    size_t at = (size_t)(x % n);
+                    if (m % 3 == 0)
+                        n = at;
+                    else
+                        in[at] = "0123456789.-+eE:TZ x"[(x >> 32) % 20];
+                }
+                char padded[96 + PQF__PARSE_PAD];
+                memset(padded, 0, sizeof padded);
+                memcpy(padded, in, n);
+                pqf__val a, b;
+                memset(&a, 0, sizeof a);
+                memset(&b, 0, sizeof b);
+                const char *ea = pqf__value_parse(&c, in, n, &a);
+                const char *eb = pqf__value_parse_padded(&c, padded, n, &b);
+                if ((ea == NULL) != (eb == NULL) || (ea && strcmp(ea, eb) != 0))
+                    fail_msg("type %zu input '%.*s': reference says %s, fast path %s", t, (int)n,
+                             in, ea ? ea : "ok", eb ? eb : "ok");
+                if (!ea) {
+                    if (c.phys == PQF_BYTE_ARRAY)
+                        assert_true(a.n == b.n && memcmp(a.p, b.p, a.n) == 0);
+                    else if (c.phys == PQF_DOUBLE)
+                        assert_true(memcmp(&a.u.d, &b.u.d, sizeof a.u.d) == 0 ||
+                                    (isnan(a.u.d) && isnan(b.u.d)));
+                    else if (c.phys == PQF_BOOLEAN)
+                        assert_int_equal(a.u.b, b.u.b);
+                    else if (c.phys == PQF_INT32)
+                        assert_int_equal(a.u.i32, b.u.i32);
+                    else
+                        assert_true(a.u.i64 == b.u.i64);
+                }
+                checked++;
+            }
+        }
+    }
+    assert_true(checked > 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +261,7 @@ int main(void)
         cmocka_unit_test(decimals_are_exact),
         cmocka_unit_test(dates_times_timestamps),
         cmocka_unit_test(uuid_and_utf8),
+        cmocka_unit_test(padded_parser_agrees_with_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
