@@ -2,8 +2,9 @@
 # Issue 3's benchmark: decode every column of the 10-million-row `mixed` file
 # (written by `pqfeed convert`, zstd and snappy), pqfeed against DuckDB, in
 # one run:
-#   pqfeed: `pqfeed parquet scan FILE` (decodes every value of every column,
-#           sums a hash of each; prints time and rows/s);
+#   pqfeed: `pqfeed parquet scan FILE` (decodes every value of every column
+#           and sums them: integers, true count, byte lengths and a hash of
+#           every byte; prints time and rows/s);
 #   DuckDB: `SET threads=1; SELECT count(*), sum(id), ..., sum(length(uid)),
 #           count(maybe_int), sum(amount) FROM read_parquet(FILE)`, an
 #           aggregate over all columns, through @duckdb/node-api.
@@ -49,11 +50,12 @@ const inst = await DuckDBInstance.create(':memory:')
 const conn = await inst.connect()
 await conn.run('SET threads=1')
 const t0 = performance.now(), c0 = process.cpuUsage()
-const r = await conn.runAndReadAll(\`SELECT count(*) AS n, sum(id), sum(i32), sum(f64),
-  sum(flag::INT), max(ts), max(day), sum(length(category)), sum(length(uid)),
-  count(maybe_int), sum(maybe_int), sum(amount) FROM read_parquet('\${file}')\`)
+const r = await conn.runAndReadAll(\`SELECT count(*) AS n, sum(id) AS id, sum(i32) AS i32,
+  sum(f64) AS f64, sum(flag::INT) AS flag, max(ts) AS ts, max(day) AS day,
+  sum(strlen(category)) AS category, sum(strlen(uid)) AS uid, count(maybe_int) AS maybe_n,
+  sum(maybe_int) AS maybe_int, sum(amount) AS amount FROM read_parquet('\${file}')\`)
 const cu = process.cpuUsage(c0)
-console.log(JSON.stringify(r.getRowsJson()[0]))
+console.log(JSON.stringify(r.getRowObjectsJson()[0]))
 console.log('query: ' + ((performance.now() - t0) / 1000).toFixed(3) + ' s wall, ' +
   ((cu.user + cu.system) / 1e6).toFixed(3) + ' s CPU')
 JS
@@ -107,7 +109,26 @@ done
         f=$DIR/read.$codec.parquet
         echo "- $codec ($(stat -c %s "$f") bytes, $("$PQF" parquet inspect "$f" | grep -c '^row group') row groups): pqfeed $(awk -v a="$(eval echo "\$cpu_duckdb_$codec")" -v b="$(eval echo "\$cpu_pqfeed_$codec")" 'BEGIN { printf "%.2fx", a / b }') DuckDB's rows/s by CPU time, $(awk -v a="$(eval echo "\$wall_duckdb_$codec")" -v b="$(eval echo "\$wall_pqfeed_$codec")" 'BEGIN { printf "%.2fx", a / b }') by wall time."
     done
-    echo "- pqfeed's checksums (zstd run):"
+    # The same aggregates from both sides (zstd run): integer sums, true
+    # count, non-null count, byte lengths; amount is DECIMAL(18,2) on INT64,
+    # so pqfeed sums the unscaled integers.
+    agree=$(node -e '
+const fs = require("fs")
+const d = JSON.parse(fs.readFileSync(process.argv[1], "utf8").split("\n")[0])
+const p = fs.readFileSync(process.argv[2], "utf8")
+const col = n => (p.match(new RegExp("^column " + n + " [A-Z_0-9]+: (.*)$", "m")) || [])[1] || ""
+const num = (n, re) => ((col(n).match(re) || [])[1])
+const checks = [
+  ["id", num("id", /sum (-?\d+)/), d.id], ["i32", num("i32", /sum (-?\d+)/), d.i32],
+  ["flag", num("flag", /(\d+) true/), d.flag], ["maybe_int count", num("maybe_int", /^(\d+) values/), d.maybe_n],
+  ["maybe_int", num("maybe_int", /sum (-?\d+)/), d.maybe_int],
+  ["amount", num("amount", /sum (-?\d+)/), String(d.amount).replace(".", "")],
+  ["category bytes", num("category", /(\d+) bytes/), d.category], ["uid bytes", num("uid", /(\d+) bytes/), d.uid]]
+const bad = checks.filter(([, a, b]) => String(a) !== String(b))
+console.log(bad.length ? "DIFFER: " + bad.map(([n, a, b]) => n + " pqfeed " + a + " DuckDB " + b).join("; ")
+  : "agree (" + checks.map(c => c[0]).join(", ") + ")")' "$DIR/duckdb-zstd.best.log" "$DIR/pqfeed-zstd.best.log")
+    echo "- pqfeed's sums and DuckDB's aggregates over the same file: $agree."
+    echo "- pqfeed's output (zstd run):"
     echo
     sed 's/^/      /' "$DIR/pqfeed-zstd.best.log"
     echo

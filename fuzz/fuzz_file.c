@@ -1,6 +1,8 @@
 /* Fuzz target: a whole Parquet file, read the way `pqfeed parquet cat` and
  * `validate` read it: footer, every column chunk, page index, bloom filter,
- * and record assembly of every row, as NDJSON and as CSV. */
+ * and record assembly of every row, as NDJSON and as CSV; then every chunk
+ * once more through one cursor after another, as `pqfeed parquet scan` does
+ * (each cursor reuses the buffers of the one freed before it). */
 #include <stdint.h>
 
 #include "pqfeed/reader.h"
@@ -34,6 +36,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (int g = 0; g < pqf_reader_row_group_count(r) && g < 16; g++)
             for (int l = 0; l < pqf_reader_leaf_count(r) && l < 64; l++) {
+                pqf_column_reader *c = NULL;
+                if (pqf_column_open(r, g, l, &c) == PQF_OK) {
+                    pqf_batch b;
+                    volatile uint64_t sink = 0;
+                    for (int i = 0; i < 4096; i++) {
+                        if (pqf_column_next(c, 1000, &b) != PQF_OK || !b.nlevels)
+                            break;
+                        /* touch the last value so a bad view shows up */
+                        if (b.nvalues && (b.physical == PQF_BYTE_ARRAY ||
+                                          b.physical == PQF_FIXED_LEN_BYTE_ARRAY)) {
+                            const pqf_byteview *v = (const pqf_byteview *)b.values + b.nvalues - 1;
+                            if (v->len)
+                                sink += v->ptr[v->len - 1];
+                        }
+                    }
+                    (void)sink;
+                }
+                pqf_column_free(c);
                 pqf_page_index pi;
                 bool maybe;
                 pqf_reader_page_index(r, g, l, &pi);

@@ -306,7 +306,15 @@ static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t 
             goto done;
         }
     }
-    PQF_TRY(load_tdef(r, c->table, c->schema_version, err));
+    rc = load_tdef(r, c->table, c->schema_version, err);
+    if (rc == PQF_ERR_NOT_FOUND) { /* at a replica the schema file can be late too */
+        rc = PQF_OK;
+        *out = OUT_LATE;
+        snprintf(r->key, sizeof r->key, "%s/_schema/%06d.json", c->table, c->schema_version);
+        snprintf(r->detail, sizeof r->detail, "missing (schema version %d)", c->schema_version);
+        goto done;
+    }
+    PQF_TRY(rc);
     if (changes && r->tdef->nkeys == 0)
         PQF_FAIL(err, PQF_ERR_SCHEMA,
                  "table %s: commit %" PRIu64 " holds changes but schema version %d has no key",

@@ -170,6 +170,13 @@ mv "$T/c3.json" "$R2/issues/_log/00000000000000000003.json"
 check "once it arrives, the rest applies" "$PQF" apply "$R2" "$T/late2.db"
 check "equal to the source" sink_equals "$T/late2.db"
 
+R3=$T/replica3
+cp -r "$B" "$R3"
+mv "$R3/issues/_schema/000001.json" "$T/sch.json"
+"$PQF" apply "$R3" "$T/late3.db" --max-delay 300ms --backoff 100ms >"$T/l3.out" 2>&1
+check_eq "a schema file still missing exits 20" "$?" 20
+check_grep "naming it" "commit 1: file issues/_schema/000001.json is late: missing" "$T/l3.out"
+
 # ---- damage: a corrupt file, a deleted file, a rewritten feed -----------------------------------
 X=$T/dmg
 cp -r "$B" "$X"

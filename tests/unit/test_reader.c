@@ -405,6 +405,63 @@ static void footer_first(void **state)
     file_free(&f);
 }
 
+/* Cursor after cursor over columns of different types: each reuses the
+ * buffers of the one freed before it (sizes in values of another type), and
+ * every value still comes back right. */
+static void cursors_in_turn(void **state)
+{
+    (void)state;
+    file f;
+    write_flat(&f);
+    pqf_istream *in = NULL;
+    pqf_reader *r = open_mem(&f, &in);
+    int64_t first = 0;
+    for (int g = 0; g < pqf_reader_row_group_count(r); g++) {
+        pqf_row_group_info gi;
+        pqf_reader_row_group(r, g, &gi);
+        for (int pass = 0; pass < 2; pass++) {
+            for (int l = 0; l < pqf_reader_leaf_count(r); l++) {
+                int leaf = pass ? pqf_reader_leaf_count(r) - 1 - l : l;
+                pqf_column_reader *c = NULL;
+                pqf_batch b;
+                int64_t row = first;
+                assert_int_equal(pqf_column_open(r, g, leaf, &c), PQF_OK);
+                for (;;) {
+                    assert_int_equal(pqf_column_next(c, 700, &b), PQF_OK);
+                    if (!b.nlevels)
+                        break;
+                    size_t v = 0;
+                    for (size_t i = 0; i < b.nlevels; i++, row++) {
+                        const char *path = pqf_reader_leaf_path(r, leaf);
+                        char nb[32];
+                        if (strcmp(path, "id") == 0) {
+                            assert_int_equal(((const int64_t *)b.values)[v++], row);
+                        } else if (strcmp(path, "name") == 0) {
+                            const pqf_byteview *bv = (const pqf_byteview *)b.values + v++;
+                            name_of(nb, sizeof nb, (int)row);
+                            assert_int_equal(bv->len, strlen(nb));
+                            assert_memory_equal(bv->ptr, nb, bv->len);
+                        } else if (strcmp(path, "opt") == 0) {
+                            assert_int_equal(b.def[i] == 1, row % 3 != 0);
+                            if (b.def[i] == 1)
+                                assert_int_equal(((const int32_t *)b.values)[v++], row);
+                        } else {
+                            assert_int_equal(((const pqf_byteview *)b.values)[v++].len, 63);
+                        }
+                    }
+                    assert_int_equal(v, b.nvalues);
+                }
+                assert_int_equal(row, first + gi.num_rows);
+                pqf_column_free(c);
+            }
+        }
+        first += gi.num_rows;
+    }
+    pqf_reader_free(r);
+    pqf_istream_free(in);
+    file_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +470,7 @@ int main(void)
         cmocka_unit_test(bloom_probe),
         cmocka_unit_test(projection_reads_only_requested_chunks),
         cmocka_unit_test(footer_first),
+        cmocka_unit_test(cursors_in_turn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
