@@ -1,10 +1,8 @@
 /* pqfeed export: source files -> the next commit of a table's feed. */
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -48,64 +46,27 @@ static const char export_usage[] =
 
 typedef struct {
     char **v;
-    size_t n, cap;
+    size_t n;
 } paths;
 
-static int paths_add(paths *p, const char *s)
-{
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 16;
-        char **nv = realloc(p->v, nc * sizeof *nv);
-        if (!nv)
-            return -1;
-        p->v = nv;
-        p->cap = nc;
-    }
-    p->v[p->n] = strdup(s);
-    return p->v[p->n++] ? 0 : -1;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static bool data_name(const char *n)
-{
-    const char *dot = strrchr(n, '.');
-    return n[0] != '.' && dot &&
-           (strcmp(dot, ".csv") == 0 || strcmp(dot, ".ndjson") == 0 ||
-            strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".json") == 0 || strcmp(dot, ".tsv") == 0);
-}
-
-/* A folder expands to its data files in name order. */
+/* A file, or a folder's data files in name order, appended to p. */
 static pqf_err add_input(paths *p, const char *path, pqf_error *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return pqf_error_set(err, PQF_ERR_NOT_FOUND, "input %s does not exist", path);
-    if (!S_ISDIR(st.st_mode))
-        return paths_add(p, path) ? pqf_error_set(err, PQF_ERR_NOMEM, "out of memory") : PQF_OK;
-    DIR *d = opendir(path);
-    if (!d)
-        return pqf_error_set(err, PQF_ERR_IO, "cannot read folder %s", path);
-    size_t first = p->n;
-    struct dirent *e;
-    pqf_err rc = PQF_OK;
-    while ((e = readdir(d))) {
-        if (!data_name(e->d_name))
-            continue;
-        char full[4096];
-        snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-        if (paths_add(p, full)) {
-            rc = pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
-            break;
-        }
+    char **v = NULL;
+    size_t n = 0;
+    pqf_err rc = pqf_input_files(path, &v, &n, err);
+    if (rc != PQF_OK)
+        return rc;
+    char **nv = realloc(p->v, (p->n + n + 1) * sizeof *nv);
+    if (!nv) {
+        pqf_strv_free(v, n);
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
     }
-    closedir(d);
-    if (p->n > first)
-        qsort(p->v + first, p->n - first, sizeof *p->v, cmp_str);
-    return rc;
+    p->v = nv;
+    memcpy(p->v + p->n, v, n * sizeof *v);
+    p->n += n;
+    free(v);
+    return PQF_OK;
 }
 
 static int parse_as_of(const char *s, int64_t *ms)
@@ -178,43 +139,15 @@ static int export_config(const char *path, const char *only, int64_t as_of,
         const pqf_config_table *t = &cfg->tables[i];
         if (only && !in_list(only, t->name))
             continue;
-        paths in = {0};
-        pqf_schema *schema = NULL;
-        pqf_export_spec sp;
         pqf_export_result res;
+        pqf_export_spec sp; /* for printing */
         pqf_export_spec_init(&sp);
         sp.table = t->name;
         sp.kind = t->mode;
-        sp.key = t->key;
-        sp.watermark = t->watermark;
-        sp.delete_column = t->delete_column;
-        sp.created_column = t->created_column;
-        sp.as_of_ms = as_of;
-        sp.writer = t->writer;
-        sp.source.format = t->format;
-        if (t->target_file_bytes)
-            sp.target_file_bytes = t->target_file_bytes;
-        pqf_err rc = add_input(&in, t->path, &err);
-        if (rc == PQF_OK && in.n == 0)
-            rc = pqf_error_set(&err, PQF_ERR_NOT_FOUND, "%s: table %s: no input files in %s", path,
-                               t->name, t->path);
-        if (rc == PQF_OK)
-            rc = t->schema_path ? pqf_schema_load_json(t->schema_path, &schema, &err)
-                                : pqf_schema_infer(in.v[0], &sp.source, t->infer_rows, &schema, &err);
-        if (rc == PQF_OK) {
-            sp.inputs = (const char *const *)in.v;
-            sp.ninputs = in.n;
-            sp.schema = schema;
-            rc = pqf_export(feed, &sp, &res, &err);
-        }
-        if (rc == PQF_OK)
+        if (pqf_config_export_table(feed, t, as_of, &res, &err) == PQF_OK)
             print_result(&sp, &res, sa->json);
         else
             ret = pqf_cli_fail(&err);
-        for (size_t k = 0; k < in.n; k++)
-            free(in.v[k]);
-        free(in.v);
-        pqf_schema_free(schema);
     }
 done:
     pqf_feed_free(feed);

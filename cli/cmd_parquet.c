@@ -22,7 +22,9 @@ static const char usage_text[] =
     "validate  decode every page, check CRCs, value counts, statistics and the page\n"
     "          index against the data; exit 0 only if all holds\n"
     "scan      decode every value of the columns (all by default) without printing\n"
-    "          rows: per column the values, nulls and a checksum, then time and rows/s\n";
+    "          rows: per column the values, the level slots without one (nulls, empty\n"
+    "          lists) and sums (integers, true count, byte lengths and a hash of the\n"
+    "          bytes), then rows, wall and CPU time and rows/s\n";
 
 /* ---- small output helpers ------------------------------------------------------- */
 

@@ -66,6 +66,18 @@ typedef struct pqf_config {
 /* Parse the file at path (at most 4 MiB). */
 pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err);
 void pqf_config_free(pqf_config *c);
+/* The files a source path names: the path itself, or a folder's .csv,
+ * .tsv, .ndjson, .jsonl and .json files in name order. *paths is a malloc'd
+ * array of malloc'd strings (pqf_strv_free). */
+pqf_err pqf_input_files(const char *path, char ***paths, size_t *n, pqf_error *err);
+
+/* Export one table of a config as the next commit of feed f (as_of_ms 0:
+ * now): its source files, schema (file or inferred), key, mode and writer
+ * settings. */
+struct pqf_export_result;
+pqf_err pqf_config_export_table(pqf_feed *f, const pqf_config_table *t, int64_t as_of_ms,
+                                struct pqf_export_result *res, pqf_error *err);
+
 /* The table named name, or NULL. */
 const pqf_config_table *pqf_config_table_find(const pqf_config *c, const char *name);
 

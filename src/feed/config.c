@@ -3,6 +3,8 @@
 #include "pqfeed/config.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 
 #include "base/base.h"
 #include "base/fsutil.h"
+#include "pqfeed/export.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define CONFIG_MAX_DEPTH 16
@@ -198,16 +201,23 @@ static pqf_err get_path(cctx *x, const ynode *n, const char *path, char **out)
     if (n->type != N_SCALAR || !n->text[0])
         return bad(x, n, path, "expected a path");
     const char *t = n->text;
-    bool url = strstr(t, "://") != NULL || strncmp(t, "sqlite:", 7) == 0 ||
-               strncmp(t, "postgres", 8) == 0;
+    /* "sqlite:REL" is a path too; URLs and absolute paths stay as they are */
+    const char *scheme = strncmp(t, "sqlite:", 7) == 0 ? "sqlite:" : "";
+    t += strlen(scheme);
+    bool url = strstr(t, "://") != NULL || strncmp(t, "postgres", 8) == 0;
     free(*out);
     if (url || t[0] == '/' || !x->dir[0]) {
-        *out = strdup(t);
-    } else {
-        size_t l = strlen(x->dir) + strlen(t) + 2;
+        size_t l = strlen(scheme) + strlen(t) + 1;
         *out = malloc(l);
         if (*out)
-            snprintf(*out, l, "%s/%s", x->dir, t);
+            snprintf(*out, l, "%s%s", scheme, t);
+    } else {
+        while (t[0] == '.' && t[1] == '/')
+            t += 2; /* "./feed" -> "feed" */
+        size_t l = strlen(scheme) + strlen(x->dir) + strlen(t) + 2;
+        *out = malloc(l);
+        if (*out)
+            snprintf(*out, l, "%s%s/%s", scheme, x->dir, t);
     }
     return *out ? PQF_OK : pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
 }
@@ -505,4 +515,110 @@ const pqf_config_table *pqf_config_table_find(const pqf_config *c, const char *n
         if (strcmp(c->tables[i].name, name) == 0)
             return &c->tables[i];
     return NULL;
+}
+
+/* ---- inputs and export ------------------------------------------------------------ */
+
+static int cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool data_name(const char *n)
+{
+    const char *dot = strrchr(n, '.');
+    return n[0] != '.' && dot &&
+           (strcmp(dot, ".csv") == 0 || strcmp(dot, ".ndjson") == 0 ||
+            strcmp(dot, ".jsonl") == 0 || strcmp(dot, ".json") == 0 || strcmp(dot, ".tsv") == 0);
+}
+
+pqf_err pqf_input_files(const char *path, char ***paths, size_t *n, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    struct stat st;
+    DIR *d = NULL;
+    char **v = NULL;
+    size_t cnt = 0, cap = 0;
+    *paths = NULL;
+    *n = 0;
+    if (stat(path, &st) != 0)
+        return pqf_error_set(err, PQF_ERR_NOT_FOUND, "input %s does not exist", path);
+    if (!S_ISDIR(st.st_mode)) {
+        v = calloc(1, sizeof *v);
+        if (!v || !(v[0] = strdup(path))) {
+            free(v);
+            return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+        }
+        *paths = v;
+        *n = 1;
+        return PQF_OK;
+    }
+    d = opendir(path);
+    if (!d)
+        return pqf__errno(err, "open folder", path);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!data_name(e->d_name))
+            continue;
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            char **nv = realloc(v, nc * sizeof *nv);
+            if (!nv)
+                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+            v = nv;
+            cap = nc;
+        }
+        size_t l = strlen(path) + strlen(e->d_name) + 2;
+        if (!(v[cnt] = malloc(l)))
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        snprintf(v[cnt++], l, "%s/%s", path, e->d_name);
+    }
+    if (cnt)
+        qsort(v, cnt, sizeof *v, cmp_path);
+    *paths = v;
+    *n = cnt;
+    v = NULL;
+done:
+    if (d)
+        closedir(d);
+    if (v)
+        pqf_strv_free(v, cnt);
+    return rc;
+}
+
+pqf_err pqf_config_export_table(pqf_feed *f, const pqf_config_table *t, int64_t as_of_ms,
+                                pqf_export_result *res, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    char **in = NULL;
+    size_t nin = 0;
+    pqf_schema *schema = NULL;
+    pqf_export_spec sp;
+    pqf_export_spec_init(&sp);
+    sp.table = t->name;
+    sp.kind = t->mode;
+    sp.key = t->key;
+    sp.watermark = t->watermark;
+    sp.delete_column = t->delete_column;
+    sp.created_column = t->created_column;
+    sp.as_of_ms = as_of_ms;
+    sp.writer = t->writer;
+    sp.source.format = t->format;
+    if (t->target_file_bytes)
+        sp.target_file_bytes = t->target_file_bytes;
+    PQF_TRY(pqf_input_files(t->path, &in, &nin, err));
+    if (nin == 0)
+        PQF_FAIL(err, PQF_ERR_NOT_FOUND, "table %s: no input files in %s", t->name, t->path);
+    if (t->schema_path)
+        PQF_TRY(pqf_schema_load_json(t->schema_path, &schema, err));
+    else
+        PQF_TRY(pqf_schema_infer(in[0], &sp.source, t->infer_rows, &schema, err));
+    sp.inputs = (const char *const *)in;
+    sp.ninputs = nin;
+    sp.schema = schema;
+    PQF_TRY(pqf_export(f, &sp, res, err));
+done:
+    pqf_strv_free(in, nin);
+    pqf_schema_free(schema);
+    return rc;
 }
