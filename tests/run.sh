@@ -29,9 +29,10 @@ run_suite() { # name logfile cmd...
     timeout "${PQF_SUITE_TIMEOUT:-900}" "$@" >"$log" 2>&1
     local rc=$?
     local p f s
+    # cmocka writes skipped tests as "not ok N # SKIP": a skip, not a failure
     p=$(grep -E '^ok ' "$log" | grep -vc '# SKIP')
-    s=$(grep -Ec '^ok .*# SKIP' "$log")
-    f=$(grep -Ec '^not ok ' "$log")
+    s=$(grep -Ec '^(not )?ok .*# SKIP' "$log")
+    f=$(grep -E '^not ok ' "$log" | grep -vc '# SKIP')
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
         echo "not ok - $name exited with status $rc" >>"$log"
         f=1
@@ -40,7 +41,7 @@ run_suite() { # name logfile cmd...
     printf '%-48s %4d passed %3d failed %3d skipped  %3ds\n' "$name" "$p" "$f" "$s" $((SECONDS - start))
     if [ "$f" -ne 0 ]; then
         failed_suites+=("$name")
-        grep -E '^not ok |^# ' "$log" | head -40 | sed 's/^/    /'
+        grep -E '^not ok |^# ' "$log" | grep -v '# SKIP' | head -40 | sed 's/^/    /'
         tail -n 15 "$log" | sed 's/^/    | /'
     fi
 }
