@@ -169,8 +169,8 @@ int pqf_cmd_audit(int argc, char **argv)
                 printf(",");
             print_json(x);
         } else if (x->status == PQF_CHECK_FAIL) {
-            printf("%-8s %-24s %s\n         %s\n         fix: %s\n",
-                   pqf_severity_name(x->severity), x->rule, x->where, x->what, x->fix);
+            printf("%-8s %-24s %s\n         %s\n         fix: %s\n", pqf_severity_name(x->severity),
+                   x->rule, x->where, x->what, x->fix);
         } else {
             printf("%-8s %-24s %s: %s\n", pqf_check_status_name(x->status), x->rule, x->where,
                    x->what);

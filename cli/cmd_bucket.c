@@ -10,8 +10,8 @@
 #include "pqfeed/security.h"
 #include "store_cli.h"
 
-#define EXIT_GAPS 20        /* check: at least one gap */
-#define EXIT_UNVERIFIED 21  /* check: no gap, but settings the server does not support */
+#define EXIT_GAPS 20       /* check: at least one gap */
+#define EXIT_UNVERIFIED 21 /* check: no gap, but settings the server does not support */
 
 typedef struct bucket_args {
     pqf_cli_store_args s;
@@ -174,10 +174,10 @@ static int do_check(pqf_store *st, const bucket_args *a)
         printf("%s as a %s:\n", pqf_store_uri(st), role);
         for (size_t i = 0; i < n; i++) {
             const pqf_finding *x = pqf_findings_at(f, i);
-            const char *tag = x->status == PQF_CHECK_PASS     ? "ok"
-                              : x->status == PQF_CHECK_FAIL   ? "GAP"
-                              : x->status == PQF_CHECK_INFO   ? "info"
-                                                              : "unsupported";
+            const char *tag = x->status == PQF_CHECK_PASS   ? "ok"
+                              : x->status == PQF_CHECK_FAIL ? "GAP"
+                              : x->status == PQF_CHECK_INFO ? "info"
+                                                            : "unsupported";
             printf("  %-11s %-20s %s", tag, x->where, x->what);
             if (x->status == PQF_CHECK_FAIL)
                 printf(" [%s, %s]", x->rule, pqf_severity_name(x->severity));

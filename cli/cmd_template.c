@@ -133,8 +133,9 @@ int pqf_cmd_template(int argc, char **argv)
         return pqf_cli_usage("template", "--format is json, terraform, cloudformation-primary "
                                          "or cloudformation-replica");
     if (out && rc == 0)
-        fprintf(stderr, "pqfeed: wrote %s/{pqfeed-template.json,main.tf,primary.cfn.json,"
-                        "replica.cfn.json}\n",
+        fprintf(stderr,
+                "pqfeed: wrote %s/{pqfeed-template.json,main.tf,primary.cfn.json,"
+                "replica.cfn.json}\n",
                 out);
     return rc;
 }

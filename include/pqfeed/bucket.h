@@ -126,9 +126,9 @@ void pqf_bucket_config_free(pqf_bucket_config *c);
  * prefix). Defaults (pqf_lifecycle_defaults) are explained in
  * docs/SECURITY.md. */
 typedef struct pqf_lifecycle_opts {
-    unsigned noncurrent_days; /* noncurrent versions expire this many days after replacement */
-    unsigned keep_newest;     /* ... but the newest K noncurrent versions stay (0: none kept) */
-    unsigned abort_mpu_days;  /* incomplete multipart uploads aborted after D days */
+    unsigned noncurrent_days;    /* noncurrent versions expire this many days after replacement */
+    unsigned keep_newest;        /* ... but the newest K noncurrent versions stay (0: none kept) */
+    unsigned abort_mpu_days;     /* incomplete multipart uploads aborted after D days */
     bool expired_delete_markers; /* remove delete markers with no versions left */
 } pqf_lifecycle_opts;
 
@@ -145,13 +145,13 @@ pqf_err pqf_lifecycle_xml(const pqf_lifecycle_opts *o, const char *prefix, char 
 
 /* What pqf_bucket_apply() would change, computed from a reading. */
 typedef struct pqf_bucket_plan {
-    bool versioning_change;     /* versioning is not Enabled yet */
+    bool versioning_change; /* versioning is not Enabled yet */
     pqf_versioning versioning_from;
     char *versioning_xml;       /* body of PutBucketVersioning (when changing) */
     bool lifecycle_change;      /* pqfeed's rule is missing or differs */
     bool lifecycle_blocked;     /* other rules exist and replace_other_rules is off */
     char *lifecycle_xml;        /* body of PutBucketLifecycleConfiguration */
-    char lifecycle_from[1600];   /* the current pqfeed rule (or "none"), in words */
+    char lifecycle_from[1600];  /* the current pqfeed rule (or "none"), in words */
     char lifecycle_to[1600];    /* the wanted rule, in words */
     char note[512];             /* e.g. a field the server is known to drop */
     bool lifecycle_unsupported; /* the server does not implement lifecycle */
@@ -197,7 +197,7 @@ typedef struct pqf_bucket_cost {
  * and at least keep_newest newer noncurrent versions of its key exist. At
  * most 10,000 groups are kept (the rest are summed into "(other)"). */
 pqf_err pqf_bucket_cost_read(pqf_store *s, const pqf_lifecycle_opts *o, int64_t now_ms,
-                        pqf_bucket_cost **out, pqf_error *err);
+                             pqf_bucket_cost **out, pqf_error *err);
 void pqf_bucket_cost_free(pqf_bucket_cost *c);
 
 #ifdef __cplusplus

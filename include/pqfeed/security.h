@@ -47,7 +47,7 @@ typedef enum pqf_check_status {
 } pqf_check_status;
 
 typedef struct pqf_finding {
-    const char *rule;  /* stable id, e.g. "missing-tls-deny" */
+    const char *rule; /* stable id, e.g. "missing-tls-deny" */
     pqf_severity severity;
     pqf_check_status status;
     const char *where; /* "replica_bucket_policy: statement 2 (Sid AllowAll)", "versioning" */
@@ -94,8 +94,7 @@ pqf_err pqf_audit_policy(const char *json, size_t len, pqf_policy_kind kind, con
  * CloudFormation template, pqfeed's Terraform, an S3 replication or
  * lifecycle configuration (JSON), or an AWS credentials/config file (its
  * permissions only). PQF_ERR_PARSE when it is none of these. */
-pqf_err pqf_audit_file(const char *path, const pqf_audit_ctx *ctx, pqf_findings *f,
-                       pqf_error *err);
+pqf_err pqf_audit_file(const char *path, const pqf_audit_ctx *ctx, pqf_findings *f, pqf_error *err);
 /* A credentials or config file must not be readable or writable by group or
  * others. A missing file adds nothing. */
 pqf_err pqf_audit_credentials_file(const char *path, pqf_findings *f, pqf_error *err);
@@ -108,17 +107,17 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *cfg, pqf_bucket_role role,
 /* ---- templates ---------------------------------------------------------------- */
 
 typedef enum pqf_template_format {
-    PQF_TEMPLATE_JSON = 0,         /* one JSON bundle: every document, named */
-    PQF_TEMPLATE_TERRAFORM,        /* main.tf for both accounts (two aliased providers) */
-    PQF_TEMPLATE_CFN_PRIMARY,      /* CloudFormation stack for the primary account */
-    PQF_TEMPLATE_CFN_REPLICA       /* CloudFormation stack for the replica account */
+    PQF_TEMPLATE_JSON = 0,    /* one JSON bundle: every document, named */
+    PQF_TEMPLATE_TERRAFORM,   /* main.tf for both accounts (two aliased providers) */
+    PQF_TEMPLATE_CFN_PRIMARY, /* CloudFormation stack for the primary account */
+    PQF_TEMPLATE_CFN_REPLICA  /* CloudFormation stack for the replica account */
 } pqf_template_format;
 
 typedef struct pqf_template_opts {
     const char *primary_account, *replica_account; /* 12 digits, different */
     const char *primary_bucket, *replica_bucket;
-    const char *prefix;                          /* feed root in both buckets; "" or NULL: whole bucket */
-    const char *primary_region, *replica_region; /* NULL: "us-east-1" */
+    const char *prefix; /* feed root in both buckets; "" or NULL: whole bucket */
+    const char *primary_region, *replica_region;   /* NULL: "us-east-1" */
     const char *primary_kms_key, *replica_kms_key; /* ARNs; NULL: alias/pqfeed in each account */
     bool replicate_delete_markers;                 /* default false: see docs/SECURITY.md */
     pqf_lifecycle_opts lifecycle;                  /* zero: pqf_lifecycle_defaults */

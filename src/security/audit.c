@@ -127,7 +127,8 @@ static void add(pqf_findings *f, const char *rule, pqf_severity sev, pqf_check_s
     f->n++;
 }
 
-#define FAIL(f, rule, sev, where, fix, ...) add(f, rule, sev, PQF_CHECK_FAIL, where, fix, __VA_ARGS__)
+#define FAIL(f, rule, sev, where, fix, ...)                                                        \
+    add(f, rule, sev, PQF_CHECK_FAIL, where, fix, __VA_ARGS__)
 
 /* ---- JSON helpers ---------------------------------------------------------------- */
 
@@ -209,20 +210,28 @@ static const char *account_of(const char *p, char out[13])
 
 /* ---- policies ---------------------------------------------------------------------- */
 
-static const char *const kind_names[] = {"policy", "IAM policy", "bucket policy",
-                                         "KMS key policy", "trust policy"};
+static const char *const kind_names[] = {"policy", "IAM policy", "bucket policy", "KMS key policy",
+                                         "trust policy"};
 
 /* Actions a principal of another account may be granted: what native
  * replication and a pqfeed replicator reading the primary need. */
 static const char *const cross_ok[] = {
-    "s3:ReplicateObject",       "s3:ReplicateDelete",
-    "s3:ReplicateTags",         "s3:ObjectOwnerOverrideToBucketOwner",
-    "s3:GetBucketVersioning",   "s3:GetObject",
-    "s3:GetObjectVersion",      "s3:ListBucket",
-    "s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl",
-    "s3:GetObjectVersionTagging", "s3:GetReplicationConfiguration",
-    "kms:Decrypt",              "kms:Encrypt",
-    "kms:GenerateDataKey",      "kms:DescribeKey",
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+    "s3:ReplicateTags",
+    "s3:ObjectOwnerOverrideToBucketOwner",
+    "s3:GetBucketVersioning",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListBucket",
+    "s3:GetObjectVersionForReplication",
+    "s3:GetObjectVersionAcl",
+    "s3:GetObjectVersionTagging",
+    "s3:GetReplicationConfiguration",
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:DescribeKey",
 };
 
 typedef struct pol_state {
@@ -254,8 +263,9 @@ static bool action_wild_any(const char *a, void *ud)
 static bool covers_put(const char *a, void *ud)
 {
     (void)ud;
-    return strcmp(a, "*") == 0 || strcasecmp(a, "s3:*") == 0 || strcasecmp(a, "s3:PutObject") == 0 ||
-           strcasecmp(a, "s3:Put*") == 0 || strcasecmp(a, "s3:P*") == 0;
+    return strcmp(a, "*") == 0 || strcasecmp(a, "s3:*") == 0 ||
+           strcasecmp(a, "s3:PutObject") == 0 || strcasecmp(a, "s3:Put*") == 0 ||
+           strcasecmp(a, "s3:P*") == 0;
 }
 
 static bool covers_all(jv *actions, pqf_policy_kind kind)
@@ -356,8 +366,7 @@ static void audit_allow(pol_state *ps, jv *s, const char *where)
              "name the principals in Principal; never Allow with NotPrincipal",
              "Allow with NotPrincipal grants every principal but the listed ones");
     if (pqf__json_get(s, "NotResource"))
-        FAIL(f, "allow-not-resource", PQF_SEV_MEDIUM, where,
-             "list the resources in Resource",
+        FAIL(f, "allow-not-resource", PQF_SEV_MEDIUM, where, "list the resources in Resource",
              "Allow with NotResource applies to every other resource");
     if (principal_wild(pr) && !has_cond)
         FAIL(f, "public-access", PQF_SEV_CRITICAL, where,
@@ -420,8 +429,8 @@ static void audit_allow(pol_state *ps, jv *s, const char *where)
         }
     }
     if (ps->kind == PQF_POLICY_TRUST) {
-        static const char *const src_ops[] = {"StringEquals", "StringLike", "ArnEquals",
-                                              "ArnLike", NULL};
+        static const char *const src_ops[] = {"StringEquals", "StringLike", "ArnEquals", "ArnLike",
+                                              NULL};
         jv *svc = pqf__json_get(pr, "Service");
         if (svc && !cond_get(cond, src_ops, "aws:SourceAccount") &&
             !cond_get(cond, src_ops, "aws:SourceArn"))
@@ -469,8 +478,8 @@ static void audit_policy_tree(jv *root, pqf_policy_kind kind, const char *doc,
         bool principal = false;
         for (jv *s = stmts->type == PQF__JARR ? stmts->child : stmts; s;
              s = stmts->type == PQF__JARR ? s->next : NULL)
-            principal |= pqf__json_get(s, "Principal") != NULL ||
-                         pqf__json_get(s, "NotPrincipal") != NULL;
+            principal |=
+                pqf__json_get(s, "Principal") != NULL || pqf__json_get(s, "NotPrincipal") != NULL;
         kind = principal ? PQF_POLICY_BUCKET : PQF_POLICY_IDENTITY;
         for (jv *s = stmts->type == PQF__JARR ? stmts->child : stmts; s;
              s = stmts->type == PQF__JARR ? s->next : NULL) {
@@ -479,16 +488,16 @@ static void audit_policy_tree(jv *root, pqf_policy_kind kind, const char *doc,
                 kind = PQF_POLICY_TRUST;
             else if (principal && a && a->type == PQF__JSTR && strncasecmp(a->str, "kms:", 4) == 0)
                 kind = PQF_POLICY_KEY;
-            else if (principal && a && a->type == PQF__JARR && a->child &&
-                     str(a->child) && strncasecmp(a->child->str, "kms:", 4) == 0)
+            else if (principal && a && a->type == PQF__JARR && a->child && str(a->child) &&
+                     strncasecmp(a->child->str, "kms:", 4) == 0)
                 kind = PQF_POLICY_KEY;
         }
     }
     const char *ver = str(pqf__json_get(root, "Version"));
     if (!ver || strcmp(ver, "2012-10-17") != 0)
         FAIL(f, "policy-version", PQF_SEV_LOW, doc, "set \"Version\": \"2012-10-17\"",
-             "%s Version is %s: policy variables and some conditions do not work",
-             kind_names[kind], ver ? ver : "missing");
+             "%s Version is %s: policy variables and some conditions do not work", kind_names[kind],
+             ver ? ver : "missing");
     pol_state ps = {.kind = kind, .ctx = ctx, .f = f, .doc = doc};
     audit_statements(&ps, stmts);
     bool perm = kind == PQF_POLICY_BUCKET || kind == PQF_POLICY_IDENTITY || kind == PQF_POLICY_KEY;
@@ -562,11 +571,11 @@ static void audit_replication_json(jv *rc_, const char *doc, const pqf_audit_ctx
         jv *dst = pqf__json_get(r, "Destination");
         jv *rtc = pqf__json_get(dst, "ReplicationTime");
         jv *met = pqf__json_get(dst, "Metrics");
-        jv *kms = pqf__json_get(pqf__json_get(pqf__json_get(r, "SourceSelectionCriteria"),
-                                              "SseKmsEncryptedObjects"),
-                                "Status");
-        const char *rk = str(pqf__json_get(pqf__json_get(dst, "EncryptionConfiguration"),
-                                           "ReplicaKmsKeyID"));
+        jv *kms = pqf__json_get(
+            pqf__json_get(pqf__json_get(r, "SourceSelectionCriteria"), "SseKmsEncryptedObjects"),
+            "Status");
+        const char *rk =
+            str(pqf__json_get(pqf__json_get(dst, "EncryptionConfiguration"), "ReplicaKmsKeyID"));
         const char *st = str(pqf__json_get(rtc, "Status"));
         if (!st || strcmp(st, "Enabled") != 0)
             FAIL(f, "replication-rtc-off", PQF_SEV_LOW, where,
@@ -582,8 +591,9 @@ static void audit_replication_json(jv *rc_, const char *doc, const pqf_audit_ctx
             FAIL(f, "replication-kms-off", PQF_SEV_HIGH, where,
                  "set SourceSelectionCriteria.SseKmsEncryptedObjects Enabled and "
                  "Destination.EncryptionConfiguration.ReplicaKmsKeyID the replica's key",
-                 "SSE-KMS objects are %s", !rk ? "not re-encrypted with a replica key"
-                                               : "not selected: they are not replicated");
+                 "SSE-KMS objects are %s",
+                 !rk ? "not re-encrypted with a replica key"
+                     : "not selected: they are not replicated");
         else if (ctx && ctx->kms_key && strcmp(rk, ctx->kms_key) != 0)
             FAIL(f, "wrong-kms-key", PQF_SEV_HIGH, where,
                  "set ReplicaKmsKeyID to the replica account's key",
@@ -640,8 +650,7 @@ static void audit_settings_json(jv *p, bool cfn, const char *doc, const pqf_audi
     snprintf(where, sizeof where, "%s: default encryption", doc);
     if (!alg)
         FAIL(f, "no-default-encryption", PQF_SEV_HIGH, where,
-             "set default encryption SSE-KMS with the feed's key",
-             "no default encryption");
+             "set default encryption SSE-KMS with the feed's key", "no default encryption");
     else if (ctx && ctx->kms_key && (!key || strcmp(key, ctx->kms_key) != 0))
         FAIL(f, "wrong-kms-key", PQF_SEV_HIGH, where, "set KMSMasterKeyID to the feed's key",
              "default encryption uses %s, not %s", key ? key : alg, ctx->kms_key);
@@ -687,15 +696,29 @@ static bool rule_covers(const pqf_lifecycle_rule *r, const char *prefix)
     return r->enabled && !r->has_filter_tags && strncmp(prefix, r->prefix, strlen(r->prefix)) == 0;
 }
 
-pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
-                         const pqf_audit_ctx *ctx, pqf_findings *f, pqf_error *err)
+pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role, const pqf_audit_ctx *ctx,
+                         pqf_findings *f, pqf_error *err)
 {
-    char fix[512];
+    char fix[512], fix_enc[640], fix_pab[400], fix_own[400];
     const pqf_bucket_item *it;
     const char *rname = role == PQF_ROLE_PRIMARY ? "primary" : "replica";
     snprintf(fix, sizeof fix, "pqfeed bucket setup s3://%s%s%.*s --role %s", c->bucket,
              c->prefix[0] ? "/" : "", c->prefix[0] ? (int)strlen(c->prefix) - 1 : 0, c->prefix,
              rname);
+    snprintf(fix_enc, sizeof fix_enc,
+             "aws s3api put-bucket-encryption --bucket %s --server-side-encryption-configuration "
+             "'{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":{\"SSEAlgorithm\":\"aws:kms\","
+             "\"KMSMasterKeyID\":\"%s\"},\"BucketKeyEnabled\":true}]}'",
+             c->bucket, ctx && ctx->kms_key ? ctx->kms_key : "KEY-ARN");
+    snprintf(fix_pab, sizeof fix_pab,
+             "aws s3api put-public-access-block --bucket %s --public-access-block-configuration "
+             "BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,"
+             "RestrictPublicBuckets=true",
+             c->bucket);
+    snprintf(fix_own, sizeof fix_own,
+             "aws s3api put-bucket-ownership-controls --bucket %s --ownership-controls "
+             "Rules=[{ObjectOwnership=BucketOwnerEnforced}]",
+             c->bucket);
 
     it = &c->item[PQF_BSUB_VERSIONING];
     if (!unreadable(f, "versioning", it)) {
@@ -709,11 +732,11 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
                  "replication needs it on both buckets)",
                  c->versioning == PQF_VERSIONING_SUSPENDED ? "Suspended" : "never enabled", rname);
         add(f, "mfa-delete", PQF_SEV_INFO, PQF_CHECK_INFO, "MFA delete",
-            c->mfa_delete == 1 ? "" : "optional: only the root user can enable it (with MFA)",
-            "%s", c->mfa_delete == 1 ? "Enabled"
-                  : c->mfa_delete == 0 ? "Disabled"
-                                       : "not reported by this server (Disabled on AWS when "
-                                         "absent)");
+            c->mfa_delete == 1 ? "" : "optional: only the root user can enable it (with MFA)", "%s",
+            c->mfa_delete == 1   ? "Enabled"
+            : c->mfa_delete == 0 ? "Disabled"
+                                 : "not reported by this server (Disabled on AWS when "
+                                   "absent)");
     }
 
     it = &c->item[PQF_BSUB_LIFECYCLE];
@@ -736,8 +759,7 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
             if (nc)
                 add(f, "no-noncurrent-lifecycle", PQF_SEV_MEDIUM, PQF_CHECK_PASS, "lifecycle", "",
                     "rule '%s': noncurrent versions expire after %d day(s)%s", nc->id,
-                    nc->noncurrent_days,
-                    nc->newer_noncurrent >= 0 ? ", newest ones kept" : "");
+                    nc->noncurrent_days, nc->newer_noncurrent >= 0 ? ", newest ones kept" : "");
             else
                 FAIL(f, "no-noncurrent-lifecycle", PQF_SEV_MEDIUM, "lifecycle", fix,
                      "no enabled rule on '%s' expires noncurrent versions: every replaced or "
@@ -778,10 +800,9 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
                      "SSE-KMS objects are not replicated (or not re-encrypted with a replica key)");
         } else {
             add(f, "replication", PQF_SEV_INFO, PQF_CHECK_INFO, "replication",
-                role == PQF_ROLE_PRIMARY ? "for native S3 replication: pqfeed template" : "",
-                "%s", role == PQF_ROLE_PRIMARY
-                          ? "none: fine when `pqfeed replicate` copies the feed"
-                          : "none (a replica needs none)");
+                role == PQF_ROLE_PRIMARY ? "for native S3 replication: pqfeed template" : "", "%s",
+                role == PQF_ROLE_PRIMARY ? "none: fine when `pqfeed replicate` copies the feed"
+                                         : "none (a replica needs none)");
         }
     }
 
@@ -790,11 +811,7 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
         if (it->state == PQF_BCFG_UNSUPPORTED)
             unsupported(f, "no-default-encryption", "default encryption", it);
         else if (it->state != PQF_BCFG_SET || !c->sse_algorithm[0])
-            FAIL(f, "no-default-encryption", PQF_SEV_HIGH, "default encryption",
-                 "aws s3api put-bucket-encryption --bucket BUCKET --server-side-encryption-"
-                 "configuration '{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":"
-                 "{\"SSEAlgorithm\":\"aws:kms\",\"KMSMasterKeyID\":\"KEY-ARN\"},"
-                 "\"BucketKeyEnabled\":true}]}'",
+            FAIL(f, "no-default-encryption", PQF_SEV_HIGH, "default encryption", fix_enc,
                  "no default encryption");
         else if (ctx && ctx->kms_key && strcmp(c->sse_kms_key, ctx->kms_key) != 0)
             FAIL(f, "wrong-kms-key", PQF_SEV_HIGH, "default encryption",
@@ -816,11 +833,8 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
             add(f, "public-access-block-off", PQF_SEV_HIGH, PQF_CHECK_PASS, "public access block",
                 "", "all four settings on");
         else
-            FAIL(f, "public-access-block-off", PQF_SEV_HIGH, "public access block",
-                 "aws s3api put-public-access-block --bucket BUCKET --public-access-block-"
-                 "configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
-                 "BlockPublicPolicy=true,RestrictPublicBuckets=true",
-                 "%s", it->state == PQF_BCFG_SET ? "not all four settings are on" : "not set");
+            FAIL(f, "public-access-block-off", PQF_SEV_HIGH, "public access block", fix_pab, "%s",
+                 it->state == PQF_BCFG_SET ? "not all four settings are on" : "not set");
     }
 
     it = &c->item[PQF_BSUB_POLICY];
@@ -836,8 +850,8 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
             size_t before = pqf_findings_failures(f, PQF_SEV_INFO);
             pqf_audit_ctx pc = {.account = ctx ? ctx->account : NULL,
                                 .kms_key = ctx ? ctx->kms_key : NULL};
-            pqf_err rc = pqf_audit_policy(it->doc, it->doc_len, PQF_POLICY_BUCKET, "policy", &pc,
-                                          f, err);
+            pqf_err rc =
+                pqf_audit_policy(it->doc, it->doc_len, PQF_POLICY_BUCKET, "policy", &pc, f, err);
             if (rc != PQF_OK)
                 return rc;
             if (pqf_findings_failures(f, PQF_SEV_INFO) == before)
@@ -869,10 +883,8 @@ pqf_err pqf_audit_bucket(const pqf_bucket_config *c, pqf_bucket_role role,
                 "BucketOwnerEnforced (ACLs disabled)");
         else
             FAIL(f, "acl-ownership", role == PQF_ROLE_REPLICA ? PQF_SEV_HIGH : PQF_SEV_MEDIUM,
-                 "ownership controls",
-                 "aws s3api put-bucket-ownership-controls --bucket BUCKET --ownership-controls "
-                 "Rules=[{ObjectOwnership=BucketOwnerEnforced}]",
-                 "%s: ACLs are in force%s", c->ownership[0] ? c->ownership : "not set",
+                 "ownership controls", fix_own, "%s: ACLs are in force%s",
+                 c->ownership[0] ? c->ownership : "not set",
                  role == PQF_ROLE_REPLICA ? " and objects written by another account may stay "
                                             "owned by it"
                                           : "");
@@ -924,10 +936,10 @@ static void audit_bundle(jv *root, const char *path, pqf_findings *f)
     for (size_t i = 0; i < PQF_ARRAY_LEN(map); i++) {
         const char *name = pqf__tpl_doc_names[map[i].doc];
         jv *d = pqf__json_get(docs, name);
-        pqf_audit_ctx c = {
-            .account = str(pqf__json_get(map[i].primary_account ? pr : rp, "account")),
-            .kms_key = str(pqf__json_get(map[i].primary_key ? pr : rp, "kms_key")),
-            .prefix = prefix};
+        pqf_audit_ctx c = {.account =
+                               str(pqf__json_get(map[i].primary_account ? pr : rp, "account")),
+                           .kms_key = str(pqf__json_get(map[i].primary_key ? pr : rp, "kms_key")),
+                           .prefix = prefix};
         snprintf(where, sizeof where, "%s: %s", path, name);
         if (!d)
             FAIL(f, "invalid-policy", PQF_SEV_HIGH, where, "render the template again",
@@ -971,8 +983,8 @@ static void audit_cfn(jv *root, const char *path, pqf_findings *f)
             audit_policy_tree(pqf__json_get(p, "PolicyDocument"), PQF_POLICY_IDENTITY, where, &c,
                               f);
         } else if (strcmp(type, "AWS::IAM::Role") == 0) {
-            audit_policy_tree(pqf__json_get(p, "AssumeRolePolicyDocument"), PQF_POLICY_TRUST,
-                              where, &c, f);
+            audit_policy_tree(pqf__json_get(p, "AssumeRolePolicyDocument"), PQF_POLICY_TRUST, where,
+                              &c, f);
             jv *pols = pqf__json_get(p, "Policies");
             for (jv *x = pols && pols->type == PQF__JARR ? pols->child : NULL; x; x = x->next) {
                 /* the replication role's policy pins the replica's key: skip the pin check */
@@ -1031,9 +1043,10 @@ static pqf_err audit_tf(const char *text, size_t len, const char *path, pqf_find
             continue;
         }
         if (strncmp(t, "# pqfeed-audit:", 15) == 0) {
-            const char *k = strstr(t, "kind="), *a = strstr(t, "account="), *m = strstr(t, "kms_key=");
-            kind = !k                                 ? PQF_POLICY_AUTO
-                   : strncmp(k + 5, "bucket", 6) == 0 ? PQF_POLICY_BUCKET
+            const char *k = strstr(t, "kind="), *a = strstr(t, "account="),
+                       *m = strstr(t, "kms_key=");
+            kind = !k                                   ? PQF_POLICY_AUTO
+                   : strncmp(k + 5, "bucket", 6) == 0   ? PQF_POLICY_BUCKET
                    : strncmp(k + 5, "identity", 8) == 0 ? PQF_POLICY_IDENTITY
                    : strncmp(k + 5, "key", 3) == 0      ? PQF_POLICY_KEY
                    : strncmp(k + 5, "trust", 5) == 0    ? PQF_POLICY_TRUST
@@ -1053,10 +1066,10 @@ static pqf_err audit_tf(const char *text, size_t len, const char *path, pqf_find
         if (h) {
             snprintf(attr, sizeof attr, "%.*s", (int)strcspn(t, " ="), t);
             if (kind == PQF_POLICY_AUTO)
-                kind = strstr(type, "bucket_policy")       ? PQF_POLICY_BUCKET
+                kind = strstr(type, "bucket_policy")             ? PQF_POLICY_BUCKET
                        : strcmp(attr, "assume_role_policy") == 0 ? PQF_POLICY_TRUST
-                       : strstr(type, "kms")                    ? PQF_POLICY_KEY
-                                                                : PQF_POLICY_IDENTITY;
+                       : strstr(type, "kms")                     ? PQF_POLICY_KEY
+                                                                 : PQF_POLICY_IDENTITY;
             in_doc = true;
         }
         if (t[0] == '}' && !in_doc && line[0] == '}') {
@@ -1068,8 +1081,7 @@ static pqf_err audit_tf(const char *text, size_t len, const char *path, pqf_find
     return rc;
 }
 
-pqf_err pqf_audit_file(const char *path, const pqf_audit_ctx *ctx, pqf_findings *f,
-                       pqf_error *err)
+pqf_err pqf_audit_file(const char *path, const pqf_audit_ctx *ctx, pqf_findings *f, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     char *text = NULL;

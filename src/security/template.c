@@ -21,31 +21,26 @@
 typedef struct tpl {
     const pqf_template_opts *o;
     pqf_lifecycle_opts lc;
-    char pa[16], ra[16];        /* accounts */
-    char pb[64], rb[64];        /* buckets */
-    char prefix[256];           /* "" or "feed/" */
-    char preg[32], rreg[32];    /* regions */
-    char pkey[300], rkey[300];  /* KMS key ARNs */
-    char repl_role[128];        /* arn:aws:iam::P:role/pqfeed-replication */
+    char pa[16], ra[16];       /* accounts */
+    char pb[64], rb[64];       /* buckets */
+    char prefix[256];          /* "" or "feed/" */
+    char preg[32], rreg[32];   /* regions */
+    char pkey[300], rkey[300]; /* KMS key ARNs */
+    char repl_role[128];       /* arn:aws:iam::P:role/pqfeed-replication */
     char exporter[128], replicator[128], consumer[128];
-    char pb_arn[96], rb_arn[96];         /* arn:aws:s3:::bucket */
-    char pb_obj[400], rb_obj[400];       /* arn:aws:s3:::bucket/prefix* */
-    char pb_all[100], rb_all[100];       /* every object: arn:aws:s3:::bucket/ and a star */
+    char pb_arn[96], rb_arn[96];   /* arn:aws:s3:::bucket */
+    char pb_obj[400], rb_obj[400]; /* arn:aws:s3:::bucket/prefix* */
+    char pb_all[100], rb_all[100]; /* every object: arn:aws:s3:::bucket/ and a star */
     /* the documents, compact JSON */
     pqf__buf doc[PQF__TPL_NDOCS];
 } tpl;
 
 const char *const pqf__tpl_doc_names[PQF__TPL_NDOCS] = {
-    "replication_configuration",
-    "replication_role_trust_policy",
-    "replication_role_policy",
-    "primary_bucket_policy",
-    "replica_bucket_policy",
-    "exporter_policy",
-    "replicator_policy",
-    "consumer_policy",
-    "primary_kms_key_policy",
-    "replica_kms_key_policy",
+    "replication_configuration", "replication_role_trust_policy",
+    "replication_role_policy",   "primary_bucket_policy",
+    "replica_bucket_policy",     "exporter_policy",
+    "replicator_policy",         "consumer_policy",
+    "primary_kms_key_policy",    "replica_kms_key_policy",
 };
 
 /* ---- validation ------------------------------------------------------------------ */
@@ -198,8 +193,8 @@ static void deny_tls(pqf_err *rc, pqf__buf *b, const char *principal, const char
        principal, action, resources);
 }
 
-static void deny_unencrypted(pqf_err *rc, pqf__buf *b, const char *principal,
-                             const char *objects, const char *key)
+static void deny_unencrypted(pqf_err *rc, pqf__buf *b, const char *principal, const char *objects,
+                             const char *key)
 {
     pf(rc, b,
        ",{\"Sid\":\"DenyUnencryptedUploads\",\"Effect\":\"Deny\",%s\"Action\":\"s3:PutObject\","
@@ -385,7 +380,8 @@ static pqf_err compose(tpl *t)
 
     /* 9, 10. key policies: administration by the owner account, use by name */
     static const char admin[] =
-        "[\"kms:DescribeKey\",\"kms:GetKeyPolicy\",\"kms:PutKeyPolicy\",\"kms:GetKeyRotationStatus\","
+        "[\"kms:DescribeKey\",\"kms:GetKeyPolicy\",\"kms:PutKeyPolicy\",\"kms:"
+        "GetKeyRotationStatus\","
         "\"kms:EnableKeyRotation\",\"kms:ListResourceTags\",\"kms:TagResource\","
         "\"kms:UntagResource\",\"kms:UpdateKeyDescription\",\"kms:ListGrants\","
         "\"kms:RevokeGrant\",\"kms:EnableKey\",\"kms:DisableKey\",\"kms:ScheduleKeyDeletion\","
@@ -525,8 +521,9 @@ static pqf_err render_json(tpl *t, pqf__buf *out)
        "\"%s\",\"kms_key\":\"%s\",\"settings\":",
        t->pa, t->pb, t->preg, t->pkey);
     settings_json(&rc, &b, t, t->pkey);
-    pf(&rc, &b, "},\"replica\":{\"account\":\"%s\",\"bucket\":\"%s\",\"region\":\"%s\","
-                "\"kms_key\":\"%s\",\"settings\":",
+    pf(&rc, &b,
+       "},\"replica\":{\"account\":\"%s\",\"bucket\":\"%s\",\"region\":\"%s\","
+       "\"kms_key\":\"%s\",\"settings\":",
        t->ra, t->rb, t->rreg, t->rkey);
     settings_json(&rc, &b, t, t->rkey);
     pf(&rc, &b, "},\"prefix\":\"%s\",\"documents\":{", t->prefix);
@@ -641,7 +638,8 @@ static pqf_err render_cfn(tpl *t, bool primary, pqf__buf *out)
         cfn_policy(&rc, &b, t, "Consumer", PQF__TPL_CONSUMER,
                    "pqfeed consumers: attach to the role named pqfeed-consumer");
     }
-    pf(&rc, &b, "},\"Outputs\":{\"BucketArn\":{\"Value\":{\"Fn::GetAtt\":[\"%sBucket\",\"Arn\"]}}}}",
+    pf(&rc, &b,
+       "},\"Outputs\":{\"BucketArn\":{\"Value\":{\"Fn::GetAtt\":[\"%sBucket\",\"Arn\"]}}}}",
        primary ? "Primary" : "Replica");
     if (rc == PQF_OK)
         rc = pqf__json_pretty(out, (const char *)b.data, b.len, 0);
@@ -715,7 +713,8 @@ static void tf_bucket(pqf_err *rc, pqf__buf *b, const tpl *t, bool primary)
        "  provider = aws.%s\n"
        "  bucket   = \"%s\"\n",
        primary ? t->pa : t->ra, key, side, side, bucket);
-    tf_heredoc(rc, b, "policy", &t->doc[primary ? PQF__TPL_PRIMARY_BUCKET : PQF__TPL_REPLICA_BUCKET]);
+    tf_heredoc(rc, b, "policy",
+               &t->doc[primary ? PQF__TPL_PRIMARY_BUCKET : PQF__TPL_REPLICA_BUCKET]);
     pf(rc, b, "}\n\n");
 }
 
@@ -805,8 +804,8 @@ static pqf_err render_tf(tpl *t, pqf__buf *out)
        "          minutes = 15\n        }\n      }\n"
        "      metrics {\n        status = \"Enabled\"\n        event_threshold {\n"
        "          minutes = 15\n        }\n      }\n    }\n  }\n}\n",
-       t->pb, t->prefix, t->o->replicate_delete_markers ? "Enabled" : "Disabled", t->rb_arn,
-       t->ra, t->rkey);
+       t->pb, t->prefix, t->o->replicate_delete_markers ? "Enabled" : "Disabled", t->rb_arn, t->ra,
+       t->rkey);
     return rc;
 }
 

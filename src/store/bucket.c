@@ -20,8 +20,8 @@
 #define MAX_GROUPS 10000
 
 static const char *const sub_names[PQF_BSUB__COUNT] = {
-    "versioning", "lifecycle", "replication",       "encryption",
-    "publicAccessBlock", "policy", "object-lock", "ownershipControls",
+    "versioning",        "lifecycle", "replication", "encryption",
+    "publicAccessBlock", "policy",    "object-lock", "ownershipControls",
 };
 /* The root element a server that implements the subresource answers with.
  * Ceph RGW answers a ListBucketResult to subresources it does not know. */
@@ -452,7 +452,8 @@ pqf_err pqf_bucket_plan_setup(const pqf_bucket_config *cur, pqf_bucket_role role
     pqf_lifecycle_rule want = {.enabled = true,
                                .expiration_days = -1,
                                .expired_delete_marker = o->expired_delete_markers,
-                               .noncurrent_days = (int)(o->noncurrent_days ? o->noncurrent_days : 1),
+                               .noncurrent_days =
+                                   (int)(o->noncurrent_days ? o->noncurrent_days : 1),
                                .newer_noncurrent = o->keep_newest ? (int)o->keep_newest : -1,
                                .abort_mpu_days = (int)(o->abort_mpu_days ? o->abort_mpu_days : 1)};
     copy(want.id, sizeof want.id, PQF_LIFECYCLE_RULE_ID);
@@ -620,7 +621,7 @@ static bool upload_cb(void *ud, const pqf_upload_info *u)
 }
 
 pqf_err pqf_bucket_cost_read(pqf_store *s, const pqf_lifecycle_opts *o, int64_t now_ms,
-                        pqf_bucket_cost **out, pqf_error *err)
+                             pqf_bucket_cost **out, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     cost_ctx x = {.o = o, .now = now_ms ? now_ms : (int64_t)time(NULL) * 1000};

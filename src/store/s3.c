@@ -2019,6 +2019,7 @@ pqf_err pqf__s3_bucket_call(pqf_store *st, const char *method, const char *subre
         return pqf_error_set(err, PQF_ERR_UNSUPPORTED, "%s: not an S3 store", st->uri);
     snprintf(q, sizeof q, "%s=", subresource);
     PQF_TRY(call_init(&c, s, method, NULL, q, err));
+    snprintf(c.what, sizeof c.what, "%s s3://%s/?%s", method, s->bucket, subresource);
     c.http.resp_limit = cap;
     if (body)
         PQF_TRY(call_body(&c, (const uint8_t *)body, len, NULL, err));
