@@ -49,8 +49,7 @@ echo "== the DR copy audited against the primary"
 $P verify "$DIR/primary" "$DIR/dr"
 echo "== the consumer"
 $P apply status "$DIR/dr" "sqlite:$DIR/warehouse.db"
-if [ -x "$(command -v sqlite3)" ]; then
-    echo "   rows in the warehouse: $(sqlite3 "$DIR/warehouse.db" 'SELECT count(*) FROM issues');" \
-         "rows in the source table: $(wc -l <"$DIR/api/issues.final.ndjson")"
-fi
+echo "== reconcile: the warehouse against the source table, hour by hour of updated_at"
+$P reconcile "$DIR/api/issues.final.ndjson" "sqlite:$DIR/warehouse.db" --table issues --key id \
+    --bucket updated_at:hour
 echo "== done: primary $(du -sh "$DIR/primary" | cut -f1), DR copy $(du -sh "$DIR/dr" | cut -f1), warehouse $DIR/warehouse.db"

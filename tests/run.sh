@@ -60,7 +60,8 @@ if [ "${PQF_QUICK:-0}" != 1 ]; then
     build build-asan asan
     run_builds+=(build-asan)
 fi
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:exitcode=99
+export LSAN_OPTIONS=exitcode=99 # not 23: reconcile's "differences" code
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export PQF_SHARED=${PQF_SHARED:-$ROOT/../shared}

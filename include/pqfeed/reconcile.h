@@ -50,27 +50,27 @@ extern "C" {
 #endif
 
 typedef enum pqf_bucket_unit {
-    PQF_BUCKET_NONE = 0,  /* the whole table is one bucket */
-    PQF_BUCKET_HOUR = 1,  /* timestamp column, by UTC hour */
-    PQF_BUCKET_DAY = 2,   /* timestamp or date column, by UTC day */
-    PQF_BUCKET_WIDTH = 3  /* integer column: width units; timestamp column: width seconds */
+    PQF_BUCKET_NONE = 0, /* the whole table is one bucket */
+    PQF_BUCKET_HOUR = 1, /* timestamp column, by UTC hour */
+    PQF_BUCKET_DAY = 2,  /* timestamp or date column, by UTC day */
+    PQF_BUCKET_WIDTH = 3 /* integer column: width units; timestamp column: width seconds */
 } pqf_bucket_unit;
 
 typedef struct pqf_reconcile_opts {
-    const char *table;                 /* NULL: every table of a feed side */
-    const char *const *key;            /* key columns; NULL: the sources' own key */
+    const char *table;      /* NULL: every table of a feed side */
+    const char *const *key; /* key columns; NULL: the sources' own key */
     size_t nkey;
-    const char *const *columns;        /* compared columns; NULL: those both sides have */
+    const char *const *columns; /* compared columns; NULL: those both sides have */
     size_t ncolumns;
-    const char *bucket_column;         /* NULL: no buckets */
+    const char *bucket_column; /* NULL: no buckets */
     pqf_bucket_unit bucket_unit;
-    int64_t bucket_width;              /* PQF_BUCKET_WIDTH */
-    const char *delete_column;         /* default "deleted"; "" for none */
-    const char *watermark;             /* NDJSON latest-per-key column; default: the bucket
-                                          column, else "updated_at" when present, else
-                                          record order */
-    size_t max_diffs;                  /* differing keys listed (default 20) */
-    uint64_t max_keys;                 /* keys per side held in memory (default 4M) */
+    int64_t bucket_width;               /* PQF_BUCKET_WIDTH */
+    const char *delete_column;          /* default "deleted"; "" for none */
+    const char *watermark;              /* NDJSON latest-per-key column; default: the bucket
+                                           column, else "updated_at" when present, else
+                                           record order */
+    size_t max_diffs;                   /* differing keys listed (default 20) */
+    uint64_t max_keys;                  /* keys per side held in memory (default 4M) */
     const pqf_store_options *store_opt; /* for feed sources; may be NULL */
 } pqf_reconcile_opts;
 
@@ -92,8 +92,8 @@ typedef enum pqf_reconcile_diff_kind {
 
 typedef struct pqf_reconcile_diff {
     pqf_reconcile_diff_kind kind;
-    const char *key;       /* "id=17" ("a=1,b=x" for a composite key), canonical values */
-    const char *bucket;    /* label of the row's bucket (A's for CHANGED) */
+    const char *key;    /* "id=17" ("a=1,b=x" for a composite key), canonical values */
+    const char *bucket; /* label of the row's bucket (A's for CHANGED) */
     /* CHANGED: the first compared column that differs, and its canonical
      * values (NULL for SQL NULL); column NULL if no single column differs. */
     const char *column;
@@ -107,13 +107,13 @@ typedef struct pqf_reconcile_table {
     size_t nkey;
     const char *const *columns; /* compared, in this order */
     size_t ncolumns;
-    const char *bucket;         /* "updated_at:hour" or NULL */
+    const char *bucket; /* "updated_at:hour" or NULL */
     uint64_t rows_a, rows_b;
     uint64_t hash_a, hash_b;
     const pqf_reconcile_bucket *buckets; /* sorted; "null" first */
     size_t nbuckets;
-    uint64_t diffs;                      /* differing keys in all */
-    const pqf_reconcile_diff *listed;    /* the first max_diffs of them, by key */
+    uint64_t diffs;                   /* differing keys in all */
+    const pqf_reconcile_diff *listed; /* the first max_diffs of them, by key */
     size_t nlisted;
     bool equal;
 } pqf_reconcile_table;
