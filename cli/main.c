@@ -1,5 +1,7 @@
 /* pqfeed command-line entry: dispatches to cli/cmd_*.c. */
 #include <stdarg.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,8 +95,22 @@ int pqf_cmd_version(int argc, char **argv)
     return 0;
 }
 
+/* Credentials, session tokens and SSE-C keys live in this process's memory:
+ * no core dump of it is written (and it cannot be ptrace-attached by other
+ * users' processes). PQF_ALLOW_CORE=1 keeps core dumps for debugging. */
+static void no_core_dumps(void)
+{
+    const char *allow = getenv("PQF_ALLOW_CORE");
+    if (allow && strcmp(allow, "1") == 0)
+        return;
+    struct rlimit rl = {0, 0};
+    setrlimit(RLIMIT_CORE, &rl);
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
+    no_core_dumps();
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(argc < 2 ? stderr : stdout);

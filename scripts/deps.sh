@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 APT_PKGS=(build-essential pkg-config clang libclang-rt-14-dev
   libzstd-dev liblz4-dev zlib1g-dev libsnappy-dev libbrotli-dev libxxhash-dev
   libcurl4-openssl-dev libexpat1-dev libssl-dev libyaml-dev libsqlite3-dev libpq-dev
-  libcmocka-dev sqlite3
+  libcmocka-dev sqlite3 strace
   ceph-mon ceph-osd radosgw ceph-common awscli rclone time
   postgresql
   ${PQF_EXTRA_APT:-})

@@ -125,4 +125,13 @@ if grep -q SECRETSECRETSECRET42 "$T/creds.out"; then not_ok "the secret is never
 chmod 600 "$HOME/.aws/credentials"
 check "mode 600 passes" "$PQF" audit
 check_exit "--credentials-file F: a group-readable file" 20 bash -c "chmod 640 '$HOME/.aws/credentials'; '$PQF' audit --no-credentials --credentials-file '$HOME/.aws/credentials'"
+# no core dumps of our own making: the command sets its own core limit to 0
+"$PQF" version >/dev/null
+if command -v strace >/dev/null 2>&1; then
+    strace -f -e trace=prlimit64,setrlimit,prctl -o "$T/strace.out" "$PQF" version >/dev/null 2>&1
+    check_grep "pqfeed sets RLIMIT_CORE to 0 at start" "RLIMIT_CORE, \{rlim_cur=0, rlim_max=0\}" "$T/strace.out"
+    check_grep "and marks itself not dumpable" "PR_SET_DUMPABLE, (0|SUID_DUMP_DISABLE)" "$T/strace.out"
+else
+    skip "core dumps are off" "strace not installed"
+fi
 done_testing

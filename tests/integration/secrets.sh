@@ -65,6 +65,12 @@ for prof in default wrong withtoken; do
     run $prof export s3://pqf-sec/feed "${E[@]}" --table t --infer-rows 10 "$IN/t.ndjson"
     run $prof log "${E[@]}" s3://pqf-sec/feed
     run $prof log "${E[@]}" --json --deep s3://pqf-sec/feed
+    run $prof replicate "${E[@]}" --state "$OUT/repl-$prof.db" s3://pqf-sec/feed s3://pqf-sec/dr
+    run $prof replicate status "${E[@]}" --json --state "$OUT/repl-$prof.db" s3://pqf-sec/feed s3://pqf-sec/dr
+    run $prof verify "${E[@]}" s3://pqf-sec/feed s3://pqf-sec/dr
+    run $prof apply "${E[@]}" --max-delay 1s s3://pqf-sec/dr "sqlite:$OUT/sink-$prof.db"
+    run $prof apply status "${E[@]}" --json s3://pqf-sec/dr "sqlite:$OUT/sink-$prof.db"
+    run $prof gc "${E[@]}" --dry-run s3://pqf-sec/feed
     run $prof bucket check "${E[@]}" s3://pqf-sec/feed
     run $prof bucket check "${E[@]}" --json s3://pqf-sec/feed
     run $prof bucket setup "${E[@]}" s3://pqf-sec/feed
@@ -79,6 +85,9 @@ chmod 600 "$HOME/.aws/credentials"
 
 check_eq "the right secret works (cp SSE-C round trip)" "$(cat "$OUT/p.default.txt" 2>/dev/null)" "secret-test payload"
 check_grep "export to s3 committed" "^0 default export" "$OUT/runs.txt"
+check_grep "replication to an S3 replica ran (its state database is among the files searched)" "^0 default replicate " "$OUT/runs.txt"
+check_grep "apply to a SQLite sink ran (the sink is among the files searched)" "^0 default apply " "$OUT/runs.txt"
+check "the replication state database exists" test -s "$OUT/repl-default.db"
 check_grep "the wrong secret fails with exit 12" "^12 wrong ls" "$OUT/runs.txt"
 check_grep "with a session token: the commands run (RGW ignores the x-amz-security-token it did not issue)" "^0 withtoken ls" "$OUT/runs.txt"
 grep -l "SignatureDoesNotMatch" "$OUT"/run-*.err >/dev/null && ok "wrong-secret errors were produced" || not_ok "wrong-secret errors were produced"
