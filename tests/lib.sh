@@ -63,3 +63,18 @@ start_rgw() {
     export HOME=$T/home
     mkdir -p "$HOME"
 }
+
+# start_pg: a throwaway PostgreSQL cluster for this suite (scripts/pg.sh),
+# stopped on exit even when the suite fails. Sets PQF_TEST_PG (a conninfo)
+# and PQF_PG_DIR. Ends the suite (as failed) when it does not start.
+start_pg() {
+    local out
+    if ! out=$("$ROOT/scripts/pg.sh" start 2>&1); then
+        not_ok "start a PostgreSQL cluster" "$out"
+        done_testing
+        exit 1
+    fi
+    eval "$out"
+    on_exit "'$ROOT/scripts/pg.sh' stop '$PQF_PG_DIR'"
+    ok "start a PostgreSQL cluster ($PQF_PG_DIR)"
+}

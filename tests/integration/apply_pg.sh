@@ -7,14 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 EQ=$ROOT/tests/cli/sink_equals.mjs
 
-if ! out=$("$ROOT/scripts/pg.sh" start 2>&1); then
-    not_ok "start a PostgreSQL cluster" "$out"
-    done_testing
-    exit 1
-fi
-eval "$out"
-on_exit "'$ROOT/scripts/pg.sh' stop '$PQF_PG_DIR'"
-ok "start a PostgreSQL cluster ($PQF_PG_DIR)"
+start_pg
 SINK="postgres:$PQF_TEST_PG"
 psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 reset_pg() { psql_ -c "DROP TABLE IF EXISTS issues, _pqfeed_checkpoint, _pqfeed_quarantine"; }

@@ -7,19 +7,7 @@
 # server", never as a pass.
 . "$(dirname "$0")/../lib.sh"
 
-RGW=$T/rgw
-on_exit "'$ROOT/scripts/rgw.sh' stop '$RGW'"
-if ! "$ROOT/scripts/rgw.sh" start "$RGW" >"$T/rgw.log" 2>&1; then
-    not_ok "RGW starts" "$(tail -n 20 "$T/rgw.log")"
-    done_testing
-    exit 1
-fi
-ok "RGW starts"
-. "$RGW/env"
-export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY
-export AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=$RGW_ENDPOINT AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CA_BUNDLE
-export HOME=$T/home; mkdir -p "$HOME"
+start_rgw
 AWS=(/usr/bin/aws --endpoint-url "$RGW_ENDPOINT")
 for b in pqf-fresh pqf-pol pqf-other pqf-cost; do "${AWS[@]}" s3 mb s3://$b >/dev/null; done
 json_has() { # FILE JS (statements allowed; the last one's value decides) over r, the parsed file

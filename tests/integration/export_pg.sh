@@ -3,14 +3,7 @@
 # stopped on exit): a table and a query become snapshot commits; DuckDB-free
 # checks read the Parquet back with pqfeed.
 . "$(dirname "$0")/../lib.sh"
-if ! out=$("$ROOT/scripts/pg.sh" start 2>&1); then
-    not_ok "start a PostgreSQL cluster" "$out"
-    done_testing
-    exit 1
-fi
-eval "$out"
-on_exit "'$ROOT/scripts/pg.sh' stop '$PQF_PG_DIR'"
-ok "start a PostgreSQL cluster"
+start_pg
 psql -X -q -v ON_ERROR_STOP=1 "$PQF_TEST_PG" -c "
 CREATE TABLE issues(id bigint PRIMARY KEY, title text NOT NULL, points int, est numeric(10,2), labels text[], updated timestamptz NOT NULL);
 INSERT INTO issues SELECT i, 'issue ' || i, CASE WHEN i % 7 = 0 THEN NULL ELSE i % 13 END, (i % 1000) / 4.0,

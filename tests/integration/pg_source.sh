@@ -10,14 +10,7 @@ DRV=$PQF_BUILD/tests/test_dbsource
 BIG_ROWS=${PQF_PG_BIG_ROWS:-3000000}
 RSS_LIMIT_MB=${PQF_PG_RSS_LIMIT_MB:-96}
 
-if ! out=$("$ROOT/scripts/pg.sh" start 2>&1); then
-    not_ok "start a PostgreSQL cluster" "$out"
-    done_testing
-    exit 1
-fi
-eval "$out"
-on_exit "'$ROOT/scripts/pg.sh' stop '$PQF_PG_DIR'"
-ok "start a PostgreSQL cluster ($PQF_PG_DIR)"
+start_pg
 psql_() { psql -X -q -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 
 # --- the C tests (they create schema pqft, used below) --------------------------------

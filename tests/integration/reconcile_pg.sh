@@ -4,14 +4,7 @@
 # feed applied to SQLite; a changed, a deleted and an inserted row are listed.
 . "$(dirname "$0")/../lib.sh"
 
-if ! out=$("$ROOT/scripts/pg.sh" start 2>&1); then
-    not_ok "start a PostgreSQL cluster" "$out"
-    done_testing
-    exit 1
-fi
-eval "$out"
-on_exit "'$ROOT/scripts/pg.sh' stop '$PQF_PG_DIR'"
-ok "start a PostgreSQL cluster ($PQF_PG_DIR)"
+start_pg
 PG="postgres:$PQF_TEST_PG"
 psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 psql_ -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS issues, _pqfeed_checkpoint, _pqfeed_quarantine"

@@ -8,15 +8,7 @@
 # if one is added, run it here too.
 . "$(dirname "$0")/../lib.sh"
 
-RGW=$T/rgw
-on_exit "'$ROOT/scripts/rgw.sh' stop '$RGW'"
-if ! "$ROOT/scripts/rgw.sh" start "$RGW" >"$T/rgw.log" 2>&1; then
-    not_ok "RGW starts" "$(tail -n 20 "$T/rgw.log")"
-    done_testing
-    exit 1
-fi
-ok "RGW starts"
-. "$RGW/env"
+start_rgw
 unset AWS_PROFILE AWS_SESSION_TOKEN AWS_CA_BUNDLE AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export HOME=$T/home; mkdir -p "$HOME/.aws"
