@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/timefmt.h"
 #include "base/crash.h"
 #include "base/hash.h"
 #include "consume/sink.h"
@@ -81,13 +82,6 @@ void pqf_apply_opts_init(pqf_apply_opts *o)
 
 /* ---- clocks ------------------------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -95,14 +89,6 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void iso_ms(int64_t ms, char out[48])
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
 
 static bool stopped(const pqf_apply_opts *o)
 {
@@ -365,8 +351,8 @@ static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t 
     }
     PQF_TRY(s->vt->load_end(s, err));
     char created[48], applied[48];
-    iso_ms(c->created_ms, created);
-    iso_ms(now_ms(), applied);
+    pqf__iso_ms(c->created_ms, created);
+    pqf__iso_ms(pqf__now_ms(), applied);
     pqf__ckpt_put cp = {
         c->table, c->seq,  c->hash, c->schema_version, changes ? "changes" : "snapshot",
         *rows,    created, applied};
@@ -520,7 +506,7 @@ static pqf_err apply_table(run *r, const char *table, pqf_error *err)
         }
         if (oc == OUT_CORRUPT) {
             char at[48];
-            iso_ms(now_ms(), at);
+            pqf__iso_ms(pqf__now_ms(), at);
             pqf__quarantine_put q = {table, seq, r->key, r->want_sha, r->got_sha, at};
             PQF_TRY(r->s->vt->quarantine(r->s, &q, err));
             emit(r, PQF_APPLY_EV_QUARANTINED, table, seq, r->key, r->detail, 0, 0);

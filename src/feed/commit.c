@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/timefmt.h"
 #include "base/buf.h"
 #include "base/hash.h"
 #include "pqfeed/feed.h"
@@ -74,14 +75,6 @@ static pqf_err put_str(pqf__buf *b, const char *key, const char *v)
     return pqf__json_write_str(b, v, strlen(v));
 }
 
-static void iso_ms(int64_t ms, char out[48])
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, 48, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
 
 pqf_err pqf_commit_encode(const pqf_commit *c, char **out, size_t *len, pqf_error *err)
 {
@@ -89,7 +82,7 @@ pqf_err pqf_commit_encode(const pqf_commit *c, char **out, size_t *len, pqf_erro
     pqf__buf b;
     pqf__buf_init(&b, COMMIT_MAX_BYTES);
     char ts[48];
-    iso_ms(c->created_ms, ts);
+    pqf__iso_ms(c->created_ms, ts);
     PQF_TRY(pqf__buf_printf(&b, "{\"format\":\"%s\",", PQF_FEED_FORMAT));
     PQF_TRY(put_str(&b, "table", c->table));
     PQF_TRY(pqf__buf_printf(&b, ",\"seq\":%" PRIu64 ",", c->seq));

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/timefmt.h"
 #include "base/buf.h"
 #include "base/crash.h"
 #include "base/hash.h"
@@ -27,13 +28,6 @@ void pqf_export_spec_init(pqf_export_spec *sp)
     pqf_writer_opts_init(&sp->writer);
     sp->kind = PQF_COMMIT_SNAPSHOT;
     sp->target_file_bytes = 128ull << 20;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- schema registry -------------------------------------------------------------- */
@@ -840,7 +834,7 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
             PQF_TRY(load_seen(&x, seq, err));
         }
     }
-    x.as_of = sp->as_of_ms ? sp->as_of_ms : now_ms();
+    x.as_of = sp->as_of_ms ? sp->as_of_ms : pqf__now_ms();
     x.c = pqf_commit_new();
     if (!x.c)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
@@ -895,7 +889,7 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         if (!x.c->wm_column || !x.c->wm_from || !x.c->wm_to)
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
-    x.c->created_ms = now_ms();
+    x.c->created_ms = pqf__now_ms();
     pqf__crashpoint("export.before-publish");
     PQF_TRY(pqf_feed_publish(f, x.c, err));
     pqf__crashpoint("export.after-publish");

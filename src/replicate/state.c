@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/timefmt.h"
 
 enum { Q_OBJ_GET, Q_OBJ_SET, Q_PUB, Q_PUB_CLEAN, Q_ERR, Q_LINK_GET, Q_COUNT, Q_COUNTERS, Q__N };
 
@@ -56,13 +57,6 @@ struct pqf__rstate {
     sqlite3_stmt *q[Q__N];
     char *path;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static pqf_err db_fail(pqf__rstate *st, pqf_error *err, const char *what)
 {
@@ -199,7 +193,7 @@ pqf_err pqf__rstate_obj_set(pqf__rstate *st, const pqf__rlink *l, uint64_t seq, 
     sqlite3_bind_int(q, 9, (int)attempts);
     sqlite3_bind_text(q, 10, cause ? cause : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(q, 11, msg ? msg : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 12, now_ms());
+    sqlite3_bind_int64(q, 12, pqf__now_ms());
     return step_done(st, q, "write object", err);
 }
 
@@ -211,7 +205,7 @@ pqf_err pqf__rstate_published(pqf__rstate *st, const pqf__rlink *l, uint64_t seq
     sqlite3_bind_int64(q, 4, (sqlite3_int64)seq);
     sqlite3_bind_text(q, 5, hash, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(q, 6, lag_ms);
-    sqlite3_bind_int64(q, 7, now_ms());
+    sqlite3_bind_int64(q, 7, pqf__now_ms());
     PQF_TRY(step_done(st, q, "record publication", err));
     q = q_link(st, Q_PUB_CLEAN, l, true);
     sqlite3_bind_int64(q, 4, (sqlite3_int64)seq);
@@ -224,7 +218,7 @@ pqf_err pqf__rstate_set_error(pqf__rstate *st, const pqf__rlink *l, const char *
 {
     sqlite3_stmt *q = q_link(st, Q_ERR, l, true);
     sqlite3_bind_text(q, 4, msg, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 5, now_ms());
+    sqlite3_bind_int64(q, 5, pqf__now_ms());
     return step_done(st, q, "record error", err);
 }
 
