@@ -166,27 +166,6 @@ static pqf_err writer_error(pqf_source *src, pqf_writer *w, pqf_err rc, uint64_t
                          we && we->msg[0] ? we->msg : pqf_strerror(rc));
 }
 
-static inline pqf_err write_value(pqf_writer *w, int node, const pqf__conv *c, const pqf__val *v)
-{
-    switch (c->phys) {
-    case PQF_BOOLEAN:
-        return pqf_writer_bool(w, node, v->u.b);
-    case PQF_INT32:
-        return pqf_writer_i32(w, node, v->u.i32);
-    case PQF_INT64:
-        return pqf_writer_i64(w, node, v->u.i64);
-    case PQF_FLOAT:
-        return pqf_writer_float(w, node, v->u.f);
-    case PQF_DOUBLE:
-        return pqf_writer_double(w, node, v->u.d);
-    case PQF_BYTE_ARRAY:
-    case PQF_FIXED_LEN_BYTE_ARRAY:
-        return pqf_writer_bytes(w, node, v->p, v->n);
-    default:
-        return PQF_ERR_UNSUPPORTED;
-    }
-}
-
 /* ---- JSON shredding ---------------------------------------------------------- */
 
 static pqf_err shred(pqf_source *src, pqf_writer *w, int id, const pqf__json *v, uint64_t line);
@@ -292,7 +271,7 @@ static pqf_err shred_leaf(pqf_source *src, pqf_writer *w, int id, const pqf__jso
         snprintf(lab, sizeof lab, "'%s'", pn->label);
         return value_error(src, line, lab, pn, v->str, v->len, why);
     }
-    rc = write_value(w, id, &pn->conv, &val);
+    rc = pqf__write_value(w, id, &pn->conv, &val);
     return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
 }
 
@@ -630,7 +609,7 @@ static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
             pqf__csv_field_label(c, i, lab, sizeof lab);
             return value_error(src, line, lab, pn, f->p, f->len, why);
         }
-        rc = write_value(w, id, &pn->conv, &val);
+        rc = pqf__write_value(w, id, &pn->conv, &val);
         if (PQF_UNLIKELY(rc != PQF_OK))
             return writer_error(src, w, rc, line);
     }

@@ -581,27 +581,6 @@ static pqf_err convert_failed(pqf_dbsource *src, int col, const pqf__dbval *v, c
 
 /* ---- conversion --------------------------------------------------------------------- */
 
-static inline pqf_err write_val(pqf_writer *w, int node, const pqf__conv *c, const pqf__val *v)
-{
-    switch (c->phys) {
-    case PQF_BOOLEAN:
-        return pqf_writer_bool(w, node, v->u.b);
-    case PQF_INT32:
-        return pqf_writer_i32(w, node, v->u.i32);
-    case PQF_INT64:
-        return pqf_writer_i64(w, node, v->u.i64);
-    case PQF_FLOAT:
-        return pqf_writer_float(w, node, v->u.f);
-    case PQF_DOUBLE:
-        return pqf_writer_double(w, node, v->u.d);
-    case PQF_BYTE_ARRAY:
-    case PQF_FIXED_LEN_BYTE_ARRAY:
-        return pqf_writer_bytes(w, node, v->p, v->n);
-    default:
-        return PQF_ERR_UNSUPPORTED;
-    }
-}
-
 /* An unscaled decimal into the column's physical representation. */
 static void decimal_out(const pqf__conv *c, __int128 x, pqf__val *out)
 {
@@ -894,7 +873,7 @@ static pqf_err put_leaf(pqf_dbsource *src, pqf_writer *w, int col, int node, con
     const char *why = convert(src, &c->conv, v, &out);
     if (PQF_UNLIKELY(why != NULL))
         return convert_failed(src, col, v, why);
-    pqf_err rc = write_val(w, node, &c->conv, &out);
+    pqf_err rc = pqf__write_value(w, node, &c->conv, &out);
     if (PQF_UNLIKELY(rc != PQF_OK))
         return writer_failed(src, w, rc, col);
     return PQF_OK;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "pqfeed/schema.h"
+#include "pqfeed/writer.h"
 
 typedef enum pqf__vkind {
     PQF__V_BOOL,
@@ -72,6 +73,30 @@ const char *pqf__value_parse(const pqf__conv *c, const char *s, size_t n, pqf__v
  * spellings (digits read 8 at a time). s[n .. n + PQF__PARSE_PAD) must be
  * readable (their contents do not matter), as the CSV reader guarantees. */
 const char *pqf__value_parse_padded(const pqf__conv *c, const char *s, size_t n, pqf__val *v);
+
+/* Write a parsed value to leaf `node` with the writer call of its physical
+ * type (shared by the file and database sources). */
+static inline pqf_err pqf__write_value(pqf_writer *w, int node, const pqf__conv *c,
+                                       const pqf__val *v)
+{
+    switch (c->phys) {
+    case PQF_BOOLEAN:
+        return pqf_writer_bool(w, node, v->u.b);
+    case PQF_INT32:
+        return pqf_writer_i32(w, node, v->u.i32);
+    case PQF_INT64:
+        return pqf_writer_i64(w, node, v->u.i64);
+    case PQF_FLOAT:
+        return pqf_writer_float(w, node, v->u.f);
+    case PQF_DOUBLE:
+        return pqf_writer_double(w, node, v->u.d);
+    case PQF_BYTE_ARRAY:
+    case PQF_FIXED_LEN_BYTE_ARRAY:
+        return pqf_writer_bytes(w, node, v->p, v->n);
+    default:
+        return PQF_ERR_UNSUPPORTED;
+    }
+}
 
 /* Order of two values parsed by one converter: <0, 0, >0 (numbers by value,
  * bytes as unsigned strings, FIXED decimals as big-endian two's complement). */
