@@ -12,22 +12,14 @@
 
 #include "base/base.h"
 #include "base/fsutil.h"
+#include "feed/yamltree.h"
 #include "pqfeed/export.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define CONFIG_MAX_DEPTH 16
 #define CONFIG_MAX_NODES 100000
 
-typedef enum { N_SCALAR, N_SEQ, N_MAP } ntype;
-
-typedef struct ynode ynode;
-struct ynode {
-    ntype type;
-    char *text;      /* scalar */
-    char *key;       /* as a map member: its key */
-    unsigned line;   /* 1-based */
-    ynode *child, *last, *next;
-};
+typedef pqf__ynode ynode;
 
 typedef struct {
     const char *file;
@@ -73,7 +65,7 @@ static pqf_err build(cctx *x, yaml_parser_t *ps, yaml_event_t *ev, int depth, yn
         return pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
     n->line = (unsigned)ev->start_mark.line + 1;
     if (ev->type == YAML_SCALAR_EVENT) {
-        n->type = N_SCALAR;
+        n->type = PQF__Y_SCALAR;
         n->text = strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
         if (!n->text)
             PQF_FAIL(x->err, PQF_ERR_NOMEM, "out of memory");
@@ -84,7 +76,7 @@ static pqf_err build(cctx *x, yaml_parser_t *ps, yaml_event_t *ev, int depth, yn
     bool is_map = ev->type == YAML_MAPPING_START_EVENT;
     if (!is_map && ev->type != YAML_SEQUENCE_START_EVENT)
         PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%u: unexpected YAML event", x->file, n->line);
-    n->type = is_map ? N_MAP : N_SEQ;
+    n->type = is_map ? PQF__Y_MAP : PQF__Y_SEQ;
     for (;;) {
         if (!yaml_parser_parse(ps, &e))
             PQF_FAIL(x->err, PQF_ERR_PARSE, "%s:%zu: %s", x->file, ps->problem_mark.line + 1,
@@ -169,7 +161,7 @@ static pqf_err parse_tree(cctx *x, const char *text, size_t len, ynode **root)
         yaml_event_delete(&e);
         have = false;
     }
-    if (!*root || (*root)->type != N_MAP)
+    if (!*root || (*root)->type != PQF__Y_MAP)
         PQF_FAIL(x->err, PQF_ERR_PARSE, "%s: the config must be a mapping (key: value lines)",
                  x->file);
 done:
@@ -177,6 +169,26 @@ done:
         yaml_event_delete(&e);
     yaml_parser_delete(&ps);
     return rc;
+}
+
+pqf_err pqf__yaml_load(const char *file, const char *text, size_t len, pqf__ynode **root,
+                       pqf_error *err)
+{
+    cctx x;
+    memset(&x, 0, sizeof x);
+    x.file = file;
+    x.err = err;
+    pqf_err rc = parse_tree(&x, text, len, root);
+    if (rc != PQF_OK) {
+        node_free(*root);
+        *root = NULL;
+    }
+    return rc;
+}
+
+void pqf__yaml_free(pqf__ynode *n)
+{
+    node_free(n);
 }
 
 /* ---- typed access --------------------------------------------------------------- */
@@ -188,7 +200,7 @@ static pqf_err bad(cctx *x, const ynode *n, const char *path, const char *why)
 
 static pqf_err get_str(cctx *x, const ynode *n, const char *path, char **out)
 {
-    if (n->type != N_SCALAR)
+    if (n->type != PQF__Y_SCALAR)
         return bad(x, n, path, "expected a string");
     free(*out);
     *out = strdup(n->text);
@@ -198,7 +210,7 @@ static pqf_err get_str(cctx *x, const ynode *n, const char *path, char **out)
 /* A path relative to the config file's folder (URLs and absolute paths as they are). */
 static pqf_err get_path(cctx *x, const ynode *n, const char *path, char **out)
 {
-    if (n->type != N_SCALAR || !n->text[0])
+    if (n->type != PQF__Y_SCALAR || !n->text[0])
         return bad(x, n, path, "expected a path");
     const char *t = n->text;
     /* "sqlite:REL" is a path too; URLs and absolute paths stay as they are */
@@ -245,7 +257,7 @@ static int parse_size(const char *s, uint64_t *out)
 
 static pqf_err get_u64(cctx *x, const ynode *n, const char *path, bool size, uint64_t *out)
 {
-    if (n->type != N_SCALAR)
+    if (n->type != PQF__Y_SCALAR)
         return bad(x, n, path, size ? "expected a size like 64M" : "expected a number");
     if (size) {
         if (parse_size(n->text, out) != 0)
@@ -263,13 +275,13 @@ static pqf_err get_u64(cctx *x, const ynode *n, const char *path, bool size, uin
 /* key: [a, b] or key: a or key: "a,b" -> "a,b" */
 static pqf_err get_list_csv(cctx *x, const ynode *n, const char *path, char **out)
 {
-    if (n->type == N_SCALAR)
+    if (n->type == PQF__Y_SCALAR)
         return get_str(x, n, path, out);
-    if (n->type != N_SEQ)
+    if (n->type != PQF__Y_SEQ)
         return bad(x, n, path, "expected a list");
     size_t len = 1;
     for (const ynode *c = n->child; c; c = c->next) {
-        if (c->type != N_SCALAR)
+        if (c->type != PQF__Y_SCALAR)
             return bad(x, c, path, "expected a list of names");
         len += strlen(c->text) + 1;
     }
@@ -296,7 +308,7 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
     t->name = strdup(tn->key);
     if (!t->name)
         return pqf_error_set(x->err, PQF_ERR_NOMEM, "out of memory");
-    if (tn->type != N_MAP)
+    if (tn->type != PQF__Y_MAP)
         return bad(x, tn, "tables", "each table is a mapping");
     bool have_source = false;
     for (const ynode *m = tn->child; m; m = m->next) {
@@ -304,14 +316,14 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
         const char *k = m->key;
         if (strcmp(k, "source") == 0) {
             have_source = true;
-            if (m->type != N_MAP)
+            if (m->type != PQF__Y_MAP)
                 PQF_TRY(bad(x, m, path, "expected a mapping (format, path)"));
             for (const ynode *s = m->child; s; s = s->next) {
                 snprintf(path, sizeof path, "tables.%s.source.%s", t->name, s->key);
                 if (strcmp(s->key, "format") == 0) {
-                    if (s->type == N_SCALAR && strcmp(s->text, "csv") == 0)
+                    if (s->type == PQF__Y_SCALAR && strcmp(s->text, "csv") == 0)
                         t->format = PQF_FORMAT_CSV;
-                    else if (s->type == N_SCALAR && strcmp(s->text, "ndjson") == 0)
+                    else if (s->type == PQF__Y_SCALAR && strcmp(s->text, "ndjson") == 0)
                         t->format = PQF_FORMAT_NDJSON;
                     else
                         PQF_TRY(bad(x, s, path, "expected csv or ndjson"));
@@ -330,9 +342,9 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
         } else if (strcmp(k, "key") == 0) {
             PQF_TRY(get_list_csv(x, m, path, &t->key));
         } else if (strcmp(k, "mode") == 0) {
-            if (m->type == N_SCALAR && strcmp(m->text, "snapshot") == 0)
+            if (m->type == PQF__Y_SCALAR && strcmp(m->text, "snapshot") == 0)
                 t->mode = PQF_COMMIT_SNAPSHOT;
-            else if (m->type == N_SCALAR && strcmp(m->text, "changes") == 0)
+            else if (m->type == PQF__Y_SCALAR && strcmp(m->text, "changes") == 0)
                 t->mode = PQF_COMMIT_CHANGES;
             else
                 PQF_TRY(bad(x, m, path, "expected snapshot or changes"));
@@ -349,7 +361,7 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
         } else if (strcmp(k, "page_size") == 0) {
             PQF_TRY(get_u64(x, m, path, true, &t->writer.page_bytes));
         } else if (strcmp(k, "codec") == 0) {
-            if (m->type != N_SCALAR || pqf_codec_from_name(m->text, &t->writer.codec) != PQF_OK)
+            if (m->type != PQF__Y_SCALAR || pqf_codec_from_name(m->text, &t->writer.codec) != PQF_OK)
                 PQF_TRY(bad(x, m, path, "expected zstd, snappy, gzip, lz4_raw, brotli or none"));
         } else if (strcmp(k, "level") == 0) {
             uint64_t v = 0;
@@ -384,7 +396,7 @@ done:
 
 static pqf_err parse_schedule(cctx *x, const ynode *n, unsigned *out)
 {
-    if (n->type != N_SCALAR)
+    if (n->type != PQF__Y_SCALAR)
         return bad(x, n, "schedule", "expected hourly, daily or a duration like 15m");
     const char *s = n->text;
     if (strcmp(s, "hourly") == 0) {
@@ -440,7 +452,7 @@ pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err)
         } else if (strcmp(k, "sink") == 0) {
             PQF_TRY(get_path(&x, m, k, &c->sink));
         } else if (strcmp(k, "replicas") == 0) {
-            if (m->type != N_SEQ)
+            if (m->type != PQF__Y_SEQ)
                 PQF_TRY(bad(&x, m, k, "expected a list of stores"));
             size_t n = 0;
             for (const ynode *r = m->child; r; r = r->next)
@@ -457,7 +469,7 @@ pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err)
             if (!window_ok(c->window))
                 PQF_TRY(bad(&x, m, k, "expected HH:MM-HH:MM"));
         } else if (strcmp(k, "tables") == 0) {
-            if (m->type != N_MAP)
+            if (m->type != PQF__Y_MAP)
                 PQF_TRY(bad(&x, m, k, "expected a mapping of table names"));
             size_t n = 0;
             for (const ynode *t = m->child; t; t = t->next)

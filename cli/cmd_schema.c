@@ -1,0 +1,513 @@
+/* pqfeed schema check CONTRACT STORE / schema diff A.json B.json: a feed's
+ * registered schemas against a contract, and two schema files in words, each
+ * with the compatibility verdicts of docs/SCHEMA.md. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "feed_cli.h"
+#include "pqfeed/contract.h"
+#include "pqfeed/export.h"
+#include "pqfeed/feed.h"
+#include "pqfeed/source.h"
+
+/* docs/CLI.md: the feed does not meet the contract */
+#define PQF_EXIT_SCHEMA_CHECK 24
+
+/* Check-and-forward (src/base/base.h's PQF_TRY is internal to the library). */
+#define SCHEMA_TRY(expr)                                                                           \
+    do {                                                                                           \
+        rc = (expr);                                                                               \
+        if (rc != PQF_OK)                                                                          \
+            goto done;                                                                             \
+    } while (0)
+
+static const char schema_usage[] =
+    "usage: pqfeed schema check CONTRACT STORE [--table T] [--json] [store options]\n"
+    "       pqfeed schema diff OLD.json NEW.json [--json]\n"
+    "\n"
+    "check: for each table of the contract (YAML, docs/SCHEMA.md), every schema\n"
+    "version registered in the feed is checked: each contract column present, of\n"
+    "the contract's type, and required when the contract says nullable: false; each\n"
+    "change between consecutive versions must keep the table's compatibility mode.\n"
+    "Value checks (allowed, min/max, regex, not_null_ratio) run over every row of\n"
+    "the table's latest commit. Exits 0 when everything holds, 24 otherwise.\n"
+    "\n"
+    "diff: the changes from OLD to NEW (schema files, docs/SCHEMA-FILE.md) in words,\n"
+    "and whether they keep backward, forward and full compatibility.\n";
+
+static const char *null_word(bool nullable)
+{
+    return nullable ? "nullable" : "required";
+}
+
+/* "dropped column title (string, required)", "story_points: int32 -> int64 (widening)" */
+static void change_text(const pqf_schema_change *c, char *buf, size_t cap)
+{
+    size_t len = 0;
+    switch (c->kind) {
+    case PQF_CHANGE_ADDED:
+        snprintf(buf, cap, "added %s column %s (%s)", null_word(c->new_nullable), c->column,
+                 c->new_type);
+        return;
+    case PQF_CHANGE_DROPPED:
+        snprintf(buf, cap, "dropped column %s (%s, %s)", c->column, c->old_type,
+                 null_word(c->old_nullable));
+        return;
+    case PQF_CHANGE_CHANGED:
+        len = (size_t)snprintf(buf, cap, "%s:", c->column);
+        if (c->type_changed && len < cap)
+            len +=
+                (size_t)snprintf(buf + len, cap - len, " %s -> %s (%s)", c->old_type, c->new_type,
+                                 c->widening    ? "widening"
+                                 : c->narrowing ? "narrowing"
+                                                : "type change");
+        if (c->old_nullable != c->new_nullable && len < cap)
+            snprintf(buf + len, cap - len, "%s %s -> %s", c->type_changed ? "," : "",
+                     null_word(c->old_nullable), null_word(c->new_nullable));
+        return;
+    }
+}
+
+static const char *change_kind_name(pqf_change_kind k)
+{
+    return k == PQF_CHANGE_ADDED ? "added" : k == PQF_CHANGE_DROPPED ? "dropped" : "changed";
+}
+
+static void print_changes_json(const pqf_schema_change *v, size_t n)
+{
+    char text[1024];
+    printf("[");
+    for (size_t i = 0; i < n; i++) {
+        const pqf_schema_change *c = &v[i];
+        change_text(c, text, sizeof text);
+        printf("%s{\"column\":", i ? "," : "");
+        pqf_cli_json_str(stdout, c->column);
+        printf(",\"change\":\"%s\",\"old_type\":", change_kind_name(c->kind));
+        if (c->kind == PQF_CHANGE_ADDED)
+            printf("null");
+        else
+            pqf_cli_json_str(stdout, c->old_type);
+        printf(",\"new_type\":");
+        if (c->kind == PQF_CHANGE_DROPPED)
+            printf("null");
+        else
+            pqf_cli_json_str(stdout, c->new_type);
+        printf(",\"old_nullable\":%s,\"new_nullable\":%s,\"widening\":%s,\"narrowing\":%s,"
+               "\"backward\":%s,\"forward\":%s,\"text\":",
+               c->kind == PQF_CHANGE_ADDED ? "null"
+               : c->old_nullable           ? "true"
+                                           : "false",
+               c->kind == PQF_CHANGE_DROPPED ? "null"
+               : c->new_nullable             ? "true"
+                                             : "false",
+               c->widening ? "true" : "false", c->narrowing ? "true" : "false",
+               c->backward_ok ? "true" : "false", c->forward_ok ? "true" : "false");
+        pqf_cli_json_str(stdout, text);
+        printf("}");
+    }
+    printf("]");
+}
+
+/* ---- diff -------------------------------------------------------------------------- */
+
+static int cmd_diff(int argc, char **argv)
+{
+    const char *a = NULL, *b = NULL;
+    bool json = false;
+    int ret = 0;
+    pqf_error err = {0};
+    pqf_schema *sa = NULL, *sb = NULL;
+    pqf_schema_change *v = NULL;
+    size_t n = 0;
+    char text[1024];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return pqf_cli_usage("schema diff", "unknown option '%s'", argv[i]);
+        else if (!a)
+            a = argv[i];
+        else if (!b)
+            b = argv[i];
+        else
+            return pqf_cli_usage("schema diff", "unexpected argument '%s'", argv[i]);
+    }
+    if (!b)
+        return pqf_cli_usage("schema diff", "needs OLD.json and NEW.json");
+    if (pqf_schema_load_json(a, &sa, &err) != PQF_OK ||
+        pqf_schema_load_json(b, &sb, &err) != PQF_OK ||
+        pqf_schema_diff(sa, sb, &v, &n, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    bool bw = pqf_schema_changes_keep(v, n, PQF_COMPAT_BACKWARD);
+    bool fw = pqf_schema_changes_keep(v, n, PQF_COMPAT_FORWARD);
+    if (json) {
+        printf("{\"old\":");
+        pqf_cli_json_str(stdout, a);
+        printf(",\"new\":");
+        pqf_cli_json_str(stdout, b);
+        printf(",\"changes\":");
+        print_changes_json(v, n);
+        printf(",\"compatible\":{\"backward\":%s,\"forward\":%s,\"full\":%s}}\n",
+               bw ? "true" : "false", fw ? "true" : "false", bw && fw ? "true" : "false");
+        goto done;
+    }
+    printf("%s -> %s: %zu change%s\n", a, b, n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        change_text(&v[i], text, sizeof text);
+        const char *breaks = !v[i].backward_ok && !v[i].forward_ok
+                                 ? " (breaks backward and forward)"
+                             : !v[i].backward_ok ? " (breaks backward)"
+                             : !v[i].forward_ok  ? " (breaks forward)"
+                                                 : "";
+        printf("  %s%s\n", text, breaks);
+    }
+    printf("backward: %s\nforward: %s\nfull: %s\n", bw ? "compatible" : "incompatible",
+           fw ? "compatible" : "incompatible", bw && fw ? "compatible" : "incompatible");
+done:
+    free(v);
+    pqf_schema_free(sa);
+    pqf_schema_free(sb);
+    return ret;
+}
+
+/* ---- check ------------------------------------------------------------------------- */
+
+typedef struct {
+    bool json;
+    size_t problems;
+    bool first_table;
+} check_ctx;
+
+/* One contract column against one schema version; returns true when it holds. */
+static bool check_column(check_ctx *x, const pqf_contract_column *cc, const pqf_schema *s,
+                         bool first)
+{
+    char have[PQF_CHANGE_TYPE_MAX] = "", detail[1024] = "";
+    const char *status = "present";
+    int node = pqf_schema_find_child(s, 0, cc->name);
+    pqf_node_info in;
+    bool nullable = false;
+    if (node < 0 || pqf_schema_node(s, node, &in) != PQF_OK) {
+        status = "missing";
+        snprintf(detail, sizeof detail, "not in the feed's schema");
+    } else {
+        pqf_schema_type_name(s, node, have, sizeof have);
+        nullable = in.repetition != PQF_REQUIRED;
+        bool type_ok = strcmp(have, cc->type) == 0;
+        bool null_ok = cc->nullable || !nullable;
+        if (!type_ok)
+            status = "wrong type";
+        else if (!null_ok)
+            status = "nullability";
+        if (!type_ok)
+            snprintf(detail, sizeof detail, "contract %s, feed %s", cc->type, have);
+        if (!null_ok) {
+            size_t l = strlen(detail);
+            snprintf(detail + l, sizeof detail - l,
+                     "%scontract requires non-null, the feed's "
+                     "column is nullable",
+                     l ? "; " : "");
+        }
+        if (type_ok && null_ok)
+            snprintf(detail, sizeof detail, "%s, %s", have, null_word(nullable));
+    }
+    bool ok = strcmp(status, "present") == 0;
+    if (!ok)
+        x->problems++;
+    if (x->json) {
+        printf("%s{\"name\":", first ? "" : ",");
+        pqf_cli_json_str(stdout, cc->name);
+        printf(",\"status\":\"%s\",\"type\":",
+               strcmp(status, "wrong type") == 0 ? "wrong_type" : status);
+        if (node < 0)
+            printf("null,\"nullable\":null");
+        else {
+            pqf_cli_json_str(stdout, have);
+            printf(",\"nullable\":%s", nullable ? "true" : "false");
+        }
+        printf(",\"want_type\":");
+        pqf_cli_json_str(stdout, cc->type);
+        printf(",\"want_nullable\":%s,\"detail\":", cc->nullable ? "true" : "false");
+        pqf_cli_json_str(stdout, detail);
+        printf("}");
+    } else {
+        printf("    %-20s %-12s %s\n", cc->name, ok ? "ok" : status, detail);
+    }
+    return ok;
+}
+
+/* "3 not allowed, 2 out of range (e.g. \"wontfix\")" or the passing summary. */
+static void value_detail(const pqf_contract_column *c, const pqf_value_stats *s, char *buf,
+                         size_t cap)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    if (!s->present) {
+        snprintf(buf, cap, "not in the data files");
+        return;
+    }
+    if (s->not_allowed)
+        len += (size_t)snprintf(buf + len, cap - len, "%llu not allowed, ",
+                                (unsigned long long)s->not_allowed);
+    if (s->out_of_range && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, "%llu out of range, ",
+                                (unsigned long long)s->out_of_range);
+    if (s->no_match && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, "%llu not matching the regex, ",
+                                (unsigned long long)s->no_match);
+    double ratio = s->rows ? (double)(s->rows - s->nulls) / (double)s->rows : 1.0;
+    if (len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, "not-null %.4f", ratio);
+    if (c->check.not_null_ratio >= 0 && len < cap)
+        len += (size_t)snprintf(buf + len, cap - len, " (want >= %g)", c->check.not_null_ratio);
+    if (s->example[0] && len < cap)
+        snprintf(buf + len, cap - len, ", e.g. \"%s\"", s->example);
+}
+
+static void print_values(check_ctx *x, const pqf_contract_table *t, const pqf_value_stats *stats,
+                         uint64_t seq)
+{
+    char detail[512];
+    bool first = true;
+    uint64_t rows = 0;
+    for (size_t i = 0; i < t->ncolumns; i++)
+        if (stats[i].rows > rows)
+            rows = stats[i].rows;
+    if (x->json)
+        printf(",\"values\":{\"commit\":%llu,\"columns\":[", (unsigned long long)seq);
+    else if (seq == 0)
+        printf("  values: no commit yet, nothing to check\n");
+    else
+        printf("  values (commit %llu, %llu rows)\n", (unsigned long long)seq,
+               (unsigned long long)rows);
+    for (size_t i = 0; i < t->ncolumns && seq; i++) {
+        const pqf_contract_column *c = &t->columns[i];
+        const pqf_value_stats *s = &stats[i];
+        if (!c->has_check)
+            continue;
+        bool ok = pqf_value_stats_ok(c, s);
+        if (!ok)
+            x->problems++;
+        value_detail(c, s, detail, sizeof detail);
+        if (x->json) {
+            printf("%s{\"name\":", first ? "" : ",");
+            pqf_cli_json_str(stdout, c->name);
+            printf(",\"ok\":%s,\"present\":%s,\"rows\":%llu,\"nulls\":%llu,"
+                   "\"not_allowed\":%llu,\"out_of_range\":%llu,\"no_match\":%llu,\"example\":",
+                   ok ? "true" : "false", s->present ? "true" : "false",
+                   (unsigned long long)s->rows, (unsigned long long)s->nulls,
+                   (unsigned long long)s->not_allowed, (unsigned long long)s->out_of_range,
+                   (unsigned long long)s->no_match);
+            if (s->example[0])
+                pqf_cli_json_str(stdout, s->example);
+            else
+                printf("null");
+            printf("}");
+        } else {
+            printf("    %-20s %-14s %s\n", c->name, ok ? "ok" : "failing values", detail);
+        }
+        first = false;
+    }
+    if (x->json)
+        printf("]}");
+}
+
+/* All versions of one table; problems are counted in x, errors returned. */
+static pqf_err check_table(check_ctx *x, pqf_feed *feed, const pqf_contract_table *t,
+                           pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_schema *prev = NULL, *cur = NULL;
+    pqf_schema_change *ch = NULL;
+    pqf_value_stats *stats = NULL;
+    size_t nch = 0;
+    int latest = 0;
+    char text[1024];
+    bool first_change = true;
+    SCHEMA_TRY(pqf_feed_schema_latest(feed, t->name, &latest, NULL, err));
+    if (x->json) {
+        printf("%s{\"table\":", x->first_table ? "" : ",");
+        pqf_cli_json_str(stdout, t->name);
+        printf(",\"compatibility\":\"%s\",\"schema_versions\":%d,\"in_feed\":%s,\"versions\":[",
+               pqf_compat_mode_name(t->compat), latest, latest ? "true" : "false");
+    } else {
+        printf("%s: %d schema version%s, compatibility %s\n", t->name, latest,
+               latest == 1 ? "" : "s", pqf_compat_mode_name(t->compat));
+    }
+    x->first_table = false;
+    if (latest == 0) {
+        x->problems++;
+        if (!x->json)
+            printf("  missing table: no schema registered under %s/_schema/\n", t->name);
+    }
+    for (int v = 1; v <= latest; v++) {
+        SCHEMA_TRY(pqf_feed_schema_get(feed, t->name, v, &cur, err));
+        if (x->json)
+            printf("%s{\"version\":%d,\"columns\":[", v > 1 ? "," : "", v);
+        else
+            printf("  v%d\n", v);
+        for (size_t i = 0; i < t->ncolumns; i++)
+            check_column(x, &t->columns[i], cur, i == 0);
+        if (x->json)
+            printf("]}");
+        pqf_schema_free(prev);
+        prev = cur;
+        cur = NULL;
+    }
+    if (x->json)
+        printf("],\"changes\":[");
+    /* each step between consecutive versions must keep the table's mode */
+    for (int v = 2; v <= latest && t->compat != PQF_COMPAT_NONE; v++) {
+        pqf_schema_free(prev);
+        prev = NULL;
+        SCHEMA_TRY(pqf_feed_schema_get(feed, t->name, v - 1, &prev, err));
+        SCHEMA_TRY(pqf_feed_schema_get(feed, t->name, v, &cur, err));
+        free(ch);
+        ch = NULL;
+        SCHEMA_TRY(pqf_schema_diff(prev, cur, &ch, &nch, err));
+        bool keeps = pqf_schema_changes_keep(ch, nch, t->compat);
+        if (!keeps)
+            x->problems++;
+        if (x->json) {
+            printf("%s{\"from\":%d,\"to\":%d,\"keeps\":%s,\"changes\":", first_change ? "" : ",",
+                   v - 1, v, keeps ? "true" : "false");
+            print_changes_json(ch, nch);
+            printf("}");
+        } else {
+            printf("  v%d -> v%d: %s %s\n", v - 1, v, keeps ? "keeps" : "breaks",
+                   pqf_compat_mode_name(t->compat));
+            for (size_t i = 0; i < nch; i++) {
+                change_text(&ch[i], text, sizeof text);
+                printf("    %s\n", text);
+            }
+        }
+        first_change = false;
+        pqf_schema_free(cur);
+        cur = NULL;
+    }
+    size_t nvalue = 0;
+    for (size_t i = 0; i < t->ncolumns; i++)
+        nvalue += t->columns[i].has_check;
+    if (x->json)
+        printf("]");
+    if (nvalue) {
+        uint64_t seq = 0;
+        stats = calloc(t->ncolumns, sizeof *stats);
+        if (!stats) {
+            rc = pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        SCHEMA_TRY(pqf_contract_check_values(feed, t, stats, &seq, err));
+        print_values(x, t, stats, seq);
+    }
+    if (x->json)
+        printf("}");
+done:
+    if (rc != PQF_OK && x->json)
+        printf("]}]}\n");
+    free(stats);
+    free(ch);
+    pqf_schema_free(prev);
+    pqf_schema_free(cur);
+    return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    pqf_cli_store_args sa;
+    memset(&sa, 0, sizeof sa);
+    const char *cpath = NULL, *uri = NULL, *table = NULL;
+    int ret = 0;
+    pqf_error err = {0};
+    pqf_contract *c = NULL;
+    pqf_store *store = NULL;
+    pqf_feed *feed = NULL;
+    for (int i = 1; i < argc; i++) {
+        int r = pqf_cli_store_arg("schema check", argc, argv, &i, &sa);
+        if (r < 0)
+            return PQF_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        if (strcmp(argv[i], "--json") == 0) {
+            sa.json = true;
+        } else if (strcmp(argv[i], "--table") == 0) {
+            if (++i >= argc)
+                return pqf_cli_usage("schema check", "--table needs a table name");
+            table = argv[i];
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return pqf_cli_usage("schema check", "unknown option '%s'", argv[i]);
+        } else if (!cpath) {
+            cpath = argv[i];
+        } else if (!uri) {
+            uri = argv[i];
+        } else {
+            return pqf_cli_usage("schema check", "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!uri)
+        return pqf_cli_usage("schema check", "needs CONTRACT and STORE");
+    if (pqf_contract_load(cpath, &c, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    ret = pqf_cli_open_feed(uri, &sa, &store, &feed);
+    if (ret != 0)
+        goto done;
+    check_ctx x = {sa.json, 0, true};
+    size_t nchecked = 0;
+    if (x.json) {
+        printf("{\"contract\":");
+        pqf_cli_json_str(stdout, cpath);
+        printf(",\"store\":");
+        pqf_cli_json_str(stdout, pqf_store_uri(store));
+        printf(",\"tables\":[");
+    }
+    for (size_t i = 0; i < c->ntables; i++) {
+        if (table && strcmp(table, c->tables[i].name) != 0)
+            continue;
+        nchecked++;
+        if (check_table(&x, feed, &c->tables[i], &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+    }
+    if (table && nchecked == 0) {
+        if (x.json)
+            printf("]}\n");
+        ret = pqf_cli_usage("schema check", "the contract has no table '%s'", table);
+        goto done;
+    }
+    if (x.json)
+        printf("],\"problems\":%zu,\"ok\":%s}\n", x.problems, x.problems ? "false" : "true");
+    else if (x.problems)
+        printf("schema check failed: %zu problem%s\n", x.problems, x.problems == 1 ? "" : "s");
+    else
+        printf("schema check passed: every contract column present with its type and "
+               "nullability\n");
+    if (x.problems)
+        ret = PQF_EXIT_SCHEMA_CHECK;
+done:
+    pqf_feed_free(feed);
+    pqf_store_free(store);
+    pqf_contract_free(c);
+    return ret;
+}
+
+int pqf_cmd_schema(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(schema_usage, argc < 2 ? stderr : stdout);
+        if (argc >= 2)
+            pqf_cli_store_help(stdout);
+        return argc < 2 ? PQF_EXIT_USAGE : 0;
+    }
+    if (strcmp(argv[1], "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "diff") == 0)
+        return cmd_diff(argc - 1, argv + 1);
+    return pqf_cli_usage("schema", "unknown subcommand '%s' (check or diff)", argv[1]);
+}

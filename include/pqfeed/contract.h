@@ -1,0 +1,145 @@
+/* pqfeed — schema contracts and schema changes.
+ *
+ * A contract (YAML, the pipeline config's format; docs/SCHEMA.md) lists per
+ * table the columns a consumer needs (schema-file type, nullability, an
+ * optional value check), the key and the compatibility mode that future
+ * schema changes must keep:
+ *
+ *   pqf_contract *c = NULL;
+ *   pqf_contract_load("contract.yaml", &c, &err);
+ *   ...
+ *   pqf_contract_free(c);
+ *
+ * pqf_schema_diff() compares two schemas column by column and says, for each
+ * change, whether it keeps backward and forward compatibility; the same rules
+ * serve `pqfeed schema diff` and `pqfeed schema check`.
+ */
+#ifndef PQFEED_CONTRACT_H
+#define PQFEED_CONTRACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pqfeed/error.h"
+#include "pqfeed/feed.h"
+#include "pqfeed/schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pqf_compat_mode {
+    PQF_COMPAT_NONE = 0,     /* any change */
+    PQF_COMPAT_BACKWARD = 1, /* consumers on the new schema read old data */
+    PQF_COMPAT_FORWARD = 2,  /* consumers on the old schema read new data */
+    PQF_COMPAT_FULL = 3      /* both */
+} pqf_compat_mode;
+
+/* "none", "backward", "forward", "full". */
+const char *pqf_compat_mode_name(pqf_compat_mode m);
+
+/* Value checks of a contract column (pqf_contract_check_values). */
+typedef struct pqf_contract_check {
+    char **allowed; /* allowed values as text, or NULL */
+    size_t nallowed;
+    char *min, *max;       /* inclusive bounds as text, or NULL */
+    char *regex;           /* POSIX extended regular expression (strings), or NULL */
+    double not_null_ratio; /* 0..1; < 0: none */
+} pqf_contract_check;
+
+typedef struct pqf_contract_column {
+    char *name;
+    char *type;    /* canonical schema-file type name ("int64", "decimal(18,2)") */
+    bool nullable; /* false: the feed must have the column required */
+    bool has_check;
+    pqf_contract_check check;
+    unsigned line; /* in the contract file */
+} pqf_contract_column;
+
+typedef struct pqf_contract_table {
+    char *name;
+    char *key; /* comma-separated column names, or NULL */
+    pqf_compat_mode compat;
+    pqf_contract_column *columns;
+    size_t ncolumns;
+    unsigned line;
+} pqf_contract_table;
+
+typedef struct pqf_contract {
+    char *path;
+    pqf_contract_table *tables;
+    size_t ntables;
+} pqf_contract;
+
+/* Read and validate a contract file. Unknown keys, unknown type names, bad
+ * values and missing required keys are PQF_ERR_PARSE with a message naming
+ * the file, the line and the key ("c.yaml:7: tables.issues.columns[2].type:
+ * unknown type 'int65'"). On success *out is owned by the caller. */
+pqf_err pqf_contract_load(const char *path, pqf_contract **out, pqf_error *err);
+/* Free a contract (NULL ok). */
+void pqf_contract_free(pqf_contract *c);
+
+/* What the value checks of one contract column found. */
+typedef struct pqf_value_stats {
+    bool present;          /* the column is in the data files read */
+    uint64_t rows, nulls;  /* rows read; NULL (or absent) values among them */
+    uint64_t not_allowed;  /* values not in `allowed` */
+    uint64_t out_of_range; /* values below `min` or above `max` */
+    uint64_t no_match;     /* string values that `regex` does not match */
+    char example[128];     /* the first failing value, as rendered (JSON text) */
+} pqf_value_stats;
+
+/* Run the value checks of table t over every row of the data files of the
+ * feed's latest commit of that table (the files it names; for a changes feed
+ * that is the last increment). stats[i] is for t->columns[i]; columns without
+ * a check are not read. *seq is the commit read (0: the table has no commit
+ * and stats stay zero). Values compare as text with `allowed`; with min/max
+ * numerically when both are numbers, else as text (ISO dates and timestamps
+ * of one form order as text). */
+pqf_err pqf_contract_check_values(pqf_feed *f, const pqf_contract_table *t, pqf_value_stats *stats,
+                                  uint64_t *seq, pqf_error *err);
+/* Does column c pass its checks given s? (Also false when the column has a
+ * check and is not in the data.) */
+bool pqf_value_stats_ok(const pqf_contract_column *c, const pqf_value_stats *s);
+
+/* Schema-file type name of node `node` into buf (truncated to cap):
+ * "int64", "decimal(18,2)", "timestamp_us", "timestamp_us (local)",
+ * "list<string>", "struct<id:int64,name:string>". Returns buf. */
+const char *pqf_schema_type_name(const pqf_schema *s, int node, char *buf, size_t cap);
+
+typedef enum pqf_change_kind {
+    PQF_CHANGE_ADDED = 0,   /* the column is only in the new schema */
+    PQF_CHANGE_DROPPED = 1, /* the column is only in the old schema */
+    PQF_CHANGE_CHANGED = 2  /* type and/or nullability differ */
+} pqf_change_kind;
+
+#define PQF_CHANGE_TYPE_MAX 256
+
+/* One top-level column's change between two schemas. */
+typedef struct pqf_schema_change {
+    pqf_change_kind kind;
+    char column[256];
+    char old_type[PQF_CHANGE_TYPE_MAX], new_type[PQF_CHANGE_TYPE_MAX]; /* "" when absent */
+    bool old_nullable, new_nullable;
+    bool type_changed;
+    bool widening;    /* type_changed, and the new type holds every old value */
+    bool narrowing;   /* type_changed, and the old type holds every new value */
+    bool backward_ok; /* a reader on the new schema reads data of the old one */
+    bool forward_ok;  /* a reader on the old schema reads data of the new one */
+} pqf_schema_change;
+
+/* Compare the top-level columns of two finished schemas (nested types are
+ * compared whole, by type name). *changes (malloc'd, caller frees; NULL when
+ * n is 0) lists dropped and changed columns in old order, then added ones in
+ * new order; each carries its verdict (rules in docs/SCHEMA.md). */
+pqf_err pqf_schema_diff(const pqf_schema *old, const pqf_schema *next, pqf_schema_change **changes,
+                        size_t *n, pqf_error *err);
+
+/* Does a set of changes keep mode m? (NONE: always true.) */
+bool pqf_schema_changes_keep(const pqf_schema_change *changes, size_t n, pqf_compat_mode m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
