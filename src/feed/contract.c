@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "feed/feed_impl.h"
 #include "base/fsutil.h"
 #include "feed/yamltree.h"
 #include "pqfeed/feed.h"
@@ -155,7 +156,7 @@ static int int_width(const pqf_node_info *n)
 /* Does b hold every value of a? The widenings of pqf_schema_check_compatible:
  * integers of the same signedness to a wider width, float to double, decimal
  * precision up at the same scale. */
-static bool widens(const pqf_node_info *a, const pqf_node_info *b)
+bool pqf__schema_widens(const pqf_node_info *a, const pqf_node_info *b)
 {
     int wa = int_width(a), wb = int_width(b);
     bool sa = a->logical.kind != PQF_LT_INT || a->logical.is_signed;
@@ -245,8 +246,8 @@ pqf_err pqf_schema_diff(const pqf_schema *old, const pqf_schema *next, pqf_schem
             c->old_nullable = na;
             c->new_nullable = nb;
             c->type_changed = tc;
-            c->widening = tc && widens(&a, &b);
-            c->narrowing = tc && widens(&b, &a);
+            c->widening = tc && pqf__schema_widens(&a, &b);
+            c->narrowing = tc && pqf__schema_widens(&b, &a);
         }
         snprintf(c->column, sizeof c->column, "%s", a.name);
         snprintf(c->old_type, sizeof c->old_type, "%s", ta);

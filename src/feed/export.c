@@ -93,35 +93,6 @@ done:
     return rc;
 }
 
-/* Widening order of integer logical widths on the same signedness. */
-static int int_width(const pqf_node_info *n)
-{
-    if (n->logical.kind == PQF_LT_INT)
-        return n->logical.bit_width;
-    if (n->logical.kind != PQF_LT_NONE)
-        return -1;
-    if (n->physical == PQF_INT32)
-        return 32;
-    if (n->physical == PQF_INT64)
-        return 64;
-    return -1;
-}
-
-static bool widens(const pqf_node_info *a, const pqf_node_info *b)
-{
-    int wa = int_width(a), wb = int_width(b);
-    bool sa = a->logical.kind != PQF_LT_INT || a->logical.is_signed;
-    bool sb = b->logical.kind != PQF_LT_INT || b->logical.is_signed;
-    if (wa > 0 && wb > 0)
-        return sa == sb && wb >= wa;
-    if (a->physical == PQF_FLOAT && b->physical == PQF_DOUBLE && a->logical.kind == PQF_LT_NONE &&
-        b->logical.kind == PQF_LT_NONE)
-        return true;
-    if (a->logical.kind == PQF_LT_DECIMAL && b->logical.kind == PQF_LT_DECIMAL)
-        return a->logical.scale == b->logical.scale && b->logical.precision >= a->logical.precision;
-    return false;
-}
-
 static bool same_type(const pqf_node_info *a, const pqf_node_info *b)
 {
     if (a->is_group != b->is_group)
@@ -140,7 +111,7 @@ static pqf_err compat_node(const pqf_schema *old, int on, const pqf_schema *next
     pqf_schema_node(next, nn, &ni);
     char sub[1024];
     if (on != 0) {
-        if (!same_type(&oi, &ni) && (oi.is_group || ni.is_group || !widens(&oi, &ni)))
+        if (!same_type(&oi, &ni) && (oi.is_group || ni.is_group || !pqf__schema_widens(&oi, &ni)))
             return pqf_error_set(err, PQF_ERR_SCHEMA, "column '%s' changed type from %s%s%s to %s%s%s", path,
                                  oi.is_group ? "group" : pqf_physical_name(oi.physical),
                                  oi.logical.kind ? " " : "", oi.logical.kind ? pqf_logical_name(oi.logical.kind) : "",
