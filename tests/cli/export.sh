@@ -25,6 +25,8 @@ feed_ids() { # FEED: id,updated_at of every row of every data file a commit name
     done | sort
 }
 page_ids >"$T/want.ids"
+# commit objects of a feed (a killed writer may leave a temporary beside them)
+ncommits() { ls "$1"/issues/_log | grep -c '^[0-9]*\.json$'; }
 want_rows=$(wc -l <"$T/want.ids")
 
 # ---- changes: one commit per hour, then nothing new -------------------------------
@@ -103,7 +105,7 @@ check "allow-incompatible registers a dropped column anyway" "$PQF" export "$E" 
 # ---- bad input: clear errors, nothing committed ---------------------------------------
 B=$T/bad
 export_hours "$B" >/dev/null
-head_before=$(ls "$B"/issues/_log | wc -l)
+head_before=$(ncommits "$B")
 mkdir -p "$T/b1" && { head -3 "$G/hour-0003/page-00001.ndjson" | sed 's/2026-01-05T03/2026-01-05T07/'; echo '{"id": 5, not json'; } >"$T/b1/p.ndjson"
 check_exit "a page that is not JSON fails as bad input" 3 "$PQF" export "$B" "${CH[@]}" "$T/b1"
 check_grep "the message names the file and the record's line" "b1/p.ndjson:4:" "$T/last.out"
@@ -117,7 +119,7 @@ check_grep "the message names the page, line and watermark" "b3/page-2.ndjson:1:
 mkdir -p "$T/b4" && sed -n 1p "$G/hour-0003/page-00001.ndjson" | sed 's/2026-01-05T03/2026-01-05T10/g; s/"story_points":[^,]*/"story_points":99999999999/' >"$T/b4/p.ndjson"
 check_exit "a value that overflows its column fails" 3 "$PQF" export "$B" "${CH[@]}" "$T/b4"
 check_grep "the message names the field" "field 'story_points'.*int32" "$T/last.out"
-check_eq "no bad export added a commit" "$(ls "$B"/issues/_log | wc -l)" "$head_before"
+check_eq "no bad export added a commit" "$(ncommits "$B")" "$head_before"
 check "the feed is still valid" "$PQF" log "$B"
 "$PQF" gc "$B" --grace 0s >"$T/gc.out"
 check_grep "gc finds the bad exports' orphans (if any) and keeps named files" "4 files named by commits" "$T/gc.out"
@@ -171,7 +173,7 @@ for point in export.schema-registered export.file-written:1 export.file-written:
         "$PQF" export "$C" "${CH[@]}" --target-file-size 8K --as-of "2026-01-05T0$h:00:00Z" "$G/hour-000$h" >/dev/null 2>&1 || { crash_ok=0; echo "# $point hour $h: rerun failed"; }
     done
     "$PQF" log "$C" >/dev/null 2>&1 || { crash_ok=0; echo "# $point: log does not verify"; }
-    [ "$(ls "$C"/issues/_log | wc -l)" -eq 4 ] || { crash_ok=0; echo "# $point: $(ls "$C"/issues/_log | wc -l) commits"; }
+    [ "$(ncommits "$C")" -eq 4 ] || { crash_ok=0; echo "# $point: $(ncommits "$C") commits"; }
     feed_ids "$C" | cmp -s - "$T/want.ids" || { crash_ok=0; echo "# $point: rows lost or duplicated"; }
 done
 check_eq "kill -9 at each named point, then a rerun: every record exactly once" "$crash_ok" 1
@@ -185,9 +187,10 @@ dur_us=$(( ($(date +%s%N) - start) / 1000 ))
 K=$T/bigkill
 kills=0
 for i in $(seq 1 12); do
+    rm -f "$T/pid"
     ("$PQF" export "$K" "${BIG[@]}" --as-of 2026-01-05T00:00:00Z "$T/big/hour-0000" >/dev/null 2>&1 &
-     echo $! >"$T/pid"; wait) 2>/dev/null &
-    sleep 0.01
+     echo $! >"$T/pid.new" && mv "$T/pid.new" "$T/pid"; wait) 2>/dev/null &
+    while [ ! -s "$T/pid" ]; do sleep 0.005; done # this run's pid, never the last one's
     pid=$(cat "$T/pid")
     sleep "$(awk -v d="$dur_us" -v i="$i" 'BEGIN { printf "%.4f", d * i / 13 / 1e6 }')"
     kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
@@ -196,7 +199,7 @@ done
 "$PQF" export "$K" "${BIG[@]}" --as-of 2026-01-05T00:00:00Z "$T/big/hour-0000" >/dev/null
 echo "# $kills of 12 runs killed mid-flight (export takes ${dur_us} us)"
 check "after random kills and a rerun the log verifies" "$PQF" log "$K" --deep
-check_eq "one commit" "$(ls "$K"/issues/_log | wc -l)" 1
+check_eq "one commit" "$(ncommits "$K")" 1
 check "gc removes what the killed runs left (orphans, temporaries)" "$PQF" gc "$K" --grace 0s
 check "the data files equal an uninterrupted export's" diff -r "$T/bigref/issues/data" "$K/issues/data"
 done_testing
