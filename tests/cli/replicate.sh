@@ -16,7 +16,7 @@ export_hour() { # FEED HOUR
 P=$T/primary
 for h in 0 1 2 3; do export_hour "$P" $h || echo "# export of hour $h failed"; done
 nfiles() { grep -oh '"key":"[^"]*"' "$@" | wc -l; } # files named by commit objects
-replica_head() { ls "$1/issues/_log" 2>/dev/null | wc -l; }
+replica_head() { ls "$1/issues/_log" 2>/dev/null | grep -c '^[0-9]*\.json$'; } # commit objects, not temporaries
 inodes() { # STORE: "<key> <inode>" of its data files, sorted by key
     [ -d "$1/issues/data" ] || return 0
     find "$1/issues/data" -name '*.parquet' -printf '%P %i\n' | sort
