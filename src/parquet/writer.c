@@ -31,6 +31,7 @@
 #include "parquet/bloom.h"
 #include "parquet/codec.h"
 #include "parquet/encode.h"
+#include "parquet/flat.h"
 #include "parquet/stats.h"
 #include "parquet/thrift_write.h"
 #include "pqfeed/pqfeed.h"
@@ -169,6 +170,7 @@ struct pqf_writer {
     pqf__buf s_page, s_val, s_comp, s_hdr, s_min, s_max, s_meta;
     pqf_writer_stats st;
     bool started, closed;
+    bool flat; /* every field under the root a leaf (parquet/flat.h) */
     pqf_error err;
 };
 
@@ -414,6 +416,8 @@ static int count_nodes_depth(const pqf_schema *s, int node, int depth)
     return best;
 }
 
+static bool is_flat(const pqf_writer *w);
+
 static pqf_err setup_nodes(pqf_writer *w, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
@@ -554,6 +558,7 @@ pqf_err pqf_writer_create(const pqf_schema *schema, pqf_ostream *out, const pqf_
         }
     }
     PQF_TRY(setup_nodes(w, err));
+    w->flat = is_flat(w);
     w->ncols = pqf_schema_leaf_count(w->schema);
     w->cols = calloc((size_t)w->ncols, sizeof *w->cols);
     w->pending = calloc((size_t)w->ncols, sizeof(int));
@@ -1447,15 +1452,13 @@ static inline __attribute__((always_inline)) pqf_err put_fixed(pqf_writer *w, co
     return PQF_OK;
 }
 
-pqf_err pqf_writer_bool(pqf_writer *w, int node, bool v)
+/* The typed puts on a resolved leaf, shared by the per-value calls and
+ * pqf__writer_flat_row. */
+static inline __attribute__((always_inline)) pqf_err put_bool(pqf_writer *w, col *c, bool v)
 {
-    col *c = NULL;
-    pqf_err rc = leaf_for(w, node, PQF_BOOLEAN, &c);
-    if (rc != PQF_OK)
-        return rc;
     uint8_t b = v ? 1 : 0;
     pqf__stats_int(&c->pst, b);
-    rc = put_levels(c, c->max_def);
+    pqf_err rc = put_levels(c, c->max_def);
     if (rc == PQF_OK)
         rc = push_u8(&c->vals, b);
     if (rc != PQF_OK)
@@ -1465,12 +1468,8 @@ pqf_err pqf_writer_bool(pqf_writer *w, int node, bool v)
     return PQF_OK;
 }
 
-pqf_err pqf_writer_i32(pqf_writer *w, int node, int32_t v)
+static inline __attribute__((always_inline)) pqf_err put_i32(pqf_writer *w, col *c, int32_t v)
 {
-    col *c = NULL;
-    pqf_err rc = leaf_for(w, node, PQF_INT32, &c);
-    if (rc != PQF_OK)
-        return rc;
     if (PQF_UNLIKELY(c->range_check)) {
         int64_t x = c->ord == PQF__ORD_U32 ? (int64_t)(uint32_t)v : v;
         if (x < c->lo || x > c->hi)
@@ -1484,12 +1483,8 @@ pqf_err pqf_writer_i32(pqf_writer *w, int node, int32_t v)
     return put_fixed(w, c, &v, 4, (uint32_t)v);
 }
 
-pqf_err pqf_writer_i64(pqf_writer *w, int node, int64_t v)
+static inline __attribute__((always_inline)) pqf_err put_i64(pqf_writer *w, col *c, int64_t v)
 {
-    col *c = NULL;
-    pqf_err rc = leaf_for(w, node, PQF_INT64, &c);
-    if (rc != PQF_OK)
-        return rc;
     if (c->ord == PQF__ORD_U64)
         pqf__stats_uint(&c->pst, (uint64_t)v);
     else
@@ -1497,36 +1492,24 @@ pqf_err pqf_writer_i64(pqf_writer *w, int node, int64_t v)
     return put_fixed(w, c, &v, 8, (uint64_t)v);
 }
 
-pqf_err pqf_writer_float(pqf_writer *w, int node, float v)
+static inline __attribute__((always_inline)) pqf_err put_float(pqf_writer *w, col *c, float v)
 {
-    col *c = NULL;
-    pqf_err rc = leaf_for(w, node, PQF_FLOAT, &c);
-    if (rc != PQF_OK)
-        return rc;
     pqf__stats_real(&c->pst, v);
     uint32_t bits;
     memcpy(&bits, &v, 4);
     return put_fixed(w, c, &v, 4, bits);
 }
 
-pqf_err pqf_writer_double(pqf_writer *w, int node, double v)
+static inline __attribute__((always_inline)) pqf_err put_double(pqf_writer *w, col *c, double v)
 {
-    col *c = NULL;
-    pqf_err rc = leaf_for(w, node, PQF_DOUBLE, &c);
-    if (rc != PQF_OK)
-        return rc;
     pqf__stats_real(&c->pst, v);
     uint64_t bits;
     memcpy(&bits, &v, 8);
     return put_fixed(w, c, &v, 8, bits);
 }
 
-pqf_err pqf_writer_bytes(pqf_writer *w, int node, const void *p, size_t n)
+static pqf_err put_bytes(pqf_writer *w, col *c, const void *p, size_t n)
 {
-    col *c = NULL;
-    pqf_err rc = leaf_for(w, node, PQF_BYTE_ARRAY, &c); /* or FIXED_LEN_BYTE_ARRAY */
-    if (rc != PQF_OK)
-        return rc;
     if (c->phys == PQF_FIXED_LEN_BYTE_ARRAY && n != c->width)
         return fail(w, PQF_ERR_VALUE,
                     "column %s, row %" PRIu64 ": %zu bytes for FIXED_LEN_BYTE_ARRAY(%zu)", c->path,
@@ -1536,7 +1519,7 @@ pqf_err pqf_writer_bytes(pqf_writer *w, int node, const void *p, size_t n)
                     w->rows + 1, n);
     if (!p)
         p = "";
-    rc = put_levels(c, c->max_def);
+    pqf_err rc = put_levels(c, c->max_def);
     if (rc != PQF_OK)
         return nomem(w, rc, c);
     if (c->dict_on) {
@@ -1578,6 +1561,48 @@ pqf_err pqf_writer_bytes(pqf_writer *w, int node, const void *p, size_t n)
     c->nvals++;
     account(w, c, n + (c->phys == PQF_BYTE_ARRAY ? 4 : 0));
     return PQF_OK;
+}
+
+pqf_err pqf_writer_bool(pqf_writer *w, int node, bool v)
+{
+    col *c = NULL;
+    pqf_err rc = leaf_for(w, node, PQF_BOOLEAN, &c);
+    return rc != PQF_OK ? rc : put_bool(w, c, v);
+}
+
+pqf_err pqf_writer_i32(pqf_writer *w, int node, int32_t v)
+{
+    col *c = NULL;
+    pqf_err rc = leaf_for(w, node, PQF_INT32, &c);
+    return rc != PQF_OK ? rc : put_i32(w, c, v);
+}
+
+pqf_err pqf_writer_i64(pqf_writer *w, int node, int64_t v)
+{
+    col *c = NULL;
+    pqf_err rc = leaf_for(w, node, PQF_INT64, &c);
+    return rc != PQF_OK ? rc : put_i64(w, c, v);
+}
+
+pqf_err pqf_writer_float(pqf_writer *w, int node, float v)
+{
+    col *c = NULL;
+    pqf_err rc = leaf_for(w, node, PQF_FLOAT, &c);
+    return rc != PQF_OK ? rc : put_float(w, c, v);
+}
+
+pqf_err pqf_writer_double(pqf_writer *w, int node, double v)
+{
+    col *c = NULL;
+    pqf_err rc = leaf_for(w, node, PQF_DOUBLE, &c);
+    return rc != PQF_OK ? rc : put_double(w, c, v);
+}
+
+pqf_err pqf_writer_bytes(pqf_writer *w, int node, const void *p, size_t n)
+{
+    col *c = NULL;
+    pqf_err rc = leaf_for(w, node, PQF_BYTE_ARRAY, &c); /* or FIXED_LEN_BYTE_ARRAY */
+    return rc != PQF_OK ? rc : put_bytes(w, c, p, n);
 }
 
 pqf_err pqf_writer_null(pqf_writer *w, int node)
@@ -1691,6 +1716,73 @@ pqf_err pqf_writer_row_end(pqf_writer *w)
     if (w->rg_est >= w->o.row_group_bytes)
         rc = flush_row_group(w);
     return rc;
+}
+
+/* ---- flat rows (parquet/flat.h) ------------------------------------------ */
+
+static bool is_flat(const pqf_writer *w)
+{
+    for (int i = 1; i < w->nnodes; i++)
+        if (w->nodes[i].kind != NK_LEAF || w->nodes[i].parent != 0)
+            return false;
+    return w->nnodes > 1;
+}
+
+bool pqf__writer_flat(const pqf_writer *w) { return w->flat; }
+
+int pqf__writer_leaf(const pqf_writer *w, int node)
+{
+    if (node <= 0 || node >= w->nnodes || w->nodes[node].kind != NK_LEAF)
+        return -1;
+    return w->nodes[node].leaf;
+}
+
+pqf_err pqf__writer_flat_row(pqf_writer *w, const pqf__val *vals, const uint8_t *nulls)
+{
+    pqf_err rc = pqf_writer_row_begin(w);
+    if (PQF_UNLIKELY(rc != PQF_OK))
+        return rc;
+    if (PQF_UNLIKELY(!w->flat))
+        return fail(w, PQF_ERR_INVALID_ARG, "flat rows for a nested schema");
+    const int ncols = w->ncols;
+    for (int l = 0; l < ncols && rc == PQF_OK; l++) {
+        col *c = &w->cols[l];
+        const pqf__val *v = &vals[l];
+        if (nulls[l]) {
+            const wnode *n = &w->nodes[c->node];
+            rc = n->required ? ctx_error(w, c->node, "null for a REQUIRED field")
+                             : emit_null(w, n, n->parent_def);
+            continue;
+        }
+        switch (c->phys) {
+        case PQF_BOOLEAN:
+            rc = put_bool(w, c, v->u.b);
+            break;
+        case PQF_INT32:
+            rc = put_i32(w, c, v->u.i32);
+            break;
+        case PQF_INT64:
+            rc = put_i64(w, c, v->u.i64);
+            break;
+        case PQF_FLOAT:
+            rc = put_float(w, c, v->u.f);
+            break;
+        case PQF_DOUBLE:
+            rc = put_double(w, c, v->u.d);
+            break;
+        case PQF_BYTE_ARRAY:
+        case PQF_FIXED_LEN_BYTE_ARRAY:
+            rc = put_bytes(w, c, v->p, v->n);
+            break;
+        default:
+            rc = ctx_error(w, c->node, "a value of an unsupported physical type");
+            break;
+        }
+    }
+    if (PQF_UNLIKELY(rc != PQF_OK))
+        return rc;
+    w->stack[0].nwritten = w->nodes[0].nkids; /* every leaf has its entry */
+    return pqf_writer_row_end(w);
 }
 
 pqf_err pqf_writer_struct_begin(pqf_writer *w, int node)

@@ -33,6 +33,14 @@ typedef struct pnode {
     char *label;   /* user-facing path: "author.name", "labels[]" */
 } pnode;
 
+/* The flat CSV path's plan for one field. */
+typedef struct flatcol {
+    int leaf; /* -1: ignored */
+    bool nullable;
+    pqf__parse_fn parse;
+    const pqf__conv *conv;
+} flatcol;
+
 struct pqf_source {
     pqf_error err;
     const pqf_schema *schema;
@@ -43,6 +51,10 @@ struct pqf_source {
     /* CSV */
     pqf__csv *csv;
     int *col_node; /* per CSV field: top-level node id, -1 = ignored */
+    int flat;      /* 0 undecided, 1 whole rows to pqf__writer_flat_row, -1 value by value */
+    struct flatcol *flatcols; /* flat: per CSV field */
+    pqf__val *fvals; /* flat: one row, per leaf */
+    uint8_t *fnull;  /* flat: per leaf, nonzero = null (unmapped leaves stay null) */
     /* NDJSON */
     pqf__input in;
     bool in_open;
@@ -538,6 +550,81 @@ static pqf_err csv_json_field(pqf_source *src, pqf_writer *w, int id, const pqf_
     return shred(src, w, id, v, line);
 }
 
+/* Whole rows in one writer call when the schema is flat, every field a plain
+ * leaf, and no change-capture columns are added. */
+static pqf_err csv_flat_setup(pqf_source *src, pqf_writer *w)
+{
+    src->flat = -1;
+    if (src->cc || !pqf__writer_flat(w))
+        return PQF_OK;
+    const size_t width = src->csv->width;
+    const int nleaves = pqf_schema_leaf_count(src->schema);
+    for (size_t i = 0; i < width; i++) {
+        int id = src->col_node[i];
+        if (id >= 0 && (src->nodes[id].group || src->nodes[id].conv.kind == PQF__V_JSON))
+            return PQF_OK;
+    }
+    src->flatcols = calloc(width ? width : 1, sizeof *src->flatcols);
+    src->fvals = calloc((size_t)nleaves, sizeof *src->fvals);
+    src->fnull = malloc((size_t)nleaves);
+    if (!src->flatcols || !src->fvals || !src->fnull)
+        return pqf_error_set(&src->err, PQF_ERR_NOMEM, "out of memory");
+    memset(src->fnull, 1, (size_t)nleaves);
+    for (size_t i = 0; i < width; i++) {
+        const int id = src->col_node[i];
+        flatcol *fc = &src->flatcols[i];
+        fc->leaf = id < 0 ? -1 : pqf__writer_leaf(w, id);
+        if (id >= 0) {
+            fc->nullable = src->nodes[id].nullable;
+            fc->conv = &src->nodes[id].conv;
+            fc->parse = pqf__value_padded_fn(fc->conv);
+        }
+    }
+    src->flat = 1;
+    return PQF_OK;
+}
+
+/* The flat form of csv_next's field loop: parse every field of the record
+ * into its leaf's cell, then write the row at once. */
+static pqf_err csv_flat_row(pqf_source *src, pqf_writer *w, uint64_t line)
+{
+    const pqf__csv *c = src->csv;
+    const size_t nf = c->nfields;
+    const pqf__csv_field *fields = c->fields;
+    const flatcol *fcs = src->flatcols;
+    pqf__val *vals = src->fvals;
+    uint8_t *nulls = src->fnull;
+    for (size_t i = 0; i < nf; i++) {
+        const flatcol *fc = &fcs[i];
+        const int l = fc->leaf;
+        if (l < 0)
+            continue;
+        const pqf__csv_field *f = &fields[i];
+        if (pqf__csv_is_null(c, f)) {
+            if (PQF_UNLIKELY(!fc->nullable)) {
+                char lab[160];
+                pqf__csv_field_label(c, i, lab, sizeof lab);
+                return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                     "%s:%llu: field %s: NULL in a non-nullable column",
+                                     src->name, (unsigned long long)line, lab);
+            }
+            nulls[l] = 1;
+            continue;
+        }
+        const char *why = fc->parse(fc->conv, f->p, f->len, &vals[l]);
+        if (PQF_UNLIKELY(why != NULL)) {
+            char lab[160];
+            pqf__csv_field_label(c, i, lab, sizeof lab);
+            return value_error(src, line, lab, &src->nodes[src->col_node[i]], f->p, f->len, why);
+        }
+        nulls[l] = 0;
+    }
+    pqf_err rc = pqf__writer_flat_row(w, vals, nulls);
+    if (PQF_UNLIKELY(rc != PQF_OK))
+        return writer_error(src, w, rc, line);
+    return PQF_OK;
+}
+
 static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
 {
     pqf__csv *c = src->csv;
@@ -559,6 +646,13 @@ static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
         }
     } while (skip);
     const uint64_t line = c->line;
+    if (PQF_UNLIKELY(src->flat == 0)) {
+        rc = csv_flat_setup(src, w);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    if (src->flat > 0)
+        return csv_flat_row(src, w, line);
     rc = pqf_writer_row_begin(w);
     if (PQF_UNLIKELY(rc != PQF_OK))
         return writer_error(src, w, rc, line);
@@ -938,6 +1032,9 @@ void pqf_source_free(pqf_source *src)
     }
     pqf__csv_free(src->csv);
     free(src->col_node);
+    free(src->flatcols);
+    free(src->fvals);
+    free(src->fnull);
     if (src->in_open)
         pqf__input_close(&src->in);
     pqf__json_doc_free(&src->doc);

@@ -1076,76 +1076,119 @@ static inline bool fast_ascii(const char *s, size_t n)
     return (acc & 0x8080808080808080ull) == 0;
 }
 
-const char *pqf__value_parse_padded(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+/* One small parser per kind (light prologues: the hot loop calls them
+ * through pqf__value_padded_fn); each falls back to pqf__value_parse, which
+ * gives the same values and the reasons, for any spelling it does not take. */
+static const char *pp_int(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
 {
-    switch (c->kind) {
-    case PQF__V_INT: {
-        int64_t x;
-        if (c->is_unsigned || !fast_i64(s, n, &x) || x < c->imin || x > c->imax)
-            break;
-        if (c->phys == PQF_INT32)
-            v->u.i32 = (int32_t)x;
-        else
-            v->u.i64 = x;
+    int64_t x;
+    if (c->is_unsigned || !fast_i64(s, n, &x) || x < c->imin || x > c->imax)
+        return pqf__value_parse(c, s, n, v);
+    if (c->phys == PQF_INT32)
+        v->u.i32 = (int32_t)x;
+    else
+        v->u.i64 = x;
+    return NULL;
+}
+
+static const char *pp_decimal(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    int64_t x;
+    if ((c->phys != PQF_INT32 && c->phys != PQF_INT64) ||
+        !fast_decimal(s, n, c->precision, c->scale, &x))
+        return pqf__value_parse(c, s, n, v);
+    if (c->phys == PQF_INT32)
+        v->u.i32 = (int32_t)x;
+    else
+        v->u.i64 = x;
+    return NULL;
+}
+
+static const char *pp_double(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    if (!fast_double(s, n, &v->u.d))
+        return pqf__value_parse(c, s, n, v);
+    return NULL;
+}
+
+static const char *pp_date(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    int64_t d;
+    if (n != 10 || !fast_date(s, &d))
+        return pqf__value_parse(c, s, n, v);
+    v->u.i32 = (int32_t)d;
+    return NULL;
+}
+
+static const char *pp_timestamp(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    int64_t secs, r;
+    int32_t ns;
+    bool zulu;
+    if (!fast_timestamp(s, n, &secs, &ns, &zulu) || (zulu && !c->utc) ||
+        ns % nanos_per_unit[c->unit] || __builtin_mul_overflow(secs, unit_per_sec[c->unit], &r) ||
+        __builtin_add_overflow(r, (int64_t)(ns / nanos_per_unit[c->unit]), &r))
+        return pqf__value_parse(c, s, n, v);
+    v->u.i64 = r;
+    return NULL;
+}
+
+static const char *pp_bool(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    if (n == 4 && memcmp(s, "true", 4) == 0) {
+        v->u.b = true;
         return NULL;
     }
-    case PQF__V_DECIMAL: {
-        int64_t x;
-        if ((c->phys != PQF_INT32 && c->phys != PQF_INT64) ||
-            !fast_decimal(s, n, c->precision, c->scale, &x))
-            break;
-        if (c->phys == PQF_INT32)
-            v->u.i32 = (int32_t)x;
-        else
-            v->u.i64 = x;
+    if (n == 5 && memcmp(s, "false", 5) == 0) {
+        v->u.b = false;
         return NULL;
-    }
-    case PQF__V_DOUBLE:
-        if (!fast_double(s, n, &v->u.d))
-            break;
-        return NULL;
-    case PQF__V_DATE: {
-        int64_t d;
-        if (n != 10 || !fast_date(s, &d))
-            break;
-        v->u.i32 = (int32_t)d;
-        return NULL;
-    }
-    case PQF__V_TIMESTAMP: {
-        int64_t secs, r;
-        int32_t ns;
-        bool zulu;
-        if (!fast_timestamp(s, n, &secs, &ns, &zulu) || (zulu && !c->utc) ||
-            ns % nanos_per_unit[c->unit] ||
-            __builtin_mul_overflow(secs, unit_per_sec[c->unit], &r) ||
-            __builtin_add_overflow(r, (int64_t)(ns / nanos_per_unit[c->unit]), &r))
-            break;
-        v->u.i64 = r;
-        return NULL;
-    }
-    case PQF__V_BOOL:
-        if (n == 4 && memcmp(s, "true", 4) == 0) {
-            v->u.b = true;
-            return NULL;
-        }
-        if (n == 5 && memcmp(s, "false", 5) == 0) {
-            v->u.b = false;
-            return NULL;
-        }
-        break;
-    case PQF__V_STRING:
-        if (!fast_ascii(s, n))
-            break;
-        v->p = s;
-        v->n = n;
-        return NULL;
-    default:
-        break;
     }
     return pqf__value_parse(c, s, n, v);
 }
 
+static const char *pp_string(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    if (!fast_ascii(s, n))
+        return pqf__value_parse(c, s, n, v);
+    v->p = s;
+    v->n = n;
+    return NULL;
+}
+
+pqf__parse_fn pqf__value_padded_fn(const pqf__conv *c)
+{
+    switch (c->kind) {
+    case PQF__V_INT:
+        return pp_int;
+    case PQF__V_DECIMAL:
+        return pp_decimal;
+    case PQF__V_DOUBLE:
+        return pp_double;
+    case PQF__V_DATE:
+        return pp_date;
+    case PQF__V_TIMESTAMP:
+        return pp_timestamp;
+    case PQF__V_BOOL:
+        return pp_bool;
+    case PQF__V_STRING:
+        return pp_string;
+    default:
+        return pqf__value_parse;
+    }
+}
+
+const char *pqf__value_parse_padded(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pqf__value_padded_fn(c)(c, s, n, v);
+}
+
 #else /* big-endian: the scalar parsers only */
+
+pqf__parse_fn pqf__value_padded_fn(const pqf__conv *c)
+{
+    (void)c;
+    return pqf__value_parse;
+}
 
 const char *pqf__value_parse_padded(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
 {

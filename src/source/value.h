@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "pqfeed/schema.h"
+#include "parquet/flat.h"
 #include "pqfeed/writer.h"
 
 typedef enum pqf__vkind {
@@ -42,20 +43,7 @@ typedef struct pqf__conv {
     bool utc;
 } pqf__conv;
 
-/* A parsed value. For byte values p points into the input text or into
- * scratch (decimal bytes, UUID). */
-typedef struct pqf__val {
-    union {
-        bool b;
-        int32_t i32;
-        int64_t i64;
-        float f;
-        double d;
-    } u;
-    const void *p;
-    size_t n;
-    uint8_t scratch[32];
-} pqf__val;
+/* A parsed value: pqf__val (parquet/flat.h), the writer's flat-row cell. */
 
 /* Compile the converter for a leaf. Returns NULL or a static reason why the
  * column type is not supported (INT96, decimal precision > 38, ...). */
@@ -73,6 +61,11 @@ const char *pqf__value_parse(const pqf__conv *c, const char *s, size_t n, pqf__v
  * spellings (digits read 8 at a time). s[n .. n + PQF__PARSE_PAD) must be
  * readable (their contents do not matter), as the CSV reader guarantees. */
 const char *pqf__value_parse_padded(const pqf__conv *c, const char *s, size_t n, pqf__val *v);
+
+/* The function pqf__value_parse_padded calls for c's kind, for loops that
+ * parse one column many times (same contract). */
+typedef const char *(*pqf__parse_fn)(const pqf__conv *c, const char *s, size_t n, pqf__val *v);
+pqf__parse_fn pqf__value_padded_fn(const pqf__conv *c);
 
 /* Write a parsed value to leaf `node` with the writer call of its physical
  * type (shared by the file and database sources). */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "parquet/flat.h"
 #include "pqfeed/pqfeed.h"
 #include "pqfeed/reader.h"
 
@@ -80,57 +81,137 @@ static void flat_schema(flat *f)
     assert_int_equal(pqf_schema_finish(s, &err), PQF_OK);
 }
 
-/* Row i of the flat table; every 7th row has nulls in the optional columns.
- * tests/interop recomputes the same values. */
-static void flat_row(pqf_writer *w, const flat *f, int64_t i)
+/* Row i of the flat table as cells by node id (1..NFLAT), with nulls: every
+ * 7th row has nulls in the optional columns. tests/interop recomputes the
+ * same values. bufs holds the row's byte values. */
+#define NFLAT 23
+typedef struct flat_cells {
+    pqf__val v[NFLAT + 1];
+    uint8_t null[NFLAT + 1];
+    pqf_physical phys[NFLAT + 1];
+    char bufs[5][64];
+} flat_cells;
+
+static void cell_bytes(flat_cells *c, int node, const void *p, size_t n)
 {
-    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
-    assert_int_equal(pqf_writer_i64(w, f->id, i), PQF_OK);
-    char buf[64];
-    int n = snprintf(buf, sizeof buf, "bin-%lld", (long long)(i % 1000));
-    assert_int_equal(pqf_writer_bytes(w, f->bin, buf, (size_t)n), PQF_OK);
-    if (i % 7 == 3) {
-        assert_int_equal(pqf_writer_row_end(w), PQF_OK); /* the rest null */
-        return;
-    }
-    assert_int_equal(pqf_writer_i32(w, f->i32, (int32_t)(i * 37 % 2001) - 1000), PQF_OK);
-    assert_int_equal(pqf_writer_i32(w, f->i8, (int32_t)(i % 256) - 128), PQF_OK);
-    assert_int_equal(pqf_writer_i32(w, f->u32, (int32_t)(uint32_t)(4000000000u - (uint32_t)i)),
-                     PQF_OK);
-    assert_int_equal(
-        pqf_writer_i64(w, f->u64, (int64_t)(UINT64_C(18000000000000000000) + (uint64_t)i)), PQF_OK);
-    assert_int_equal(pqf_writer_float(w, f->f, (float)i / 4.0f), PQF_OK);
-    assert_int_equal(pqf_writer_double(w, f->d, (double)i * 1.5 - 100), PQF_OK);
-    assert_int_equal(pqf_writer_bool(w, f->b, i % 3 == 0), PQF_OK);
-    n = snprintf(buf, sizeof buf, "str-%lld", (long long)(i % 50));
-    assert_int_equal(pqf_writer_bytes(w, f->str, buf, (size_t)n), PQF_OK);
-    assert_int_equal(pqf_writer_i32(w, f->date, 19000 + (int32_t)(i % 400)), PQF_OK);
+    c->v[node].p = p;
+    c->v[node].n = n;
+    c->null[node] = 0;
+    c->phys[node] = PQF_BYTE_ARRAY;
+}
+
+static void cell_i32(flat_cells *c, int node, int32_t x)
+{
+    c->v[node].u.i32 = x;
+    c->null[node] = 0;
+    c->phys[node] = PQF_INT32;
+}
+
+static void cell_i64(flat_cells *c, int node, int64_t x)
+{
+    c->v[node].u.i64 = x;
+    c->null[node] = 0;
+    c->phys[node] = PQF_INT64;
+}
+
+static void flat_values(const flat *f, int64_t i, flat_cells *c)
+{
+    assert_true(f->id == 1 && f->en == NFLAT);
+    memset(c->null, 1, sizeof c->null);
+    cell_i64(c, f->id, i);
+    int n = snprintf(c->bufs[0], sizeof c->bufs[0], "bin-%lld", (long long)(i % 1000));
+    cell_bytes(c, f->bin, c->bufs[0], (size_t)n);
+    if (i % 7 == 3)
+        return; /* the rest null */
+    cell_i32(c, f->i32, (int32_t)(i * 37 % 2001) - 1000);
+    cell_i32(c, f->i8, (int32_t)(i % 256) - 128);
+    cell_i32(c, f->u32, (int32_t)(uint32_t)(4000000000u - (uint32_t)i));
+    cell_i64(c, f->u64, (int64_t)(UINT64_C(18000000000000000000) + (uint64_t)i));
+    c->v[f->f].u.f = (float)i / 4.0f;
+    c->null[f->f] = 0;
+    c->phys[f->f] = PQF_FLOAT;
+    c->v[f->d].u.d = (double)i * 1.5 - 100;
+    c->null[f->d] = 0;
+    c->phys[f->d] = PQF_DOUBLE;
+    c->v[f->b].u.b = i % 3 == 0;
+    c->null[f->b] = 0;
+    c->phys[f->b] = PQF_BOOLEAN;
+    n = snprintf(c->bufs[1], sizeof c->bufs[1], "str-%lld", (long long)(i % 50));
+    cell_bytes(c, f->str, c->bufs[1], (size_t)n);
+    cell_i32(c, f->date, 19000 + (int32_t)(i % 400));
     int64_t us = INT64_C(1700000000000000) + i * 1000003;
-    assert_int_equal(pqf_writer_i64(w, f->ts, us), PQF_OK);
-    assert_int_equal(pqf_writer_i64(w, f->ts_ms, us / 1000), PQF_OK);
-    assert_int_equal(pqf_writer_i64(w, f->ts_ns, us * 1000 + 7), PQF_OK);
-    assert_int_equal(pqf_writer_i32(w, f->t_ms, (int32_t)(i * 1000 % 86400000)), PQF_OK);
-    assert_int_equal(pqf_writer_i64(w, f->t_us, i * 1000001 % INT64_C(86400000000)), PQF_OK);
-    assert_int_equal(pqf_writer_i64(w, f->t_ns, i * 1000001001 % INT64_C(86400000000000)), PQF_OK);
-    assert_int_equal(pqf_writer_i32(w, f->dec9, (int32_t)(i * 12345 % 100000000) - 50000000),
-                     PQF_OK);
-    assert_int_equal(pqf_writer_i64(w, f->dec18, i * INT64_C(123456789) - INT64_C(99999999999)),
-                     PQF_OK);
+    cell_i64(c, f->ts, us);
+    cell_i64(c, f->ts_ms, us / 1000);
+    cell_i64(c, f->ts_ns, us * 1000 + 7);
+    cell_i32(c, f->t_ms, (int32_t)(i * 1000 % 86400000));
+    cell_i64(c, f->t_us, i * 1000001 % INT64_C(86400000000));
+    cell_i64(c, f->t_ns, i * 1000001001 % INT64_C(86400000000000));
+    cell_i32(c, f->dec9, (int32_t)(i * 12345 % 100000000) - 50000000);
+    cell_i64(c, f->dec18, i * INT64_C(123456789) - INT64_C(99999999999));
     /* dec38: unscaled value -i * 10^12 as 16-byte big-endian two's complement */
-    uint8_t be[16];
     __int128 v = -(__int128)i * 1000000000000LL;
     for (int k = 0; k < 16; k++)
-        be[15 - k] = (uint8_t)(v >> (8 * k));
-    assert_int_equal(pqf_writer_bytes(w, f->dec38, be, 16), PQF_OK);
-    uint8_t u[16];
+        c->bufs[2][15 - k] = (char)(uint8_t)(v >> (8 * k));
+    cell_bytes(c, f->dec38, c->bufs[2], 16);
     for (int k = 0; k < 16; k++)
-        u[k] = (uint8_t)(i * 31 + k);
-    assert_int_equal(pqf_writer_bytes(w, f->uuid, u, 16), PQF_OK);
-    n = snprintf(buf, sizeof buf, "{\"k\":%lld}", (long long)(i % 10));
-    assert_int_equal(pqf_writer_bytes(w, f->json, buf, (size_t)n), PQF_OK);
+        c->bufs[3][k] = (char)(uint8_t)(i * 31 + k);
+    cell_bytes(c, f->uuid, c->bufs[3], 16);
+    n = snprintf(c->bufs[4], sizeof c->bufs[4], "{\"k\":%lld}", (long long)(i % 10));
+    cell_bytes(c, f->json, c->bufs[4], (size_t)n);
     const char *e = i % 2 ? "RED" : "GREEN";
-    assert_int_equal(pqf_writer_bytes(w, f->en, e, strlen(e)), PQF_OK);
+    cell_bytes(c, f->en, e, strlen(e));
+}
+
+/* Row i through the per-value calls (nulls left unwritten). */
+static void flat_row(pqf_writer *w, const flat *f, int64_t i)
+{
+    flat_cells c;
+    flat_values(f, i, &c);
+    assert_int_equal(pqf_writer_row_begin(w), PQF_OK);
+    for (int node = 1; node <= NFLAT; node++) {
+        if (c.null[node])
+            continue;
+        const pqf__val *v = &c.v[node];
+        pqf_err rc = PQF_OK;
+        switch (c.phys[node]) {
+        case PQF_BOOLEAN:
+            rc = pqf_writer_bool(w, node, v->u.b);
+            break;
+        case PQF_INT32:
+            rc = pqf_writer_i32(w, node, v->u.i32);
+            break;
+        case PQF_INT64:
+            rc = pqf_writer_i64(w, node, v->u.i64);
+            break;
+        case PQF_FLOAT:
+            rc = pqf_writer_float(w, node, v->u.f);
+            break;
+        case PQF_DOUBLE:
+            rc = pqf_writer_double(w, node, v->u.d);
+            break;
+        default:
+            rc = pqf_writer_bytes(w, node, v->p, v->n);
+            break;
+        }
+        assert_int_equal(rc, PQF_OK);
+    }
     assert_int_equal(pqf_writer_row_end(w), PQF_OK);
+}
+
+/* Row i through pqf__writer_flat_row (cells in leaf order). */
+static void flat_row_at_once(pqf_writer *w, const flat *f, int64_t i)
+{
+    flat_cells c;
+    flat_values(f, i, &c);
+    pqf__val vals[NFLAT];
+    uint8_t nulls[NFLAT];
+    for (int node = 1; node <= NFLAT; node++) {
+        int l = pqf__writer_leaf(w, node);
+        assert_true(l >= 0 && l < NFLAT);
+        vals[l] = c.v[node];
+        nulls[l] = c.null[node];
+    }
+    assert_int_equal(pqf__writer_flat_row(w, vals, nulls), PQF_OK);
 }
 
 typedef struct nested {
@@ -255,7 +336,9 @@ static void save(const char *name, const uint8_t *d, size_t n)
     fclose(f);
 }
 
-static void write_flat(const char *name, pqf_writer_opts *o, int64_t rows)
+/* The flat table written with row function rowf; returns a copy of the file. */
+static uint8_t *write_flat_with(pqf_writer_opts *o, int64_t rows,
+                                void (*rowf)(pqf_writer *, const flat *, int64_t), size_t *outlen)
 {
     flat f;
     flat_schema(&f);
@@ -267,8 +350,9 @@ static void write_flat(const char *name, pqf_writer_opts *o, int64_t rows)
         fail_msg("create: %s", err.msg);
     pqf_schema_free(f.s); /* the writer keeps its own copy */
     f.s = NULL;
+    assert_true(pqf__writer_flat(w));
     for (int64_t i = 0; i < rows; i++)
-        flat_row(w, &f, i);
+        rowf(w, &f, i);
     if (pqf_writer_close(w) != PQF_OK)
         fail_msg("close: %s", pqf_writer_error(w)->msg);
     pqf_writer_stats st;
@@ -278,9 +362,21 @@ static void write_flat(const char *name, pqf_writer_opts *o, int64_t rows)
     const uint8_t *d = pqf_ostream_mem_data(out, &len);
     assert_int_equal(st.bytes, len);
     check_file(d, len);
-    save(name, d, len);
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, d, len);
+    *outlen = len;
     pqf_writer_free(w);
     pqf_ostream_free(out);
+    return copy;
+}
+
+static void write_flat(const char *name, pqf_writer_opts *o, int64_t rows)
+{
+    size_t len;
+    uint8_t *d = write_flat_with(o, rows, flat_row, &len);
+    save(name, d, len);
+    free(d);
 }
 
 static void write_nested(const char *name, pqf_writer_opts *o, int64_t rows)
@@ -519,6 +615,111 @@ static void int8_range_is_checked(void **state)
     pqf_writer_free(w);
     pqf_ostream_free(out);
     pqf_schema_free(f.s);
+}
+
+/* pqf__writer_flat_row writes the same bytes as the per-value calls, with
+ * every option that changes the per-value path (dictionary and its
+ * fallback, explicit encodings, page v2, Bloom filters, small pages and row
+ * groups). */
+static void flat_rows_match_per_value_calls(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 4; variant++) {
+        pqf_writer_opts o;
+        pqf_writer_opts_init(&o);
+        pqf_column_opts cols[3] = {PQF_COLUMN_OPTS_INIT("s"), PQF_COLUMN_OPTS_INIT("ts"),
+                                   PQF_COLUMN_OPTS_INIT("d")};
+        if (variant == 1) {
+            o.page_bytes = 4096;
+            o.row_group_bytes = 1 << 16;
+            o.dict_page_bytes = 2048; /* dictionaries fall back */
+            o.codec = PQF_CODEC_SNAPPY;
+        } else if (variant == 2) {
+            o.page_version = 2;
+            o.codec = PQF_CODEC_ZSTD;
+            cols[0].bloom_filter = true;
+            cols[1].encoding = PQF_ENC_DELTA_BINARY_PACKED;
+            cols[1].dictionary = 0;
+            cols[2].encoding = PQF_ENC_BYTE_STREAM_SPLIT;
+            cols[2].dictionary = 0;
+            o.columns = cols;
+            o.ncolumns = 3;
+        } else if (variant == 3) {
+            o.dictionary = false;
+            o.page_bytes = 1000;
+        }
+        size_t n1, n2;
+        uint8_t *a = write_flat_with(&o, 3000, flat_row, &n1);
+        uint8_t *b = write_flat_with(&o, 3000, flat_row_at_once, &n2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(a, b, n1);
+        free(a);
+        free(b);
+    }
+}
+
+/* Errors through flat rows: the same messages as the per-value calls. */
+static void flat_row_errors(void **state)
+{
+    (void)state;
+    flat f;
+    flat_schema(&f);
+    pqf_error err = {0};
+    pqf_ostream *out = NULL;
+    pqf_writer *w = NULL;
+    flat_cells c;
+    pqf__val vals[NFLAT];
+    uint8_t nulls[NFLAT];
+
+    /* a null for the REQUIRED id */
+    assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
+    assert_int_equal(pqf_writer_create(f.s, out, NULL, &w, &err), PQF_OK);
+    flat_values(&f, 5, &c);
+    for (int node = 1; node <= NFLAT; node++) {
+        vals[pqf__writer_leaf(w, node)] = c.v[node];
+        nulls[pqf__writer_leaf(w, node)] = c.null[node];
+    }
+    nulls[pqf__writer_leaf(w, f.id)] = 1;
+    assert_int_equal(pqf__writer_flat_row(w, vals, nulls), PQF_ERR_INVALID_ARG);
+    assert_non_null(strstr(pqf_writer_error(w)->msg, "null for a REQUIRED field"));
+    assert_non_null(strstr(pqf_writer_error(w)->msg, "id"));
+    pqf_writer_free(w);
+    pqf_ostream_free(out);
+
+    /* int8 out of range, and a FIXED_LEN_BYTE_ARRAY of the wrong length */
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
+        assert_int_equal(pqf_writer_create(f.s, out, NULL, &w, &err), PQF_OK);
+        flat_values(&f, 0, &c);
+        for (int node = 1; node <= NFLAT; node++) {
+            vals[pqf__writer_leaf(w, node)] = c.v[node];
+            nulls[pqf__writer_leaf(w, node)] = c.null[node];
+        }
+        if (k == 0)
+            vals[pqf__writer_leaf(w, f.i8)].u.i32 = 300;
+        else
+            vals[pqf__writer_leaf(w, f.uuid)].n = 15;
+        assert_int_equal(pqf__writer_flat_row(w, vals, nulls), PQF_ERR_VALUE);
+        assert_non_null(strstr(pqf_writer_error(w)->msg,
+                               k == 0 ? "column i8, row 1: 300 out of range"
+                                      : "column uuid, row 1: 15 bytes for FIXED_LEN_BYTE_ARRAY(16)"));
+        pqf_writer_free(w);
+        pqf_ostream_free(out);
+    }
+    pqf_schema_free(f.s);
+
+    /* a nested schema has no flat rows */
+    nested n;
+    nested_schema(&n);
+    assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
+    assert_int_equal(pqf_writer_create(n.s, out, NULL, &w, &err), PQF_OK);
+    assert_false(pqf__writer_flat(w));
+    assert_int_equal(pqf__writer_leaf(w, n.author), -1);
+    memset(nulls, 1, sizeof nulls);
+    assert_int_equal(pqf__writer_flat_row(w, vals, nulls), PQF_ERR_INVALID_ARG);
+    pqf_writer_free(w);
+    pqf_ostream_free(out);
+    pqf_schema_free(n.s);
 }
 
 /* An empty file (no rows) is still valid: magic, schema, no row groups. */
@@ -887,6 +1088,8 @@ int main(void)
         cmocka_unit_test(misuse_is_reported),
         cmocka_unit_test(int8_range_is_checked),
         cmocka_unit_test(empty_file),
+        cmocka_unit_test(flat_rows_match_per_value_calls),
+        cmocka_unit_test(flat_row_errors),
         cmocka_unit_test(all_null_columns),
         cmocka_unit_test(stream_errors_reach_the_caller),
         cmocka_unit_test(nested_levels_match_hand_computed),
