@@ -7,7 +7,7 @@
 BUILD    ?= build
 CC       ?= cc
 PKGS     := libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec \
-            sqlite3 libpq libxxhash
+            sqlite3 libpq libxxhash libisal
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lsnappy -lpthread -lm
 

@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 APT_PKGS=(build-essential pkg-config clang libclang-rt-14-dev
-  libzstd-dev liblz4-dev zlib1g-dev libsnappy-dev libbrotli-dev libxxhash-dev
+  libzstd-dev liblz4-dev zlib1g-dev libsnappy-dev libbrotli-dev libxxhash-dev libisal-dev
   libcurl4-openssl-dev libexpat1-dev libssl-dev libyaml-dev libsqlite3-dev libpq-dev
   libcmocka-dev sqlite3 strace
   ceph-mon ceph-osd radosgw ceph-common awscli rclone time

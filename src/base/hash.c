@@ -1,61 +1,29 @@
 #include "base/hash.h"
 
+#include <isa-l/crc.h>
 #include <openssl/evp.h>
 #include <xxhash.h>
-#include <zlib.h>
 
+/* CRC-32 and CRC-32C through Intel's ISA-L (libisal): folding with
+ * carry-less multiplication where the CPU has it, several GB/s; page CRCs
+ * and S3 checksums are on every byte pqfeed writes and reads. */
 uint32_t pqf__crc32(uint32_t crc, const void *data, size_t len)
 {
-    const uint8_t *p = data;
-    /* zlib takes uInt lengths; feed it in chunks. */
-    while (len) {
-        uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = (uint32_t)crc32(crc, p, n);
-        p += n;
-        len -= n;
-    }
-    return crc;
+    /* zlib's crc32() convention: pre- and post-inverted, crc 0 to start */
+    return crc32_gzip_refl(crc, data, (uint64_t)len);
 }
-
-/* CRC-32C by slicing-by-8 tables built once; no library in Debian offers it
- * in C with a stable API, and the SSE4.2 instruction is not on every target. */
-static uint32_t crc32c_table[8][256];
-
-static void crc32c_init(void)
-{
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        crc32c_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc32c_table[t][i] =
-                (crc32c_table[t - 1][i] >> 8) ^ crc32c_table[0][crc32c_table[t - 1][i] & 0xff];
-}
-
-#include <pthread.h>
-static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
 
 uint32_t pqf__crc32c(uint32_t crc, const void *data, size_t len)
 {
-    pthread_once(&crc32c_once, crc32c_init);
-    const uint8_t *p = data;
+    /* crc32_iscsi neither pre- nor post-inverts, and takes int lengths */
+    const unsigned char *p = data;
     crc = ~crc;
-    while (len >= 8) {
-        uint32_t lo = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                      (uint32_t)p[3] << 24;
-        lo ^= crc;
-        crc = crc32c_table[7][lo & 0xff] ^ crc32c_table[6][(lo >> 8) & 0xff] ^
-              crc32c_table[5][(lo >> 16) & 0xff] ^ crc32c_table[4][lo >> 24] ^
-              crc32c_table[3][p[4]] ^ crc32c_table[2][p[5]] ^ crc32c_table[1][p[6]] ^
-              crc32c_table[0][p[7]];
-        p += 8;
-        len -= 8;
+    while (len) {
+        int n = len > (1u << 30) ? (1 << 30) : (int)len;
+        crc = crc32_iscsi((unsigned char *)p, n, crc);
+        p += n;
+        len -= (size_t)n;
     }
-    while (len--)
-        crc = (crc >> 8) ^ crc32c_table[0][(crc ^ *p++) & 0xff];
     return ~crc;
 }
 
