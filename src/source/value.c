@@ -1079,16 +1079,22 @@ static inline bool fast_ascii(const char *s, size_t n)
 /* One small parser per kind (light prologues: the hot loop calls them
  * through pqf__value_padded_fn); each falls back to pqf__value_parse, which
  * gives the same values and the reasons, for any spelling it does not take. */
-static const char *pp_int(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+/* An integer (or unscaled decimal) into the member of c's physical type. */
+static inline const char *set_int(const pqf__conv *c, int64_t x, pqf__val *v)
 {
-    int64_t x;
-    if (c->is_unsigned || !fast_i64(s, n, &x) || x < c->imin || x > c->imax)
-        return pqf__value_parse(c, s, n, v);
     if (c->phys == PQF_INT32)
         v->u.i32 = (int32_t)x;
     else
         v->u.i64 = x;
     return NULL;
+}
+
+static const char *pp_int(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    int64_t x;
+    if (c->is_unsigned || !fast_i64(s, n, &x) || x < c->imin || x > c->imax)
+        return pqf__value_parse(c, s, n, v);
+    return set_int(c, x, v);
 }
 
 static const char *pp_decimal(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
@@ -1097,11 +1103,7 @@ static const char *pp_decimal(const pqf__conv *c, const char *s, size_t n, pqf__
     if ((c->phys != PQF_INT32 && c->phys != PQF_INT64) ||
         !fast_decimal(s, n, c->precision, c->scale, &x))
         return pqf__value_parse(c, s, n, v);
-    if (c->phys == PQF_INT32)
-        v->u.i32 = (int32_t)x;
-    else
-        v->u.i64 = x;
-    return NULL;
+    return set_int(c, x, v);
 }
 
 static const char *pp_double(const pqf__conv *c, const char *s, size_t n, pqf__val *v)

@@ -17,6 +17,7 @@
 
 #include "base/base.h"
 #include "parquet/flat.h"
+#include "source/value.h"
 #include "pqfeed/pqfeed.h"
 #include "pqfeed/reader.h"
 
@@ -171,46 +172,33 @@ static void flat_row(pqf_writer *w, const flat *f, int64_t i)
     for (int node = 1; node <= NFLAT; node++) {
         if (c.null[node])
             continue;
-        const pqf__val *v = &c.v[node];
-        pqf_err rc = PQF_OK;
-        switch (c.phys[node]) {
-        case PQF_BOOLEAN:
-            rc = pqf_writer_bool(w, node, v->u.b);
-            break;
-        case PQF_INT32:
-            rc = pqf_writer_i32(w, node, v->u.i32);
-            break;
-        case PQF_INT64:
-            rc = pqf_writer_i64(w, node, v->u.i64);
-            break;
-        case PQF_FLOAT:
-            rc = pqf_writer_float(w, node, v->u.f);
-            break;
-        case PQF_DOUBLE:
-            rc = pqf_writer_double(w, node, v->u.d);
-            break;
-        default:
-            rc = pqf_writer_bytes(w, node, v->p, v->n);
-            break;
-        }
+        const pqf__conv conv = {.phys = c.phys[node]};
+        pqf_err rc = pqf__write_value(w, node, &conv, &c.v[node]);
         assert_int_equal(rc, PQF_OK);
     }
     assert_int_equal(pqf_writer_row_end(w), PQF_OK);
 }
 
-/* Row i through pqf__writer_flat_row (cells in leaf order). */
+/* Cells by node id -> the leaf order pqf__writer_flat_row takes. */
+static void to_leaf_order(const pqf_writer *w, const flat_cells *c, pqf__val *vals,
+                          uint8_t *nulls)
+{
+    for (int node = 1; node <= NFLAT; node++) {
+        int l = pqf__writer_leaf(w, node);
+        assert_true(l >= 0 && l < NFLAT);
+        vals[l] = c->v[node];
+        nulls[l] = c->null[node];
+    }
+}
+
+/* Row i through pqf__writer_flat_row. */
 static void flat_row_at_once(pqf_writer *w, const flat *f, int64_t i)
 {
     flat_cells c;
     flat_values(f, i, &c);
     pqf__val vals[NFLAT];
     uint8_t nulls[NFLAT];
-    for (int node = 1; node <= NFLAT; node++) {
-        int l = pqf__writer_leaf(w, node);
-        assert_true(l >= 0 && l < NFLAT);
-        vals[l] = c.v[node];
-        nulls[l] = c.null[node];
-    }
+    to_leaf_order(w, &c, vals, nulls);
     assert_int_equal(pqf__writer_flat_row(w, vals, nulls), PQF_OK);
 }
 
@@ -675,10 +663,7 @@ static void flat_row_errors(void **state)
     assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
     assert_int_equal(pqf_writer_create(f.s, out, NULL, &w, &err), PQF_OK);
     flat_values(&f, 5, &c);
-    for (int node = 1; node <= NFLAT; node++) {
-        vals[pqf__writer_leaf(w, node)] = c.v[node];
-        nulls[pqf__writer_leaf(w, node)] = c.null[node];
-    }
+    to_leaf_order(w, &c, vals, nulls);
     nulls[pqf__writer_leaf(w, f.id)] = 1;
     assert_int_equal(pqf__writer_flat_row(w, vals, nulls), PQF_ERR_INVALID_ARG);
     assert_non_null(strstr(pqf_writer_error(w)->msg, "null for a REQUIRED field"));
@@ -691,10 +676,7 @@ static void flat_row_errors(void **state)
         assert_int_equal(pqf_ostream_mem(1 << 20, &out, &err), PQF_OK);
         assert_int_equal(pqf_writer_create(f.s, out, NULL, &w, &err), PQF_OK);
         flat_values(&f, 0, &c);
-        for (int node = 1; node <= NFLAT; node++) {
-            vals[pqf__writer_leaf(w, node)] = c.v[node];
-            nulls[pqf__writer_leaf(w, node)] = c.null[node];
-        }
+        to_leaf_order(w, &c, vals, nulls);
         if (k == 0)
             vals[pqf__writer_leaf(w, f.i8)].u.i32 = 300;
         else
