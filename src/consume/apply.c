@@ -14,6 +14,7 @@
 #include "base/hash.h"
 #include "consume/sink.h"
 #include "pqfeed/apply.h"
+#include "pqfeed/contract.h"
 #include "pqfeed/reader.h"
 #include "source/json.h"
 
@@ -488,6 +489,12 @@ static pqf_err apply_table(run *r, const char *table, pqf_error *err)
                          table, seq, logkey, c->prev[0] ? c->prev : "(none)", seq - 1,
                          prev[0] ? prev : "(none)");
             }
+        }
+        if (r->o->contract) { /* contract hook: before the commit enters the sink */
+            rc = pqf_contract_enforce_commit(r->f, r->o->contract, c, r->o->max_file_bytes, err);
+            if (rc == PQF_ERR_CONTRACT)
+                stop_at(r, PQF_APPLY_CONTRACT, table, seq, logkey);
+            PQF_TRY(rc);
         }
         outcome oc;
         uint64_t rows = 0;
