@@ -576,7 +576,11 @@ static pqf_err get_type(kctx *x, const pqf__ynode *n, const char *path, char **o
     if (!ok) {
         /* a plain unknown name reads best as itself */
         if (!strchr(n->text, '<') && strlen(n->text) <= 64)
-            snprintf(b.why, sizeof b.why, "unknown type '%s'", n->text);
+            snprintf(b.why, sizeof b.why, "unknown type '%s'%s", n->text,
+                     strchr(n->text, '(') && !strchr(n->text, ')')
+                         ? " (in a {flow} mapping a comma ends the value: quote it, "
+                           "\"decimal(18,2)\")"
+                         : "");
         return bad(x, n, path, b.why);
     }
     free(*out);
@@ -1314,9 +1318,9 @@ pqf_err pqf_contract_enforce_schema(const pqf_contract *c, const pqf_contract_ta
                 continue;
             if (ck[i].status == PQF_COLUMN_MISSING && strcmp(ck[i].field, t->columns[i].name) == 0)
                 PQF_FAIL(err, PQF_ERR_CONTRACT,
-                         "contract %s: table %s: column %s: missing (the contract needs it, "
-                         "%s line %u)",
-                         cname, t->name, t->columns[i].name, cname, t->columns[i].line);
+                         "contract %s: table %s: column %s: missing (the contract needs it: "
+                         "line %u)",
+                         cname, t->name, t->columns[i].name, t->columns[i].line);
             PQF_FAIL(err, PQF_ERR_CONTRACT, "contract %s: table %s: column %s: %s: %s", cname,
                      t->name, t->columns[i].name, pqf_column_status_name(ck[i].status),
                      ck[i].detail);
