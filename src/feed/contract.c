@@ -734,11 +734,24 @@ pqf_err pqf_contract_load(const char *path, pqf_contract **out, pqf_error *err)
     pqf_err rc = PQF_OK;
     char *text = NULL;
     size_t len = 0;
+    *out = NULL;
+    PQF_TRY(pqf__read_file(path, CONTRACT_MAX_BYTES, &text, &len, err));
+    PQF_TRY(pqf__contract_parse(path, text, len, out, err));
+done:
+    free(text);
+    return rc;
+}
+
+pqf_err pqf__contract_parse(const char *path, const char *text, size_t len, pqf_contract **out,
+                            pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
     pqf__ynode *root = NULL;
     pqf_contract *c = NULL;
     kctx x = {path, err};
     *out = NULL;
-    PQF_TRY(pqf__read_file(path, CONTRACT_MAX_BYTES, &text, &len, err));
+    if (len > CONTRACT_MAX_BYTES)
+        PQF_FAIL(err, PQF_ERR_LIMIT, "%s: larger than %u bytes", path, CONTRACT_MAX_BYTES);
     PQF_TRY(pqf__yaml_load(path, text, len, &root, err));
     c = calloc(1, sizeof *c);
     if (!c || !(c->path = strdup(path)))
@@ -765,7 +778,6 @@ pqf_err pqf_contract_load(const char *path, pqf_contract **out, pqf_error *err)
     c = NULL;
 done:
     pqf__yaml_free(root);
-    free(text);
     pqf_contract_free(c);
     return rc;
 }
