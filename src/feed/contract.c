@@ -526,6 +526,12 @@ static bool canon_type(const char **p, tbuf *b, int depth)
                 snprintf(b->why, sizeof b->why, "expected 'field:type' in struct<");
                 return false;
             }
+            for (size_t k = 0; k < m; k++)
+                if ((unsigned char)(*p)[k] < 0x20 || (*p)[k] == 0x7f) {
+                    snprintf(b->why, sizeof b->why,
+                             "a struct field name holds a control character");
+                    return false;
+                }
             if ((i && !tput(b, ",", 1)) || !tput(b, *p, m) || !tput(b, ":", 1))
                 return false;
             *p += n + 1;
