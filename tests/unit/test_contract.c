@@ -442,6 +442,8 @@ static void bad_contracts(void **state)
         {"tables:\n  t:\n    key: {a: 1}\n    columns:\n      - {name: a, type: int64}\n",
          "tables.t.key: expected a column name or a list of them"},
         {"tables: {}\n", "tables: expected a mapping of table names"},
+        {"tables:\n  t:\n    columns:\n      - {name: a, type: \"struct<a\\tb:int64>\"}\n",
+         "a struct field name holds a control character"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         pqf_contract *c = NULL;
