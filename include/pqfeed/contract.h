@@ -218,14 +218,29 @@ pqf_err pqf_contract_enforce_values(pqf_feed *f, const pqf_contract *c,
                                     const pqf_contract_table *t, const pqf_commit *cm,
                                     uint64_t max_file_bytes, pqf_error *err);
 
+/* What kept pqf_contract_enforce_commit from judging a commit. */
+typedef enum pqf_contract_wait {
+    PQF_CONTRACT_READY = 0,   /* judged: PQF_OK or PQF_ERR_CONTRACT */
+    PQF_CONTRACT_MISSING = 1, /* `key` (its schema file or a data file) is not there yet */
+    PQF_CONTRACT_CORRUPT = 2  /* data file `key` does not hash to the commit's sha256 */
+} pqf_contract_wait;
+
+typedef struct pqf_contract_unready {
+    pqf_contract_wait wait;
+    char key[1024];
+    char got_sha256[65]; /* CORRUPT: what its bytes hash to */
+} pqf_contract_unready;
+
 /* Both, for a commit as `pqfeed apply` meets it: its schema version (against
- * the version before it for the compatibility mode), the key registered with
- * it, and the values of its files. PQF_OK when the contract has no table of
- * that name. A schema file or data file that is missing or hashes wrong is
- * not judged here: PQF_OK is returned, and the caller's own gate finds it
- * (late or corrupt). */
+ * the version before it for the compatibility mode, when that one is there),
+ * the key registered with it, and the values of its files. PQF_OK when the
+ * contract has no table of that name. When the commit's schema file or a data
+ * file is missing or hashes wrong the commit is not judged: PQF_OK with
+ * u->wait saying why, and the caller must not apply it yet (apply treats it
+ * as late or corrupt, and asks again). */
 pqf_err pqf_contract_enforce_commit(pqf_feed *f, const pqf_contract *c, const pqf_commit *cm,
-                                    uint64_t max_file_bytes, pqf_error *err);
+                                    uint64_t max_file_bytes, pqf_contract_unready *u,
+                                    pqf_error *err);
 
 #ifdef __cplusplus
 }

@@ -1406,9 +1406,20 @@ static void value_rule(const pqf_contract_column *c, const pqf_value_stats *s, c
                  (unsigned long long)(s->rows - s->nulls), (unsigned long long)s->rows);
 }
 
+static pqf_err enforce_values(pqf_feed *f, const pqf_contract *c, const pqf_contract_table *t,
+                              const pqf_commit *cm, uint64_t max_file_bytes,
+                              pqf_contract_unready *u, pqf_error *err);
+
 pqf_err pqf_contract_enforce_values(pqf_feed *f, const pqf_contract *c,
                                     const pqf_contract_table *t, const pqf_commit *cm,
                                     uint64_t max_file_bytes, pqf_error *err)
+{
+    return enforce_values(f, c, t, cm, max_file_bytes, NULL, err);
+}
+
+static pqf_err enforce_values(pqf_feed *f, const pqf_contract *c, const pqf_contract_table *t,
+                              const pqf_commit *cm, uint64_t max_file_bytes,
+                              pqf_contract_unready *u, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_value_stats *stats = NULL;
@@ -1438,12 +1449,25 @@ pqf_err pqf_contract_enforce_values(pqf_feed *f, const pqf_contract *c,
                      cf->key, (unsigned long long)cf->bytes, (unsigned long long)max_file_bytes);
         free(data);
         data = NULL;
-        PQF_TRY(pqf_store_get_bytes(pqf_feed_store(f), cf->key, NULL, (size_t)cf->bytes + 1, &data,
-                                    &len, err));
+        rc = pqf_store_get_bytes(pqf_feed_store(f), cf->key, NULL, (size_t)cf->bytes + 1, &data,
+                                 &len, err);
+        if ((rc == PQF_ERR_NOT_FOUND || rc == PQF_ERR_LIMIT) && u) {
+            u->wait = PQF_CONTRACT_MISSING; /* absent, or not its size yet */
+            snprintf(u->key, sizeof u->key, "%s", cf->key);
+            rc = PQF_OK;
+            goto done;
+        }
+        PQF_TRY(rc);
         uint8_t d[32];
         char hex[65];
         pqf__sha256(data, len, d);
         pqf__hex(d, 32, hex);
+        if ((len != cf->bytes || strcmp(hex, cf->sha256) != 0) && u) {
+            u->wait = len != cf->bytes ? PQF_CONTRACT_MISSING : PQF_CONTRACT_CORRUPT;
+            snprintf(u->key, sizeof u->key, "%s", cf->key);
+            memcpy(u->got_sha256, hex, sizeof u->got_sha256);
+            goto done;
+        }
         if (len != cf->bytes || strcmp(hex, cf->sha256) != 0)
             PQF_FAIL(err, PQF_ERR_CHECKSUM, "%s: its bytes do not hash to the commit's sha256",
                      cf->key);
@@ -1467,22 +1491,23 @@ done:
 }
 
 pqf_err pqf_contract_enforce_commit(pqf_feed *f, const pqf_contract *c, const pqf_commit *cm,
-                                    uint64_t max_file_bytes, pqf_error *err)
+                                    uint64_t max_file_bytes, pqf_contract_unready *u,
+                                    pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_schema *prev = NULL, *next = NULL;
     pqf_error e2 = {0};
     char key[1024];
+    memset(u, 0, sizeof *u);
     const pqf_contract_table *t = pqf_contract_table_find(c, cm->table);
     if (!t)
         return PQF_OK;
-    /* a schema or data file not there (yet) or hashing wrong: the caller's gate judges it */
     rc = pqf_feed_schema_get(f, cm->table, cm->schema_version, &next, &e2);
-    if (rc == PQF_OK && cm->schema_version > 1)
-        rc = pqf_feed_schema_get(f, cm->table, cm->schema_version - 1, &prev, &e2);
     if (rc == PQF_OK)
         rc = pqf_feed_schema_key(f, cm->table, cm->schema_version, key, sizeof key, &e2);
-    if (rc == PQF_ERR_NOT_FOUND) {
+    if (rc == PQF_ERR_NOT_FOUND) { /* at a replica the schema file can be late */
+        u->wait = PQF_CONTRACT_MISSING;
+        snprintf(u->key, sizeof u->key, "%s/_schema/%06d.json", cm->table, cm->schema_version);
         rc = PQF_OK;
         goto done;
     }
@@ -1490,12 +1515,19 @@ pqf_err pqf_contract_enforce_commit(pqf_feed *f, const pqf_contract *c, const pq
         *err = e2;
         goto done;
     }
+    /* the version before, for the mode; a replica need not hold versions no
+     * commit names, so without it only the mode goes unchecked */
+    if (cm->schema_version > 1 && t->compat != PQF_COMPAT_NONE) {
+        rc = pqf_feed_schema_get(f, cm->table, cm->schema_version - 1, &prev, &e2);
+        if (rc == PQF_ERR_NOT_FOUND)
+            rc = PQF_OK;
+        if (rc != PQF_OK) {
+            *err = e2;
+            goto done;
+        }
+    }
     PQF_TRY(pqf_contract_enforce_schema(c, t, prev, next, key, err));
-    rc = pqf_contract_enforce_values(f, c, t, cm, max_file_bytes, &e2);
-    if (rc == PQF_ERR_NOT_FOUND || rc == PQF_ERR_CHECKSUM)
-        rc = PQF_OK;
-    else if (rc != PQF_OK)
-        *err = e2;
+    PQF_TRY(enforce_values(f, c, t, cm, max_file_bytes, u, err));
 done:
     if (rc == PQF_ERR_CONTRACT)
         pqf_error_prefix(err, "commit %llu breaks ", (unsigned long long)cm->seq);

@@ -127,6 +127,20 @@ check_eq "no row of the refused commit entered the sink" "$(sqlite3 "$T/e.db" "s
 check "apply without the contract applies it (the stop was the contract's)" "$PQF" apply "$E" "$T/e.db"
 check_eq "now the value is in the sink" "$(sqlite3 "$T/e.db" "select count(*) from issues where status = 'wontfix'")" "1"
 
+# a file the contract check cannot read yet is late or corrupt, as without a contract
+H=$T/feedH
+export_all "$H"
+"$PQF" export "$H" --table issues --key id --schema "$S" "$T/badstatus.ndjson" >/dev/null
+F2=$(find "$H/issues" -name '00000000000000000002-*.parquet')
+mv "$F2" "$T/held.parquet"
+check_exit "apply --contract: a missing file is late (exit 20), not a breach" 20 "$PQF" apply "$H" "$T/h.db" --contract "$C" --max-delay 300ms --backoff 50ms
+check_grep "the late file is named" "file .*00000000000000000002-.*parquet is late: missing" "$T/last.out"
+head -c "$(stat -c %s "$T/held.parquet")" /dev/zero >"$F2"
+check_exit "apply --contract: a corrupt file is corrupt (exit 21)" 21 "$PQF" apply "$H" "$T/h.db" --contract "$C" --max-delay 300ms --backoff 50ms
+check_eq "the corrupt file is quarantined" "$(sqlite3 "$T/h.db" 'select count(*) from _pqfeed_quarantine where seq = 2')" "1"
+mv "$T/held.parquet" "$F2"
+check_exit "once the file is right the contract judges it (exit 24)" 24 "$PQF" apply "$H" "$T/h.db" --contract "$C"
+
 # ---- value checks over every commit, sampled or all -----------------------------------
 # feedE: commit 1 is clean, commit 2 holds the bad value: older commits count too.
 check_exit "schema check reads every commit's values" 24 "$PQF" schema check "$C" "$E" --table issues --all
