@@ -85,6 +85,9 @@ check_eq "a refused value check leaves its data file as an orphan only" "$(nparq
 check "gc removes the refused commit's orphan data file" "$PQF" gc "$F" --grace 0s
 check_eq "after gc only the published files remain" "$(nparquet "$F")" "$P0"
 
+check "a table the contract does not name is not checked" "$PQF" export "$F" --table tickets --key id \
+    --contract "$C" --schema "$T/drop.schema.json" "$T/drop.ndjson"
+
 # a compatible change the contract allows goes through
 check "export accepts a nullable column added" "$PQF" export "$F" --table issues --key id --contract "$C" \
     --schema "$T/added.schema.json" "$T/added.ndjson"

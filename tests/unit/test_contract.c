@@ -453,6 +453,21 @@ static void bad_contracts(void **state)
             fail_msg("case %zu: want '%s', got %d: %s", i, cases[i].want, (int)rc, err.msg);
         assert_null(c);
     }
+    /* nesting deeper than the cap */
+    {
+        char yaml[1024], type[600] = "";
+        for (int i = 0; i < 40; i++)
+            strcat(type, "list<");
+        strcat(type, "int64");
+        for (int i = 0; i < 40; i++)
+            strcat(type, ">");
+        snprintf(yaml, sizeof yaml, "tables:\n  t:\n    columns:\n      - {name: a, type: \"%s\"}\n",
+                 type);
+        pqf_contract *d = NULL;
+        pqf_error e3 = {0};
+        assert_int_equal(load(yaml, &d, &e3), PQF_ERR_PARSE);
+        assert_non_null(strstr(e3.msg, "nested deeper than 32 levels"));
+    }
     /* nesting, local timestamps and spaces are canonicalised */
     pqf_contract *c = NULL;
     pqf_error err = {0};
