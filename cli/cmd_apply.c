@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "pqfeed/apply.h"
+#include "pqfeed/contract.h"
 #include "pqfeed/feed.h"
 #include "store_cli.h"
 
@@ -20,6 +21,7 @@
 static const char apply_usage[] =
     "usage: pqfeed apply STORE SINK [--tables a,b] [--until SEQ] [--max-delay DURATION]\n"
     "                    [--backoff DURATION] [--watch] [--poll DURATION] [--quiet]\n"
+    "                    [--contract FILE]\n"
     "                    [store options]\n"
     "       pqfeed apply status STORE SINK [--tables a,b] [--json] [store options]\n"
     "\n"
@@ -45,13 +47,16 @@ static const char apply_usage[] =
     "  --watch           keep following the feed, looking every --poll (default 10s);\n"
     "                    SIGTERM / SIGINT stop it cleanly between commits\n"
     "  --quiet           print only problems\n"
+    "  --contract FILE   enforce a schema contract (docs/SCHEMA.md): a commit whose\n"
+    "                    schema, key or values break it is not applied; apply stops\n"
+    "                    before it (exit 24)\n"
     "  status            per table: applied seq, the feed's head, lag (now minus the\n"
     "                    created_at of the last applied and of the head commit) and\n"
     "                    what the next commit waits for\n"
     "\n"
     "Exit codes: 0 done (or stopped by a signal), 20 a file or commit still missing\n"
     "after --max-delay, 21 a file corrupt (wrong SHA-256), 22 broken hash chain or\n"
-    "rewritten feed; others as docs/CLI.md.\n";
+    "rewritten feed, 24 a commit breaks --contract; others as docs/CLI.md.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -202,7 +207,8 @@ int pqf_cmd_apply(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     pqf_apply_opts ao;
     pqf_apply_opts_init(&ao);
-    const char *uri = NULL, *sink_uri = NULL;
+    const char *uri = NULL, *sink_uri = NULL, *contract_path = NULL;
+    pqf_contract *contract = NULL;
     bool status = false;
     ev_ctx ev = {false};
     char *tables_copy = NULL;
@@ -243,6 +249,12 @@ int pqf_cmd_apply(int argc, char **argv)
                 ret = pqf_cli_usage("apply", "--tables: expected a,b,...");
                 goto done;
             }
+        } else if (strcmp(a, "--contract") == 0) {
+            if (i + 1 >= argc || contract_path) {
+                ret = pqf_cli_usage("apply", "--contract: expected one contract file");
+                goto done;
+            }
+            contract_path = argv[++i];
         } else if (strcmp(a, "--until") == 0) {
             unsigned long long v;
             if (i + 1 >= argc || pqf_cli_parse_u64(argv[++i], &v) != 0 || v == 0) {
@@ -281,6 +293,11 @@ int pqf_cmd_apply(int argc, char **argv)
     }
     ao.tables = tables;
     ao.ntables = ntables;
+    if (contract_path && pqf_contract_load(contract_path, &contract, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    ao.contract = contract;
     if (pqf_store_open(uri, &sa.opt, &store, &err) != PQF_OK ||
         pqf_feed_open(store, &feed, &err) != PQF_OK ||
         pqf_sink_open(sink_uri, &sink, &err) != PQF_OK) {
@@ -349,6 +366,7 @@ done:
     pqf_sink_free(sink);
     pqf_feed_free(feed);
     pqf_store_free(store);
+    pqf_contract_free(contract);
     free(tables);
     free(tables_copy);
     return ret;

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "pqfeed/config.h"
+#include "pqfeed/contract.h"
 #include "pqfeed/export.h"
 #include "store_cli.h"
 #include "table_opts.h"
@@ -37,6 +38,9 @@ static const char export_usage[] =
     "                          last watermark and drop those already exported (same key and\n"
     "                          watermark), and repeats within the run; needs --key\n"
     "  --allow-incompatible    register an incompatible schema change anyway\n"
+    "  --contract FILE         enforce a schema contract (docs/SCHEMA.md): a commit that\n"
+    "                          breaks it is not published (exit 24); with --config it\n"
+    "                          replaces the config's contract:\n"
     "  --pg CONNINFO           read a PostgreSQL table (--pg-table T) or query (--pg-query Q)\n"
     "                          instead of files (snapshot; docs/DBSOURCE.md for the types)\n"
     "  --sqlite FILE           read a SQLite table (--sqlite-table T) instead of files\n"
@@ -122,7 +126,7 @@ static bool in_list(const char *list, const char *name)
 
 /* Every table of a pipeline config, in file order; stops at the first failure. */
 static int export_config(const char *path, const char *only, int64_t as_of,
-                         const pqf_cli_store_args *sa)
+                         const pqf_contract *contract, const pqf_cli_store_args *sa)
 {
     int ret = 0;
     pqf_error err = {0};
@@ -136,7 +140,9 @@ static int export_config(const char *path, const char *only, int64_t as_of,
         goto done;
     }
     for (size_t i = 0; i < cfg->ntables && ret == 0; i++) {
-        const pqf_config_table *t = &cfg->tables[i];
+        pqf_config_table *t = &cfg->tables[i];
+        if (contract)
+            t->contract = contract;
         if (only && !in_list(only, t->name))
             continue;
         pqf_export_result res;
@@ -163,6 +169,8 @@ int pqf_cmd_export(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     pqf_cli_table_opts_init(&to);
     const char *uri = NULL, *schema_path = NULL, *config = NULL, *only = NULL;
+    const char *contract_path = NULL;
+    pqf_contract *contract = NULL;
     const char *pg = NULL, *pg_table = NULL, *pg_query = NULL, *sqlite = NULL, *sqlite_table = NULL;
     pqf_dbsource *db = NULL;
     unsigned long long infer_rows = 0, v;
@@ -194,7 +202,8 @@ int pqf_cmd_export(int argc, char **argv)
                      strcmp(a, "--config") == 0 || strcmp(a, "--tables") == 0 ||
                      strcmp(a, "--overlap") == 0 || strcmp(a, "--pg") == 0 ||
                      strcmp(a, "--pg-table") == 0 || strcmp(a, "--pg-query") == 0 ||
-                     strcmp(a, "--sqlite") == 0 || strcmp(a, "--sqlite-table") == 0;
+                     strcmp(a, "--sqlite") == 0 || strcmp(a, "--sqlite-table") == 0 ||
+                     strcmp(a, "--contract") == 0;
         if (needs && !val) {
             ret = pqf_cli_usage("export", "%s needs a value", a);
             goto done;
@@ -268,6 +277,8 @@ int pqf_cmd_export(int argc, char **argv)
             sp.created_column = argv[++i];
         } else if (strcmp(a, "--allow-incompatible") == 0) {
             sp.allow_incompatible = true;
+        } else if (strcmp(a, "--contract") == 0) {
+            contract_path = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             sa.json = true;
         } else if (a[0] == '-' && a[1] == '-') {
@@ -280,12 +291,17 @@ int pqf_cmd_export(int argc, char **argv)
             goto done;
         }
     }
+    if (contract_path && pqf_contract_load(contract_path, &contract, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    sp.contract = contract;
     if (config) {
         if (uri || sp.table || in.n) {
             ret = pqf_cli_usage("export", "--config takes no STORE, --table or INPUT");
             goto done;
         }
-        ret = export_config(config, only, sp.as_of_ms, &sa);
+        ret = export_config(config, only, sp.as_of_ms, contract, &sa);
         goto done;
     }
     if (pg || sqlite) {
@@ -368,5 +384,6 @@ done:
     pqf_feed_free(feed);
     pqf_store_free(store);
     pqf_cli_table_opts_free(&to);
+    pqf_contract_free(contract);
     return ret;
 }

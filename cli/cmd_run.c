@@ -11,13 +11,14 @@
 #include "cli.h"
 #include "pqfeed/apply.h"
 #include "pqfeed/config.h"
+#include "pqfeed/contract.h"
 #include "pqfeed/export.h"
 #include "pqfeed/replicate.h"
 #include "store_cli.h"
 
 static const char run_usage[] =
     "usage: pqfeed run PIPELINE.yaml [--once | --cycles N] [--state FILE] [--max-delay DUR]\n"
-    "                  [--as-of TIME] [--json] [store options]\n"
+    "                  [--as-of TIME] [--contract FILE] [--json] [store options]\n"
     "\n"
     "Run the pipeline of a config file (docs/CONFIG.md): each cycle exports every\n"
     "table to the primary, replicates the new commits to each replica (published in\n"
@@ -30,6 +31,9 @@ static const char run_usage[] =
     "  --state FILE            replication state (default: .pqfeed-replicate.db beside the config)\n"
     "  --max-delay DUR         how long apply waits for a late file (default 5m)\n"
     "  --as-of TIME            the hour the exported data belongs to (default: now)\n"
+    "  --contract FILE         enforce this schema contract (docs/SCHEMA.md) in export\n"
+    "                          and apply instead of the config's contract: key; a commit\n"
+    "                          that breaks it is not published / not applied (exit 24)\n"
     "  --json                  one JSON object per cycle\n";
 
 static volatile sig_atomic_t stop_flag;
@@ -157,6 +161,7 @@ static int cycle(const pqf_config *cfg, const pqf_cli_store_args *sa, const char
         pqf_apply_opts_init(&ao);
         ao.max_delay_ms = max_delay;
         ao.stop = &stop_flag;
+        ao.contract = cfg->ntables ? cfg->tables[0].contract : NULL; /* the run's contract */
         pqf_error e2 = {0};
         if (pqf_feed_open(from, &cfeed, &e2) != PQF_OK || pqf_sink_open(cfg->sink, &sink, &e2) != PQF_OK ||
             pqf_apply(cfeed, sink, &ao, &ar, &e2) != PQF_OK || e2.code != PQF_OK) {
@@ -195,7 +200,8 @@ int pqf_cmd_run(int argc, char **argv)
 {
     pqf_cli_store_args sa;
     memset(&sa, 0, sizeof sa);
-    const char *path = NULL, *state = NULL;
+    const char *path = NULL, *state = NULL, *contract_path = NULL;
+    pqf_contract *contract = NULL;
     unsigned long long cycles = 0;
     int64_t max_delay = 5 * 60000, as_of = 0;
     pqf_error err = {0};
@@ -210,7 +216,8 @@ int pqf_cmd_run(int argc, char **argv)
         if (r > 0)
             continue;
         bool needs = strcmp(a, "--cycles") == 0 || strcmp(a, "--state") == 0 ||
-                     strcmp(a, "--max-delay") == 0 || strcmp(a, "--as-of") == 0;
+                     strcmp(a, "--max-delay") == 0 || strcmp(a, "--as-of") == 0 ||
+                     strcmp(a, "--contract") == 0;
         if (needs && i + 1 >= argc)
             return pqf_cli_usage("run", "%s needs a value", a);
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -224,6 +231,8 @@ int pqf_cmd_run(int argc, char **argv)
                 return pqf_cli_usage("run", "--cycles: expected a positive number");
         } else if (strcmp(a, "--state") == 0) {
             state = argv[++i];
+        } else if (strcmp(a, "--contract") == 0) {
+            contract_path = argv[++i];
         } else if (strcmp(a, "--max-delay") == 0) {
             if (parse_dur_ms(argv[++i], &max_delay) != 0)
                 return pqf_cli_usage("run", "--max-delay: expected a duration like 5m");
@@ -244,6 +253,14 @@ int pqf_cmd_run(int argc, char **argv)
         return pqf_cli_usage("run", "needs PIPELINE.yaml");
     if (pqf_config_load(path, &cfg, &err) != PQF_OK)
         return pqf_cli_fail(&err);
+    if (contract_path) {
+        if (pqf_contract_load(contract_path, &contract, &err) != PQF_OK) {
+            pqf_config_free(cfg);
+            return pqf_cli_fail(&err);
+        }
+        for (size_t i = 0; i < cfg->ntables; i++)
+            cfg->tables[i].contract = contract;
+    }
     if (!state) {
         const char *slash = strrchr(path, '/');
         size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
@@ -274,6 +291,7 @@ int pqf_cmd_run(int argc, char **argv)
             usleep(200000);
     }
     pqf_config_free(cfg);
+    pqf_contract_free(contract);
     free(state_buf);
     return ret;
 }

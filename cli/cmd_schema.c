@@ -12,8 +12,10 @@
 #include "pqfeed/feed.h"
 #include "pqfeed/source.h"
 
-/* docs/CLI.md: the feed does not meet the contract */
+/* docs/CLI.md: the feed does not meet the contract (pqf_exit_code(PQF_ERR_CONTRACT)) */
 #define PQF_EXIT_SCHEMA_CHECK 24
+/* value checks read about this many rows over all commits unless --sample/--all */
+#define CHECK_DEFAULT_SAMPLE 100000
 
 /* Check-and-forward (src/base/base.h's PQF_TRY is internal to the library). */
 #define SCHEMA_TRY(expr)                                                                           \
@@ -24,15 +26,20 @@
     } while (0)
 
 static const char schema_usage[] =
-    "usage: pqfeed schema check CONTRACT STORE [--table T] [--json] [store options]\n"
+    "usage: pqfeed schema check CONTRACT STORE [--table T] [--sample N | --all] [--json]\n"
+    "                           [store options]\n"
     "       pqfeed schema diff OLD.json NEW.json [--json]\n"
     "\n"
     "check: for each table of the contract (YAML, docs/SCHEMA.md), every schema\n"
     "version registered in the feed is checked: each contract column present, of\n"
     "the contract's type, and required when the contract says nullable: false; each\n"
-    "change between consecutive versions must keep the table's compatibility mode.\n"
-    "Value checks (allowed, min/max, regex, not_null_ratio) run over every row of\n"
-    "the table's latest commit. Exits 0 when everything holds, 24 otherwise.\n"
+    "change between consecutive versions must keep the table's compatibility mode;\n"
+    "the key registered with each version must be the contract's key. Nested types\n"
+    "(struct fields, list elements) are compared field by field. Value checks\n"
+    "(allowed, min/max, regex, not_null_ratio) run over the data of every commit:\n"
+    "a sample of about N rows (--sample N, default 100000) spread over all data\n"
+    "files in proportion to their rows, or every row (--all).\n"
+    "Exits 0 when everything holds, 24 otherwise.\n"
     "\n"
     "diff: the changes from OLD to NEW (schema files, docs/SCHEMA-FILE.md) in words,\n"
     "and whether they keep backward, forward and full compatibility.\n";
@@ -180,64 +187,61 @@ typedef struct {
     bool json;
     size_t problems;
     bool first_table;
+    uint64_t sample; /* value checks: rows to sample over all commits; 0: all */
 } check_ctx;
 
-/* One contract column against one schema version; returns true when it holds. */
-static bool check_column(check_ctx *x, const pqf_contract_column *cc, const pqf_schema *s,
+/* One contract column against one schema version (ck from
+ * pqf_contract_check_schema); returns true when it holds. */
+static bool check_column(check_ctx *x, const pqf_contract_column *cc, const pqf_column_check *ck,
                          bool first)
 {
-    char have[PQF_CHANGE_TYPE_MAX] = "", detail[1024] = "";
-    const char *status = "present";
-    int node = pqf_schema_find_child(s, 0, cc->name);
-    pqf_node_info in;
-    bool nullable = false;
-    if (node < 0 || pqf_schema_node(s, node, &in) != PQF_OK) {
-        status = "missing";
-        snprintf(detail, sizeof detail, "not in the feed's schema");
-    } else {
-        pqf_schema_type_name(s, node, have, sizeof have);
-        nullable = in.repetition != PQF_REQUIRED;
-        bool type_ok = strcmp(have, cc->type) == 0;
-        bool null_ok = cc->nullable || !nullable;
-        if (!type_ok)
-            status = "wrong type";
-        else if (!null_ok)
-            status = "nullability";
-        if (!type_ok)
-            snprintf(detail, sizeof detail, "contract %s, feed %s", cc->type, have);
-        if (!null_ok) {
-            size_t l = strlen(detail);
-            snprintf(detail + l, sizeof detail - l,
-                     "%scontract requires non-null, the feed's "
-                     "column is nullable",
-                     l ? "; " : "");
-        }
-        if (type_ok && null_ok)
-            snprintf(detail, sizeof detail, "%s, %s", have, null_word(nullable));
-    }
-    bool ok = strcmp(status, "present") == 0;
+    bool ok = ck->status == PQF_COLUMN_OK;
     if (!ok)
         x->problems++;
     if (x->json) {
         printf("%s{\"name\":", first ? "" : ",");
         pqf_cli_json_str(stdout, cc->name);
         printf(",\"status\":\"%s\",\"type\":",
-               strcmp(status, "wrong type") == 0 ? "wrong_type" : status);
-        if (node < 0)
+               ck->status == PQF_COLUMN_WRONG_TYPE ? "wrong_type" : pqf_column_status_name(ck->status));
+        if (!ck->present)
             printf("null,\"nullable\":null");
         else {
-            pqf_cli_json_str(stdout, have);
-            printf(",\"nullable\":%s", nullable ? "true" : "false");
+            pqf_cli_json_str(stdout, ck->type);
+            printf(",\"nullable\":%s", ck->nullable ? "true" : "false");
         }
         printf(",\"want_type\":");
         pqf_cli_json_str(stdout, cc->type);
-        printf(",\"want_nullable\":%s,\"detail\":", cc->nullable ? "true" : "false");
-        pqf_cli_json_str(stdout, detail);
+        printf(",\"want_nullable\":%s,\"field\":", cc->nullable ? "true" : "false");
+        pqf_cli_json_str(stdout, ck->field[0] ? ck->field : cc->name);
+        printf(",\"detail\":");
+        pqf_cli_json_str(stdout, ck->detail);
         printf("}");
     } else {
-        printf("    %-20s %-12s %s\n", cc->name, ok ? "ok" : status, detail);
+        printf("    %-20s %-12s %s\n", cc->name, ok ? "ok" : pqf_column_status_name(ck->status),
+               ck->detail);
     }
     return ok;
+}
+
+/* The contract's key against the one registered with a version. */
+static void check_key(check_ctx *x, const pqf_contract_table *t, const char *key)
+{
+    bool ok = pqf_contract_key_ok(t, key);
+    if (!ok)
+        x->problems++;
+    if (x->json) {
+        printf(",\"key\":{\"want\":");
+        if (t->key)
+            pqf_cli_json_str(stdout, t->key);
+        else
+            printf("null");
+        printf(",\"have\":");
+        pqf_cli_json_str(stdout, key);
+        printf(",\"ok\":%s}", ok ? "true" : "false");
+    } else if (t->key) {
+        printf("    %-20s %-12s contract %s, feed %s\n", "(key)", ok ? "ok" : "wrong key", t->key,
+               *key ? key : "(none)");
+    }
 }
 
 /* "3 not allowed, 2 out of range (e.g. \"wontfix\")" or the passing summary. */
@@ -269,22 +273,30 @@ static void value_detail(const pqf_contract_column *c, const pqf_value_stats *s,
 }
 
 static void print_values(check_ctx *x, const pqf_contract_table *t, const pqf_value_stats *stats,
-                         uint64_t seq)
+                         const pqf_value_scan *sc)
 {
     char detail[512];
     bool first = true;
-    uint64_t rows = 0;
-    for (size_t i = 0; i < t->ncolumns; i++)
-        if (stats[i].rows > rows)
-            rows = stats[i].rows;
-    if (x->json)
-        printf(",\"values\":{\"commit\":%llu,\"columns\":[", (unsigned long long)seq);
-    else if (seq == 0)
+    if (x->json) {
+        printf(",\"values\":{\"commits\":%llu,\"files\":%llu,\"rows_total\":%llu,"
+               "\"rows_read\":%llu,\"sample\":",
+               (unsigned long long)sc->commits, (unsigned long long)sc->files,
+               (unsigned long long)sc->rows_total, (unsigned long long)sc->rows_read);
+        if (x->sample)
+            printf("%llu", (unsigned long long)x->sample);
+        else
+            printf("null");
+        printf(",\"columns\":[");
+    } else if (sc->commits == 0) {
         printf("  values: no commit yet, nothing to check\n");
-    else
-        printf("  values (commit %llu, %llu rows)\n", (unsigned long long)seq,
-               (unsigned long long)rows);
-    for (size_t i = 0; i < t->ncolumns && seq; i++) {
+    } else {
+        printf("  values (%llu commit%s, %llu file%s: %llu of %llu rows read%s)\n",
+               (unsigned long long)sc->commits, sc->commits == 1 ? "" : "s",
+               (unsigned long long)sc->files, sc->files == 1 ? "" : "s",
+               (unsigned long long)sc->rows_read, (unsigned long long)sc->rows_total,
+               x->sample && sc->rows_read < sc->rows_total ? ", a sample" : "");
+    }
+    for (size_t i = 0; i < t->ncolumns && sc->commits; i++) {
         const pqf_contract_column *c = &t->columns[i];
         const pqf_value_stats *s = &stats[i];
         if (!c->has_check)
@@ -324,6 +336,7 @@ static pqf_err check_table(check_ctx *x, pqf_feed *feed, const pqf_contract_tabl
     pqf_schema *prev = NULL, *cur = NULL;
     pqf_schema_change *ch = NULL;
     pqf_value_stats *stats = NULL;
+    pqf_column_check *cks = NULL;
     size_t nch = 0;
     int latest = 0;
     char text[1024];
@@ -344,16 +357,27 @@ static pqf_err check_table(check_ctx *x, pqf_feed *feed, const pqf_contract_tabl
         if (!x->json)
             printf("  missing table: no schema registered under %s/_schema/\n", t->name);
     }
+    cks = calloc(t->ncolumns + 1, sizeof *cks);
+    if (!cks) {
+        rc = pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
     for (int v = 1; v <= latest; v++) {
+        char key[1024];
         SCHEMA_TRY(pqf_feed_schema_get(feed, t->name, v, &cur, err));
+        SCHEMA_TRY(pqf_feed_schema_key(feed, t->name, v, key, sizeof key, err));
         if (x->json)
             printf("%s{\"version\":%d,\"columns\":[", v > 1 ? "," : "", v);
         else
             printf("  v%d\n", v);
+        pqf_contract_check_schema(t, cur, cks);
         for (size_t i = 0; i < t->ncolumns; i++)
-            check_column(x, &t->columns[i], cur, i == 0);
+            check_column(x, &t->columns[i], &cks[i], i == 0);
         if (x->json)
-            printf("]}");
+            printf("]");
+        check_key(x, t, key);
+        if (x->json)
+            printf("}");
         pqf_schema_free(prev);
         prev = cur;
         cur = NULL;
@@ -395,14 +419,14 @@ static pqf_err check_table(check_ctx *x, pqf_feed *feed, const pqf_contract_tabl
     if (x->json)
         printf("]");
     if (nvalue) {
-        uint64_t seq = 0;
+        pqf_value_scan sc;
         stats = calloc(t->ncolumns, sizeof *stats);
         if (!stats) {
             rc = pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
             goto done;
         }
-        SCHEMA_TRY(pqf_contract_check_values(feed, t, stats, &seq, err));
-        print_values(x, t, stats, seq);
+        SCHEMA_TRY(pqf_contract_scan_values(feed, t, x->sample, stats, &sc, err));
+        print_values(x, t, stats, &sc);
     }
     if (x->json)
         printf("}");
@@ -410,10 +434,25 @@ done:
     if (rc != PQF_OK && x->json)
         printf("]}]}\n");
     free(stats);
+    free(cks);
     free(ch);
     pqf_schema_free(prev);
     pqf_schema_free(cur);
     return rc;
+}
+
+/* --sample N (N >= 1) or --all (0: every row). */
+static int check_sample_arg(int argc, char **argv, int *i, uint64_t *sample)
+{
+    unsigned long long v = 0;
+    if (strcmp(argv[*i], "--all") == 0) {
+        *sample = 0;
+        return 0;
+    }
+    if (*i + 1 >= argc || pqf_cli_parse_u64(argv[++*i], &v) != 0 || v == 0)
+        return -1;
+    *sample = v;
+    return 0;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -421,6 +460,7 @@ static int cmd_check(int argc, char **argv)
     pqf_cli_store_args sa;
     memset(&sa, 0, sizeof sa);
     const char *cpath = NULL, *uri = NULL, *table = NULL;
+    uint64_t sample = CHECK_DEFAULT_SAMPLE;
     int ret = 0;
     pqf_error err = {0};
     pqf_contract *c = NULL;
@@ -438,6 +478,9 @@ static int cmd_check(int argc, char **argv)
             if (++i >= argc)
                 return pqf_cli_usage("schema check", "--table needs a table name");
             table = argv[i];
+        } else if (strcmp(argv[i], "--sample") == 0 || strcmp(argv[i], "--all") == 0) {
+            if (check_sample_arg(argc, argv, &i, &sample) != 0)
+                return pqf_cli_usage("schema check", "--sample: expected a number of rows >= 1");
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return pqf_cli_usage("schema check", "unknown option '%s'", argv[i]);
         } else if (!cpath) {
@@ -457,7 +500,7 @@ static int cmd_check(int argc, char **argv)
     ret = pqf_cli_open_feed(uri, &sa, &store, &feed);
     if (ret != 0)
         goto done;
-    check_ctx x = {sa.json, 0, true};
+    check_ctx x = {sa.json, 0, true, sample};
     size_t nchecked = 0;
     if (x.json) {
         printf("{\"contract\":");

@@ -24,7 +24,7 @@
  * is the SHA-256 of N-1's object; the sink's last checkpoint hash equals the
  * feed's commit at that seq, else the feed was rewritten), every file is
  * present with its size, and its SHA-256 (computed from the very bytes that
- * are then parsed) matches. A missing or short file, or a missing commit
+ * are then parsed) matches; with a contract, the commit keeps it. A missing or short file, or a missing commit
  * object below the log's head, is late: the engine waits with exponential
  * backoff up to max_delay_ms and then stops (PQF_APPLY_LATE). A file whose
  * bytes hash wrong is recorded in _pqfeed_quarantine, nothing of its commit
@@ -66,7 +66,8 @@ typedef enum pqf_apply_stop {
     PQF_APPLY_LATE = 1,       /* a file or commit object still missing after max_delay */
     PQF_APPLY_CORRUPT = 2,    /* a file present with a wrong checksum after max_delay */
     PQF_APPLY_CHAIN = 3,      /* the hash chain is broken or the feed was rewritten */
-    PQF_APPLY_INTERRUPTED = 4 /* *stop was set: stopped cleanly between commits */
+    PQF_APPLY_INTERRUPTED = 4, /* *stop was set: stopped cleanly between commits */
+    PQF_APPLY_CONTRACT = 5     /* the next commit breaks opts.contract: not applied */
 } pqf_apply_stop;
 
 typedef enum pqf_apply_event_kind {
@@ -96,6 +97,10 @@ typedef struct pqf_apply_opts {
     int64_t poll_ms;             /* watch: pause between looks (default 10 s) */
     uint64_t max_file_bytes;     /* largest data file read (into memory; default 1 GiB) */
     volatile sig_atomic_t *stop; /* set (e.g. from a signal handler) to stop between commits */
+    /* A schema contract (contract.h), or NULL: a commit whose schema, key or
+     * values break it is not applied; the run stops before it
+     * (PQF_APPLY_CONTRACT, PQF_ERR_CONTRACT), the sink untouched. */
+    const struct pqf_contract *contract;
     void (*on_event)(void *ud, const pqf_apply_event *ev);
     void *ud;
 } pqf_apply_opts;

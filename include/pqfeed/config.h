@@ -5,6 +5,7 @@
  *   sink: sqlite:./warehouse.db      # where the consumer applies it
  *   schedule: hourly                 # hint: hourly (default) | every N minutes ("15m")
  *   window: "22:00-06:00"            # optional off-peak window for bulk work
+ *   contract: ./contract.yaml        # optional schema contract export and apply enforce
  *   tables:
  *     issues:
  *       source: {format: ndjson, path: ./pages/issues}   # file or folder; csv|ndjson
@@ -49,6 +50,9 @@ typedef struct pqf_config_table {
     uint64_t target_file_bytes; /* 0: default */
     pqf_writer_opts writer; /* codec, level, sizes, page version from the file */
     unsigned line;          /* where the table is defined */
+    /* the config's contract (borrowed from pqf_config.contract), or NULL;
+     * pqf_config_export_table enforces it */
+    const struct pqf_contract *contract;
 } pqf_config_table;
 
 typedef struct pqf_config {
@@ -61,6 +65,8 @@ typedef struct pqf_config {
     char *window;           /* "HH:MM-HH:MM" or NULL */
     pqf_config_table *tables;
     size_t ntables;
+    char *contract_path;            /* `contract:` (resolved), or NULL */
+    struct pqf_contract *contract;  /* loaded from it (owned), or NULL */
 } pqf_config;
 
 /* Parse the file at path (at most 4 MiB). */

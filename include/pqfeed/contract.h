@@ -99,6 +99,22 @@ typedef struct pqf_value_stats {
  * of one form order as text). */
 pqf_err pqf_contract_check_values(pqf_feed *f, const pqf_contract_table *t, pqf_value_stats *stats,
                                   uint64_t *seq, pqf_error *err);
+
+/* What pqf_contract_scan_values read. */
+typedef struct pqf_value_scan {
+    uint64_t commits;    /* commits of the table (1..head) */
+    uint64_t files;      /* data files they name */
+    uint64_t rows_total; /* rows the commits say they hold */
+    uint64_t rows_read;  /* rows read (all of them, or the sample) */
+} pqf_value_scan;
+
+/* The value checks of table t over the data of every commit of the table
+ * (1..head), not only the latest. sample_rows 0: every row; else about that
+ * many rows, taken from each file in proportion to its share of the rows
+ * (the first rows of each file, at least one per non-empty file), so every
+ * commit is represented. stats as for pqf_contract_check_values. */
+pqf_err pqf_contract_scan_values(pqf_feed *f, const pqf_contract_table *t, uint64_t sample_rows,
+                                 pqf_value_stats *stats, pqf_value_scan *scan, pqf_error *err);
 /* Does column c pass its checks given s? (Also false when the column has a
  * check and is not in the data.) */
 bool pqf_value_stats_ok(const pqf_contract_column *c, const pqf_value_stats *s);
@@ -116,10 +132,10 @@ typedef enum pqf_change_kind {
 
 #define PQF_CHANGE_TYPE_MAX 256
 
-/* One top-level column's change between two schemas. */
+/* One column's (or nested field's) change between two schemas. */
 typedef struct pqf_schema_change {
     pqf_change_kind kind;
-    char column[256];
+    char column[256]; /* "title", nested "assignee.login", list elements "labels[]" */
     char old_type[PQF_CHANGE_TYPE_MAX], new_type[PQF_CHANGE_TYPE_MAX]; /* "" when absent */
     bool old_nullable, new_nullable;
     bool type_changed;
@@ -129,15 +145,102 @@ typedef struct pqf_schema_change {
     bool forward_ok;  /* a reader on the old schema reads data of the new one */
 } pqf_schema_change;
 
-/* Compare the top-level columns of two finished schemas (nested types are
- * compared whole, by type name). *changes (malloc'd, caller frees; NULL when
- * n is 0) lists dropped and changed columns in old order, then added ones in
- * new order; each carries its verdict (rules in docs/SCHEMA.md). */
+/* Compare the columns of two finished schemas. Nested columns of the same
+ * shape are compared inside: struct fields by name ("assignee.login"), list
+ * elements as "labels[]"; a struct that became a list (or a leaf) is a type
+ * change of the column. *changes (malloc'd, caller frees; NULL when n is 0)
+ * lists, per group, dropped and changed fields in old order (a struct's
+ * inner changes right after it), then added ones in new order; each carries
+ * its verdict (rules in docs/SCHEMA.md). */
 pqf_err pqf_schema_diff(const pqf_schema *old, const pqf_schema *next, pqf_schema_change **changes,
                         size_t *n, pqf_error *err);
 
 /* Does a set of changes keep mode m? (NONE: always true.) */
 bool pqf_schema_changes_keep(const pqf_schema_change *changes, size_t n, pqf_compat_mode m);
+
+/* ---- a contract against a schema, and enforcement ------------------------------ */
+
+/* The contract's table of that name, or NULL. */
+const pqf_contract_table *pqf_contract_table_find(const pqf_contract *c, const char *table);
+
+typedef enum pqf_column_status {
+    PQF_COLUMN_OK = 0,
+    PQF_COLUMN_MISSING = 1,     /* not in the schema, or a field of its struct is not */
+    PQF_COLUMN_WRONG_TYPE = 2,  /* its type, or a nested field's or element's, differs */
+    PQF_COLUMN_NULLABILITY = 3  /* the contract says nullable: false, the column is nullable */
+} pqf_column_status;
+
+/* "ok", "missing", "wrong type", "nullability". */
+const char *pqf_column_status_name(pqf_column_status s);
+
+typedef struct pqf_column_check {
+    pqf_column_status status;
+    bool present;                   /* the top-level column is in the schema */
+    char type[PQF_CHANGE_TYPE_MAX]; /* the schema's type name ("" when absent) */
+    bool nullable;                  /* the schema's column is nullable */
+    char field[256];                /* where it fails: "title", "assignee.login", "labels[]" */
+    char detail[512];               /* in words: "contract int64, feed int32" */
+} pqf_column_check;
+
+/* Check each column of t against the finished schema s; out[i] is for
+ * t->columns[i]. Nested types (list<T>, struct<a:T,...>) are compared field
+ * by field: every struct field the contract names must be in the schema's
+ * struct with its type (the schema may have more fields), list elements
+ * must have the contract's element type. Returns how many columns fail. */
+size_t pqf_contract_check_schema(const pqf_contract_table *t, const pqf_schema *s,
+                                 pqf_column_check *out);
+
+/* Does key (comma-separated column names; NULL or "": none) equal the
+ * contract's key, as a set? True when the contract names no key. */
+bool pqf_contract_key_ok(const pqf_contract_table *t, const char *key);
+
+/* The key registered with a schema version of a table (the "key" array of
+ * <table>/_schema/<v>.json) as "a,b" into buf; "" when none. */
+pqf_err pqf_feed_schema_key(pqf_feed *f, const char *table, int version, char *buf, size_t cap,
+                            pqf_error *err);
+
+/* Enforce the contract's table t on a schema `next` registered after
+ * `prev` (NULL: the table's first version) with key `key`: every column
+ * check, the key, and the compatibility mode from prev to next. PQF_OK, or
+ * PQF_ERR_CONTRACT with a message naming the contract, the table, the
+ * column and the rule ("contract c.yaml: table issues: column title: missing
+ * (the contract needs it)"). */
+pqf_err pqf_contract_enforce_schema(const pqf_contract *c, const pqf_contract_table *t,
+                                    const pqf_schema *prev, const pqf_schema *next,
+                                    const char *key, pqf_error *err);
+
+/* The value checks of t over every row of the files of commit cm. Each file
+ * is read whole (at most max_file_bytes; 0: 1 GiB) and its SHA-256 checked
+ * against the commit before it is parsed: PQF_ERR_NOT_FOUND when a file is
+ * missing, PQF_ERR_CHECKSUM when its bytes differ, PQF_ERR_CONTRACT when a
+ * check fails (naming column, rule, count and an example). */
+pqf_err pqf_contract_enforce_values(pqf_feed *f, const pqf_contract *c,
+                                    const pqf_contract_table *t, const pqf_commit *cm,
+                                    uint64_t max_file_bytes, pqf_error *err);
+
+/* What kept pqf_contract_enforce_commit from judging a commit. */
+typedef enum pqf_contract_wait {
+    PQF_CONTRACT_READY = 0,   /* judged: PQF_OK or PQF_ERR_CONTRACT */
+    PQF_CONTRACT_MISSING = 1, /* `key` (its schema file or a data file) is not there yet */
+    PQF_CONTRACT_CORRUPT = 2  /* data file `key` does not hash to the commit's sha256 */
+} pqf_contract_wait;
+
+typedef struct pqf_contract_unready {
+    pqf_contract_wait wait;
+    char key[1024];
+    char got_sha256[65]; /* CORRUPT: what its bytes hash to */
+} pqf_contract_unready;
+
+/* Both, for a commit as `pqfeed apply` meets it: its schema version (against
+ * the version before it for the compatibility mode, when that one is there),
+ * the key registered with it, and the values of its files. PQF_OK when the
+ * contract has no table of that name. When the commit's schema file or a data
+ * file is missing or hashes wrong the commit is not judged: PQF_OK with
+ * u->wait saying why, and the caller must not apply it yet (apply treats it
+ * as late or corrupt, and asks again). */
+pqf_err pqf_contract_enforce_commit(pqf_feed *f, const pqf_contract *c, const pqf_commit *cm,
+                                    uint64_t max_file_bytes, pqf_contract_unready *u,
+                                    pqf_error *err);
 
 #ifdef __cplusplus
 }

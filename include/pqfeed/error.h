@@ -36,6 +36,7 @@ typedef enum pqf_err {
     PQF_ERR_REMOTE = 17,      /* a server returned an error (S3 code in the message) */
     PQF_ERR_TIMEOUT = 18,     /* waited past a deadline */
     PQF_ERR_INTERNAL = 19,    /* a bug in pqfeed: please report */
+    PQF_ERR_CONTRACT = 20,    /* the data breaks a schema contract (contract.h) */
     PQF_ERR__COUNT
 } pqf_err;
 

@@ -62,6 +62,11 @@ typedef struct pqf_export_spec {
     pqf_writer_opts writer;
     int64_t as_of_ms;          /* the hour the data belongs to (partition folder); 0: now */
     bool allow_incompatible;   /* register an incompatible schema change anyway */
+    /* A schema contract (contract.h) to enforce, or NULL: a schema, key or
+     * schema change that breaks its table's entry stops the export before the
+     * schema is registered, failing values before the commit object is
+     * written (the data files are then orphans for gc); PQF_ERR_CONTRACT. */
+    const struct pqf_contract *contract;
     const char *producer;      /* default "pqfeed <version>" */
 } pqf_export_spec;
 

@@ -29,6 +29,7 @@ static const struct {
     [PQF_ERR_REMOTE] = {"PQF_ERR_REMOTE", "server error", 13},
     [PQF_ERR_TIMEOUT] = {"PQF_ERR_TIMEOUT", "timed out", 14},
     [PQF_ERR_INTERNAL] = {"PQF_ERR_INTERNAL", "internal error", 70},
+    [PQF_ERR_CONTRACT] = {"PQF_ERR_CONTRACT", "breaks the schema contract", 24},
 };
 
 const char *pqf_strerror(pqf_err code)

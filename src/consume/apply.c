@@ -14,6 +14,7 @@
 #include "base/hash.h"
 #include "consume/sink.h"
 #include "pqfeed/apply.h"
+#include "pqfeed/contract.h"
 #include "pqfeed/reader.h"
 #include "source/json.h"
 
@@ -378,6 +379,36 @@ static void stop_at(run *r, pqf_apply_stop why, const char *table, uint64_t seq,
     snprintf(r->res->key, sizeof r->res->key, "%s", key ? key : "");
 }
 
+/* The contract (o->contract) on commit c before apply_commit: a breach stops
+ * the run (PQF_APPLY_CONTRACT); a file the check cannot read yet makes the
+ * commit late or corrupt (*out), like apply_commit's own gate would. */
+static pqf_err contract_gate(run *r, const pqf_commit *c, outcome *out, pqf_error *err)
+{
+    pqf_contract_unready u;
+    char logkey[PQF_TABLE_NAME_MAX + 64];
+    pqf_err rc = pqf_contract_enforce_commit(r->f, r->o->contract, c, r->o->max_file_bytes, &u, err);
+    if (rc == PQF_ERR_CONTRACT) {
+        pqf_feed_log_key(c->table, c->seq, logkey, sizeof logkey);
+        stop_at(r, PQF_APPLY_CONTRACT, c->table, c->seq, logkey);
+    }
+    if (rc != PQF_OK || u.wait == PQF_CONTRACT_READY)
+        return rc;
+    snprintf(r->key, sizeof r->key, "%s", u.key);
+    if (u.wait == PQF_CONTRACT_CORRUPT) {
+        *out = OUT_CORRUPT;
+        memcpy(r->got_sha, u.got_sha256, sizeof r->got_sha);
+        for (size_t i = 0; i < c->nfiles; i++)
+            if (strcmp(c->files[i].key, u.key) == 0)
+                memcpy(r->want_sha, c->files[i].sha256, sizeof r->want_sha);
+        snprintf(r->detail, sizeof r->detail, "sha256 is %s, the commit says %s", r->got_sha,
+                 r->want_sha);
+    } else {
+        *out = OUT_LATE;
+        snprintf(r->detail, sizeof r->detail, "missing (or not yet its size)");
+    }
+    return PQF_OK;
+}
+
 /* Waiting for one commit: exponential backoff up to max_delay. */
 typedef struct {
     bool active;
@@ -489,9 +520,12 @@ static pqf_err apply_table(run *r, const char *table, pqf_error *err)
                          prev[0] ? prev : "(none)");
             }
         }
-        outcome oc;
+        outcome oc = OUT_APPLIED;
         uint64_t rows = 0;
-        PQF_TRY(apply_commit(r, c, &oc, &rows, err));
+        if (r->o->contract) /* contract hook: before the commit enters the sink */
+            PQF_TRY(contract_gate(r, c, &oc, err));
+        if (oc == OUT_APPLIED)
+            PQF_TRY(apply_commit(r, c, &oc, &rows, err));
         if (oc == OUT_APPLIED) {
             r->res->commits++;
             r->res->rows += rows;

@@ -1,6 +1,7 @@
 /* The pipeline config file: libyaml events -> a small tree with line numbers
  * -> pqf_config, with strict keys and messages naming file, line and key. */
 #include "pqfeed/config.h"
+#include "pqfeed/contract.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -462,6 +463,10 @@ pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err)
                 PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
             for (const ynode *r = m->child; r; r = r->next)
                 PQF_TRY(get_path(&x, r, k, &c->replicas[c->nreplicas++]));
+        } else if (strcmp(k, "contract") == 0) {
+            PQF_TRY(get_path(&x, m, k, &c->contract_path));
+        } else if (strcmp(k, "contract") == 0) {
+            PQF_TRY(get_path(&x, m, k, &c->contract_path));
         } else if (strcmp(k, "schedule") == 0) {
             PQF_TRY(parse_schedule(&x, m, &c->schedule_s));
         } else if (strcmp(k, "window") == 0) {
@@ -487,6 +492,11 @@ pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err)
         PQF_FAIL(err, PQF_ERR_PARSE, "%s: needs 'primary' (the feed's store)", path);
     if (c->ntables == 0)
         PQF_FAIL(err, PQF_ERR_PARSE, "%s: needs 'tables' with at least one table", path);
+    if (c->contract_path) {
+        PQF_TRY(pqf_contract_load(c->contract_path, &c->contract, err));
+        for (size_t i = 0; i < c->ntables; i++)
+            c->tables[i].contract = c->contract;
+    }
     *out = c;
     c = NULL;
 done:
@@ -517,6 +527,8 @@ void pqf_config_free(pqf_config *c)
     free(c->primary);
     free(c->sink);
     free(c->window);
+    free(c->contract_path);
+    pqf_contract_free(c->contract);
     free(c->path);
     free(c);
 }
@@ -628,6 +640,7 @@ pqf_err pqf_config_export_table(pqf_feed *f, const pqf_config_table *t, int64_t 
     sp.inputs = (const char *const *)in;
     sp.ninputs = nin;
     sp.schema = schema;
+    sp.contract = t->contract;
     PQF_TRY(pqf_export(f, &sp, res, err));
 done:
     pqf_strv_free(in, nin);

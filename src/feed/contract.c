@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "base/base.h"
-#include "feed/feed_impl.h"
 #include "base/fsutil.h"
+#include "base/hash.h"
+#include "feed/contract_impl.h"
+#include "feed/feed_impl.h"
 #include "feed/yamltree.h"
+#include "pqfeed/export.h"
 #include "pqfeed/feed.h"
 #include "pqfeed/reader.h"
 #include "pqfeed/source.h"
@@ -212,65 +215,133 @@ static pqf_err push(pqf_schema_change **v, size_t *n, size_t *cap, pqf_schema_ch
     return PQF_OK;
 }
 
-pqf_err pqf_schema_diff(const pqf_schema *old, const pqf_schema *next, pqf_schema_change **changes,
-                        size_t *n, pqf_error *err)
+#define DIFF_MAX_DEPTH 64
+
+typedef struct {
+    pqf_schema_change *v;
+    size_t n, cap;
+    pqf_error *err;
+} diffv;
+
+static bool is_list(const pqf_schema *s, int node)
+{
+    return pqf_schema_list_element(s, node) >= 0;
+}
+
+static void join_path(char *out, size_t cap, const char *prefix, const char *name)
+{
+    if (prefix && *prefix)
+        snprintf(out, cap, "%s.%s", prefix, name);
+    else
+        snprintf(out, cap, "%s", name);
+}
+
+static pqf_err diff_group(diffv *d, const pqf_schema *old, int on, const pqf_schema *next, int nn,
+                          const char *prefix, int depth);
+
+/* One node present in both: nested groups of the same shape are compared
+ * inside; anything else by type name and nullability. */
+static pqf_err diff_node(diffv *d, const pqf_schema *old, int ia, const pqf_schema *next, int ib,
+                         const char *path, int depth)
 {
     pqf_err rc = PQF_OK;
-    pqf_schema_change *v = NULL, *c = NULL;
-    size_t cnt = 0, cap = 0;
-    pqf_node_info ro, rn, a, b;
-    *changes = NULL;
-    *n = 0;
-    PQF_TRY(pqf_schema_node(old, 0, &ro));
-    PQF_TRY(pqf_schema_node(next, 0, &rn));
-    for (int i = 0; i < ro.nchildren; i++) {
-        int ia = pqf_schema_child(old, 0, i);
-        PQF_TRY(pqf_schema_node(old, ia, &a));
-        int ib = pqf_schema_find_child(next, 0, a.name);
-        char ta[PQF_CHANGE_TYPE_MAX], tb[PQF_CHANGE_TYPE_MAX] = "";
-        pqf_schema_type_name(old, ia, ta, sizeof ta);
-        bool na = a.repetition != PQF_REQUIRED;
-        if (ib < 0) {
-            PQF_TRY(push(&v, &cnt, &cap, &c, err));
-            c->kind = PQF_CHANGE_DROPPED;
-            c->old_nullable = na;
-        } else {
-            PQF_TRY(pqf_schema_node(next, ib, &b));
-            pqf_schema_type_name(next, ib, tb, sizeof tb);
-            bool nb = b.repetition != PQF_REQUIRED;
-            bool tc = strcmp(ta, tb) != 0;
-            if (!tc && na == nb)
-                continue;
-            PQF_TRY(push(&v, &cnt, &cap, &c, err));
-            c->kind = PQF_CHANGE_CHANGED;
-            c->old_nullable = na;
-            c->new_nullable = nb;
-            c->type_changed = tc;
-            c->widening = tc && pqf__schema_widens(&a, &b);
-            c->narrowing = tc && pqf__schema_widens(&b, &a);
-        }
-        snprintf(c->column, sizeof c->column, "%s", a.name);
+    pqf_node_info a, b;
+    pqf_schema_change *c = NULL;
+    char ta[PQF_CHANGE_TYPE_MAX], tb[PQF_CHANGE_TYPE_MAX];
+    pqf_error *err = d->err;
+    if (depth > DIFF_MAX_DEPTH)
+        PQF_FAIL(err, PQF_ERR_LIMIT, "%s: nested deeper than %d levels", path, DIFF_MAX_DEPTH);
+    PQF_TRY(pqf_schema_node(old, ia, &a));
+    PQF_TRY(pqf_schema_node(next, ib, &b));
+    pqf_schema_type_name(old, ia, ta, sizeof ta);
+    pqf_schema_type_name(next, ib, tb, sizeof tb);
+    bool na = a.repetition != PQF_REQUIRED, nb = b.repetition != PQF_REQUIRED;
+    bool la = is_list(old, ia), lb = is_list(next, ib);
+    bool nested = a.is_group && b.is_group && la == lb;
+    bool tc = !nested && strcmp(ta, tb) != 0;
+    if (tc || na != nb) {
+        PQF_TRY(push(&d->v, &d->n, &d->cap, &c, err));
+        c->kind = PQF_CHANGE_CHANGED;
+        c->old_nullable = na;
+        c->new_nullable = nb;
+        c->type_changed = tc;
+        c->widening = tc && pqf__schema_widens(&a, &b);
+        c->narrowing = tc && pqf__schema_widens(&b, &a);
+        snprintf(c->column, sizeof c->column, "%s", path);
         snprintf(c->old_type, sizeof c->old_type, "%s", ta);
         snprintf(c->new_type, sizeof c->new_type, "%s", tb);
         verdict(c);
     }
-    for (int i = 0; i < rn.nchildren; i++) {
-        int ib = pqf_schema_child(next, 0, i);
-        PQF_TRY(pqf_schema_node(next, ib, &b));
-        if (pqf_schema_find_child(old, 0, b.name) >= 0)
+    if (!nested)
+        goto done;
+    if (la) {
+        char ep[256];
+        snprintf(ep, sizeof ep, "%s[]", path);
+        PQF_TRY(diff_node(d, old, pqf_schema_list_element(old, ia), next,
+                          pqf_schema_list_element(next, ib), ep, depth + 1));
+    } else {
+        PQF_TRY(diff_group(d, old, ia, next, ib, path, depth + 1));
+    }
+done:
+    return rc;
+}
+
+/* The children of group on (old) against group nn (next). */
+static pqf_err diff_group(diffv *d, const pqf_schema *old, int on, const pqf_schema *next, int nn,
+                          const char *prefix, int depth)
+{
+    pqf_err rc = PQF_OK;
+    pqf_node_info ro, rn, a, b;
+    pqf_schema_change *c = NULL;
+    char path[256];
+    pqf_error *err = d->err;
+    PQF_TRY(pqf_schema_node(old, on, &ro));
+    PQF_TRY(pqf_schema_node(next, nn, &rn));
+    for (int i = 0; i < ro.nchildren; i++) {
+        int ia = pqf_schema_child(old, on, i);
+        PQF_TRY(pqf_schema_node(old, ia, &a));
+        int ib = pqf_schema_find_child(next, nn, a.name);
+        join_path(path, sizeof path, prefix, a.name);
+        if (ib >= 0) {
+            PQF_TRY(diff_node(d, old, ia, next, ib, path, depth));
             continue;
-        PQF_TRY(push(&v, &cnt, &cap, &c, err));
+        }
+        PQF_TRY(push(&d->v, &d->n, &d->cap, &c, err));
+        c->kind = PQF_CHANGE_DROPPED;
+        c->old_nullable = a.repetition != PQF_REQUIRED;
+        snprintf(c->column, sizeof c->column, "%s", path);
+        pqf_schema_type_name(old, ia, c->old_type, sizeof c->old_type);
+        verdict(c);
+    }
+    for (int i = 0; i < rn.nchildren; i++) {
+        int ib = pqf_schema_child(next, nn, i);
+        PQF_TRY(pqf_schema_node(next, ib, &b));
+        if (pqf_schema_find_child(old, on, b.name) >= 0)
+            continue;
+        PQF_TRY(push(&d->v, &d->n, &d->cap, &c, err));
         c->kind = PQF_CHANGE_ADDED;
         c->new_nullable = b.repetition != PQF_REQUIRED;
-        snprintf(c->column, sizeof c->column, "%s", b.name);
+        join_path(c->column, sizeof c->column, prefix, b.name);
         pqf_schema_type_name(next, ib, c->new_type, sizeof c->new_type);
         verdict(c);
     }
-    *changes = v;
-    *n = cnt;
-    v = NULL;
 done:
-    free(v);
+    return rc;
+}
+
+pqf_err pqf_schema_diff(const pqf_schema *old, const pqf_schema *next, pqf_schema_change **changes,
+                        size_t *n, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    diffv d = {NULL, 0, 0, err};
+    *changes = NULL;
+    *n = 0;
+    PQF_TRY(diff_group(&d, old, 0, next, 0, "", 0));
+    *changes = d.v;
+    *n = d.n;
+    d.v = NULL;
+done:
+    free(d.v);
     return rc;
 }
 
@@ -351,36 +422,176 @@ static pqf_err get_names(kctx *x, const pqf__ynode *n, const char *path, char **
 /* A contract type is a schema-file type name; it is canonicalised by reading
  * it as a one-column schema, so "boolean" and "bool" compare equal and a typo
  * fails here rather than as a mismatch against every feed. Nested types are
- * given as pqf_schema_type_name writes them ("list<string>") and compared as
- * text. */
+ * written as pqf_schema_type_name writes them ("list<string>",
+ * "struct<id:int64,name:string>"); each leaf inside is canonicalised the same
+ * way and compared with the feed field by field (pqf_contract_check_schema). */
+#define TYPE_TEXT_MAX 4096
+#define TYPE_MAX_DEPTH 32
+
+/* Leaf type name t[0..n) to its canonical name; false when unknown. */
+static bool canon_leaf(const char *t, size_t n, char *out, size_t cap)
+{
+    char name[80], json[256];
+    const char *utc = "";
+    pqf_schema *s = NULL;
+    pqf_error e2 = {0};
+    while (n && t[n - 1] == ' ')
+        n--;
+    while (n && *t == ' ')
+        t++, n--;
+    if (n == 0 || n >= sizeof name)
+        return false;
+    memcpy(name, t, n);
+    name[n] = 0;
+    /* "timestamp_us (local)", "time_ms (utc)": the suffix pqf_schema_type_name writes */
+    char *sp = strstr(name, " (");
+    if (sp) {
+        utc = strcmp(sp, " (local)") == 0 ? ", \"utc\": false"
+              : strcmp(sp, " (utc)") == 0 ? ", \"utc\": true"
+                                          : NULL;
+        if (!utc)
+            return false;
+        *sp = 0;
+    }
+    if (strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_(),") != strlen(name))
+        return false;
+    snprintf(json, sizeof json, "{\"columns\": [{\"name\": \"c\", \"type\": \"%s\"%s}]}", name,
+             utc);
+    if (pqf_schema_from_json(json, strlen(json), "contract", &s, &e2) != PQF_OK)
+        return false;
+    int c = pqf_schema_child(s, 0, 0);
+    pqf_node_info in;
+    bool ok = c >= 0 && pqf_schema_node(s, c, &in) == PQF_OK && !in.is_group;
+    if (ok)
+        pqf_schema_type_name(s, c, out, cap);
+    pqf_schema_free(s);
+    return ok;
+}
+
+typedef struct {
+    char *out;
+    size_t len, cap;
+    char why[160];
+} tbuf;
+
+static bool tput(tbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        snprintf(b->why, sizeof b->why, "the type is longer than %zu characters", b->cap - 1);
+        return false;
+    }
+    memcpy(b->out + b->len, s, n);
+    b->len += n;
+    b->out[b->len] = 0;
+    return true;
+}
+
+static void skip_sp(const char **p)
+{
+    while (**p == ' ')
+        (*p)++;
+}
+
+/* type := list<type> | struct<name:type,...> | leaf; canonical text to b. */
+static bool canon_type(const char **p, tbuf *b, int depth)
+{
+    skip_sp(p);
+    if (depth > TYPE_MAX_DEPTH) {
+        snprintf(b->why, sizeof b->why, "nested deeper than %d levels", TYPE_MAX_DEPTH);
+        return false;
+    }
+    if (strncmp(*p, "list<", 5) == 0) {
+        *p += 5;
+        if (!tput(b, "list<", 5) || !canon_type(p, b, depth + 1))
+            return false;
+        skip_sp(p);
+        if (**p != '>') {
+            snprintf(b->why, sizeof b->why, "expected '>' to close list<");
+            return false;
+        }
+        (*p)++;
+        return tput(b, ">", 1);
+    }
+    if (strncmp(*p, "struct<", 7) == 0) {
+        *p += 7;
+        if (!tput(b, "struct<", 7))
+            return false;
+        for (int i = 0;; i++) {
+            skip_sp(p);
+            size_t n = strcspn(*p, ":,<>");
+            size_t m = n;
+            while (m && (*p)[m - 1] == ' ')
+                m--;
+            if (m == 0 || (*p)[n] != ':') {
+                snprintf(b->why, sizeof b->why, "expected 'field:type' in struct<");
+                return false;
+            }
+            for (size_t k = 0; k < m; k++)
+                if ((unsigned char)(*p)[k] < 0x20 || (*p)[k] == 0x7f) {
+                    snprintf(b->why, sizeof b->why,
+                             "a struct field name holds a control character");
+                    return false;
+                }
+            if ((i && !tput(b, ",", 1)) || !tput(b, *p, m) || !tput(b, ":", 1))
+                return false;
+            *p += n + 1;
+            if (!canon_type(p, b, depth + 1))
+                return false;
+            skip_sp(p);
+            if (**p == ',') {
+                (*p)++;
+                continue;
+            }
+            if (**p == '>') {
+                (*p)++;
+                return tput(b, ">", 1);
+            }
+            snprintf(b->why, sizeof b->why, "expected ',' or '>' in struct<");
+            return false;
+        }
+    }
+    /* a leaf: up to ',' or '>' outside parentheses */
+    const char *t = *p;
+    int paren = 0;
+    while (**p && !(paren == 0 && (**p == ',' || **p == '>' || **p == '<'))) {
+        paren += **p == '(' ? 1 : **p == ')' ? -1 : 0;
+        (*p)++;
+    }
+    char leaf[PQF_CHANGE_TYPE_MAX];
+    if (!canon_leaf(t, (size_t)(*p - t), leaf, sizeof leaf)) {
+        snprintf(b->why, sizeof b->why, "unknown type '%.*s'", (int)PQF_MIN(*p - t, 64), t);
+        return false;
+    }
+    return tput(b, leaf, strlen(leaf));
+}
+
 static pqf_err get_type(kctx *x, const pqf__ynode *n, const char *path, char **out)
 {
-    pqf_err rc = PQF_OK;
-    pqf_schema *s = NULL;
-    char json[256], name[PQF_CHANGE_TYPE_MAX];
-    pqf_error e2 = {0};
+    char text[TYPE_TEXT_MAX];
+    tbuf b = {text, 0, sizeof text, ""};
     if (n->type != PQF__Y_SCALAR || !n->text[0])
         return bad(x, n, path, "expected a type name such as int64 or decimal(18,2)");
-    const char *t = n->text;
-    if (strncmp(t, "list<", 5) == 0 || strncmp(t, "struct<", 7) == 0)
-        return get_str(x, n, path, out);
-    if (strlen(t) > 64 || strspn(t, "abcdefghijklmnopqrstuvwxyz0123456789_(), ") != strlen(t)) {
-        snprintf(json, sizeof json, "unknown type '%.64s'", t);
-        return bad(x, n, path, json);
+    const char *p = n->text;
+    text[0] = 0;
+    bool ok = canon_type(&p, &b, 0);
+    skip_sp(&p);
+    if (ok && *p) {
+        snprintf(b.why, sizeof b.why, "unexpected '%.32s' after the type", p);
+        ok = false;
     }
-    snprintf(json, sizeof json, "{\"columns\": [{\"name\": \"c\", \"type\": \"%s\"}]}", t);
-    if (pqf_schema_from_json(json, strlen(json), "contract", &s, &e2) != PQF_OK) {
-        snprintf(json, sizeof json, "unknown type '%s'", t);
-        PQF_TRY(bad(x, n, path, json));
+    if (!ok) {
+        /* a plain unknown name reads best as itself */
+        if (!strchr(n->text, '<') && strlen(n->text) <= 64)
+            snprintf(b.why, sizeof b.why, "unknown type '%s'%s", n->text,
+                     strchr(n->text, '(') && !strchr(n->text, ')')
+                         ? " (in a {flow} mapping a comma ends the value: quote it, "
+                           "\"decimal(18,2)\")"
+                         : "");
+        return bad(x, n, path, b.why);
     }
-    pqf_schema_type_name(s, pqf_schema_child(s, 0, 0), name, sizeof name);
     free(*out);
-    *out = strdup(name);
-    if (!*out)
-        PQF_TRY(nomem(x));
-done:
-    pqf_schema_free(s);
-    return rc;
+    *out = strdup(text);
+    return *out ? PQF_OK : nomem(x);
 }
 
 static pqf_err parse_check(kctx *x, const pqf__ynode *n, const char *base, pqf_contract_check *k)
@@ -529,11 +740,24 @@ pqf_err pqf_contract_load(const char *path, pqf_contract **out, pqf_error *err)
     pqf_err rc = PQF_OK;
     char *text = NULL;
     size_t len = 0;
+    *out = NULL;
+    PQF_TRY(pqf__read_file(path, CONTRACT_MAX_BYTES, &text, &len, err));
+    PQF_TRY(pqf__contract_parse(path, text, len, out, err));
+done:
+    free(text);
+    return rc;
+}
+
+pqf_err pqf__contract_parse(const char *path, const char *text, size_t len, pqf_contract **out,
+                            pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
     pqf__ynode *root = NULL;
     pqf_contract *c = NULL;
     kctx x = {path, err};
     *out = NULL;
-    PQF_TRY(pqf__read_file(path, CONTRACT_MAX_BYTES, &text, &len, err));
+    if (len > CONTRACT_MAX_BYTES)
+        PQF_FAIL(err, PQF_ERR_LIMIT, "%s: larger than %u bytes", path, CONTRACT_MAX_BYTES);
     PQF_TRY(pqf__yaml_load(path, text, len, &root, err));
     c = calloc(1, sizeof *c);
     if (!c || !(c->path = strdup(path)))
@@ -560,7 +784,6 @@ pqf_err pqf_contract_load(const char *path, pqf_contract **out, pqf_error *err)
     c = NULL;
 done:
     pqf__yaml_free(root);
-    free(text);
     pqf_contract_free(c);
     return rc;
 }
@@ -640,18 +863,18 @@ static void check_value(const pqf_contract_column *c, const regex_t *re, pqf_val
     }
 }
 
-/* One data file: its rows through check_value for each present checked column. */
-static pqf_err check_file(pqf_feed *f, const pqf_contract_table *t, const char *key,
-                          const regex_t *res, pqf_value_stats *stats, pqf__json_doc *doc,
-                          pqf_error *err)
+/* One data file (read from in, which this takes): its first `limit` rows (0:
+ * all) through check_value for each present checked column. */
+static pqf_err check_stream(pqf_istream *in, const pqf_contract_table *t, const char *key,
+                            const regex_t *res, uint64_t limit, pqf_value_stats *stats,
+                            pqf__json_doc *doc, uint64_t *nread, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
-    pqf_istream *in = NULL;
     pqf_reader *r = NULL;
     pqf_row_reader *rr = NULL;
     const char **cols = NULL;
     size_t *idx = NULL, ncols = 0;
-    PQF_TRY(pqf_store_open_read(pqf_feed_store(f), key, NULL, &in, NULL, err));
+    uint64_t n = 0;
     PQF_TRY(pqf_reader_open(in, NULL, &r, err));
     cols = calloc(t->ncolumns + 1, sizeof *cols);
     idx = calloc(t->ncolumns + 1, sizeof *idx);
@@ -677,7 +900,7 @@ static pqf_err check_file(pqf_feed *f, const pqf_contract_table *t, const char *
         goto done;
     pqf_row_opts ro = {.columns = cols, .ncolumns = ncols, .format = PQF_ROW_JSON};
     PQF_TRY(pqf_row_reader_open(r, &ro, &rr, err));
-    for (;;) {
+    for (; limit == 0 || n < limit; n++) {
         const char *line = NULL;
         size_t len = 0;
         pqf__json *row = NULL;
@@ -699,12 +922,51 @@ static pqf_err check_file(pqf_feed *f, const pqf_contract_table *t, const char *
         }
     }
 done:
+    if (nread)
+        *nread += n;
     pqf_row_reader_free(rr);
     pqf_reader_free(r);
     pqf_istream_free(in);
     free(cols);
     free(idx);
     return rc;
+}
+
+static pqf_err check_file(pqf_feed *f, const pqf_contract_table *t, const char *key,
+                          const regex_t *res, uint64_t limit, pqf_value_stats *stats,
+                          pqf__json_doc *doc, uint64_t *nread, pqf_error *err)
+{
+    pqf_istream *in = NULL;
+    pqf_err rc = pqf_store_open_read(pqf_feed_store(f), key, NULL, &in, NULL, err);
+    if (rc != PQF_OK)
+        return rc;
+    return check_stream(in, t, key, res, limit, stats, doc, nread, err);
+}
+
+/* The regexes of t's columns, compiled in column order (NULL-regex slots
+ * unused); free with free_res. */
+static pqf_err compile_res(const pqf_contract_table *t, regex_t **out, size_t *ncompiled,
+                           pqf_error *err)
+{
+    *ncompiled = 0;
+    *out = calloc(t->ncolumns + 1, sizeof **out);
+    if (!*out)
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+    for (; *ncompiled < t->ncolumns; (*ncompiled)++) {
+        const char *rx = t->columns[*ncompiled].check.regex;
+        if (rx && regcomp(&(*out)[*ncompiled], rx, REG_EXTENDED | REG_NOSUB) != 0)
+            return pqf_error_set(err, PQF_ERR_INVALID_ARG, "table %s: column %s: bad regex",
+                                 t->name, t->columns[*ncompiled].name);
+    }
+    return PQF_OK;
+}
+
+static void free_res(const pqf_contract_table *t, regex_t *res, size_t ncompiled)
+{
+    for (size_t i = 0; i < ncompiled && res; i++)
+        if (t->columns[i].check.regex)
+            regfree(&res[i]);
+    free(res);
 }
 
 pqf_err pqf_contract_check_values(pqf_feed *f, const pqf_contract_table *t, pqf_value_stats *stats,
@@ -718,16 +980,7 @@ pqf_err pqf_contract_check_values(pqf_feed *f, const pqf_contract_table *t, pqf_
     pqf__json_doc_init(&doc, NULL);
     memset(stats, 0, t->ncolumns * sizeof *stats);
     *seq = 0;
-    res = calloc(t->ncolumns + 1, sizeof *res);
-    if (!res)
-        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-    /* compiled in column order; ncompiled counts the prefix to free */
-    for (; ncompiled < t->ncolumns; ncompiled++) {
-        const char *rx = t->columns[ncompiled].check.regex;
-        if (rx && regcomp(&res[ncompiled], rx, REG_EXTENDED | REG_NOSUB) != 0)
-            PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: column %s: bad regex", t->name,
-                     t->columns[ncompiled].name);
-    }
+    PQF_TRY(compile_res(t, &res, &ncompiled, err));
     uint64_t head = 0;
     PQF_TRY(pqf_feed_head(f, t->name, &head, err));
     if (head == 0)
@@ -735,12 +988,62 @@ pqf_err pqf_contract_check_values(pqf_feed *f, const pqf_contract_table *t, pqf_
     PQF_TRY(pqf_feed_read_commit(f, t->name, head, &c, err));
     *seq = head;
     for (size_t i = 0; i < c->nfiles; i++)
-        PQF_TRY(check_file(f, t, c->files[i].key, res, stats, &doc, err));
+        PQF_TRY(check_file(f, t, c->files[i].key, res, 0, stats, &doc, NULL, err));
 done:
-    for (size_t i = 0; i < ncompiled && res; i++)
-        if (t->columns[i].check.regex)
-            regfree(&res[i]);
-    free(res);
+    free_res(t, res, ncompiled);
+    pqf__json_doc_free(&doc);
+    pqf_commit_free(c);
+    return rc;
+}
+
+pqf_err pqf_contract_scan_values(pqf_feed *f, const pqf_contract_table *t, uint64_t sample_rows,
+                                 pqf_value_stats *stats, pqf_value_scan *scan, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_commit *c = NULL;
+    regex_t *res = NULL;
+    size_t ncompiled = 0;
+    uint64_t head = 0;
+    pqf__json_doc doc;
+    pqf__json_doc_init(&doc, NULL);
+    memset(stats, 0, t->ncolumns * sizeof *stats);
+    memset(scan, 0, sizeof *scan);
+    PQF_TRY(compile_res(t, &res, &ncompiled, err));
+    PQF_TRY(pqf_feed_head(f, t->name, &head, err));
+    /* first pass: the commit objects only, for the row count the sample is
+     * spread over */
+    for (uint64_t seq = 1; seq <= head && sample_rows; seq++) {
+        PQF_TRY(pqf_feed_read_commit(f, t->name, seq, &c, err));
+        scan->rows_total += c->rows;
+        pqf_commit_free(c);
+        c = NULL;
+    }
+    uint64_t total = scan->rows_total;
+    scan->rows_total = 0;
+    for (uint64_t seq = 1; seq <= head; seq++) {
+        PQF_TRY(pqf_feed_read_commit(f, t->name, seq, &c, err));
+        scan->commits++;
+        scan->rows_total += c->rows;
+        for (size_t i = 0; i < c->nfiles; i++) {
+            const pqf_commit_file *cf = &c->files[i];
+            uint64_t limit = 0; /* all */
+            scan->files++;
+            if (sample_rows && total > sample_rows) {
+                /* this file's share of the sample, rounded up */
+                long double q = (long double)sample_rows * (long double)cf->rows / (long double)total;
+                limit = (uint64_t)q + ((long double)(uint64_t)q < q ? 1 : 0);
+                if (limit == 0)
+                    limit = 1;
+            }
+            if (cf->rows == 0)
+                continue;
+            PQF_TRY(check_file(f, t, cf->key, res, limit, stats, &doc, &scan->rows_read, err));
+        }
+        pqf_commit_free(c);
+        c = NULL;
+    }
+done:
+    free_res(t, res, ncompiled);
     pqf__json_doc_free(&doc);
     pqf_commit_free(c);
     return rc;
@@ -758,4 +1061,509 @@ bool pqf_value_stats_ok(const pqf_contract_column *c, const pqf_value_stats *s)
         (double)(s->rows - s->nulls) < c->check.not_null_ratio * (double)s->rows)
         return false;
     return true;
+}
+
+/* ---- a contract against a schema ---------------------------------------------------- */
+
+const pqf_contract_table *pqf_contract_table_find(const pqf_contract *c, const char *table)
+{
+    for (size_t i = 0; c && table && i < c->ntables; i++)
+        if (strcmp(c->tables[i].name, table) == 0)
+            return &c->tables[i];
+    return NULL;
+}
+
+const char *pqf_column_status_name(pqf_column_status s)
+{
+    switch (s) {
+    case PQF_COLUMN_MISSING:
+        return "missing";
+    case PQF_COLUMN_WRONG_TYPE:
+        return "wrong type";
+    case PQF_COLUMN_NULLABILITY:
+        return "nullability";
+    default:
+        return "ok";
+    }
+}
+
+static void set_fail(pqf_column_check *ck, pqf_column_status st, const char *field,
+                     const char *want, const char *have)
+{
+    ck->status = st;
+    snprintf(ck->field, sizeof ck->field, "%s", field);
+    if (st == PQF_COLUMN_MISSING)
+        snprintf(ck->detail, sizeof ck->detail, "field %.200s is not in the feed's schema", field);
+    else
+        snprintf(ck->detail, sizeof ck->detail, "%.200s: contract %.140s, feed %.140s", field, want,
+                 have);
+}
+
+/* The contract type text at *p against node of s (path names it). Stops at
+ * the first difference, recorded in ck; true when everything matches. */
+static bool match_type(const char **p, const pqf_schema *s, int node, const char *path,
+                       pqf_column_check *ck, int depth)
+{
+    char have[PQF_CHANGE_TYPE_MAX], sub[256];
+    pqf_node_info in;
+    pqf_schema_type_name(s, node, have, sizeof have);
+    if (depth > TYPE_MAX_DEPTH || pqf_schema_node(s, node, &in) != PQF_OK) {
+        set_fail(ck, PQF_COLUMN_WRONG_TYPE, path, *p, have);
+        return false;
+    }
+    skip_sp(p);
+    if (strncmp(*p, "list<", 5) == 0) {
+        int el = pqf_schema_list_element(s, node);
+        if (el < 0) {
+            set_fail(ck, PQF_COLUMN_WRONG_TYPE, path, "a list", have);
+            return false;
+        }
+        *p += 5;
+        snprintf(sub, sizeof sub, "%.250s[]", path);
+        if (!match_type(p, s, el, sub, ck, depth + 1))
+            return false;
+        skip_sp(p);
+        if (**p == '>')
+            (*p)++;
+        return true;
+    }
+    if (strncmp(*p, "struct<", 7) == 0) {
+        if (!in.is_group || pqf_schema_list_element(s, node) >= 0) {
+            set_fail(ck, PQF_COLUMN_WRONG_TYPE, path, "a struct", have);
+            return false;
+        }
+        *p += 7;
+        for (;;) {
+            skip_sp(p);
+            size_t n = strcspn(*p, ":,<>");
+            size_t m = n;
+            while (m && (*p)[m - 1] == ' ')
+                m--;
+            if ((*p)[n] != ':') {
+                set_fail(ck, PQF_COLUMN_WRONG_TYPE, path, "(a malformed struct type)", have);
+                return false;
+            }
+            char name[256];
+            snprintf(name, sizeof name, "%.*s", (int)PQF_MIN(m, sizeof name - 1), *p);
+            snprintf(sub, sizeof sub, "%.120s.%.120s", path, name);
+            *p += n + 1;
+            int c = pqf_schema_find_child(s, node, name);
+            if (c < 0) {
+                set_fail(ck, PQF_COLUMN_MISSING, sub, "", "");
+                return false;
+            }
+            if (!match_type(p, s, c, sub, ck, depth + 1))
+                return false;
+            skip_sp(p);
+            if (**p == ',') {
+                (*p)++;
+                continue;
+            }
+            if (**p == '>')
+                (*p)++;
+            return true;
+        }
+    }
+    const char *t = *p;
+    int paren = 0;
+    while (**p && !(paren == 0 && (**p == ',' || **p == '>' || **p == '<'))) {
+        paren += **p == '(' ? 1 : **p == ')' ? -1 : 0;
+        (*p)++;
+    }
+    size_t n = (size_t)(*p - t);
+    while (n && t[n - 1] == ' ')
+        n--;
+    char want[PQF_CHANGE_TYPE_MAX];
+    snprintf(want, sizeof want, "%.*s", (int)PQF_MIN(n, sizeof want - 1), t);
+    if (in.is_group || strcmp(want, have) != 0) {
+        set_fail(ck, PQF_COLUMN_WRONG_TYPE, path, want, have);
+        return false;
+    }
+    return true;
+}
+
+size_t pqf_contract_check_schema(const pqf_contract_table *t, const pqf_schema *s,
+                                 pqf_column_check *out)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        const pqf_contract_column *cc = &t->columns[i];
+        pqf_column_check *ck = &out[i];
+        pqf_node_info in;
+        memset(ck, 0, sizeof *ck);
+        int node = pqf_schema_find_child(s, 0, cc->name);
+        if (node < 0 || pqf_schema_node(s, node, &in) != PQF_OK) {
+            ck->status = PQF_COLUMN_MISSING;
+            snprintf(ck->field, sizeof ck->field, "%s", cc->name);
+            snprintf(ck->detail, sizeof ck->detail, "not in the feed's schema");
+            bad++;
+            continue;
+        }
+        ck->present = true;
+        pqf_schema_type_name(s, node, ck->type, sizeof ck->type);
+        ck->nullable = in.repetition != PQF_REQUIRED;
+        const char *p = cc->type ? cc->type : "";
+        bool type_ok = match_type(&p, s, node, cc->name, ck, 0);
+        skip_sp(&p);
+        if (type_ok && *p) {
+            set_fail(ck, PQF_COLUMN_WRONG_TYPE, cc->name, cc->type, ck->type);
+            type_ok = false;
+        }
+        if (!type_ok && strcmp(ck->field, cc->name) == 0 && ck->status == PQF_COLUMN_WRONG_TYPE)
+            /* the column itself: both whole types, as before nesting was compared */
+            snprintf(ck->detail, sizeof ck->detail, "contract %.200s, feed %.200s", cc->type,
+                     ck->type);
+        bool null_ok = cc->nullable || !ck->nullable;
+        if (type_ok && !null_ok) {
+            ck->status = PQF_COLUMN_NULLABILITY;
+            snprintf(ck->field, sizeof ck->field, "%s", cc->name);
+            snprintf(ck->detail, sizeof ck->detail,
+                     "contract requires non-null, the feed's column is nullable");
+        } else if (!type_ok && !null_ok) {
+            size_t l = strlen(ck->detail);
+            snprintf(ck->detail + l, sizeof ck->detail - l,
+                     "; contract requires non-null, the feed's column is nullable");
+        }
+        if (type_ok && null_ok)
+            snprintf(ck->detail, sizeof ck->detail, "%s, %s", ck->type,
+                     ck->nullable ? "nullable" : "required");
+        else
+            bad++;
+    }
+    return bad;
+}
+
+/* ---- keys ---------------------------------------------------------------------------- */
+
+/* Is "a,b" the same set of names as "b, a"? */
+static bool same_names(const char *a, const char *b)
+{
+    char x[1024], y[1024];
+    const char *lists[2] = {a ? a : "", b ? b : ""};
+    char *bufs[2] = {x, y};
+    size_t counts[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        /* normalise: no spaces, ',' separated, then compare token by token */
+        size_t o = 0;
+        for (const char *p = lists[k]; *p && o + 1 < sizeof x; p++)
+            if (*p != ' ')
+                bufs[k][o++] = *p;
+        bufs[k][o] = 0;
+        if (o)
+            counts[k] = 1;
+        for (size_t i = 0; i < o; i++)
+            counts[k] += bufs[k][i] == ',';
+    }
+    if (counts[0] != counts[1])
+        return false;
+    /* every name of x is in y (names in a key are distinct) */
+    for (char *tok = x; tok && *tok;) {
+        char *comma = strchr(tok, ',');
+        size_t n = comma ? (size_t)(comma - tok) : strlen(tok);
+        bool found = false;
+        for (const char *q = y; *q;) {
+            size_t m = strcspn(q, ",");
+            if (m == n && strncmp(q, tok, n) == 0)
+                found = true;
+            q += m;
+            if (*q == ',')
+                q++;
+        }
+        if (!found)
+            return false;
+        tok = comma ? comma + 1 : NULL;
+    }
+    return true;
+}
+
+bool pqf_contract_key_ok(const pqf_contract_table *t, const char *key)
+{
+    return !t->key || same_names(t->key, key);
+}
+
+pqf_err pqf_feed_schema_key(pqf_feed *f, const char *table, int version, char *buf, size_t cap,
+                            pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    char key[PQF_TABLE_NAME_MAX + 40];
+    uint8_t *data = NULL;
+    size_t len = 0, o = 0;
+    pqf__json *root = NULL;
+    pqf__json_doc doc;
+    pqf__json_doc_init(&doc, NULL);
+    if (cap)
+        buf[0] = 0;
+    snprintf(key, sizeof key, "%s/_schema/%06d.json", table, version);
+    PQF_TRY(pqf_store_get_bytes(pqf_feed_store(f), key, NULL, (size_t)16 << 20, &data, &len, err));
+    if (pqf__json_parse(&doc, (const char *)data, len, &root) != PQF_OK)
+        PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: %s", key, doc.err.msg);
+    const pqf__json *k = pqf__json_get(root, "key");
+    if (!k)
+        goto done;
+    if (k->type != PQF__JARR)
+        PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: \"key\" is not an array", key);
+    for (const pqf__json *e = k->child; e; e = e->next) {
+        if (e->type != PQF__JSTR)
+            PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: \"key\" holds a non-string", key);
+        int w = snprintf(buf + o, cap - o, "%s%s", o ? "," : "", e->str);
+        if (w < 0 || (size_t)w >= cap - o)
+            PQF_FAIL(err, PQF_ERR_LIMIT, "%s: the key is longer than %zu bytes", key, cap);
+        o += (size_t)w;
+    }
+done:
+    free(data);
+    pqf__json_doc_free(&doc);
+    return rc;
+}
+
+/* ---- enforcement ----------------------------------------------------------------------- */
+
+pqf_err pqf_contract_enforce_schema(const pqf_contract *c, const pqf_contract_table *t,
+                                    const pqf_schema *prev, const pqf_schema *next,
+                                    const char *key, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_column_check *ck = NULL;
+    pqf_schema_change *ch = NULL;
+    size_t nch = 0;
+    const char *cname = c && c->path ? c->path : "(contract)";
+    ck = calloc(t->ncolumns + 1, sizeof *ck);
+    if (!ck)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    if (pqf_contract_check_schema(t, next, ck) > 0) {
+        for (size_t i = 0; i < t->ncolumns; i++) {
+            if (ck[i].status == PQF_COLUMN_OK)
+                continue;
+            if (ck[i].status == PQF_COLUMN_MISSING && strcmp(ck[i].field, t->columns[i].name) == 0)
+                PQF_FAIL(err, PQF_ERR_CONTRACT,
+                         "contract %s: table %s: column %s: missing (the contract needs it: "
+                         "line %u)",
+                         cname, t->name, t->columns[i].name, t->columns[i].line);
+            PQF_FAIL(err, PQF_ERR_CONTRACT, "contract %s: table %s: column %s: %s: %s", cname,
+                     t->name, t->columns[i].name, pqf_column_status_name(ck[i].status),
+                     ck[i].detail);
+        }
+    }
+    if (!pqf_contract_key_ok(t, key))
+        PQF_FAIL(err, PQF_ERR_CONTRACT, "contract %s: table %s: key: the contract's key is %s, "
+                 "the feed's is %s", cname, t->name, t->key, key && *key ? key : "(none)");
+    if (prev && t->compat != PQF_COMPAT_NONE) {
+        PQF_TRY(pqf_schema_diff(prev, next, &ch, &nch, err));
+        for (size_t i = 0; i < nch; i++) {
+            bool bw = !(t->compat & PQF_COMPAT_BACKWARD) || ch[i].backward_ok;
+            bool fw = !(t->compat & PQF_COMPAT_FORWARD) || ch[i].forward_ok;
+            if (bw && fw)
+                continue;
+            const pqf_schema_change *x = &ch[i];
+            char what[700];
+            if (x->kind == PQF_CHANGE_ADDED)
+                snprintf(what, sizeof what, "added %s column (%s)",
+                         x->new_nullable ? "nullable" : "required", x->new_type);
+            else if (x->kind == PQF_CHANGE_DROPPED)
+                snprintf(what, sizeof what, "dropped (%s, %s)", x->old_type,
+                         x->old_nullable ? "nullable" : "required");
+            else if (x->type_changed)
+                snprintf(what, sizeof what, "%s -> %s (%s)", x->old_type, x->new_type,
+                         x->widening    ? "widening"
+                         : x->narrowing ? "narrowing"
+                                        : "type change");
+            else
+                snprintf(what, sizeof what, "%s -> %s", x->old_nullable ? "nullable" : "required",
+                         x->new_nullable ? "nullable" : "required");
+            PQF_FAIL(err, PQF_ERR_CONTRACT,
+                     "contract %s: table %s: column %s: compatibility %s: %s breaks %s "
+                     "compatibility",
+                     cname, t->name, x->column, pqf_compat_mode_name(t->compat), what,
+                     !bw ? "backward" : "forward");
+        }
+    }
+done:
+    free(ck);
+    free(ch);
+    return rc;
+}
+
+/* The first failing value check of column c, in words. */
+static void value_rule(const pqf_contract_column *c, const pqf_value_stats *s, char *buf,
+                       size_t cap)
+{
+    const pqf_contract_check *k = &c->check;
+    if (!s->present)
+        snprintf(buf, cap, "check: the column is not in the data files");
+    else if (s->not_allowed)
+        snprintf(buf, cap, "check allowed: %llu value%s not allowed, e.g. \"%.130s\"",
+                 (unsigned long long)s->not_allowed, s->not_allowed == 1 ? "" : "s", s->example);
+    else if (s->out_of_range)
+        snprintf(buf, cap, "check min/max [%.40s, %.40s]: %llu value%s out of range, e.g. \"%.130s\"",
+                 k->min ? k->min : "-", k->max ? k->max : "-", (unsigned long long)s->out_of_range,
+                 s->out_of_range == 1 ? "" : "s", s->example);
+    else if (s->no_match)
+        snprintf(buf, cap, "check regex %.100s: %llu value%s not matching, e.g. \"%.130s\"",
+                 k->regex, (unsigned long long)s->no_match, s->no_match == 1 ? "" : "s",
+                 s->example);
+    else
+        snprintf(buf, cap, "check not_null_ratio %g: %llu of %llu rows not null", k->not_null_ratio,
+                 (unsigned long long)(s->rows - s->nulls), (unsigned long long)s->rows);
+}
+
+static pqf_err enforce_values(pqf_feed *f, const pqf_contract *c, const pqf_contract_table *t,
+                              const pqf_commit *cm, uint64_t max_file_bytes,
+                              pqf_contract_unready *u, pqf_error *err);
+
+pqf_err pqf_contract_enforce_values(pqf_feed *f, const pqf_contract *c,
+                                    const pqf_contract_table *t, const pqf_commit *cm,
+                                    uint64_t max_file_bytes, pqf_error *err)
+{
+    return enforce_values(f, c, t, cm, max_file_bytes, NULL, err);
+}
+
+static pqf_err enforce_values(pqf_feed *f, const pqf_contract *c, const pqf_contract_table *t,
+                              const pqf_commit *cm, uint64_t max_file_bytes,
+                              pqf_contract_unready *u, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_value_stats *stats = NULL;
+    regex_t *res = NULL;
+    size_t ncompiled = 0;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    pqf__json_doc doc;
+    pqf__json_doc_init(&doc, NULL);
+    const char *cname = c && c->path ? c->path : "(contract)";
+    size_t nchecks = 0;
+    for (size_t i = 0; i < t->ncolumns; i++)
+        nchecks += t->columns[i].has_check;
+    if (nchecks == 0)
+        goto done;
+    if (max_file_bytes == 0)
+        max_file_bytes = (uint64_t)1 << 30;
+    stats = calloc(t->ncolumns, sizeof *stats);
+    if (!stats)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(compile_res(t, &res, &ncompiled, err));
+    for (size_t i = 0; i < cm->nfiles; i++) {
+        const pqf_commit_file *cf = &cm->files[i];
+        pqf_istream *in = NULL;
+        if (cf->bytes > max_file_bytes)
+            PQF_FAIL(err, PQF_ERR_LIMIT, "%s: %llu bytes, more than the largest file read (%llu)",
+                     cf->key, (unsigned long long)cf->bytes, (unsigned long long)max_file_bytes);
+        free(data);
+        data = NULL;
+        rc = pqf_store_get_bytes(pqf_feed_store(f), cf->key, NULL, (size_t)cf->bytes + 1, &data,
+                                 &len, err);
+        if ((rc == PQF_ERR_NOT_FOUND || rc == PQF_ERR_LIMIT) && u) {
+            u->wait = PQF_CONTRACT_MISSING; /* absent, or not its size yet */
+            snprintf(u->key, sizeof u->key, "%s", cf->key);
+            rc = PQF_OK;
+            goto done;
+        }
+        PQF_TRY(rc);
+        uint8_t d[32];
+        char hex[65];
+        pqf__sha256(data, len, d);
+        pqf__hex(d, 32, hex);
+        if ((len != cf->bytes || strcmp(hex, cf->sha256) != 0) && u) {
+            u->wait = len != cf->bytes ? PQF_CONTRACT_MISSING : PQF_CONTRACT_CORRUPT;
+            snprintf(u->key, sizeof u->key, "%s", cf->key);
+            memcpy(u->got_sha256, hex, sizeof u->got_sha256);
+            goto done;
+        }
+        if (len != cf->bytes || strcmp(hex, cf->sha256) != 0)
+            PQF_FAIL(err, PQF_ERR_CHECKSUM, "%s: its bytes do not hash to the commit's sha256",
+                     cf->key);
+        PQF_TRY(pqf_istream_mem(data, len, cf->key, &in, err));
+        PQF_TRY(check_stream(in, t, cf->key, res, 0, stats, &doc, NULL, err));
+    }
+    for (size_t i = 0; i < t->ncolumns; i++) {
+        if (pqf_value_stats_ok(&t->columns[i], &stats[i]))
+            continue;
+        char rule[400];
+        value_rule(&t->columns[i], &stats[i], rule, sizeof rule);
+        PQF_FAIL(err, PQF_ERR_CONTRACT, "contract %s: table %s: column %s: %s", cname, t->name,
+                 t->columns[i].name, rule);
+    }
+done:
+    free(data);
+    free(stats);
+    free_res(t, res, ncompiled);
+    pqf__json_doc_free(&doc);
+    return rc;
+}
+
+pqf_err pqf_contract_enforce_commit(pqf_feed *f, const pqf_contract *c, const pqf_commit *cm,
+                                    uint64_t max_file_bytes, pqf_contract_unready *u,
+                                    pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_schema *prev = NULL, *next = NULL;
+    pqf_error e2 = {0};
+    char key[1024];
+    memset(u, 0, sizeof *u);
+    const pqf_contract_table *t = pqf_contract_table_find(c, cm->table);
+    if (!t)
+        return PQF_OK;
+    rc = pqf_feed_schema_get(f, cm->table, cm->schema_version, &next, &e2);
+    if (rc == PQF_OK)
+        rc = pqf_feed_schema_key(f, cm->table, cm->schema_version, key, sizeof key, &e2);
+    if (rc == PQF_ERR_NOT_FOUND) { /* at a replica the schema file can be late */
+        u->wait = PQF_CONTRACT_MISSING;
+        snprintf(u->key, sizeof u->key, "%s/_schema/%06d.json", cm->table, cm->schema_version);
+        rc = PQF_OK;
+        goto done;
+    }
+    if (rc != PQF_OK) {
+        *err = e2;
+        goto done;
+    }
+    /* the version before, for the mode; a replica need not hold versions no
+     * commit names, so without it only the mode goes unchecked */
+    if (cm->schema_version > 1 && t->compat != PQF_COMPAT_NONE) {
+        rc = pqf_feed_schema_get(f, cm->table, cm->schema_version - 1, &prev, &e2);
+        if (rc == PQF_ERR_NOT_FOUND)
+            rc = PQF_OK;
+        if (rc != PQF_OK) {
+            *err = e2;
+            goto done;
+        }
+    }
+    PQF_TRY(pqf_contract_enforce_schema(c, t, prev, next, key, err));
+    PQF_TRY(enforce_values(f, c, t, cm, max_file_bytes, u, err));
+done:
+    if (rc == PQF_ERR_CONTRACT)
+        pqf_error_prefix(err, "commit %llu breaks ", (unsigned long long)cm->seq);
+    pqf_schema_free(prev);
+    pqf_schema_free(next);
+    return rc;
+}
+
+pqf_err pqf__contract_check_export(pqf_feed *f, const pqf_export_spec *sp, const pqf_commit *cm,
+                                   pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_schema *latest = NULL;
+    int v = 0;
+    const pqf_contract_table *t = pqf_contract_table_find(sp->contract, sp->table);
+    if (!t)
+        return PQF_OK;
+    if (!cm) {
+        /* before the schema is registered: a breaking schema leaves no version behind */
+        PQF_TRY(pqf_feed_schema_latest(f, sp->table, &v, &latest, err));
+        PQF_TRY(pqf_contract_enforce_schema(sp->contract, t, latest, sp->schema, sp->key, err));
+    } else {
+        /* before the commit object is written: the data files are there, unnamed */
+        PQF_TRY(pqf_contract_enforce_values(f, sp->contract, t, cm, 0, err));
+    }
+done:
+    if (rc == PQF_ERR_CONTRACT) {
+        uint64_t seq = 0;
+        pqf_error e2 = {0};
+        if (cm)
+            seq = cm->seq;
+        else if (pqf_feed_head(f, sp->table, &seq, &e2) == PQF_OK)
+            seq++;
+        pqf_error_prefix(err, "table %s: commit %llu not published: ", sp->table,
+                         (unsigned long long)seq);
+    }
+    pqf_schema_free(latest);
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include "base/hash.h"
 #include "source/json.h"
 #include "base/strset.h"
+#include "feed/contract_impl.h"
 #include "feed/feed_impl.h"
 #include "feed/hashstream.h"
 #include "pqfeed/export.h"
@@ -760,6 +761,8 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     PQF_TRY(pqf_feed_head(f, sp->table, &seq, err));
     if (seq > 0)
         PQF_TRY(pqf_feed_read_commit(f, sp->table, seq, &head, err));
+    if (sp->contract) /* contract hook 1: the schema, before it is registered */
+        PQF_TRY(pqf__contract_check_export(f, sp, NULL, err));
     PQF_TRY(pqf_feed_register_table(f, sp->table, err));
     PQF_TRY(register_schema(f, sp, &res->schema_version, &res->schema_changed, err));
     pqf__crashpoint("export.schema-registered");
@@ -861,6 +864,8 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
     x.c->created_ms = pqf__now_ms();
+    if (sp->contract) /* contract hook 2: the values, before the commit object */
+        PQF_TRY(pqf__contract_check_export(f, sp, x.c, err));
     pqf__crashpoint("export.before-publish");
     PQF_TRY(pqf_feed_publish(f, x.c, err));
     pqf__crashpoint("export.after-publish");

@@ -97,7 +97,7 @@ tables:
         check: {not_null_ratio: 1}
 EOF
 check "value checks pass on the fresh feed" "$PQF" schema check "$T/values.yaml" "$F"
-check_grep "the values of the latest commit are read" "^  values \(commit 1, [0-9]+ rows\)$" "$T/last.out"
+check_grep "the values of every commit are read" "^  values \(1 commit, 1 file: 500 of 500 rows read\)$" "$T/last.out"
 check_grep "a passing regex check" "^ +key +ok +not-null 1.0000$" "$T/last.out"
 sed 's/allowed: \[open, in_progress, review, resolved, closed\]/allowed: [open, closed]/' "$T/values.yaml" >"$T/allowed.yaml"
 check_exit "a value outside 'allowed' fails with exit 24" 24 "$PQF" schema check "$T/allowed.yaml" "$F"
@@ -205,6 +205,27 @@ check_grep "added nullable column: full compatible" "^full: compatible$" "$T/las
 check "diff: a required column added" "$PQF" schema diff "$SCHEMA" "$T/added_req.json"
 check_grep "added required column in words" "^  added required column team \(string\) \(breaks backward\)$" "$T/last.out"
 check_grep "added required column: backward incompatible" "^backward: incompatible$" "$T/last.out"
+
+# every rule in words (docs/SCHEMA.md): OLD-TYPE NEW-TYPE -> the line diff prints
+rule() { # DESC OLD NEW PATTERN BACKWARD FORWARD
+    printf '{"columns": [{"name": "c", %s}]}\n' "$2" >"$T/r_old.json"
+    printf '{"columns": [{"name": "c", %s}]}\n' "$3" >"$T/r_new.json"
+    "$PQF" schema diff "$T/r_old.json" "$T/r_new.json" >"$T/rule.out" 2>&1
+    if grep -Eq -- "$4" "$T/rule.out" && grep -q "^backward: $5$" "$T/rule.out" &&
+        grep -q "^forward: $6$" "$T/rule.out"; then ok "diff rule: $1"; else
+        not_ok "diff rule: $1" "$(cat "$T/rule.out")"; fi
+}
+rule "float -> double" '"type": "float"' '"type": "double"' '^  c: float -> double \(widening\) \(breaks forward\)$' compatible incompatible
+rule "double -> float" '"type": "double"' '"type": "float"' '^  c: double -> float \(narrowing\) \(breaks backward\)$' incompatible compatible
+rule "decimal precision up" '"type": "decimal(10,2)"' '"type": "decimal(12,2)"' '^  c: decimal\(10,2\) -> decimal\(12,2\) \(widening\)' compatible incompatible
+rule "decimal precision down" '"type": "decimal(12,2)"' '"type": "decimal(10,2)"' '^  c: decimal\(12,2\) -> decimal\(10,2\) \(narrowing\)' incompatible compatible
+rule "decimal scale change" '"type": "decimal(10,2)"' '"type": "decimal(10,3)"' '^  c: decimal\(10,2\) -> decimal\(10,3\) \(type change\) \(breaks backward and forward\)$' incompatible incompatible
+rule "int -> string" '"type": "int64"' '"type": "string"' '^  c: int64 -> string \(type change\) \(breaks backward and forward\)$' incompatible incompatible
+rule "required -> nullable" '"type": "int64", "nullable": false' '"type": "int64"' '^  c: required -> nullable \(breaks forward\)$' compatible incompatible
+rule "nullable -> required" '"type": "int64"' '"type": "int64", "nullable": false' '^  c: nullable -> required \(breaks backward\)$' incompatible compatible
+rule "widened and made required" '"type": "int32"' '"type": "int64", "nullable": false' '^  c: int32 -> int64 \(widening\), nullable -> required \(breaks backward and forward\)$' incompatible incompatible
+rule "a struct field widened" '"type": {"struct": [{"name": "x", "type": "int32"}]}' '"type": {"struct": [{"name": "x", "type": "int64"}]}' '^  c.x: int32 -> int64 \(widening\) \(breaks forward\)$' compatible incompatible
+rule "a list element narrowed" '"type": {"list": "int64"}' '"type": {"list": "int32"}' '^  c\[\]: int64 -> int32 \(narrowing\) \(breaks backward\)$' incompatible compatible
 
 "$PQF" schema diff "$SCHEMA" "$T/dropped.json" --json >"$T/diff.json"
 check_grep "diff --json: the change with its verdicts" '\{"column":"title","change":"dropped","old_type":"string","new_type":null,"old_nullable":false,"new_nullable":null,"widening":false,"narrowing":false,"backward":true,"forward":false,"text":"dropped column title \(string, required\)"\}' "$T/diff.json"
