@@ -280,6 +280,10 @@ done:
 const char *pqf_mapping_name(const pqf_mapping *m) { return m->name; }
 const char *pqf_mapping_digest(const pqf_mapping *m) { return m->digest; }
 pqf_unknown_rule pqf_mapping_unknown(const pqf_mapping *m) { return m->unknown; }
+const char *pqf__mapping_keep_column(const pqf_mapping *m)
+{
+    return m->unknown == PQF_UNKNOWN_KEEP ? m->unknown_column : NULL;
+}
 
 /* ---- plan ------------------------------------------------------------------- */
 
