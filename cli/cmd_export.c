@@ -354,8 +354,10 @@ int pqf_cmd_export(int argc, char **argv)
     }
     pqf_err rc = schema_path ? pqf_schema_load_json(schema_path, &schema, &err)
                              : pqf_schema_infer(in.v[0], &to.source, infer_rows, &schema, &err);
-    if (rc == PQF_OK && mapping_path)
+    if (rc == PQF_OK && mapping_path) /* checked before the store is touched */
         rc = pqf_mapping_load(mapping_path, &mapping, &err);
+    if (rc == PQF_OK && mapping)
+        rc = pqf_mapping_check(mapping, schema, false, &err);
     if (rc == PQF_OK)
         rc = pqf_store_open(uri, &sa.opt, &store, &err);
     if (rc == PQF_OK)

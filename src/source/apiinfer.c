@@ -55,6 +55,7 @@ struct fnode {
     unsigned nvals;
     bool many;
     /* decision */
+    bool force_null;
     ctype t;
     int prec, scale;
     char type_text[64], kinds_text[160], note[400];
@@ -604,6 +605,51 @@ static void decide(pqf_infer *ix, fnode *f)
         snprintf(f->type_text, sizeof f->type_text, "list<%.50s>", f->elem->type_text);
 }
 
+static void type_text(fnode *f)
+{
+    static const char *const names[] = {"string", "bool", "int64", "double", "decimal",
+                                        "string", "timestamp_us", "date", "json", "struct",
+                                        "list"};
+    if (f->t == T_DECIMAL)
+        snprintf(f->type_text, sizeof f->type_text, "decimal(%d,%d)", f->prec, f->scale);
+    else if (f->t != T_LIST)
+        snprintf(f->type_text, sizeof f->type_text, "%s", names[f->t]);
+}
+
+/* Inferring mapped records: a column's cast decides its type family (the
+ * values were already cast, so "10" from `cast: string` stays a string). */
+static void apply_cast(fnode *f, const char *cast)
+{
+    if (!cast || f->t == T_NONE)
+        return;
+    ctype was = f->t;
+    if (strcmp(cast, "string") == 0)
+        f->t = T_STRING;
+    else if (strcmp(cast, "int") == 0)
+        f->t = T_INT;
+    else if (strcmp(cast, "double") == 0)
+        f->t = T_DOUBLE;
+    else if (strcmp(cast, "bool") == 0)
+        f->t = T_BOOL;
+    else if (strcmp(cast, "json") == 0)
+        f->t = T_JSON;
+    else if (strcmp(cast, "timestamp") == 0)
+        f->t = T_TS;
+    else if (strcmp(cast, "date") == 0)
+        f->t = T_DATE;
+    else if (strcmp(cast, "decimal") == 0 && f->t != T_DECIMAL) {
+        if (f->t == T_INT && f->n_idig + f->s_idig <= 38) {
+            f->t = T_DECIMAL;
+            f->prec = PQF_MAX(PQF_MAX(f->n_idig, f->s_idig), 1);
+            f->scale = 0;
+        } else {
+            f->t = T_DOUBLE;
+        }
+    }
+    if (f->t != was)
+        type_text(f);
+}
+
 static uint64_t of_count(const pqf_infer *ix, const fnode *f)
 {
     if (f->is_elem)
@@ -613,7 +659,7 @@ static uint64_t of_count(const pqf_infer *ix, const fnode *f)
 
 static bool nullable(const pqf_infer *ix, const fnode *f, bool flat)
 {
-    if (f->kinds[KN_NULL] || f->t == T_NONE)
+    if (f->kinds[KN_NULL] || f->t == T_NONE || f->force_null)
         return true;
     if (flat) /* a flattened column: missing whenever any ancestor was missing or null */
         for (const fnode *a = f; a && a != &ix->root; a = a->parent)
@@ -831,8 +877,11 @@ pqf_err pqf_infer_finish(pqf_infer *ix, pqf_schema **schema, char **mapping_yaml
         const char *keep = ix->o.mapping ? pqf__mapping_keep_column(ix->o.mapping) : NULL;
         if (keep && strcmp(f->name, keep) == 0) { /* unknown fields, kept as JSON */
             f->t = T_JSON;
-            snprintf(f->type_text, sizeof f->type_text, "json");
+            f->force_null = true;
+            type_text(f);
         }
+        if (ix->o.mapping)
+            apply_cast(f, pqf__mapping_cast(ix->o.mapping, f->name));
     }
     s = pqf_schema_create();
     if (!s)

@@ -213,13 +213,15 @@ pqf_err pqf_mapping_parse(const char *name, const char *text, size_t len, pqf_ma
                 m->unknown = PQF_UNKNOWN_FAIL;
             else
                 PQF_TRY(bad(&x, n->line, "unknown", "expected keep, drop or fail", NULL));
+            if (!m->unknown_line)
+                m->unknown_line = n->line;
         } else if (strcmp(n->key, "unknown_column") == 0) {
             if (n->type != PQF__Y_SCALAR || !n->text[0])
                 PQF_TRY(bad(&x, n->line, "unknown_column", "expected a column name", NULL));
             free(m->unknown_column);
             if (!(m->unknown_column = strdup(n->text)))
                 PQF_TRY(nomem(&x));
-            m->unknown_line = n->line;
+            m->unknown_line = n->line; /* unknown_column's line wins */
         } else if (strcmp(n->key, "ignore") == 0) {
             if (n->type != PQF__Y_SEQ)
                 PQF_TRY(bad(&x, n->line, "ignore", "expected a list of field paths", NULL));
@@ -280,6 +282,14 @@ done:
 const char *pqf_mapping_name(const pqf_mapping *m) { return m->name; }
 const char *pqf_mapping_digest(const pqf_mapping *m) { return m->digest; }
 pqf_unknown_rule pqf_mapping_unknown(const pqf_mapping *m) { return m->unknown; }
+const char *pqf__mapping_cast(const pqf_mapping *m, const char *column)
+{
+    for (size_t i = 0; i < m->ncols; i++)
+        if (strcmp(m->cols[i].column, column) == 0)
+            return m->cols[i].cast == CAST_NONE ? NULL : cast_names[m->cols[i].cast];
+    return NULL;
+}
+
 const char *pqf__mapping_keep_column(const pqf_mapping *m)
 {
     return m->unknown == PQF_UNKNOWN_KEEP ? m->unknown_column : NULL;
@@ -330,6 +340,8 @@ struct pqf__mapplan {
     char path[4096]; /* the dotted path while walking */
     pqf__json *keep_last;
     pqf__json *keep_obj;
+    bool unbound;              /* no schema: top-level fields no column reads are columns */
+    pqf__json *out, *out_last; /* the output object while applying */
 };
 
 static void tnode_free_kids(tnode *t)
@@ -650,6 +662,7 @@ pqf_err pqf__mapplan_create(const pqf_mapping *m, const pqf_schema *s, bool gene
         if (trie_add(&p->root, m->ignore[i]) != PQF_OK)
             PQF_TRY(nomem(&x));
     p->keep_column = m->unknown == PQF_UNKNOWN_KEEP ? m->unknown_column : NULL;
+    p->unbound = s == NULL;
     if (s) {
         /* the schema's other columns come from the same-named field */
         for (int i = 0; i < top; i++) {
@@ -896,6 +909,21 @@ static pqf_err walk_unknown(pqf__mapplan *p, const actx *a, const tnode *t, cons
         }
         if (k)
             continue; /* a prefix of a read path holding a non-object: read as missing */
+        if (p->unbound && t == &p->root && !member(p->out, c->key, c->key_len) &&
+            !(p->keep_column && strcmp(c->key, p->keep_column) == 0)) {
+            pqf__json *o = node_copy(p, c, c->key, c->key_len);
+            if (!o)
+                return pqf_error_set(a->err, PQF_ERR_NOMEM, "out of memory");
+            if (p->out_last)
+                p->out_last->next = o;
+            else
+                p->out->child = o;
+            p->out_last = o;
+            p->out->len++;
+            continue;
+        }
+        if (p->m->unknown == PQF_UNKNOWN_DROP)
+            continue;
         if (p->m->unknown == PQF_UNKNOWN_FAIL)
             return pqf_error_set(a->err, PQF_ERR_VALUE,
                                  "%s:%llu: record %llu: unknown field '%.300s' (the mapping %s "
@@ -965,11 +993,14 @@ pqf_err pqf__mapplan_apply(pqf__mapplan *p, const pqf__json *rec, const char *fi
         last = nv;
         o->len++;
     }
-    if (p->m->unknown != PQF_UNKNOWN_DROP) {
+    if (p->m->unknown != PQF_UNKNOWN_DROP || p->unbound) {
         p->path[0] = 0;
+        p->out = o;
+        p->out_last = last;
         pqf_err rc = walk_unknown(p, &a, &p->root, rec, 0);
         if (rc != PQF_OK)
             return err->code ? rc : pqf_error_set(err, rc, "out of memory");
+        last = p->out_last;
         if (p->keep_obj) {
             if (last)
                 last->next = p->keep_obj;

@@ -23,6 +23,8 @@ pqf_err pqf__mapplan_create(const pqf_mapping *m, const pqf_schema *schema, bool
 pqf_err pqf__mapplan_apply(pqf__mapplan *p, const pqf__json *rec, const char *file,
                            uint64_t line, uint64_t recno, const pqf__json **out, pqf_error *err);
 void pqf__mapplan_free(pqf__mapplan *p);
+/* The cast a column of the mapping names ("int", "decimal", ...), or NULL. */
+const char *pqf__mapping_cast(const pqf_mapping *m, const char *column);
 /* The JSON column of `unknown: keep`, or NULL. */
 const char *pqf__mapping_keep_column(const pqf_mapping *m);
 
