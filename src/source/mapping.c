@@ -855,7 +855,7 @@ static pqf_err cast_value(pqf__mapplan *p, const actx *a, const pcol *pc, const 
         if (v->type == PQF__JSTR)
             trim(&s, &n);
         if ((v->type != PQF__JSTR && v->type != PQF__JNUM) || !pqf__parse_bool(s, n, &b))
-            return cast_fail(p, a, pc, " is not a boolean (true/false/1/0/yes/no)", v);
+            return cast_fail(p, a, pc, " is not a boolean (true/false/t/f/1/0)", v);
         o->type = PQF__JBOOL;
         o->b = b;
         return PQF_OK;
