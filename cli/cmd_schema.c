@@ -468,7 +468,10 @@ static int cmd_check(int argc, char **argv)
     }
     /* one regular file (or more than one argument): API pages, else one STORE */
     struct stat st;
-    bool page_mode = npages > 1 || (npages == 1 && stat(pages[0], &st) == 0 && S_ISREG(st.st_mode));
+    const char *ext = npages == 1 ? strrchr(pages[0], '.') : NULL;
+    bool page_mode = npages > 1 || (npages == 1 && stat(pages[0], &st) == 0 && S_ISREG(st.st_mode)) ||
+                     (ext && (strcmp(ext, ".ndjson") == 0 || strcmp(ext, ".jsonl") == 0 ||
+                              strcmp(ext, ".json") == 0));
     uri = npages == 1 && !page_mode ? pages[0] : NULL;
     if (!page_mode && !uri) {
         free(pages);

@@ -293,6 +293,9 @@ check_grep "inferred: the other columns hold" "^schema check failed: 1 problem$"
 check_exit "a failing record in the pages is an error, not a report (exit 3)" 3 "$PQF" schema check \
     "$T/contract.yaml" "$T/p/page.ndjson" --mapping "$T/strict2.yaml" --schema "$T/strict.schema.json"
 check_grep "the failing record is named" "page.ndjson:3: record 3: unknown field 'author.nick'" "$T/last.out"
+check_exit "a missing page is an error naming it (exit 9)" 9 "$PQF" schema check "$T/contract.yaml" \
+    "$T/p/nope.ndjson" --mapping "$T/m.yaml"
+check_grep "the missing page is named" "nope.ndjson" "$T/last.out"
 check_exit "--mapping with a STORE is a usage error" 2 "$PQF" schema check "$T/contract.yaml" "$F" \
     --mapping "$T/m.yaml"
 done_testing
