@@ -784,13 +784,35 @@ static pqf_err yaml_str(pqf__buf *b, const char *s)
     return rc == PQF_OK ? pqf__buf_append(b, "\"", 1) : rc;
 }
 
-/* A mapping path must not hold '.' inside a field name (it separates fields). */
-static bool addressable(const fnode *f)
+/* A field path is addressable when no name on it is empty; a name holding
+ * '.' needs the list form (from: [a, "b.c"]). */
+static bool addressable(const fnode *f, bool *dotted)
 {
-    for (; f && f->parent; f = f->parent)
-        if (!f->name[0] || strchr(f->name, '.'))
+    *dotted = false;
+    for (; f && f->parent; f = f->parent) {
+        if (!f->name[0])
             return false;
+        if (strchr(f->name, '.'))
+            *dotted = true;
+    }
     return true;
+}
+
+static pqf_err emit_from(pqf__buf *y, const fnode *f, bool list)
+{
+    if (!list)
+        return yaml_str(y, f->path);
+    const fnode *chain[64];
+    size_t n = 0;
+    for (const fnode *a = f; a && a->parent && n < 64; a = a->parent)
+        chain[n++] = a;
+    pqf_err rc = pqf__buf_append(y, "[", 1);
+    for (size_t i = n; i-- > 0 && rc == PQF_OK;) {
+        rc = yaml_str(y, chain[i]->name);
+        if (rc == PQF_OK && i)
+            rc = pqf__buf_append(y, ", ", 2);
+    }
+    return rc == PQF_OK ? pqf__buf_append(y, "]", 1) : rc;
 }
 
 typedef struct {
@@ -803,18 +825,23 @@ typedef struct {
 static pqf_err emit_column(bctx *b, const char *column, const fnode *f)
 {
     pqf_err rc = PQF_OK;
+    bool dotted;
     if (!b->y)
         return PQF_OK;
-    if (!addressable(f))
-        return pqf__buf_printf(b->y, "  # %s: field path '%s' holds an empty or dotted name, "
-                                     "which a mapping cannot address\n", column, f->path);
+    if (!addressable(f, &dotted))
+        return pqf__buf_printf(b->y, "  # %s: field path '%s' holds an empty name, which a "
+                                     "mapping cannot address\n", column, f->path);
     PQF_TRY(pqf__buf_append(b->y, "  ", 2));
     PQF_TRY(yaml_str(b->y, column));
     PQF_TRY(pqf__buf_append(b->y, ": ", 2));
-    if (f->cast) {
+    if (f->cast || (dotted && f->parent->parent)) {
         PQF_TRY(pqf__buf_append(b->y, "{from: ", 7));
-        PQF_TRY(yaml_str(b->y, f->path));
-        PQF_TRY(pqf__buf_printf(b->y, ", cast: %s}", f->cast));
+        PQF_TRY(emit_from(b->y, f, dotted));
+        if (f->cast)
+            PQF_TRY(pqf__buf_printf(b->y, ", cast: %s", f->cast));
+        PQF_TRY(pqf__buf_append(b->y, "}", 1));
+    } else if (dotted) { /* a top-level name with '.': the column of the same name reads it */
+        PQF_TRY(pqf__buf_append(b->y, "{}", 2));
     } else {
         PQF_TRY(yaml_str(b->y, f->path));
     }

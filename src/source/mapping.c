@@ -39,9 +39,16 @@ typedef enum mcast {
 static const char *const cast_names[] = {"none", "string", "int", "decimal", "double",
                                          "bool", "timestamp", "date", "json"};
 
+/* A field path: n segments, each NUL-terminated, back to back in buf. */
+typedef struct segpath {
+    char *buf;
+    size_t len, n;
+} segpath;
+
 typedef struct mcol {
     char *column;
-    char *from; /* dotted field path */
+    char *from; /* the path as written (for messages) */
+    segpath path;
     mcast cast;
     char *def;  /* default (YAML scalar text), or NULL */
     unsigned line, cast_line, def_line;
@@ -56,6 +63,7 @@ struct pqf_mapping {
     mcol *cols;
     size_t ncols;
     char **ignore;
+    segpath *ignore_path;
     unsigned *ignore_line;
     size_t nignore;
 };
@@ -96,6 +104,58 @@ static bool path_ok(const char *p)
     return segs <= MAPPING_MAX_SEGMENTS;
 }
 
+/* "a.b.c" (checked with path_ok) or one name taken whole -> segments */
+static bool seg_set(segpath *sp, const char *text, bool dotted)
+{
+    size_t len = strlen(text) + 1;
+    free(sp->buf);
+    sp->buf = malloc(len);
+    if (!sp->buf)
+        return false;
+    memcpy(sp->buf, text, len);
+    sp->len = len;
+    sp->n = 1;
+    if (dotted)
+        for (char *q = sp->buf; *q; q++)
+            if (*q == '.') {
+                *q = 0;
+                sp->n++;
+            }
+    return true;
+}
+
+/* [a, "b.c"]: each item one field name */
+static bool seg_from_seq(segpath *sp, const pqf__ynode *seq, char **text)
+{
+    size_t len = 0, n = 0;
+    for (const pqf__ynode *c = seq->child; c; c = c->next) {
+        if (c->type != PQF__Y_SCALAR || !c->text[0])
+            return false;
+        len += strlen(c->text) + 1;
+        n++;
+    }
+    if (n == 0 || n > MAPPING_MAX_SEGMENTS)
+        return false;
+    free(sp->buf);
+    free(*text);
+    sp->buf = malloc(len);
+    *text = malloc(len);
+    if (!sp->buf || !*text)
+        return false;
+    sp->len = len;
+    sp->n = n;
+    size_t at = 0;
+    for (const pqf__ynode *c = seq->child; c; c = c->next) {
+        size_t l = strlen(c->text) + 1;
+        memcpy(sp->buf + at, c->text, l);
+        memcpy(*text + at, c->text, l);
+        at += l;
+        (*text)[at - 1] = '.';
+    }
+    (*text)[len - 1] = 0;
+    return true;
+}
+
 static pqf_err parse_column(mctx *x, const pqf__ynode *n, mcol *c)
 {
     char path[512];
@@ -105,26 +165,35 @@ static pqf_err parse_column(mctx *x, const pqf__ynode *n, mcol *c)
         return bad(x, n->line, "columns", "a column name is empty", NULL);
     if (!(c->column = strdup(n->key)))
         return nomem(x);
-    if (n->type == PQF__Y_SCALAR) {
-        const char *from = n->text[0] ? n->text : n->key;
-        if (!path_ok(from))
+    if (n->type == PQF__Y_SCALAR && n->text[0]) {
+        if (!path_ok(n->text))
             return bad(x, n->line, path, "not a field path (a.b.c)", n->text);
-        c->from = strdup(from);
-        return c->from ? PQF_OK : nomem(x);
+        c->from = strdup(n->text);
+        return c->from && seg_set(&c->path, n->text, true) ? PQF_OK : nomem(x);
     }
-    if (n->type != PQF__Y_MAP)
+    if (n->type == PQF__Y_SEQ) {
+        if (!seg_from_seq(&c->path, n, &c->from))
+            return bad(x, n->line, path, "expected a list of field names", NULL);
+        return PQF_OK;
+    }
+    if (n->type != PQF__Y_MAP && n->type != PQF__Y_SCALAR)
         return bad(x, n->line, path,
                    "expected a field path or a mapping (from, cast, default)", NULL);
     for (const pqf__ynode *m = n->child; m; m = m->next) {
         char sub[600];
         snprintf(sub, sizeof sub, "%s.%s", path, m->key);
+        if (strcmp(m->key, "from") == 0 && m->type == PQF__Y_SEQ) {
+            if (!seg_from_seq(&c->path, m, &c->from))
+                return bad(x, m->line, sub, "expected a list of field names", NULL);
+            continue;
+        }
         if (m->type != PQF__Y_SCALAR)
             return bad(x, m->line, sub, "expected a scalar", NULL);
         if (strcmp(m->key, "from") == 0) {
             if (!path_ok(m->text))
                 return bad(x, m->line, sub, "not a field path (a.b.c)", m->text);
             free(c->from);
-            if (!(c->from = strdup(m->text)))
+            if (!(c->from = strdup(m->text)) || !seg_set(&c->path, m->text, true))
                 return nomem(x);
         } else if (strcmp(m->key, "cast") == 0) {
             c->cast = CAST_NONE;
@@ -146,10 +215,8 @@ static pqf_err parse_column(mctx *x, const pqf__ynode *n, mcol *c)
             return bad(x, m->line, sub, "unknown key (from, cast, default)", NULL);
         }
     }
-    if (!c->from && !(c->from = strdup(c->column)))
+    if (!c->from && (!(c->from = strdup(c->column)) || !seg_set(&c->path, c->column, false)))
         return nomem(x);
-    if (!path_ok(c->from))
-        return bad(x, n->line, path, "the column name is not a field path; give 'from'", NULL);
     return PQF_OK;
 }
 
@@ -160,12 +227,16 @@ void pqf_mapping_free(pqf_mapping *m)
     for (size_t i = 0; i < m->ncols; i++) {
         free(m->cols[i].column);
         free(m->cols[i].from);
+        free(m->cols[i].path.buf);
         free(m->cols[i].def);
     }
     free(m->cols);
-    for (size_t i = 0; i < m->nignore; i++)
+    for (size_t i = 0; i < m->nignore; i++) {
         free(m->ignore[i]);
+        free(m->ignore_path[i].buf);
+    }
     free(m->ignore);
+    free(m->ignore_path);
     free(m->ignore_line);
     free(m->unknown_column);
     free(m->name);
@@ -231,15 +302,22 @@ pqf_err pqf_mapping_parse(const char *name, const char *text, size_t len, pqf_ma
             if (cnt > MAPPING_MAX_COLUMNS)
                 PQF_TRY(bad(&x, n->line, "ignore", "more than 10000 paths", NULL));
             m->ignore = calloc(cnt ? cnt : 1, sizeof *m->ignore);
+            m->ignore_path = calloc(cnt ? cnt : 1, sizeof *m->ignore_path);
             m->ignore_line = calloc(cnt ? cnt : 1, sizeof *m->ignore_line);
-            if (!m->ignore || !m->ignore_line)
+            if (!m->ignore || !m->ignore_path || !m->ignore_line)
                 PQF_TRY(nomem(&x));
             for (const pqf__ynode *c = n->child; c; c = c->next) {
+                size_t k = m->nignore++;
+                m->ignore_line[k] = c->line;
+                if (c->type == PQF__Y_SEQ) {
+                    if (!seg_from_seq(&m->ignore_path[k], c, &m->ignore[k]))
+                        PQF_TRY(bad(&x, c->line, "ignore", "expected a list of field names", NULL));
+                    continue;
+                }
                 if (c->type != PQF__Y_SCALAR || !path_ok(c->text))
                     PQF_TRY(bad(&x, c->line, "ignore", "expected a field path (a.b.c)",
                                 c->type == PQF__Y_SCALAR ? c->text : NULL));
-                m->ignore_line[m->nignore] = c->line;
-                if (!(m->ignore[m->nignore++] = strdup(c->text)))
+                if (!(m->ignore[k] = strdup(c->text)) || !seg_set(&m->ignore_path[k], c->text, true))
                     PQF_TRY(nomem(&x));
             }
         } else {
@@ -362,11 +440,12 @@ static tnode *tnode_find(const tnode *t, const char *k, size_t n)
     return NULL;
 }
 
-static pqf_err trie_add(tnode *root, const char *path)
+static pqf_err trie_add(tnode *root, const segpath *sp)
 {
     tnode *t = root;
-    for (const char *p = path; *p;) {
-        size_t n = strcspn(p, ".");
+    const char *p = sp->buf;
+    for (size_t seg = 0; seg < sp->n; seg++) {
+        size_t n = strlen(p);
         tnode *c = tnode_find(t, p, n);
         if (!c) {
             if (t->nkids == t->cap) {
@@ -386,9 +465,7 @@ static pqf_err trie_add(tnode *root, const char *path)
             t->kids[t->nkids++] = c;
         }
         t = c;
-        p += n;
-        if (*p == '.')
-            p++;
+        p += n + 1;
     }
     t->terminal = true;
     return PQF_OK;
@@ -579,7 +656,8 @@ static bool is_generated(const char *n)
     return strcmp(n, "_op") == 0 || strcmp(n, "_seq") == 0 || strcmp(n, "_ts") == 0;
 }
 
-static pqf_err add_pcol(pqf__mapplan *p, const char *column, const char *from, mcast cast)
+static pqf_err add_pcol(pqf__mapplan *p, const char *column, const char *from,
+                        const segpath *sp, mcast cast)
 {
     pcol *pc = &p->cols[p->ncols];
     memset(pc, 0, sizeof *pc);
@@ -587,24 +665,20 @@ static pqf_err add_pcol(pqf__mapplan *p, const char *column, const char *from, m
     pc->column_len = strlen(column);
     pc->from = from;
     pc->cast = cast;
-    size_t segs = 1;
-    for (const char *q = from; *q; q++)
-        segs += *q == '.';
-    pc->segs = calloc(segs, sizeof *pc->segs);
-    pc->seg_len = calloc(segs, sizeof *pc->seg_len);
+    pc->segs = calloc(sp->n, sizeof *pc->segs);
+    pc->seg_len = calloc(sp->n, sizeof *pc->seg_len);
     p->ncols++;
     if (!pc->segs || !pc->seg_len)
         return PQF_ERR_NOMEM;
-    for (const char *q = from; *q;) {
-        size_t n = strcspn(q, ".");
+    const char *q = sp->buf;
+    for (size_t k = 0; k < sp->n; k++) {
+        size_t n = strlen(q);
         if (!(pc->segs[pc->nsegs] = strndup(q, n)))
             return PQF_ERR_NOMEM;
         pc->seg_len[pc->nsegs++] = n;
-        q += n;
-        if (*q == '.')
-            q++;
+        q += n + 1;
     }
-    return trie_add(&p->root, from);
+    return trie_add(&p->root, sp);
 }
 
 pqf_err pqf__mapplan_create(const pqf_mapping *m, const pqf_schema *s, bool generated,
@@ -632,7 +706,7 @@ pqf_err pqf__mapplan_create(const pqf_mapping *m, const pqf_schema *s, bool gene
         const mcol *mc = &m->cols[i];
         char path[600];
         snprintf(path, sizeof path, "columns.%.200s", mc->column);
-        if (add_pcol(p, mc->column, mc->from, mc->cast) != PQF_OK)
+        if (add_pcol(p, mc->column, mc->from, &mc->path, mc->cast) != PQF_OK)
             PQF_TRY(nomem(&x));
         pcol *pc = &p->cols[p->ncols - 1];
         shape sh = SHAPE_ANY;
@@ -659,7 +733,7 @@ pqf_err pqf__mapplan_create(const pqf_mapping *m, const pqf_schema *s, bool gene
             PQF_TRY(prep_default(&x, mc, pc, sh, &conv, have_conv, is_json));
     }
     for (size_t i = 0; i < m->nignore; i++)
-        if (trie_add(&p->root, m->ignore[i]) != PQF_OK)
+        if (trie_add(&p->root, &m->ignore_path[i]) != PQF_OK)
             PQF_TRY(nomem(&x));
     p->keep_column = m->unknown == PQF_UNKNOWN_KEEP ? m->unknown_column : NULL;
     p->unbound = s == NULL;
@@ -674,11 +748,8 @@ pqf_err pqf__mapplan_create(const pqf_mapping *m, const pqf_schema *s, bool gene
             if (listed || (generated && is_generated(ci.name)) ||
                 (p->keep_column && strcmp(ci.name, p->keep_column) == 0))
                 continue;
-            if (!path_ok(ci.name))
-                PQF_FAIL(err, PQF_ERR_PARSE,
-                         "%s: schema column '%s' is not a field path: map it under columns",
-                         m->name, ci.name);
-            if (add_pcol(p, ci.name, ci.name, CAST_NONE) != PQF_OK)
+            segpath one = {(char *)ci.name, strlen(ci.name) + 1, 1}; /* the name whole */
+            if (add_pcol(p, ci.name, ci.name, &one, CAST_NONE) != PQF_OK)
                 PQF_TRY(nomem(&x));
         }
         if (p->keep_column) {

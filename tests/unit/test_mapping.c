@@ -192,6 +192,23 @@ static void unknown_rules(void **state)
     pqf_mapping_free(m);
 }
 
+/* names holding '.': the list form of from and ignore; unlisted columns take their name whole */
+static void dotted_names(void **state)
+{
+    (void)state;
+    pqf_error e = {0};
+    static const char sch[] = "{\"columns\": [{\"name\": \"a.b\", \"type\": \"int64\"},"
+                              "{\"name\": \"c\", \"type\": \"string\"}]}";
+    pqf_mapping *m = parse_ok("columns:\n  c: {from: [x, \"y.z\"]}\nignore: [[q, \"r.s\"]]\n");
+    const char *out = map_one(m, sch, "{\"a.b\":1,\"x\":{\"y.z\":\"v\"},\"q\":{\"r.s\":1}}", &e);
+    assert_string_equal(out, "{\"c\":\"v\",\"a.b\":1}");
+    out = map_one(m, sch, "{\"x\":{\"y\":{\"z\":\"v\"}}}", &e);
+    assert_non_null(strstr(out, "unknown field 'x.y'"));
+    pqf_mapping_free(m);
+    assert_non_null(strstr(parse_err("columns:\n  c: {from: [x, \"\"]}\n"),
+                           "m.yaml:2: columns.c.from: expected a list of field names"));
+}
+
 static void bind_errors(void **state)
 {
     (void)state;
@@ -446,6 +463,7 @@ int main(void)
         cmocka_unit_test(parse_errors_name_line_and_key),
         cmocka_unit_test(apply_paths_casts_defaults_and_keep),
         cmocka_unit_test(unknown_rules),
+        cmocka_unit_test(dotted_names),
         cmocka_unit_test(bind_errors),
         cmocka_unit_test(source_applies_mapping),
         cmocka_unit_test(infer_messy_records),
