@@ -441,15 +441,19 @@ static int cmd_check(int argc, char **argv)
         return pqf_cli_usage("schema check", "out of memory");
     for (int i = 1; i < argc; i++) {
         int r = pqf_cli_store_arg("schema check", argc, argv, &i, &sa);
-        if (r < 0)
+        if (r < 0) {
+            free(pages);
             return PQF_EXIT_USAGE;
+        }
         if (r > 0)
             continue;
         if (strcmp(argv[i], "--json") == 0) {
             sa.json = true;
         } else if (strcmp(argv[i], "--table") == 0) {
-            if (++i >= argc)
+            if (++i >= argc) {
+                free(pages);
                 return pqf_cli_usage("schema check", "--table needs a table name");
+            }
             table = argv[i];
         } else if (strcmp(argv[i], "--mapping") == 0 || strcmp(argv[i], "--schema") == 0) {
             if (++i >= argc) {
