@@ -81,6 +81,21 @@ check "changes export through a mapping (hour 1)" "$PQF" export "$FC" --table is
     --schema "$T/feed.schema.json" --mapping "$T/m.yaml" --mode changes --key id \
     --watermark updated --delete-column deleted --as-of 2026-01-05T01:00:00Z "$G/hour-0001"
 check_grep "hour 1 is commit 2" "commit 2 \(changes\)" "$T/last.out"
+# applied to SQLite, the mapped changes give the source's final state under the feed's names
+DB=$T/mapped.db
+check "apply the mapped changes feed to SQLite" "$PQF" apply "$FC" "sqlite:$DB"
+python3 - "$G/issues.final.ndjson" "$DB" >"$T/final.out" 2>&1 <<'PY'
+import json, sqlite3, sys
+want = {}
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    want[r["id"]] = (r["key"], r["author"]["id"], r["fields"]["priority"] or "none")
+db = sqlite3.connect(sys.argv[2])
+got = {i: (k, a, p) for i, k, a, p in db.execute(
+    "select id, issue_key, author_id, priority from issues")}
+print("rows", len(got), "want", len(want), "same", got == want)
+PY
+check_grep "SQLite holds the final state in the mapped columns" "^rows ([0-9]+) want \1 same True$" "$T/final.out"
 
 # the pipeline config's mapping: key
 cat >"$T/pipe.yaml" <<EOF
