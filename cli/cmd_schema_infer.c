@@ -17,7 +17,7 @@
 
 static const char infer_usage[] =
     "usage: pqfeed schema infer PAGES... [--flatten | --struct] [--sample N] [--max-enum N]\n"
-    "                           [--schema-out FILE] [--mapping-out FILE] [--json]\n"
+    "                           [--schema-out FILE] [--mapping-out FILE] [--mapping FILE] [--json]\n"
     "\n"
     "Read sample API pages (NDJSON: one object per line, or one JSON array of\n"
     "objects) and propose a schema (docs/SCHEMA-FILE.md) and a mapping\n"
@@ -32,6 +32,8 @@ static const char infer_usage[] =
     "  --max-enum N        note strings with at most N distinct values (default 8)\n"
     "  --schema-out FILE   write the schema there (atomically) instead of printing it\n"
     "  --mapping-out FILE  write the mapping there (atomically) instead of printing it\n"
+    "  --mapping FILE      infer the columns of the records as this mapping maps them\n"
+    "                      (the schema for it; no mapping is proposed)\n"
     "  --json              the report, schema and mapping as one JSON object\n";
 
 static int write_file(const char *path, const char *text)
@@ -61,7 +63,8 @@ int pqf_cmd_schema_infer(int argc, char **argv)
 {
     pqf_infer_opts o;
     pqf_infer_opts_init(&o);
-    const char *schema_out = NULL, *mapping_out = NULL;
+    const char *schema_out = NULL, *mapping_out = NULL, *mapping_in = NULL;
+    pqf_mapping *min = NULL;
     bool json = false, have_mode = false;
     int ret = 0, npages = 0;
     char **pages = calloc((size_t)argc + 1, sizeof *pages);
@@ -76,7 +79,8 @@ int pqf_cmd_schema_infer(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool needs = strcmp(a, "--sample") == 0 || strcmp(a, "--max-enum") == 0 ||
-                     strcmp(a, "--schema-out") == 0 || strcmp(a, "--mapping-out") == 0;
+                     strcmp(a, "--schema-out") == 0 || strcmp(a, "--mapping-out") == 0 ||
+                     strcmp(a, "--mapping") == 0;
         if (needs && i + 1 >= argc) {
             ret = pqf_cli_usage("schema infer", "%s needs a value", a);
             goto done;
@@ -108,6 +112,8 @@ int pqf_cmd_schema_infer(int argc, char **argv)
             schema_out = argv[++i];
         } else if (strcmp(a, "--mapping-out") == 0) {
             mapping_out = argv[++i];
+        } else if (strcmp(a, "--mapping") == 0) {
+            mapping_in = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else if (a[0] == '-' && a[1]) {
@@ -120,6 +126,15 @@ int pqf_cmd_schema_infer(int argc, char **argv)
     if (npages == 0) {
         ret = pqf_cli_usage("schema infer", "needs at least one page (NDJSON or JSON array)");
         goto done;
+    }
+    if (mapping_in && (mapping_out || o.flatten)) {
+        ret = pqf_cli_usage("schema infer", "--mapping takes no --mapping-out or --flatten");
+        goto done;
+    }
+    if (mapping_in) {
+        if (pqf_mapping_load(mapping_in, &min, &err) != PQF_OK)
+            goto fail;
+        o.mapping = min;
     }
     if (pqf_infer_create(&o, &ix, &err) != PQF_OK)
         goto fail;
@@ -185,7 +200,7 @@ int pqf_cmd_schema_infer(int argc, char **argv)
                nvary == 1 ? "" : "s");
     if (!schema_out)
         printf("\n# schema (docs/SCHEMA-FILE.md)\n%s", sj);
-    if (!mapping_out)
+    if (!mapping_out && yaml)
         printf("\n# mapping (docs/MAPPING.md)\n%s", yaml);
     goto done;
 fail:
@@ -195,6 +210,7 @@ done:
     free(yaml);
     pqf_schema_free(s);
     pqf_infer_free(ix);
+    pqf_mapping_free(min);
     free(pages);
     return ret;
 }

@@ -1,6 +1,7 @@
-/* Fuzz target: mapping files (src/source/mapping.c). The input is parsed as a
- * mapping; one that parses is bound to a fixed schema and also left unbound,
- * and each plan is applied to a few fixed records. Invariants: a failure
+/* Fuzz target: mapping files (src/source/mapping.c). The input is a mapping,
+ * optionally followed by a line "%%" and one JSON record. A mapping that
+ * parses is bound to a fixed schema and also left unbound, and each plan is
+ * applied to a few fixed records and the input's own record. Invariants: a failure
  * names why and returns nothing; an applied record is an object whose
  * members each have a key; every plan and mapping is freed. */
 #include <stdint.h>
@@ -30,7 +31,7 @@ static const char *const records[] = {
     "{\"a\":null,\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{}}}}},\"n\":1.5e300,\"ok\":7,\"at\":[],\"id\":\"q\"}",
 };
 
-static void check_plan(const pqf_mapping *m, const pqf_schema *s)
+static void check_plan(const pqf_mapping *m, const pqf_schema *s, const char *rec, size_t rec_len)
 {
     pqf__mapplan *p = NULL;
     pqf_error err = {0};
@@ -41,12 +42,17 @@ static void check_plan(const pqf_mapping *m, const pqf_schema *s)
     }
     pqf__json_doc d;
     pqf__json_doc_init(&d, NULL);
-    for (size_t i = 0; i < sizeof records / sizeof records[0]; i++) {
+    size_t nfixed = sizeof records / sizeof records[0];
+    for (size_t i = 0; i < nfixed + (rec != NULL); i++) {
         pqf__json *v = NULL;
         const pqf__json *o = NULL;
         pqf__json_doc_reset(&d);
-        if (pqf__json_parse(&d, records[i], strlen(records[i]), &v) != PQF_OK)
+        if (i == nfixed) {
+            if (pqf__json_parse(&d, rec, rec_len, &v) != PQF_OK || v->type != PQF__JOBJ)
+                break;
+        } else if (pqf__json_parse(&d, records[i], strlen(records[i]), &v) != PQF_OK) {
             abort();
+        }
         memset(&err, 0, sizeof err);
         if (pqf__mapplan_apply(p, v, "fuzz.ndjson", 1, i + 1, &o, &err) != PQF_OK) {
             if (!err.msg[0])
@@ -73,16 +79,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!schema &&
         pqf_schema_from_json(schema_json, strlen(schema_json), "fuzz.schema.json", &schema, &err) != PQF_OK)
         abort();
+    const char *text = (const char *)data, *rec = NULL;
+    size_t len = size, rec_len = 0;
+    for (size_t i = 0; i + 4 <= size; i++)
+        if (memcmp(data + i, "\n%%\n", 4) == 0) {
+            len = i + 1;
+            rec = text + i + 4;
+            rec_len = size - i - 4;
+            break;
+        }
     pqf_mapping *m = NULL;
-    if (pqf_mapping_parse("fuzz.yaml", (const char *)data, size, &m, &err) != PQF_OK) {
+    if (pqf_mapping_parse("fuzz.yaml", text, len, &m, &err) != PQF_OK) {
         if (!err.msg[0] || m)
             abort();
         return 0;
     }
     if (strlen(pqf_mapping_digest(m)) != 64)
         abort();
-    check_plan(m, schema);
-    check_plan(m, NULL);
+    check_plan(m, schema, rec, rec_len);
+    check_plan(m, NULL, rec, rec_len);
     pqf_mapping_free(m);
     return 0;
 }

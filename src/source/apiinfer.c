@@ -646,8 +646,10 @@ static void apply_cast(fnode *f, const char *cast)
             f->t = T_DOUBLE;
         }
     }
-    if (f->t != was)
+    if (f->t != was) {
         type_text(f);
+        snprintf(f->note, sizeof f->note, "type from the mapping's cast %s", cast);
+    }
 }
 
 static uint64_t of_count(const pqf_infer *ix, const fnode *f)

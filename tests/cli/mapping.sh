@@ -235,6 +235,13 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["records"]
     "$T/last.out" && ok "--json is one JSON object: 7 records, fields, schema, mapping" \
     || not_ok "--json is one JSON object: 7 records, fields, schema, mapping" "$(head -c 400 "$T/last.out")"
 
+check "schema infer --mapping: the mapped records' schema" "$PQF" schema infer --mapping "$T/m.yaml" \
+    "$G"/hour-0000/*.ndjson --schema-out "$T/mapped.schema.json"
+check_grep "mapped: a cast decides the type" "^ +points +200/200 +[0-9]+ +string +type from the mapping's cast string" "$T/last.out"
+if grep -q "^# mapping" "$T/last.out"; then not_ok "mapped: no mapping is proposed"; else ok "mapped: no mapping is proposed"; fi
+check "mapped: the inferred schema exports the pages through the mapping" "$PQF" export "$T/mappedfeed" \
+    --table issues --schema "$T/mapped.schema.json" --mapping "$T/m.yaml" "$G/hour-0000"
+
 # messy records: mixed types, missing fields, nulls, deep nesting, a JSON array page
 cat >"$T/messy.json" <<'EOF'
 [{"id": 1, "v": 5, "amount": "12.50", "when": "2024-03-01T10:00:00+02:00", "deep": {"a": {"b": {"c": 1}}}, "zip": "00123"},
