@@ -184,7 +184,7 @@ int pqf_cmd_schema_infer(int argc, char **argv)
         char seen[48];
         snprintf(seen, sizeof seen, "%llu/%llu", (unsigned long long)f->seen,
                  (unsigned long long)f->of);
-        nvary += f->varies && f->note && strstr(f->note, "varies");
+        nvary += f->varies;
         char nulls[24];
         snprintf(nulls, sizeof nulls, "%llu", (unsigned long long)f->nulls);
         printf("  %-32s %-15s %-8s %-18s %s%s%s%s\n", f->path, seen, nulls, f->type,

@@ -88,7 +88,8 @@ typedef struct pqf_infer_field {
     uint64_t nulls;        /* of those, null */
     const char *type;      /* chosen type ("int64", "decimal(9,2)", "struct", "list") */
     const char *kinds;     /* JSON kinds seen with counts: "int 7, string 3" */
-    bool varies;           /* more than one non-null kind was seen */
+    bool varies;           /* more than one non-null kind was seen (integers mixed with
+                              fractions do not count: they are numbers, chosen double) */
     const char *cast;      /* the proposed cast, or NULL */
     const char *note;      /* "enum: closed, open", "numeric strings", ... or NULL */
 } pqf_infer_field;

@@ -56,6 +56,7 @@ struct fnode {
     bool many;
     /* decision */
     bool force_null;
+    bool varies; /* non-null kinds other than integer/fraction mixed */
     ctype t;
     int prec, scale;
     char type_text[64], kinds_text[160], note[400];
@@ -558,7 +559,8 @@ static void decide(pqf_infer *ix, fnode *f)
         f->t = T_STRING;
         f->cast = "string";
     }
-    if (nonnull_kinds(f) > 1 && !numbers_only) {
+    f->varies = nonnull_kinds(f) > 1 && !numbers_only;
+    if (f->varies) {
         char what[200];
         snprintf(what, sizeof what, "type varies between records: chose %s",
                  f->t == T_JSON ? "json" : "string");
@@ -942,7 +944,7 @@ pqf_err pqf_infer_finish(pqf_infer *ix, pqf_schema **schema, char **mapping_yaml
         r->nulls = f->kinds[KN_NULL];
         r->type = f->type_text;
         r->kinds = f->kinds_text;
-        r->varies = nonnull_kinds(f) > 1;
+        r->varies = f->varies;
         r->cast = f->cast;
         r->note = f->note[0] ? f->note : NULL;
     }

@@ -434,13 +434,17 @@ static void infer_struct_mode_huge_arrays_and_limits(void **state)
     pqf_infer_free(ix);
 
     /* numeric strings that do not fit 38 digits stay strings; integer strings become int64 */
-    p = put("num.ndjson", "{\"big\":\"123456789012345678901234567890123456789.5\",\"n\":\"42\"}\n");
+    p = put("num.ndjson", "{\"big\":\"123456789012345678901234567890123456789.5\",\"n\":\"42\",\"x\":1}\n"
+                          "{\"x\":1.5}\n");
     assert_int_equal(pqf_infer_create(NULL, &ix, &e), PQF_OK);
     assert_int_equal(pqf_infer_page(ix, p, &e), PQF_OK);
     assert_int_equal(pqf_infer_finish(ix, &s, NULL, &e), PQF_OK);
     assert_string_equal(field(ix, "big")->type, "string");
     assert_string_equal(field(ix, "n")->type, "int64");
     assert_string_equal(field(ix, "n")->cast, "int");
+    assert_string_equal(field(ix, "x")->type, "double"); /* integers and fractions: numbers */
+    assert_false(field(ix, "x")->varies);
+    assert_string_equal(field(ix, "x")->kinds, "int 1, number 1");
     pqf_schema_free(s);
     pqf_infer_free(ix);
 
