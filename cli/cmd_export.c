@@ -9,6 +9,7 @@
 #include "pqfeed/config.h"
 #include "pqfeed/contract.h"
 #include "pqfeed/export.h"
+#include "pqfeed/mapping.h"
 #include "store_cli.h"
 #include "table_opts.h"
 
@@ -25,6 +26,8 @@ static const char export_usage[] =
     "  --table NAME            table name (letters, digits, _ and -)\n"
     "  --schema FILE           schema file (docs/SCHEMA-FILE.md)\n"
     "  --infer-rows N          infer the schema from the first N records of the first input\n"
+    "  --mapping FILE          map NDJSON/JSON page records onto the schema's columns first\n"
+    "                          (docs/MAPPING.md; needs --schema)\n"
     "  --as-of TIME            the hour the data belongs to, ISO-8601 UTC (default: now);\n"
     "                          names the data/date=/hour= folder\n"
     "  --target-file-size SIZE split data into files of about this size (default 128M)\n"
@@ -180,6 +183,8 @@ int pqf_cmd_export(int argc, char **argv)
     pqf_store *store = NULL;
     pqf_feed *feed = NULL;
     pqf_schema *schema = NULL;
+    const char *mapping_path = NULL;
+    pqf_mapping *mapping = NULL;
     pqf_export_spec sp;
     pqf_export_spec_init(&sp);
     for (int i = 1; i < argc; i++) {
@@ -203,7 +208,7 @@ int pqf_cmd_export(int argc, char **argv)
                      strcmp(a, "--overlap") == 0 || strcmp(a, "--pg") == 0 ||
                      strcmp(a, "--pg-table") == 0 || strcmp(a, "--pg-query") == 0 ||
                      strcmp(a, "--sqlite") == 0 || strcmp(a, "--sqlite-table") == 0 ||
-                     strcmp(a, "--contract") == 0;
+                     strcmp(a, "--contract") == 0 || strcmp(a, "--mapping") == 0;
         if (needs && !val) {
             ret = pqf_cli_usage("export", "%s needs a value", a);
             goto done;
@@ -263,6 +268,8 @@ int pqf_cmd_export(int argc, char **argv)
             sqlite = argv[++i];
         } else if (strcmp(a, "--sqlite-table") == 0) {
             sqlite_table = argv[++i];
+        } else if (strcmp(a, "--mapping") == 0) {
+            mapping_path = argv[++i];
         } else if (strcmp(a, "--config") == 0) {
             config = argv[++i];
         } else if (strcmp(a, "--tables") == 0) {
@@ -296,6 +303,11 @@ int pqf_cmd_export(int argc, char **argv)
         goto done;
     }
     sp.contract = contract;
+    if (mapping_path && (config || pg || sqlite || !schema_path)) {
+        ret = pqf_cli_usage("export", "--mapping needs --schema (the feed's columns) and INPUT "
+                            "pages (with --config, give mapping: per table)");
+        goto done;
+    }
     if (config) {
         if (uri || sp.table || in.n) {
             ret = pqf_cli_usage("export", "--config takes no STORE, --table or INPUT");
@@ -357,6 +369,10 @@ int pqf_cmd_export(int argc, char **argv)
     }
     pqf_err rc = schema_path ? pqf_schema_load_json(schema_path, &schema, &err)
                              : pqf_schema_infer(in.v[0], &to.source, infer_rows, &schema, &err);
+    if (rc == PQF_OK && mapping_path) /* checked before the store is touched */
+        rc = pqf_mapping_load(mapping_path, &mapping, &err);
+    if (rc == PQF_OK && mapping)
+        rc = pqf_mapping_check(mapping, schema, false, &err);
     if (rc == PQF_OK)
         rc = pqf_store_open(uri, &sa.opt, &store, &err);
     if (rc == PQF_OK)
@@ -367,6 +383,7 @@ int pqf_cmd_export(int argc, char **argv)
         sp.ninputs = in.n;
         sp.schema = schema;
         sp.source = to.source;
+        sp.source.mapping = mapping;
         sp.writer = to.writer;
         rc = pqf_export(feed, &sp, &res, &err);
     }
@@ -380,6 +397,7 @@ done:
         free(in.v[k]);
     free(in.v);
     pqf_dbsource_free(db);
+    pqf_mapping_free(mapping);
     pqf_schema_free(schema);
     pqf_feed_free(feed);
     pqf_store_free(store);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "feed_cli.h"
@@ -11,6 +12,7 @@
 #include "pqfeed/export.h"
 #include "pqfeed/feed.h"
 #include "pqfeed/source.h"
+#include "schema_pages.h"
 
 /* docs/CLI.md: the feed does not meet the contract (pqf_exit_code(PQF_ERR_CONTRACT)) */
 #define PQF_EXIT_SCHEMA_CHECK 24
@@ -28,6 +30,9 @@
 static const char schema_usage[] =
     "usage: pqfeed schema check CONTRACT STORE [--table T] [--sample N | --all] [--json]\n"
     "                           [store options]\n"
+    "       pqfeed schema check CONTRACT PAGES... [--table T] [--mapping M] [--schema S]\n"
+    "                           [--sample N | --all] [--json]\n"
+    "       pqfeed schema infer PAGES... [--flatten | --struct] [--sample N] [--json] (--help)\n"
     "       pqfeed schema diff OLD.json NEW.json [--json]\n"
     "\n"
     "check: for each table of the contract (YAML, docs/SCHEMA.md), every schema\n"
@@ -40,6 +45,10 @@ static const char schema_usage[] =
     "a sample of about N rows (--sample N, default 100000) spread over all data\n"
     "files in proportion to their rows, or every row (--all).\n"
     "Exits 0 when everything holds, 24 otherwise.\n"
+    "\n"
+    "With PAGES (NDJSON/JSON API pages, regular files) instead of STORE, the pages\n"
+    "are exported through the mapping (docs/MAPPING.md) into a temporary feed with\n"
+    "schema S (or one inferred from the mapped pages) and checked the same way.\n"
     "\n"
     "diff: the changes from OLD to NEW (schema files, docs/SCHEMA-FILE.md) in words,\n"
     "and whether they keep backward, forward and full compatibility.\n";
@@ -466,36 +475,81 @@ static int cmd_check(int argc, char **argv)
     pqf_contract *c = NULL;
     pqf_store *store = NULL;
     pqf_feed *feed = NULL;
+    const char *mapping = NULL, *schema = NULL; /* API pages */
+    char **pages = calloc((size_t)argc, sizeof *pages), *pages_dir = NULL;
+    int npages = 0;
+    if (!pages)
+        return pqf_cli_usage("schema check", "out of memory");
     for (int i = 1; i < argc; i++) {
         int r = pqf_cli_store_arg("schema check", argc, argv, &i, &sa);
-        if (r < 0)
+        if (r < 0) {
+            free(pages);
             return PQF_EXIT_USAGE;
+        }
         if (r > 0)
             continue;
         if (strcmp(argv[i], "--json") == 0) {
             sa.json = true;
         } else if (strcmp(argv[i], "--table") == 0) {
-            if (++i >= argc)
+            if (++i >= argc) {
+                free(pages);
                 return pqf_cli_usage("schema check", "--table needs a table name");
+            }
             table = argv[i];
         } else if (strcmp(argv[i], "--sample") == 0 || strcmp(argv[i], "--all") == 0) {
-            if (check_sample_arg(argc, argv, &i, &sample) != 0)
+            if (check_sample_arg(argc, argv, &i, &sample) != 0) {
+                free(pages);
                 return pqf_cli_usage("schema check", "--sample: expected a number of rows >= 1");
+            }
+        } else if (strcmp(argv[i], "--mapping") == 0 || strcmp(argv[i], "--schema") == 0) {
+            if (++i >= argc) {
+                free(pages);
+                return pqf_cli_usage("schema check", "%s needs a file", argv[i - 1]);
+            }
+            *(argv[i - 1][2] == 'm' ? &mapping : &schema) = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(pages);
             return pqf_cli_usage("schema check", "unknown option '%s'", argv[i]);
         } else if (!cpath) {
             cpath = argv[i];
-        } else if (!uri) {
-            uri = argv[i];
         } else {
-            return pqf_cli_usage("schema check", "unexpected argument '%s'", argv[i]);
+            pages[npages++] = argv[i];
         }
     }
-    if (!uri)
-        return pqf_cli_usage("schema check", "needs CONTRACT and STORE");
+    /* one regular file (or more than one argument): API pages, else one STORE */
+    struct stat st;
+    const char *ext = npages == 1 ? strrchr(pages[0], '.') : NULL;
+    bool page_mode = npages > 1 || (npages == 1 && stat(pages[0], &st) == 0 && S_ISREG(st.st_mode)) ||
+                     (ext && (strcmp(ext, ".ndjson") == 0 || strcmp(ext, ".jsonl") == 0 ||
+                              strcmp(ext, ".json") == 0));
+    uri = npages == 1 && !page_mode ? pages[0] : NULL;
+    if (!page_mode && !uri) {
+        free(pages);
+        return pqf_cli_usage("schema check", "needs CONTRACT and STORE (or API pages)");
+    }
+    if (!page_mode && (mapping || schema)) {
+        free(pages);
+        return pqf_cli_usage("schema check", "--mapping and --schema are for API pages");
+    }
     if (pqf_contract_load(cpath, &c, &err) != PQF_OK) {
         ret = pqf_cli_fail(&err);
         goto done;
+    }
+    if (page_mode) {
+        if (!table && c->ntables != 1) {
+            ret = pqf_cli_usage("schema check", "pages hold one table: give --table T");
+            goto done;
+        }
+        const pqf_contract_table *ct = &c->tables[0];
+        for (size_t k = 0; table && k < c->ntables; k++)
+            if (strcmp(c->tables[k].name, table) == 0)
+                ct = &c->tables[k];
+        /* the pages' feed gets the contract's key: the pages have none of their own */
+        ret = pqf_cli_pages_feed(table ? table : ct->name, ct->key, pages, npages, schema,
+                                 mapping, &pages_dir);
+        if (ret != 0)
+            goto done;
+        uri = pages_dir;
     }
     ret = pqf_cli_open_feed(uri, &sa, &store, &feed);
     if (ret != 0)
@@ -505,8 +559,17 @@ static int cmd_check(int argc, char **argv)
     if (x.json) {
         printf("{\"contract\":");
         pqf_cli_json_str(stdout, cpath);
-        printf(",\"store\":");
-        pqf_cli_json_str(stdout, pqf_store_uri(store));
+        if (page_mode) {
+            printf(",\"pages\":[");
+            for (int i = 0; i < npages; i++) {
+                printf("%s", i ? "," : "");
+                pqf_cli_json_str(stdout, pages[i]);
+            }
+            printf("]");
+        } else {
+            printf(",\"store\":");
+            pqf_cli_json_str(stdout, pqf_store_uri(store));
+        }
         printf(",\"tables\":[");
     }
     for (size_t i = 0; i < c->ntables; i++) {
@@ -537,6 +600,8 @@ done:
     pqf_feed_free(feed);
     pqf_store_free(store);
     pqf_contract_free(c);
+    pqf_cli_pages_remove(pages_dir);
+    free(pages);
     return ret;
 }
 
@@ -552,5 +617,7 @@ int pqf_cmd_schema(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(argv[1], "diff") == 0)
         return cmd_diff(argc - 1, argv + 1);
-    return pqf_cli_usage("schema", "unknown subcommand '%s' (check or diff)", argv[1]);
+    if (strcmp(argv[1], "infer") == 0)
+        return pqf_cmd_schema_infer(argc - 1, argv + 1);
+    return pqf_cli_usage("schema", "unknown subcommand '%s' (check, diff or infer)", argv[1]);
 }

@@ -10,6 +10,7 @@
  *     issues:
  *       source: {format: ndjson, path: ./pages/issues}   # file or folder; csv|ndjson
  *       schema: ./issues.schema.json # or infer_rows: 1000
+ *       mapping: ./issues.mapping.yaml # optional: API fields -> columns (docs/MAPPING.md)
  *       key: [id]
  *       mode: changes                # snapshot (default) | changes
  *       watermark: updated_at
@@ -43,6 +44,7 @@ typedef struct pqf_config_table {
     pqf_format format;      /* CSV or NDJSON */
     char *path;             /* input file or folder (resolved) */
     char *schema_path;      /* resolved; NULL with infer_rows */
+    char *mapping_path;     /* resolved mapping file (docs/MAPPING.md), or NULL */
     uint64_t infer_rows;
     char *key;              /* comma-separated */
     pqf_commit_kind mode;

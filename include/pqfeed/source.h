@@ -78,8 +78,13 @@ typedef struct pqf_change_opts {
     void *seen_ud;
 } pqf_change_opts;
 
+struct pqf_mapping;
+
 typedef struct pqf_source_opts {
     pqf_format format;       /* default AUTO */
+    const struct pqf_mapping *mapping; /* NDJSON/JSON pages: records go through this mapping
+                                          (pqfeed/mapping.h, docs/MAPPING.md) first; bound to
+                                          the schema at open. NULL: none. Borrowed. */
     const pqf_change_opts *changes; /* NULL: no change capture */
     pqf_csv_opts csv;
     bool ignore_unknown;     /* fields/columns not in the schema: ignored (true) or an error

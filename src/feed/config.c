@@ -15,6 +15,7 @@
 #include "base/fsutil.h"
 #include "feed/yamltree.h"
 #include "pqfeed/export.h"
+#include "pqfeed/mapping.h"
 
 #define CONFIG_MAX_BYTES (4u << 20)
 #define CONFIG_MAX_DEPTH 16
@@ -338,6 +339,8 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
                 PQF_TRY(bad(x, m, path, "needs a path"));
         } else if (strcmp(k, "schema") == 0) {
             PQF_TRY(get_path(x, m, path, &t->schema_path));
+        } else if (strcmp(k, "mapping") == 0) {
+            PQF_TRY(get_path(x, m, path, &t->mapping_path));
         } else if (strcmp(k, "infer_rows") == 0) {
             PQF_TRY(get_u64(x, m, path, false, &t->infer_rows));
         } else if (strcmp(k, "key") == 0) {
@@ -385,6 +388,8 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
         PQF_TRY(bad(x, tn, path, "needs a source"));
     if (!t->schema_path == !t->infer_rows)
         PQF_TRY(bad(x, tn, path, "needs exactly one of schema and infer_rows"));
+    if (t->mapping_path && !t->schema_path)
+        PQF_TRY(bad(x, tn, path, "mapping needs a schema (the feed's columns), not infer_rows"));
     if (t->mode == PQF_COMMIT_CHANGES && !t->watermark)
         PQF_TRY(bad(x, tn, path, "mode changes needs a watermark"));
     if (t->format == PQF_FORMAT_AUTO)
@@ -515,6 +520,7 @@ void pqf_config_free(pqf_config *c)
         free(t->name);
         free(t->path);
         free(t->schema_path);
+        free(t->mapping_path);
         free(t->key);
         free(t->watermark);
         free(t->delete_column);
@@ -617,6 +623,7 @@ pqf_err pqf_config_export_table(pqf_feed *f, const pqf_config_table *t, int64_t 
     char **in = NULL;
     size_t nin = 0;
     pqf_schema *schema = NULL;
+    pqf_mapping *mapping = NULL;
     pqf_export_spec sp;
     pqf_export_spec_init(&sp);
     sp.table = t->name;
@@ -637,6 +644,10 @@ pqf_err pqf_config_export_table(pqf_feed *f, const pqf_config_table *t, int64_t 
         PQF_TRY(pqf_schema_load_json(t->schema_path, &schema, err));
     else
         PQF_TRY(pqf_schema_infer(in[0], &sp.source, t->infer_rows, &schema, err));
+    if (t->mapping_path) {
+        PQF_TRY(pqf_mapping_load(t->mapping_path, &mapping, err));
+        sp.source.mapping = mapping;
+    }
     sp.inputs = (const char *const *)in;
     sp.ninputs = nin;
     sp.schema = schema;
@@ -644,6 +655,7 @@ pqf_err pqf_config_export_table(pqf_feed *f, const pqf_config_table *t, int64_t 
     PQF_TRY(pqf_export(f, &sp, res, err));
 done:
     pqf_strv_free(in, nin);
+    pqf_mapping_free(mapping);
     pqf_schema_free(schema);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "feed/feed_impl.h"
 #include "feed/hashstream.h"
 #include "pqfeed/export.h"
+#include "pqfeed/mapping.h"
 #include "pqfeed/pqfeed.h"
 #include "pqfeed/reader.h"
 #include "source/value.h"
@@ -700,6 +701,10 @@ static pqf_err input_digest(exp_ctx *x, const char *schema_json, pqf_error *err)
                      sp->source.csv.null_marker ? sp->source.csv.null_marker : "",
                      (int)sp->source.ignore_unknown);
     pqf__sha256_update(&h, line, (size_t)n);
+    if (sp->source.mapping) {
+        n = snprintf(line, sizeof line, "mapping %s\n", pqf_mapping_digest(sp->source.mapping));
+        pqf__sha256_update(&h, line, (size_t)n);
+    }
     for (size_t i = 0; i < w->ncolumns; i++) {
         const pqf_column_opts *c = &w->columns[i];
         n = snprintf(line, sizeof line, "col %s enc=%d dict=%d bloom=%d ndv=%llu fpp=%g\n",
@@ -764,6 +769,8 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     if (sp->contract) /* contract hook 1: the schema, before it is registered */
         PQF_TRY(pqf__contract_check_export(f, sp, NULL, err));
     PQF_TRY(pqf_feed_register_table(f, sp->table, err));
+    if (sp->source.mapping) /* a bad mapping stops before anything is written */
+        PQF_TRY(pqf_mapping_check(sp->source.mapping, sp->schema, false, err));
     PQF_TRY(register_schema(f, sp, &res->schema_version, &res->schema_changed, err));
     pqf__crashpoint("export.schema-registered");
     x.f = f;

@@ -15,6 +15,7 @@
 #include "pqfeed/source.h"
 #include "source/csv.h"
 #include "source/json.h"
+#include "source/mapping.h"
 #include "source/value.h"
 
 typedef struct pnode {
@@ -80,6 +81,9 @@ struct pqf_source {
     int nkey;
     pqf__buf keybuf;
     const pqf_change_opts *co;
+    /* mapping (NDJSON only) */
+    pqf__mapplan *map;
+    uint64_t recno; /* 1-based record number in the file */
     /* both */
     pqf__json_doc doc;
     pqf__buf tmp;
@@ -802,6 +806,14 @@ static pqf_err ndjson_next(pqf_source *src, pqf_writer *w, bool *eof)
             return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: expected an object, found %s",
                                  src->name, (unsigned long long)src->line,
                                  pqf__json_type_name(v->type));
+        src->recno++;
+        if (src->map) {
+            const pqf__json *mv = NULL;
+            rc = pqf__mapplan_apply(src->map, v, src->name, src->line, src->recno, &mv, &src->err);
+            if (rc != PQF_OK)
+                return rc;
+            v = mv;
+        }
         if (src->cc) {
             rc = cc_json(src, v, src->line, &skip, &op, &wm, &wmn);
             if (rc != PQF_OK)
@@ -1030,6 +1042,7 @@ void pqf_source_free(pqf_source *src)
         }
         free(src->nodes);
     }
+    pqf__mapplan_free(src->map);
     pqf__csv_free(src->csv);
     free(src->col_node);
     free(src->flatcols);
@@ -1140,6 +1153,11 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     PQF_TRY(build_node(src, 0, NULL, false, err));
     if (opts->changes)
         PQF_TRY(open_changes(src, opts->changes, err));
+    if (opts->mapping && src->fmt == PQF_FORMAT_CSV)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG,
+                 "%s: a mapping applies to JSON pages (NDJSON or a JSON array), not CSV", path);
+    if (opts->mapping)
+        PQF_TRY(pqf__mapplan_create(opts->mapping, schema, opts->changes != NULL, &src->map, err));
     size_t buffer = opts->buffer_bytes ? opts->buffer_bytes : 1u << 20;
     size_t maxrec = opts->max_record_bytes ? opts->max_record_bytes : 64u << 20;
     if (src->fmt == PQF_FORMAT_CSV) {
