@@ -39,6 +39,12 @@ static const char replicate_usage[] =
     "  --no-server-copy        stream S3 -> S3 copies through pqfeed (default: server-side)\n"
     "  --object-attempts N     tries per object before giving up (default 4)\n"
     "  --backoff-ms N          retry backoff base (default 200, doubling, capped at 10 s)\n"
+    "  --bwlimit RATE          bytes per second over all transfers (50M = 50 MiB/s;\n"
+    "                          default none)\n"
+    "  --window HH:MM-HH:MM    copy only inside this daily window, local time (e.g.\n"
+    "                          22:00-06:00); outside it the run waits (status says so)\n"
+    "  --shard I/N             only the tables of shard I of N (0 <= I < N): N workers\n"
+    "                          with their own state files share a backfill\n"
     "  --state FILE            SQLite state file (default $XDG_STATE_HOME/pqfeed/replicate.db\n"
     "                          when XDG_STATE_HOME is set, else ./.pqfeed-replicate.db)\n"
     "  --watch [--interval S]  keep polling for new commits every S seconds (default 5);\n"
@@ -97,7 +103,8 @@ static void on_event(void *ud, const pqf_repl_event *ev)
     out_ctx *o = ud;
     char a[32], b[32];
     if (o->json) {
-        static const char *const kinds[] = {"", "published", "retry", "failed", "table"};
+        static const char *const kinds[] = {"",       "published", "retry",
+                                            "failed", "table",     "window"};
         printf("{\"event\":\"%s\",\"replica\":", kinds[ev->kind]);
         pqf_cli_json_str(stdout, ev->replica);
         printf(",\"table\":");
@@ -108,6 +115,8 @@ static void on_event(void *ud, const pqf_repl_event *ev)
                    ev->bytes, ev->lag_ms);
         if (ev->kind == PQF_REPL_TABLE_DONE)
             printf(",\"head\":%" PRIu64, ev->head);
+        if (ev->kind == PQF_REPL_WINDOW_WAIT)
+            printf(",\"opens_ms\":%" PRId64, ev->opens_ms);
         if (ev->kind == PQF_REPL_RETRY || ev->kind == PQF_REPL_FAILED) {
             printf(",\"key\":");
             pqf_cli_json_str(stdout, ev->key);
@@ -138,6 +147,17 @@ static void on_event(void *ud, const pqf_repl_event *ev)
         fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": gave up after %u attempt%s (%s): %s\n",
                 ev->replica, ev->table, ev->seq, ev->attempts, ev->attempts == 1 ? "" : "s",
                 ev->cause, ev->message);
+        break;
+    case PQF_REPL_WINDOW_WAIT:
+        if (!o->quiet) {
+            char when[32];
+            time_t t = (time_t)(ev->opens_ms / 1000);
+            struct tm tm;
+            localtime_r(&t, &tm);
+            strftime(when, sizeof when, "%H:%M", &tm);
+            printf("%s: %s: outside the copy window, waiting until %s\n", ev->replica, ev->table,
+                   when);
+        }
         break;
     case PQF_REPL_TABLE_DONE:
         if (!o->quiet)
@@ -186,7 +206,7 @@ static void on_status(void *ud, const pqf_repl_status *s)
         pqf_cli_json_str(stdout, pqf_repl_stage_name(s->bottleneck));
         printf(",\"last_error\":");
         pqf_cli_json_str(stdout, s->last_error);
-        printf("}");
+        printf(",\"window_opens_ms\":%" PRId64 "}", s->window_opens_ms);
         x->first = false;
         return;
     }
@@ -223,6 +243,14 @@ static void on_status(void *ud, const pqf_repl_status *s)
                (double)s->stage_ms[0] / 1000, (double)s->stage_ms[1] / 1000,
                (double)s->stage_ms[2] / 1000, (double)s->stage_ms[3] / 1000,
                pqf_repl_stage_name(s->bottleneck));
+    if (s->window_opens_ms > 0) {
+        char when[32];
+        time_t t = (time_t)(s->window_opens_ms / 1000);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(when, sizeof when, "%H:%M", &tm);
+        printf("    waiting for the copy window: opens at %s (local time)\n", when);
+    }
     if (s->last_error[0])
         printf("    last error: %s\n", s->last_error);
 }
@@ -246,18 +274,24 @@ static int split_tables(char *list, const char **out, size_t *n)
     return *n ? 0 : -1;
 }
 
-/* Default state file: $XDG_STATE_HOME/pqfeed/replicate.db, else ./.pqfeed-replicate.db. */
-static const char *default_state(char *buf, size_t cap)
+/* Default state file: $XDG_STATE_HOME/pqfeed/replicate.db, else
+ * ./.pqfeed-replicate.db; with --shard I/N, replicate-shard-I-of-N.db (a
+ * worker's state is its own). */
+static const char *default_state(char *buf, size_t cap, const pqf_replicate_opts *o)
 {
+    char tag[48] = "";
+    if (o->shard_count > 1)
+        snprintf(tag, sizeof tag, "-shard-%u-of-%u", o->shard_index, o->shard_count);
     const char *x = getenv("XDG_STATE_HOME");
     if (x && *x) {
         snprintf(buf, cap, "%s/pqfeed", x);
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return ".pqfeed-replicate.db";
-        snprintf(buf, cap, "%s/pqfeed/replicate.db", x);
-        return buf;
+        if (mkdir(buf, 0700) == 0 || errno == EEXIST) {
+            snprintf(buf, cap, "%s/pqfeed/replicate%s.db", x, tag);
+            return buf;
+        }
     }
-    return ".pqfeed-replicate.db";
+    snprintf(buf, cap, ".pqfeed-replicate%s.db", tag);
+    return buf;
 }
 
 static void sleep_ms(long ms)
@@ -354,6 +388,35 @@ int pqf_cmd_replicate(int argc, char **argv)
                 ret = pqf_cli_usage("replicate", "--verify is size or full");
                 goto done;
             }
+        } else if (strcmp(a, "--bwlimit") == 0) {
+            NEED_VALUE();
+            char rate[64];
+            snprintf(rate, sizeof rate, "%s", v);
+            size_t rl = strlen(rate);
+            if (rl > 2 && strcmp(rate + rl - 2, "/s") == 0)
+                rate[rl - 2] = '\0';
+            if (pqf_cli_parse_size(rate, &n) != 0 || n < 1024) {
+                ret = pqf_cli_usage("replicate", "bad rate '%s' for --bwlimit (at least 1K)", v);
+                goto done;
+            }
+            o.bwlimit = n;
+        } else if (strcmp(a, "--window") == 0) {
+            NEED_VALUE();
+            if (pqf_repl_window_parse(v, &o.window, &err) != PQF_OK) {
+                ret = pqf_cli_usage("replicate", "%s", err.msg);
+                goto done;
+            }
+        } else if (strcmp(a, "--shard") == 0) {
+            NEED_VALUE();
+            unsigned si = 0, sn = 0;
+            int used = 0;
+            if (sscanf(v, "%u/%u%n", &si, &sn, &used) != 2 || v[used] != '\0' || sn == 0 ||
+                sn > 100000 || si >= sn) {
+                ret = pqf_cli_usage("replicate", "bad --shard '%s' (I/N with 0 <= I < N)", v);
+                goto done;
+            }
+            o.shard_index = si;
+            o.shard_count = sn;
         } else if (strcmp(a, "--no-server-copy") == 0) {
             server_copy = false;
         } else if (strcmp(a, "--state") == 0) {
@@ -389,7 +452,7 @@ int pqf_cmd_replicate(int argc, char **argv)
         ret = pqf_cli_usage("replicate", "needs PRIMARY and at least one REPLICA");
         goto done;
     }
-    o.state_path = state ? state : default_state(state_buf, sizeof state_buf);
+    o.state_path = state ? state : default_state(state_buf, sizeof state_buf, &o);
     /* Parts in flight per transfer: a few, since many objects move at once. */
     if (!sa.opt.concurrency)
         sa.opt.concurrency = 2;

@@ -74,7 +74,8 @@ typedef enum pqf_repl_event_kind {
     PQF_REPL_PUBLISHED = 1, /* commit seq published at replica */
     PQF_REPL_RETRY = 2,     /* an object failed and will be tried again */
     PQF_REPL_FAILED = 3,    /* an object failed for good: its commit is not published */
-    PQF_REPL_TABLE_DONE = 4 /* a (replica, table) pass ended; seq = published position */
+    PQF_REPL_TABLE_DONE = 4, /* a (replica, table) pass ended; seq = published position */
+    PQF_REPL_WINDOW_WAIT = 5 /* copying waits for the window, which opens at opens_ms */
 } pqf_repl_event_kind;
 
 typedef struct pqf_repl_event {
@@ -89,6 +90,7 @@ typedef struct pqf_repl_event {
     uint64_t files, bytes; /* PUBLISHED: of the commit */
     int64_t lag_ms;        /* PUBLISHED: commit created_at to published */
     uint64_t head;         /* TABLE_DONE: the primary's head */
+    int64_t opens_ms;      /* WINDOW_WAIT: when the window opens (Unix ms) */
 } pqf_repl_event;
 
 typedef void (*pqf_repl_event_cb)(void *ud, const pqf_repl_event *ev);
@@ -103,6 +105,22 @@ typedef void (*pqf_repl_event_cb)(void *ud, const pqf_repl_event *ev);
  *   "schema"             the commit's schema version is missing or conflicts
  *   "conflict"           the replica holds other bytes under a commit's key
  */
+
+/* A daily time window, minutes after local midnight. start > end wraps past
+ * midnight ("22:00-06:00"); start == end is the whole day. */
+typedef struct pqf_repl_window {
+    bool enabled;
+    unsigned start_min, end_min; /* 0..1439 */
+} pqf_repl_window;
+
+/* Parse "HH:MM-HH:MM" (24-hour clock, local time) into *w. PQF_ERR_INVALID_ARG
+ * with a sentence naming the text when it is not one. */
+pqf_err pqf_repl_window_parse(const char *text, pqf_repl_window *w, pqf_error *err);
+
+/* Milliseconds from now_ms (Unix ms) until the window opens, in the process's
+ * local time zone (TZ); 0 when now_ms is inside it or the window is not
+ * enabled. */
+int64_t pqf_repl_window_wait_ms(const pqf_repl_window *w, int64_t now_ms);
 
 typedef struct pqf_replicate_opts {
     const char *state_path;    /* SQLite state file (required) */
@@ -120,6 +138,22 @@ typedef struct pqf_replicate_opts {
     bool server_copy;
     unsigned max_attempts;  /* per object, first included; 0: 4 */
     unsigned retry_base_ms; /* backoff base (full jitter, x2 per attempt, cap 10 s); 0: 200 */
+    /* Bandwidth limit over all transfers of the run, bytes per second (one
+     * token bucket shared by every worker); 0: none. Streamed copies are paced
+     * as their bytes pass; a server-side copy takes its object's size from
+     * the bucket before it starts. Reading copies back to verify them is not
+     * counted. */
+    uint64_t bwlimit;
+    /* Bulk copying only inside this daily window (local time); outside it no
+     * new transfer starts (those in flight finish), commits whose files are
+     * all there are still published, and the run waits for the window to
+     * open (status says so), or for opts.stop. window.enabled false: always. */
+    pqf_repl_window window;
+    /* Run only the tables of shard shard_index of shard_count (0 <= index <
+     * count): a table belongs to shard FNV-1a(name) mod count, so independent
+     * workers given 0/n .. n-1/n cover every table exactly once. Each worker
+     * needs a state file of its own. shard_count 0 or 1: every table. */
+    unsigned shard_index, shard_count;
     /* Set (e.g. from a signal handler) to stop: no new transfer starts, the
      * ones in flight finish, complete commits are published, then return. */
     const volatile sig_atomic_t *stop;
@@ -174,6 +208,9 @@ typedef struct pqf_repl_status {
     uint64_t stage_ms[PQF_STAGE__COUNT];
     pqf_repl_stage bottleneck; /* the stage with the most time */
     const char *last_error;    /* "" when none */
+    /* > 0: a run is waiting for the --window, which opens at this time (Unix
+     * ms); bulk copying is paused until then. */
+    int64_t window_opens_ms;
 } pqf_repl_status;
 
 typedef void (*pqf_repl_status_cb)(void *ud, const pqf_repl_status *st);

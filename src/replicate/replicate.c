@@ -25,6 +25,7 @@
 #include "feed/feed_impl.h"
 #include "pqfeed/feed.h"
 #include "pqfeed/replicate.h"
+#include "replicate/pace.h"
 #include "replicate/repl_impl.h"
 #include "replicate/state.h"
 
@@ -130,6 +131,7 @@ typedef struct run_ctx {
     pqf_err first_rc;
     pqf_error first_err;
     uint64_t rng;
+    pqf__bucket bw; /* --bwlimit, shared by the workers */
 } run_ctx;
 
 struct link_ctx {
@@ -148,7 +150,8 @@ struct link_ctx {
     unsigned inflight;
     uint64_t inflight_bytes;
     bool failed;
-    uint64_t fail_seq; /* jobs of commits at or past this are not started */
+    uint64_t fail_seq;      /* jobs of commits at or past this are not started */
+    int64_t window_opens_ms; /* waiting for the --window (recorded in the state file) */
     pqf_err rc;
     pqf_error err;
     /* counters not yet flushed to the state file */
@@ -160,9 +163,10 @@ struct link_ctx {
 
 typedef struct tee {
     pqf_ostream *dst;
+    pqf__bucket *bw;
     pqf__sha256_ctx sha;
     uint64_t bytes, cap;
-    uint64_t write_ns;
+    uint64_t write_ns, pace_ns;
     bool dst_failed, too_big;
 } tee;
 
@@ -173,6 +177,7 @@ static pqf_err tee_write(void *impl, const void *data, size_t len, pqf_error *er
         t->too_big = true;
         return pqf_error_set(err, PQF_ERR_CORRUPT, "the source is larger than the commit says");
     }
+    t->pace_ns += pqf__bucket_take(t->bw, len);
     uint64_t t0 = mono_ns();
     pqf_err rc = pqf_ostream_write(t->dst, data, len);
     t->write_ns += mono_ns() - t0;
@@ -249,6 +254,7 @@ static void copy_streamed(job *j)
         goto done;
     }
     t.cap = f->bytes;
+    t.bw = &L->r->bw;
     uint64_t t0 = mono_ns();
     pqf_err rc = pqf_store_put(L->dst, f->key, &po, &os, &j->err);
     if (rc != PQF_OK) {
@@ -264,9 +270,10 @@ static void copy_streamed(job *j)
         goto done;
     }
     rc = pqf_store_get_to(L->src, f->key, NULL, ts, &info, &j->err);
-    uint64_t total = mono_ns() - t0;
+    /* Time spent paced by --bwlimit is no stage's: it is not a bottleneck. */
+    uint64_t total = mono_ns() - t0, busy = t.write_ns + t.pace_ns;
     j->stage_ns[PQF_STAGE_WRITE] += t.write_ns;
-    j->stage_ns[PQF_STAGE_READ] += total > t.write_ns ? total - t.write_ns : 0;
+    j->stage_ns[PQF_STAGE_READ] += total > busy ? total - busy : 0;
     if (rc != PQF_OK) {
         if (t.too_big)
             job_fail(j, PQF_ERR_CORRUPT, "size", false);
@@ -343,6 +350,7 @@ static void copy_server(job *j)
     pqf_error e2 = {0};
     bool match = false;
     char hex[65];
+    pqf__bucket_take(&L->r->bw, f->bytes); /* the server moves them: pay up front */
     uint64_t t0 = mono_ns();
     pqf_err rc = pqf_store_copy(L->src, f->key, L->dst, f->key, NULL, &j->err);
     add_ns(j, PQF_STAGE_WRITE, t0);
@@ -798,14 +806,37 @@ done:
     return rc;
 }
 
-/* Start waiting jobs in seq order within the budgets. *next_due: the
- * earliest retry not yet due (0: none). */
+/* Record in the state file (for status) whether the link waits for the
+ * window, and until when (0: it does not). */
+static pqf_err window_note(link_ctx *L, int64_t opens_ms, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    /* The same wait seen again a little later opens at the same minute:
+     * write only changes. */
+    int64_t d = opens_ms - L->window_opens_ms;
+    if ((opens_ms == 0) == (L->window_opens_ms == 0) && (opens_ms == 0 || (d > -60000 && d < 60000)))
+        goto done;
+    PQF_TRY(pqf__rstate_set(L->r->st, &L->id, "wait:window", opens_ms, err));
+    L->window_opens_ms = opens_ms;
+    if (opens_ms) {
+        pqf_repl_event ev = {.kind = PQF_REPL_WINDOW_WAIT, .seq = L->published, .opens_ms = opens_ms};
+        emit(L, &ev);
+    }
+done:
+    return rc;
+}
+
+/* Start waiting jobs in seq order within the budgets, and within the window.
+ * *next_due: the earliest retry not yet due, or when to look at the window
+ * again (0: none). */
 static pqf_err dispatch(link_ctx *L, int64_t *next_due, bool *waiting, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     run_ctx *r = L->r;
     pool *p = &r->pool;
     int64_t now = pqf__repl_now_ms();
+    int64_t closed_ms = pqf_repl_window_wait_ms(&r->o->window, now);
+    bool held = false; /* a transfer waits for the window */
     *next_due = 0;
     *waiting = false;
     for (size_t w = 0; w < L->win_n; w++) {
@@ -822,6 +853,11 @@ static pqf_err dispatch(link_ctx *L, int64_t *next_due, bool *waiting, pqf_error
             if (j->due_ms > now) {
                 if (!*next_due || j->due_ms < *next_due)
                     *next_due = j->due_ms;
+                continue;
+            }
+            /* Outside the window only objects recorded verified (a HEAD) go. */
+            if (closed_ms > 0 && !j->verified_before) {
+                held = true;
                 continue;
             }
             uint64_t reserve = PQF_MIN(j->f->bytes, r->transfer_bytes);
@@ -849,6 +885,14 @@ static pqf_err dispatch(link_ctx *L, int64_t *next_due, bool *waiting, pqf_error
         }
     }
 done:
+    if (rc == PQF_OK)
+        rc = window_note(L, held ? now + closed_ms : 0, err);
+    if (rc == PQF_OK && held) {
+        /* Look again within a second, so that a stop is seen promptly. */
+        int64_t again = now + PQF_MIN(closed_ms, 1000);
+        if (!*next_due || again < *next_due)
+            *next_due = again;
+    }
     return rc;
 }
 
@@ -1004,6 +1048,8 @@ done:
     if (L->inflight)
         drain(L);
     if (rc == PQF_OK)
+        rc = window_note(L, 0, err);
+    if (rc == PQF_OK)
         rc = flush_counters(L, err);
     if (rc == PQF_OK)
         rc = pqf__rstate_set_error(r->st, &L->id, L->failed ? L->err.msg : "", err);
@@ -1014,6 +1060,18 @@ done:
         L->win = NULL;
     }
     return rc;
+}
+
+unsigned pqf__repl_shard_of(const char *table, unsigned count)
+{
+    /* FNV-1a (32 bits): stable across machines and versions, which the
+     * split of a backfill among workers depends on. */
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)table; *p; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    return count ? h % count : 0;
 }
 
 pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names, size_t *n,
@@ -1043,6 +1101,17 @@ pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names
     *n = nall;
     all = NULL;
 done:
+    if (rc == PQF_OK && o->shard_count > 1) {
+        /* Keep this shard's tables only. */
+        size_t k = 0;
+        for (size_t i = 0; i < *n; i++) {
+            if (pqf__repl_shard_of((*names)[i], o->shard_count) == o->shard_index)
+                (*names)[k++] = (*names)[i];
+            else
+                free((*names)[i]);
+        }
+        *n = k;
+    }
     if (rc != PQF_OK) {
         pqf_strv_free(*names, *n);
         *names = NULL;
@@ -1065,9 +1134,13 @@ pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nre
         memset(res, 0, sizeof *res);
     if (!opts || !opts->state_path || !*opts->state_path)
         return pqf_error_set(err, PQF_ERR_INVALID_ARG, "replicate: a state file is required");
+    if (opts->shard_count > 1 && opts->shard_index >= opts->shard_count)
+        return pqf_error_set(err, PQF_ERR_INVALID_ARG, "replicate: shard %u/%u does not exist",
+                             opts->shard_index, opts->shard_count);
     r = calloc(1, sizeof *r);
     if (!r)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    pqf__bucket_init(&r->bw, opts->bwlimit);
     r->o = opts;
     r->concurrency = opts->concurrency ? opts->concurrency : 8;
     r->lookahead = opts->lookahead ? PQF_MIN(opts->lookahead, LOOKAHEAD_MAX) : 32;
@@ -1138,6 +1211,7 @@ done:
         if (res)
             *res = r->res;
         pqf__rstate_close(r->st);
+        pqf__bucket_destroy(&r->bw);
     }
     pqf_strv_free(tables, ntables);
     pqf_feed_free(df);

@@ -14,7 +14,7 @@
 #include "base/base.h"
 #include "base/timefmt.h"
 
-enum { Q_OBJ_GET, Q_OBJ_SET, Q_PUB, Q_PUB_CLEAN, Q_ERR, Q_LINK_GET, Q_COUNT, Q_COUNTERS, Q__N };
+enum { Q_OBJ_GET, Q_OBJ_SET, Q_PUB, Q_PUB_CLEAN, Q_ERR, Q_LINK_GET, Q_COUNT, Q_SET, Q_COUNTERS, Q__N };
 
 static const char *const sql[Q__N] = {
     [Q_OBJ_GET] = "SELECT state, bytes, sha256, attempts FROM objects "
@@ -33,6 +33,8 @@ static const char *const sql[Q__N] = {
                    "WHERE src=?1 AND dst=?2 AND tbl=?3",
     [Q_COUNT] = "INSERT INTO counters(src,dst,tbl,name,value) VALUES(?1,?2,?3,?4,?5) "
                 "ON CONFLICT(src,dst,tbl,name) DO UPDATE SET value=value+?5",
+    [Q_SET] = "INSERT INTO counters(src,dst,tbl,name,value) VALUES(?1,?2,?3,?4,?5) "
+              "ON CONFLICT(src,dst,tbl,name) DO UPDATE SET value=?5",
     [Q_COUNTERS] = "SELECT name, value FROM counters WHERE src=?1 AND dst=?2 AND tbl=?3 "
                    "ORDER BY name",
 };
@@ -253,6 +255,15 @@ pqf_err pqf__rstate_count(pqf__rstate *st, const pqf__rlink *l, const char *name
     sqlite3_bind_text(q, 4, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(q, 5, delta);
     return step_done(st, q, "count", err);
+}
+
+pqf_err pqf__rstate_set(pqf__rstate *st, const pqf__rlink *l, const char *name, int64_t value,
+                        pqf_error *err)
+{
+    sqlite3_stmt *q = q_link(st, Q_SET, l, true);
+    sqlite3_bind_text(q, 4, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 5, value);
+    return step_done(st, q, "set", err);
 }
 
 pqf_err pqf__rstate_counters(pqf__rstate *st, const pqf__rlink *l,

@@ -58,6 +58,9 @@ pqf_err pqf__rstate_link_get(pqf__rstate *st, const pqf__rlink *l, uint64_t *pub
 
 pqf_err pqf__rstate_count(pqf__rstate *st, const pqf__rlink *l, const char *name, int64_t delta,
                           pqf_error *err);
+/* Set a counter to value (a gauge, e.g. "wait:window"). */
+pqf_err pqf__rstate_set(pqf__rstate *st, const pqf__rlink *l, const char *name, int64_t value,
+                        pqf_error *err);
 /* Every counter of the link. */
 pqf_err pqf__rstate_counters(pqf__rstate *st, const pqf__rlink *l,
                              void (*cb)(void *ud, const char *name, int64_t value), void *ud,
