@@ -473,6 +473,13 @@ int pqf_cmd_replicate(int argc, char **argv)
             ret = pqf_cli_usage("replicate", "replica %s is the primary", uris[i]);
             goto done;
         }
+        for (size_t k = 0; k < nrep; k++) {
+            if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(replicas[k])) == 0) {
+                nrep++;
+                ret = pqf_cli_usage("replicate", "replica %s is named twice", uris[i]);
+                goto done;
+            }
+        }
         nrep++;
     }
     if (status) {
@@ -504,14 +511,19 @@ int pqf_cmd_replicate(int argc, char **argv)
     sigaction(SIGINT, &act, NULL);
     for (;;) {
         pqf_replicate_result res;
+        pqf_store_stats s0, s1;
         pqf_error_clear(&err);
+        pqf_store_get_stats(primary, &s0);
         pqf_err rc = pqf_replicate(primary, replicas, nrep, &o, &res, &err);
+        pqf_store_get_stats(primary, &s1);
         if (oc.json) {
             printf("{\"event\":\"summary\",\"published\":%" PRIu64 ",\"objects_copied\":%" PRIu64
                    ",\"objects_skipped\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
-                   ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"stopped\":%s,\"error\":",
+                   ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"source_bytes_read\":%" PRIu64
+                   ",\"stopped\":%s,\"error\":",
                    res.published, res.objects_copied, res.objects_skipped, res.bytes_copied,
-                   res.retries, res.failed, res.stopped ? "true" : "false");
+                   res.retries, res.failed, s1.bytes_down - s0.bytes_down,
+                   res.stopped ? "true" : "false");
             if (rc != PQF_OK)
                 pqf_cli_json_str(stdout, err.msg);
             else
