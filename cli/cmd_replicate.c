@@ -27,7 +27,11 @@ static const char replicate_usage[] =
     "the commit's SHA-256) and after commit N-1. Files of the next commits are copied\n"
     "in parallel, ahead of publication. A rerun (after a failure or kill -9) resumes\n"
     "from the replica's own log and the state file, and copies nothing again that is\n"
-    "already there and verified.\n"
+    "already there and verified. Every replica is served from one read of PRIMARY.\n"
+    "\n"
+    "A store may be another account: s3://bucket/prefix?profile=P (also region=,\n"
+    "endpoint-url=, ca-bundle=) overrides the store options for that store alone;\n"
+    "copies between stores with different settings are streamed and hashed.\n"
     "\n"
     "options:\n"
     "  --tables a,b            only these tables (default: every table of PRIMARY)\n"
@@ -456,17 +460,19 @@ int pqf_cmd_replicate(int argc, char **argv)
     /* Parts in flight per transfer: a few, since many objects move at once. */
     if (!sa.opt.concurrency)
         sa.opt.concurrency = 2;
-    if (pqf_store_open(uris[0], &sa.opt, &primary, &err) != PQF_OK) {
+    if (pqf_cli_store_open(uris[0], &sa, &primary, &err) != PQF_OK) {
         ret = pqf_cli_fail(&err);
         goto done;
     }
     bool all_s3 = pqf_store_is_s3(primary), any_s3 = all_s3;
     for (size_t i = 1; i < nuris; i++) {
-        if (pqf_store_open(uris[i], &sa.opt, &replicas[nrep], &err) != PQF_OK) {
+        if (pqf_cli_store_open(uris[i], &sa, &replicas[nrep], &err) != PQF_OK) {
             ret = pqf_cli_fail(&err);
             goto done;
         }
-        all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]);
+        /* Server-side copies need one endpoint and one set of credentials. */
+        all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]) &&
+                 strcmp(pqf_cli_store_settings(uris[i]), pqf_cli_store_settings(uris[0])) == 0;
         any_s3 = any_s3 || pqf_store_is_s3(replicas[nrep]);
         if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
             nrep++;
@@ -493,8 +499,9 @@ int pqf_cmd_replicate(int argc, char **argv)
             ret = pqf_cli_fail(&err);
         goto done;
     }
-    /* One set of store options for every store: S3 on both ends is one
-     * endpoint and one set of credentials, so server-side copy applies. */
+    /* Every store S3 with the same settings: one endpoint and one set of
+     * credentials, so server-side copy applies. Stores with settings of their
+     * own (another account) are streamed through pqfeed and hashed. */
     o.server_copy = server_copy && all_s3;
     uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
     /* Budget per transfer: S3 reads and writes hold up to part x concurrency

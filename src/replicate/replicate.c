@@ -807,54 +807,92 @@ done:
     return rc;
 }
 
-/* Publish wc (commit L->published + 1, every file verified) at L's replica. */
+static uint64_t backoff_ms(run_ctx *r, unsigned attempt);
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* Put the commit object at L's replica (put-if-absent); finding the same
+ * bytes there is success (a rerun after a crash between the put and the
+ * state update, or a retried put whose answer was lost). */
+static pqf_err put_commit(link_ctx *L, wcommit *wc, const char *key, pqf_error *err)
+{
+    uint8_t *have = NULL;
+    size_t have_len = 0;
+    pqf_put_options po = {.if_absent = true, .content_type = "application/json"};
+    pqf_err rc = pqf_store_put_bytes(L->dst, key, wc->raw, wc->rawlen, &po, err);
+    if (rc == PQF_ERR_EXISTS) {
+        rc = pqf_store_get_bytes(L->dst, key, NULL, COMMIT_MAX_BYTES, &have, &have_len, err);
+        if (rc == PQF_OK && (have_len != wc->rawlen || memcmp(have, wc->raw, have_len) != 0))
+            rc = pqf_error_set(err, PQF_ERR_CONFLICT,
+                               "%s exists at the replica with other bytes (another writer)", key);
+    }
+    free(have);
+    return rc;
+}
+
+/* Publish wc (commit L->published + 1, every file verified) at L's replica.
+ * The schema version and the commit object are small puts the store does not
+ * retry on its own (conditional puts are not idempotent to it): transient
+ * failures are retried here, with the objects' backoff and attempts. */
 static pqf_err publish(link_ctx *L, wcommit *wc, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
+    run_ctx *r = L->r;
     const pqf_commit *c = wc->c;
     char key[PQF_TABLE_NAME_MAX + 64];
-    uint8_t *have = NULL;
-    size_t have_len = 0;
     pqf_error e2 = {0};
+    pqf_err r2 = PQF_OK;
     uint64_t t0 = mono_ns();
     if (c->schema_version != L->schema_ok) {
         pqf__schema_key(L->table, c->schema_version, key, sizeof key);
-        pqf_err r2 = copy_small(L->T->src, L->dst, key, true, &e2);
+        for (unsigned a = 1;; a++) {
+            pqf_error_clear(&e2);
+            r2 = copy_small(L->T->src, L->dst, key, true, &e2);
+            if (r2 == PQF_OK || !retryable_code(r2) || a >= r->max_attempts || stopping(r))
+                break;
+            r->res.retries++;
+            PQF_TRY(pqf__rstate_count(r->st, &L->id, "retries", 1, err));
+            sleep_ms(backoff_ms(r, a));
+        }
         if (r2 != PQF_OK) {
             pqf_error_prefix(&e2, "schema version %d: ", c->schema_version);
             link_fail(L, c->seq, r2, &e2);
-            pqf__rstate_count(L->r->st, &L->id, "fail:schema", 1, &e2);
+            PQF_TRY(pqf__rstate_count(r->st, &L->id, "fail:schema", 1, err));
             goto done;
         }
         L->schema_ok = c->schema_version;
     }
     pqf__crashpoint("replicate.before-publish");
     pqf_feed_log_key(L->table, c->seq, key, sizeof key);
-    pqf_put_options po = {.if_absent = true, .content_type = "application/json"};
-    pqf_err r2 = pqf_store_put_bytes(L->dst, key, wc->raw, wc->rawlen, &po, &e2);
-    if (r2 == PQF_ERR_EXISTS) {
-        /* A rerun after a crash between the put and the state update. */
-        r2 = pqf_store_get_bytes(L->dst, key, NULL, COMMIT_MAX_BYTES, &have, &have_len, &e2);
-        if (r2 == PQF_OK && (have_len != wc->rawlen || memcmp(have, wc->raw, have_len) != 0)) {
-            pqf_error_set(&e2, PQF_ERR_CONFLICT,
-                          "%s exists at the replica with other bytes (another writer)", key);
-            pqf__rstate_count(L->r->st, &L->id, "fail:conflict", 1, &e2);
-            r2 = PQF_ERR_CONFLICT;
-        }
+    for (unsigned a = 1;; a++) {
+        pqf_error_clear(&e2);
+        r2 = put_commit(L, wc, key, &e2);
+        if (r2 == PQF_OK || !retryable_code(r2) || a >= r->max_attempts || stopping(r))
+            break;
+        r->res.retries++;
+        PQF_TRY(pqf__rstate_count(r->st, &L->id, "retries", 1, err));
+        sleep_ms(backoff_ms(r, a));
     }
     L->stage_ns[PQF_STAGE_WRITE] += mono_ns() - t0;
     if (r2 != PQF_OK) {
+        if (r2 == PQF_ERR_CONFLICT)
+            PQF_TRY(pqf__rstate_count(r->st, &L->id, "fail:conflict", 1, err));
         link_fail(L, c->seq, r2, &e2);
         goto done;
     }
     pqf__crashpoint("replicate.after-publish");
     int64_t lag = pqf__repl_now_ms() - c->created_ms;
-    PQF_TRY(pqf__rstate_begin(L->r->st, err));
-    PQF_TRY(pqf__rstate_published(L->r->st, &L->id, c->seq, c->hash, lag, err));
+    PQF_TRY(pqf__rstate_begin(r->st, err));
+    PQF_TRY(pqf__rstate_published(r->st, &L->id, c->seq, c->hash, lag, err));
     PQF_TRY(flush_counters(L, err));
-    PQF_TRY(pqf__rstate_commit(L->r->st, err));
+    PQF_TRY(pqf__rstate_commit(r->st, err));
     L->published = c->seq;
-    L->r->res.published++;
+    r->res.published++;
     pqf_repl_event ev = {.kind = PQF_REPL_PUBLISHED,
                          .seq = c->seq,
                          .files = c->nfiles,
@@ -862,7 +900,6 @@ static pqf_err publish(link_ctx *L, wcommit *wc, pqf_error *err)
                          .lag_ms = lag};
     emit(L, &ev);
 done:
-    free(have);
     return rc;
 }
 

@@ -8,7 +8,7 @@
 
 start_rgw
 AWS=(/usr/bin/aws --endpoint-url "$RGW_ENDPOINT")
-for b in pqf-prim pqf-rep pqf-rep2 pqf-bad pqf-badrep pqf-kill; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
+for b in pqf-prim pqf-rep pqf-rep2 pqf-rep3 pqf-bad pqf-badrep pqf-kill; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
 PRIM=s3://pqf-prim/feed
 
 G=$T/pages
@@ -65,6 +65,26 @@ gone=$(grep -oh '"key":"[^"]*"' <("$PQF" cat "$BAD/issues/_log/00000000000000000
 check_exit "a missing source object: exit 9" 9 "$PQF" replicate "$BAD" s3://pqf-badrep/c --state "$S" --quiet
 check_grep "named, with its cause" "commit 3 not published: .*\(missing-at-source\)" "$T/last.out"
 check_eq "commits 1, 2 published" "$(s3_head s3://pqf-badrep/c)" 2
+
+# ---- two accounts: a replica owned by another RGW user, named by its own profile -----------------
+dk=PQFDRACCESSKEY ds=$(head -c 30 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
+radosgw-admin -c "$RGW_CONF" user create --uid=pqfdr --display-name=pqfdr --access-key="$dk" --secret="$ds" >/dev/null 2>&1
+mkdir -p "$HOME/.aws"
+printf '[dr]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$dk" "$ds" >"$HOME/.aws/credentials"
+chmod 600 "$HOME/.aws/credentials"
+check "the DR account creates its bucket" env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "${AWS[@]}" --profile dr s3 mb s3://pqf-dr
+check_exit "the primary's account cannot read the DR bucket (two accounts)" 12 "$PQF" ls s3://pqf-dr/
+DR='s3://pqf-dr/feed?profile=dr'
+"$PQF" replicate "$PRIM" "$DR" s3://pqf-rep3/same --state "$S" --json >"$T/accounts.json" 2>&1
+check_eq "to another account and to a bucket of the same account in one run" "$?" 0
+check_grep "both complete" '"event":"summary","published":8,.*"failed":0,' "$T/accounts.json"
+check "the other account's replica equals the primary (read with its own profile)" "$PQF" verify "$PRIM" "$DR" --deep
+check "the same account's replica too" "$PQF" verify "$PRIM" s3://pqf-rep3/same --deep
+check_exit "the replica's objects belong to the DR account: the primary's keys cannot read them" 12 "$PQF" stat "s3://pqf-dr/feed/issues/_log/00000000000000000001.json"
+check "status reads each store with its own settings" "$PQF" replicate status "$PRIM" "$DR" --state "$S"
+check_grep "up to date" "issues: published 4 of 4 \(up to date\)" "$T/last.out"
+check_exit "an unknown store setting: usage (2)" 2 "$PQF" replicate "$PRIM" 's3://pqf-dr/feed?user=dr' --state "$S"
+check_grep "named" "unknown store setting 'user'" "$T/last.out"
 
 # ---- retries through the fault proxy -------------------------------------------------------------
 if command -v node >/dev/null; then
