@@ -520,17 +520,27 @@ int pqf_cmd_replicate(int argc, char **argv)
         pqf_replicate_result res;
         pqf_store_stats s0, s1;
         pqf_error_clear(&err);
+        uint64_t sent0 = 0, sent1 = 0;
         pqf_store_get_stats(primary, &s0);
+        for (size_t k = 0; k < nrep; k++) {
+            pqf_store_get_stats(replicas[k], &s1);
+            sent0 += s1.bytes_up;
+        }
         pqf_err rc = pqf_replicate(primary, replicas, nrep, &o, &res, &err);
+        for (size_t k = 0; k < nrep; k++) {
+            pqf_store_get_stats(replicas[k], &s1);
+            sent1 += s1.bytes_up;
+        }
         pqf_store_get_stats(primary, &s1);
         if (oc.json) {
             printf("{\"event\":\"summary\",\"published\":%" PRIu64 ",\"objects_copied\":%" PRIu64
                    ",\"objects_skipped\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
                    ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"source_bytes_read\":%" PRIu64
+                   ",\"target_bytes_sent\":%" PRIu64 ",\"uploads_resumed\":%" PRIu64
                    ",\"stopped\":%s,\"error\":",
                    res.published, res.objects_copied, res.objects_skipped, res.bytes_copied,
-                   res.retries, res.failed, s1.bytes_down - s0.bytes_down,
-                   res.stopped ? "true" : "false");
+                   res.retries, res.failed, s1.bytes_down - s0.bytes_down, sent1 - sent0,
+                   res.uploads_resumed, res.stopped ? "true" : "false");
             if (rc != PQF_OK)
                 pqf_cli_json_str(stdout, err.msg);
             else

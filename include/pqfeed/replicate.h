@@ -32,8 +32,11 @@
  * state (copying, verified, failed), attempts, bytes, cause and last error. An
  * object is recorded "copying" before its transfer starts; after a kill -9 the
  * rerun finds such an object at the replica, and if it has the commit's size
- * and SHA-256 (read back) adopts it instead of copying it again. An object
- * recorded verified is checked by HEAD (size) and not copied again.
+ * and SHA-256 (read back) adopts it instead of copying it again; when it is
+ * not there but an unfinished multipart upload of it is (S3), that upload is
+ * continued from its ListParts (the source is read again, for the SHA-256;
+ * parts already stored are not sent again). An object recorded verified is
+ * checked by HEAD (size) and not copied again.
  *
  * Ownership: stores are the caller's and must outlive the call. Strings in
  * events and status rows are valid only during the callback.
@@ -172,6 +175,9 @@ typedef struct pqf_replicate_result {
     uint64_t failed;        /* objects that failed for good */
     uint64_t tables_failed; /* (replica, table) passes that stopped on a failure */
     bool stopped;           /* opts.stop was set */
+    /* Copies that continued a multipart upload an earlier run left unfinished
+     * (kill -9 mid-upload): only the parts missing at the replica were sent. */
+    uint64_t uploads_resumed;
 } pqf_replicate_result;
 
 /* One pass: bring every replica up to the primary's current heads. Returns

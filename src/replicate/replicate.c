@@ -96,6 +96,7 @@ typedef struct jdst {
     bool probe;           /* an earlier attempt started: the object may be there */
     bool running;         /* part of the task in flight */
     bool want;            /* worker: not found at the replica, to be copied */
+    bool resumed;         /* worker: continued an interrupted multipart upload */
     int64_t due_ms;       /* a retry waits until then */
     /* Filled by the worker: */
     pqf_err rc;
@@ -258,7 +259,7 @@ typedef struct tee {
     uint64_t bytes, cap;
     uint64_t write_ns, pace_ns;
     size_t alive; /* replicas whose writes still go */
-    bool too_big;
+    bool too_big, half;
 } tee;
 
 static pqf_err tee_write(void *impl, const void *data, size_t len, pqf_error *err)
@@ -289,7 +290,52 @@ static pqf_err tee_write(void *impl, const void *data, size_t len, pqf_error *er
         return pqf_error_set(err, PQF_ERR_IO, "every replica's write failed");
     pqf__sha256_update(&t->sha, data, len);
     t->bytes += len;
+    if (!t->half && t->bytes >= t->cap / 2) {
+        t->half = true;
+        pqf__crashpoint("replicate.copy-half"); /* the parts so far are at the replica */
+    }
     return PQF_OK;
+}
+
+typedef struct upload_find {
+    const char *key;
+    char id[256];
+    int64_t initiated_ms;
+} upload_find;
+
+static bool on_upload(void *ud, const pqf_upload_info *u)
+{
+    upload_find *x = ud;
+    if (strcmp(u->key, x->key) == 0 && (!x->id[0] || u->initiated_ms >= x->initiated_ms)) {
+        snprintf(x->id, sizeof x->id, "%s", u->upload_id);
+        x->initiated_ms = u->initiated_ms;
+    }
+    return true;
+}
+
+/* Open the put of f at link k's replica. After an attempt that did not
+ * finish (a kill -9 mid-upload), the newest unfinished multipart upload of
+ * the key is continued: the store lists its parts and sends only those that
+ * are missing or differ (by MD5), instead of sending the object again. */
+static pqf_err open_put(job *j, size_t k, pqf_ostream **os)
+{
+    link_ctx *L = &j->T->links[k];
+    jdst *d = &j->d[k];
+    pqf_put_options po = {.size_hint = j->f->bytes};
+    upload_find x = {.key = j->f->key};
+    pqf_error e2 = {0};
+    d->resumed = false;
+    if (d->probe && pqf_store_is_s3(L->dst) &&
+        pqf_store_list_uploads(L->dst, j->f->key, on_upload, &x, &e2) == PQF_OK && x.id[0]) {
+        po.resume_upload_id = x.id;
+        if (pqf_store_put(L->dst, j->f->key, &po, os, &e2) == PQF_OK) {
+            d->resumed = true;
+            return PQF_OK;
+        }
+        /* The upload is gone or unusable (aborted, expired): start afresh. */
+        po.resume_upload_id = NULL;
+    }
+    return pqf_store_put(L->dst, j->f->key, &po, os, &d->err);
 }
 
 static pqf_err tee_commit(void *impl, pqf_error *err)
@@ -310,7 +356,6 @@ static void copy_streamed(job *j)
     memset(&t, 0, sizeof t);
     pqf_object_info info;
     memset(&info, 0, sizeof info);
-    pqf_put_options po = {.size_hint = f->bytes};
     pqf_error e = {0};
     uint8_t dg[32];
     char hex[65];
@@ -328,7 +373,7 @@ static void copy_streamed(job *j)
         jdst *d = &j->d[k];
         if (!d->want)
             continue;
-        pqf_err rc = pqf_store_put(T->links[k].dst, f->key, &po, &t.os[k], &d->err);
+        pqf_err rc = open_put(j, k, &t.os[k]);
         if (rc != PQF_OK) {
             t.os[k] = NULL;
             job_fail(d, rc, "write-target", retryable_code(rc));
@@ -983,6 +1028,10 @@ static pqf_err finish_dst(link_ctx *L, job *j, jdst *d, pqf_error *err)
             L->bytes += f->bytes;
             r->res.objects_copied++;
             r->res.bytes_copied += f->bytes;
+            if (d->resumed) {
+                r->res.uploads_resumed++;
+                PQF_TRY(pqf__rstate_count(r->st, &L->id, "resumed", 1, err));
+            }
         } else {
             L->skipped++;
             r->res.objects_skipped++;

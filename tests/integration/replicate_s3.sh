@@ -8,7 +8,7 @@
 
 start_rgw
 AWS=(/usr/bin/aws --endpoint-url "$RGW_ENDPOINT")
-for b in pqf-prim pqf-rep pqf-rep2 pqf-rep3 pqf-bad pqf-badrep pqf-kill; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
+for b in pqf-prim pqf-rep pqf-rep2 pqf-rep3 pqf-bad pqf-badrep pqf-kill pqf-big pqf-bigrep; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
 PRIM=s3://pqf-prim/feed
 
 G=$T/pages
@@ -131,4 +131,28 @@ echo "# $kills of 10 runs killed mid-flight (a full run takes ${dur_ms} ms)"
 check_eq "after each random kill the replica is a valid prefix" "$prefix_ok" 1
 check "the final rerun completes" "$PQF" replicate "$PRIM" s3://pqf-kill/random --state "$T/r.db" --quiet
 check "and the replica equals the primary" "$PQF" verify "$PRIM" s3://pqf-kill/random --deep
+
+# ---- a large object: kill -9 mid-upload, the rerun continues the multipart upload (ListParts) -----
+python3 -c "
+import random, base64
+r = random.Random(5)
+print('id,payload')
+for i in range(250000):
+    print('%d,%s' % (i, base64.b64encode(r.randbytes(120)).decode()))
+" >"$T/big.csv"
+check "export a table of one ~40 MB data file" "$PQF" export s3://pqf-big/feed --table blob --infer-rows 100 --codec none --target-file-size 1G "$T/big.csv"
+big=$("$PQF" ls --recursive s3://pqf-big/feed/blob/data/ | awk '{ s += $3 } END { print s }')
+BR=(s3://pqf-big/feed s3://pqf-bigrep/r --no-server-copy --part-size 5M --state "$T/big.db")
+(PQF_CRASHPOINT=replicate.copy-half exec "$PQF" replicate "${BR[@]}" --quiet >/dev/null 2>&1)
+check_eq "killed (-9) at half of the object's bytes" "$?" 137
+"$PQF" ls --uploads s3://pqf-bigrep/r/ >"$T/uploads.out" 2>&1
+check_eq "the replica holds one unfinished multipart upload" "$(grep -c 'blob/data/' "$T/uploads.out")" 1
+check_exit "and not the object" 9 "$PQF" stat "s3://pqf-bigrep/r/$(grep -o 'blob/data/[^ ]*parquet' "$T/uploads.out" | head -1)"
+"$PQF" replicate "${BR[@]}" --json >"$T/resume.json" 2>&1
+check_grep "the rerun continued that upload" '"uploads_resumed":1,' "$T/resume.json"
+sent=$(grep -o '"target_bytes_sent":[0-9]*' "$T/resume.json" | cut -d: -f2)
+echo "# resumed: sent $sent bytes to the replica for a $big-byte object"
+check "only the missing parts were sent (at least two 5 MiB parts fewer than the object)" test "$sent" -lt $((big - (10 << 20)))
+check "the replica equals the primary (verify --deep)" "$PQF" verify s3://pqf-big/feed s3://pqf-bigrep/r --deep
+check_eq "no upload left behind" "$("$PQF" ls --uploads s3://pqf-bigrep/r/ 2>&1 | grep -c 'blob/data/')" 0
 done_testing
