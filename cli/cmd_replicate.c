@@ -49,6 +49,9 @@ static const char replicate_usage[] =
     "                          22:00-06:00); outside it the run waits (status says so)\n"
     "  --shard I/N             only the tables of shard I of N (0 <= I < N): N workers\n"
     "                          with their own state files share a backfill\n"
+    "  --versions              versioned buckets: replay every version and delete marker\n"
+    "                          of the tables' objects at the replica, in order, and record\n"
+    "                          source -> replica version ids in the state file\n"
     "  --state FILE            SQLite state file (default $XDG_STATE_HOME/pqfeed/replicate.db\n"
     "                          when XDG_STATE_HOME is set, else ./.pqfeed-replicate.db)\n"
     "  --watch [--interval S]  keep polling for new commits every S seconds (default 5);\n"
@@ -421,6 +424,8 @@ int pqf_cmd_replicate(int argc, char **argv)
             }
             o.shard_index = si;
             o.shard_count = sn;
+        } else if (strcmp(a, "--versions") == 0) {
+            o.versions = true;
         } else if (strcmp(a, "--no-server-copy") == 0) {
             server_copy = false;
         } else if (strcmp(a, "--state") == 0) {
@@ -537,10 +542,12 @@ int pqf_cmd_replicate(int argc, char **argv)
                    ",\"objects_skipped\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
                    ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"source_bytes_read\":%" PRIu64
                    ",\"target_bytes_sent\":%" PRIu64 ",\"uploads_resumed\":%" PRIu64
-                   ",\"stopped\":%s,\"error\":",
+                   ",\"versions_copied\":%" PRIu64 ",\"delete_markers\":%" PRIu64
+                   ",\"versions_adopted\":%" PRIu64 ",\"stopped\":%s,\"error\":",
                    res.published, res.objects_copied, res.objects_skipped, res.bytes_copied,
                    res.retries, res.failed, s1.bytes_down - s0.bytes_down, sent1 - sent0,
-                   res.uploads_resumed, res.stopped ? "true" : "false");
+                   res.uploads_resumed, res.versions_copied, res.delete_markers,
+                   res.versions_adopted, res.stopped ? "true" : "false");
             if (rc != PQF_OK)
                 pqf_cli_json_str(stdout, err.msg);
             else

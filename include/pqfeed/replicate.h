@@ -157,6 +157,16 @@ typedef struct pqf_replicate_opts {
      * workers given 0/n .. n-1/n cover every table exactly once. Each worker
      * needs a state file of its own. shard_count 0 or 1: every table. */
     unsigned shard_index, shard_count;
+    /* Versioned buckets (both stores S3, the replica's bucket versioned, else
+     * PQF_ERR_UNSUPPORTED before anything is copied): before a table's
+     * commits, every version and delete marker of its objects (all but its
+     * commit objects, which are immutable and published in order as always)
+     * and of _feed.json is replayed at the replica, oldest first per key, and
+     * the source -> replica version ids are recorded in the state file
+     * (table versions). A rerun replays only versions newer than the newest
+     * already replicated. The commit path then finds each current file at the
+     * replica and checks it by SHA-256 (read back) instead of copying it. */
+    bool versions;
     /* Set (e.g. from a signal handler) to stop: no new transfer starts, the
      * ones in flight finish, complete commits are published, then return. */
     const volatile sig_atomic_t *stop;
@@ -178,6 +188,9 @@ typedef struct pqf_replicate_result {
     /* Copies that continued a multipart upload an earlier run left unfinished
      * (kill -9 mid-upload): only the parts missing at the replica were sent. */
     uint64_t uploads_resumed;
+    /* versions: versions put at the replica, delete markers created, and
+     * versions found there already (mapped, not copied) */
+    uint64_t versions_copied, delete_markers, versions_adopted;
 } pqf_replicate_result;
 
 /* One pass: bring every replica up to the primary's current heads. Returns

@@ -33,6 +33,7 @@
 #include "replicate/pace.h"
 #include "replicate/repl_impl.h"
 #include "replicate/state.h"
+#include "replicate/versions.h"
 
 #define COMMIT_MAX_BYTES (64u << 20)
 #define SMALL_MAX_BYTES (16u << 20) /* schema files, _feed.json */
@@ -782,8 +783,8 @@ static pqf_err load_one(tbl_ctx *T, pqf_error *err)
             if (found && strcmp(o.state, "verified") == 0 && o.bytes == j->f->bytes &&
                 strcmp(o.sha256, j->f->sha256) == 0)
                 d->verified_before = true;
-            else if (found)
-                d->probe = true;
+            else if (found || T->r->o->versions)
+                d->probe = true; /* versions: the history replay put it there */
         }
     }
     T->win_n++;
@@ -1376,6 +1377,8 @@ static pqf_err replicate_table(tbl_ctx *T, pqf_error *err)
     for (size_t k = 0; k < T->nlinks; k++) {
         link_ctx *L = &T->links[k];
         pqf_error e2 = {0};
+        if (L->failed)
+            continue; /* before the table (versions) */
         pqf_err r2 = link_start(L, &e2);
         if (r2 != PQF_OK) {
             L->failed = true;
@@ -1485,6 +1488,19 @@ done:
     return rc;
 }
 
+/* --versions for one prefix of one replica, counted in the run's result. */
+static pqf_err versions_run(run_ctx *r, pqf_store *src, pqf_store *dst, const pqf__rlink *id,
+                            const char *prefix, bool exact, pqf_error *err)
+{
+    pqf__vres v;
+    memset(&v, 0, sizeof v);
+    pqf_err rc = pqf__repl_versions(r->st, src, dst, id, prefix, exact, &v, err);
+    r->res.versions_copied += v.copied;
+    r->res.delete_markers += v.markers;
+    r->res.versions_adopted += v.adopted;
+    return rc;
+}
+
 pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nreplicas,
                       const pqf_replicate_opts *opts, pqf_replicate_result *res, pqf_error *err)
 {
@@ -1520,6 +1536,8 @@ pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nre
     PQF_TRY(pool_start(&r->pool, r->concurrency, err));
     PQF_TRY(pqf_feed_open(primary, &sf, err));
     PQF_TRY(pqf__repl_tables(sf, opts, &tables, &ntables, err));
+    for (size_t k = 0; k < nreplicas && opts->versions; k++)
+        PQF_TRY(pqf__repl_versions_check(primary, replicas[k], err));
     dfs = calloc(nreplicas ? nreplicas : 1, sizeof *dfs);
     links = calloc(nreplicas ? nreplicas : 1, sizeof *links);
     if (!dfs || !links)
@@ -1530,7 +1548,13 @@ pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nre
         pqf_error e2 = {0};
         pqf_object_info info;
         if (pqf_store_head(primary, "_feed.json", NULL, &info, &e2) == PQF_OK) {
-            pqf_err r2 = copy_small(primary, replicas[k], "_feed.json", false, &e2);
+            pqf_err r2 = PQF_OK;
+            if (opts->versions) {
+                pqf__rlink id = {pqf_store_uri(primary), pqf_store_uri(replicas[k]), ""};
+                r2 = versions_run(r, primary, replicas[k], &id, "_feed.json", true, &e2);
+            }
+            if (r2 == PQF_OK)
+                r2 = copy_small(primary, replicas[k], "_feed.json", false, &e2);
             if (r2 != PQF_OK && r->first_rc == PQF_OK) {
                 r->first_rc = r2;
                 r->first_err = e2;
@@ -1562,6 +1586,20 @@ pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nre
             L->id.src = pqf_store_uri(primary);
             L->id.dst = pqf_store_uri(replicas[k]);
             L->id.tbl = tables[t];
+        }
+        for (size_t k = 0; k < nreplicas && opts->versions; k++) {
+            link_ctx *L = &links[k];
+            char prefix[PQF_TABLE_NAME_MAX + 2];
+            pqf_error e2 = {0};
+            snprintf(prefix, sizeof prefix, "%s/", tables[t]);
+            pqf_err r2 = versions_run(r, primary, replicas[k], &L->id, prefix, false, &e2);
+            if (r2 != PQF_OK) {
+                L->failed = true;
+                L->fail_seq = 0;
+                L->rc = r2;
+                pqf_error_set(&L->err, r2, "replica %s: table %s: versions: %s", L->id.dst,
+                              L->table, e2.msg);
+            }
         }
         PQF_TRY(replicate_table(&T, err));
         for (size_t k = 0; k < nreplicas; k++) {

@@ -8,7 +8,7 @@
 
 start_rgw
 AWS=(/usr/bin/aws --endpoint-url "$RGW_ENDPOINT")
-for b in pqf-prim pqf-rep pqf-rep2 pqf-rep3 pqf-bad pqf-badrep pqf-kill pqf-big pqf-bigrep; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
+for b in pqf-prim pqf-rep pqf-rep2 pqf-rep3 pqf-bad pqf-badrep pqf-kill pqf-big pqf-bigrep pqf-vprim pqf-vrep; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
 PRIM=s3://pqf-prim/feed
 
 G=$T/pages
@@ -155,4 +155,54 @@ echo "# resumed: sent $sent bytes to the replica for a $big-byte object"
 check "only the missing parts were sent (at least two 5 MiB parts fewer than the object)" test "$sent" -lt $((big - (10 << 20)))
 check "the replica equals the primary (verify --deep)" "$PQF" verify s3://pqf-big/feed s3://pqf-bigrep/r --deep
 check_eq "no upload left behind" "$("$PQF" ls --uploads s3://pqf-bigrep/r/ 2>&1 | grep -c 'blob/data/')" 0
+
+# ---- --versions: every version and delete marker, in order, with source -> replica version ids ---
+for b in pqf-vprim pqf-vrep; do
+    "${AWS[@]}" s3api put-bucket-versioning --bucket "$b" --versioning-configuration Status=Enabled
+done
+VP=s3://pqf-vprim/feed VR=s3://pqf-vrep/feed
+for h in 0 1; do export_hour "$VP" $h; done
+put() { printf '%s' "$2" | "$PQF" cp --quiet - "$VP/$1"; }
+put issues/notes/a.txt one; put issues/notes/a.txt two; "$PQF" rm --quiet "$VP/issues/notes/a.txt"; put issues/notes/a.txt three
+put issues/notes/b.txt gone-soon; "$PQF" rm --quiet "$VP/issues/notes/b.txt"
+vf=$(grep -oh '"key":"[^"]*"' <("$PQF" cat "$VP/issues/_log/00000000000000000001.json") | sed -n 1p | cut -d'"' -f4)
+"$PQF" cat "$VP/$vf" >"$T/vf.orig"
+cp "$T/vf.orig" "$T/vf.bad"; printf 'X' | dd of="$T/vf.bad" bs=1 seek=100 conv=notrunc status=none
+"$PQF" cp --quiet "$T/vf.bad" "$VP/$vf"; "$PQF" cp --quiet "$T/vf.orig" "$VP/$vf" # corrupted, then restored
+history() { # BUCKET PREFIX: per key, newest first, "key etag|DM latest"
+    "${AWS[@]}" s3api list-object-versions --bucket "$1" --prefix "$2" --output json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+rows = [(v["Key"], v["LastModified"], v["ETag"], v["IsLatest"]) for v in d.get("Versions", [])]
+rows += [(m["Key"], m["LastModified"], "DM", m["IsLatest"]) for m in d.get("DeleteMarkers", [])]
+rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+for k, _, e, latest in rows:
+    if "/_log/" not in k:
+        print(k.split("/", 1)[1], e, latest)'
+}
+"$PQF" replicate "$VP" "$VR" --versions --state "$S" --json >"$T/versions.json" 2>&1
+check_eq "--versions: the run succeeds" "$?" 0
+check_grep "versions and delete markers replayed" '"versions_copied":[1-9][0-9]*,"delete_markers":2,' "$T/versions.json"
+history pqf-vprim feed/ >"$T/hist.prim"
+history pqf-vrep feed/ >"$T/hist.rep"
+check "the replica's history of every key equals the primary's (versions, markers, order, latest)" diff "$T/hist.prim" "$T/hist.rep"
+check_grep "a.txt: three versions and the delete marker between them" "$(printf 'notes/a.txt "%s" True' "$(printf three | md5sum | cut -d' ' -f1)")" "$T/hist.rep"
+check_eq "a.txt at the replica: three, marker, two, one" "$(grep 'notes/a.txt' "$T/hist.rep" | awk '{print $2}' | tr -d '"' | tr '\n' ' ')" "$(for x in three DM two one; do [ $x = DM ] && printf 'DM ' || printf '%s ' "$(printf $x | md5sum | cut -d' ' -f1)"; done)"
+check_eq "b.txt ends deleted at the replica too" "$(grep 'notes/b.txt' "$T/hist.rep" | head -1 | awk '{print $2, $3}')" "DM True"
+check_eq "the corrupted-then-restored data file: three versions at the replica" "$(grep -c "${vf#issues/} " "$T/hist.rep")" 3
+nsrc=$(wc -l <"$T/hist.prim")
+check_eq "the state file maps every source version to a replica version" "$(sqlite3 "$S" "SELECT count(*) FROM versions WHERE dst='$VR' AND dst_version <> ''")" "$nsrc"
+check "and the feed verifies" "$PQF" verify "$VP" "$VR" --deep
+"$PQF" replicate "$VP" "$VR" --versions --state "$S" --json >"$T/versions2.json" 2>&1
+check_grep "a rerun replays nothing" '"versions_copied":0,"delete_markers":0,' "$T/versions2.json"
+put issues/notes/a.txt four
+export_hour "$VP" 2
+"$PQF" replicate "$VP" "$VR" --versions --state "$S" --json >"$T/versions3.json" 2>&1
+check_grep "a new version and a new commit: only they move" '"event":"summary","published":1,.*"delete_markers":0,' "$T/versions3.json"
+history pqf-vprim feed/ >"$T/hist.prim"
+history pqf-vrep feed/ >"$T/hist.rep"
+check "histories still equal" diff "$T/hist.prim" "$T/hist.rep"
+check_exit "--versions to a bucket without versioning: exit 7, nothing copied" 7 "$PQF" replicate "$VP" s3://pqf-rep3/nov --versions --state "$S" --quiet
+check_grep "named" "versioning is not enabled on the replica's bucket" "$T/last.out"
+check_exit "--versions to a local replica: exit 7" 7 "$PQF" replicate "$VP" "$T/vloc" --versions --state "$S" --quiet
 done_testing
