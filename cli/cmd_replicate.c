@@ -562,6 +562,13 @@ int pqf_cmd_replicate(int argc, char **argv)
                    " failed%s\n",
                    res.published, res.objects_copied, b, res.objects_skipped, res.retries,
                    res.failed, res.stopped ? " (stopped)" : "");
+            if (o.versions)
+                printf("replicate: %" PRIu64 " versions and %" PRIu64
+                       " delete markers replayed, %" PRIu64 " found at the replica\n",
+                       res.versions_copied, res.delete_markers, res.versions_adopted);
+            if (res.uploads_resumed)
+                printf("replicate: %" PRIu64 " interrupted uploads continued\n",
+                       res.uploads_resumed);
             fflush(stdout);
         }
         ret = rc == PQF_OK ? 0 : pqf_cli_fail(&err);

@@ -3,7 +3,11 @@
 # incremental replication to two replicas, reruns that copy nothing, a
 # corrupted and a missing source file (detected, not published, reported),
 # a diverged replica, --watch with SIGTERM, and crash safety: kill -9 at
-# named points and at random moments, the replica a valid prefix after each.
+# named points and at random moments (50 kills), the replica a valid prefix
+# after each; three replicas from one read of the primary, each from its own
+# position, one failing without holding the others; --bwlimit (elapsed time of
+# a known volume), --window (one that excludes now: it waits, status says so,
+# SIGTERM stops it), --shard (three workers cover every table once).
 . "$(dirname "$0")/../lib.sh"
 
 G=$T/pages

@@ -3,7 +3,10 @@
 # bucket to bucket (server-side copies), S3 to local and local to S3
 # (streamed and hashed), incremental runs, a corrupted and a missing source
 # object, retries through the fault proxy, and kill -9 at named points and
-# at random moments with the replica a valid prefix after each.
+# at random moments with the replica a valid prefix after each; a replica in
+# another account (a second RGW user, named by ?profile=); kill -9 in the middle
+# of a 40 MB object and a rerun that continues its multipart upload; and
+# --versions between versioned buckets (histories equal, version ids mapped).
 . "$(dirname "$0")/../lib.sh"
 
 start_rgw
