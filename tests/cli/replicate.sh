@@ -215,10 +215,10 @@ while [ "$kills" -lt 50 ] && [ "$runs" -lt 150 ]; do
     runs=$((runs + 1))
     "$PQF" replicate "$BP" "$KR" --state "$T/bigkill.db" --concurrency 1 --quiet >/dev/null 2>&1 &
     pid=$!
-    # a random moment within 2%..50% of a full run: every run resumes the
+    # a random moment within 2%..30% of a full run: every run resumes the
     # previous one; one that finishes before its kill starts a fresh replica,
     # so the kills fall all over the replication
-    sleep "$(awk -v d="$dur_ms" -v s="$RANDOM" 'BEGIN { printf "%.3f", (0.02 + (s % 1000) / 1000 * 0.48) * d / 1000 }')"
+    sleep "$(awk -v d="$dur_ms" -v s="$RANDOM" 'BEGIN { printf "%.3f", (0.02 + (s % 1000) / 1000 * 0.28) * d / 1000 }')"
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     rc=$?
@@ -246,16 +246,16 @@ check "log --deep on the killed-and-resumed replica" "$PQF" log "$KR" --deep
 
 # ---- --bwlimit: one token bucket over all transfers --------------------------------------------
 vol=$(find "$P/issues/data" -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { print s }')
-rate=$((vol / 2)) # the data files in about 2 s
+rate=$((vol / 3)) # the data files in about 3 s
 ms_of() { local t0; t0=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - t0) / 1000000 )); }
 free_ms=$(ms_of "$PQF" replicate "$P" "$T/bw0" --state "$T/bw0.db" --quiet --concurrency 8)
 lim_ms=$(ms_of "$PQF" replicate "$P" "$T/bw1" --state "$T/bw1.db" --quiet --concurrency 8 --bwlimit "$rate")
-echo "# --bwlimit: $vol bytes in $lim_ms ms at $rate B/s (expect ~2000; unlimited $free_ms ms)"
+echo "# --bwlimit: $vol bytes in $lim_ms ms at $rate B/s (expect ~3000; unlimited $free_ms ms)"
 # The bucket starts with a burst of max(64 KiB, rate/10): at least (vol - burst) / rate.
 floor_ms=$(( (vol - (rate / 10 > 65536 ? rate / 10 : 65536)) * 1000 / rate * 9 / 10 ))
 check "--bwlimit: the limited run is at least (volume - burst) / rate long" test "$lim_ms" -ge "$floor_ms"
-check "--bwlimit: and not far longer (within 3x + 2 s)" test "$lim_ms" -le $((2000 * 3 + 2000))
-check "--bwlimit: the unlimited run is much faster (the limit is what paces it)" test "$free_ms" -lt $((lim_ms / 2))
+check "--bwlimit: and not far longer (within 3x + 2 s)" test "$lim_ms" -le $((3000 * 3 + 2000))
+check "--bwlimit: the unlimited run is faster than the limit allows (the limit is what paces it)" test "$free_ms" -lt "$floor_ms"
 check "--bwlimit: the paced replica equals the primary" "$PQF" verify "$P" "$T/bw1" --deep
 check_exit "--bwlimit with a bad rate: usage (2)" 2 "$PQF" replicate "$P" "$T/x" --bwlimit fast
 
@@ -265,7 +265,7 @@ closed="$(date -d '+10 min' +%H:%M)-$(date -d '+20 min' +%H:%M)" # excludes now
 open_w="$(date -d '-10 min' +%H:%M)-$(date -d '+10 min' +%H:%M)" # includes now
 "$PQF" replicate "$P" "$T/win" --state "$T/win.db" --window "$closed" --json >"$T/win.json" 2>&1 &
 wpid=$!
-for _ in $(seq 50); do grep -q '"event":"window"' "$T/win.json" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q '"event":"window"' "$T/win.json" 2>/dev/null && break; sleep 0.1; done
 check_grep "outside the window: an event says it waits, and until when" '"event":"window",.*"table":"issues","seq":0,"opens_ms":[0-9]+' "$T/win.json"
 "$PQF" replicate status "$P" "$T/win" --state "$T/win.db" >"$T/win-status.txt"
 check_grep "status says it waits for the window, and when it opens" "waiting for the copy window: opens at ${closed%-*}" "$T/win-status.txt"
