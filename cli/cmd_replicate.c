@@ -27,7 +27,11 @@ static const char replicate_usage[] =
     "the commit's SHA-256) and after commit N-1. Files of the next commits are copied\n"
     "in parallel, ahead of publication. A rerun (after a failure or kill -9) resumes\n"
     "from the replica's own log and the state file, and copies nothing again that is\n"
-    "already there and verified.\n"
+    "already there and verified. Every replica is served from one read of PRIMARY.\n"
+    "\n"
+    "A store may be another account: s3://bucket/prefix?profile=P (also region=,\n"
+    "endpoint-url=, ca-bundle=) overrides the store options for that store alone;\n"
+    "copies between stores with different settings are streamed and hashed.\n"
     "\n"
     "options:\n"
     "  --tables a,b            only these tables (default: every table of PRIMARY)\n"
@@ -39,6 +43,15 @@ static const char replicate_usage[] =
     "  --no-server-copy        stream S3 -> S3 copies through pqfeed (default: server-side)\n"
     "  --object-attempts N     tries per object before giving up (default 4)\n"
     "  --backoff-ms N          retry backoff base (default 200, doubling, capped at 10 s)\n"
+    "  --bwlimit RATE          bytes per second over all transfers (50M = 50 MiB/s;\n"
+    "                          default none)\n"
+    "  --window HH:MM-HH:MM    copy only inside this daily window, local time (e.g.\n"
+    "                          22:00-06:00); outside it the run waits (status says so)\n"
+    "  --shard I/N             only the tables of shard I of N (0 <= I < N): N workers\n"
+    "                          with their own state files share a backfill\n"
+    "  --versions              versioned buckets: replay every version and delete marker\n"
+    "                          of the tables' objects at the replica, in order, and record\n"
+    "                          source -> replica version ids in the state file\n"
     "  --state FILE            SQLite state file (default $XDG_STATE_HOME/pqfeed/replicate.db\n"
     "                          when XDG_STATE_HOME is set, else ./.pqfeed-replicate.db)\n"
     "  --watch [--interval S]  keep polling for new commits every S seconds (default 5);\n"
@@ -97,7 +110,8 @@ static void on_event(void *ud, const pqf_repl_event *ev)
     out_ctx *o = ud;
     char a[32], b[32];
     if (o->json) {
-        static const char *const kinds[] = {"", "published", "retry", "failed", "table"};
+        static const char *const kinds[] = {"",       "published", "retry",
+                                            "failed", "table",     "window"};
         printf("{\"event\":\"%s\",\"replica\":", kinds[ev->kind]);
         pqf_cli_json_str(stdout, ev->replica);
         printf(",\"table\":");
@@ -108,6 +122,8 @@ static void on_event(void *ud, const pqf_repl_event *ev)
                    ev->bytes, ev->lag_ms);
         if (ev->kind == PQF_REPL_TABLE_DONE)
             printf(",\"head\":%" PRIu64, ev->head);
+        if (ev->kind == PQF_REPL_WINDOW_WAIT)
+            printf(",\"opens_ms\":%" PRId64, ev->opens_ms);
         if (ev->kind == PQF_REPL_RETRY || ev->kind == PQF_REPL_FAILED) {
             printf(",\"key\":");
             pqf_cli_json_str(stdout, ev->key);
@@ -138,6 +154,17 @@ static void on_event(void *ud, const pqf_repl_event *ev)
         fprintf(stderr, "pqfeed: %s: %s seq %" PRIu64 ": gave up after %u attempt%s (%s): %s\n",
                 ev->replica, ev->table, ev->seq, ev->attempts, ev->attempts == 1 ? "" : "s",
                 ev->cause, ev->message);
+        break;
+    case PQF_REPL_WINDOW_WAIT:
+        if (!o->quiet) {
+            char when[32];
+            time_t t = (time_t)(ev->opens_ms / 1000);
+            struct tm tm;
+            localtime_r(&t, &tm);
+            strftime(when, sizeof when, "%H:%M", &tm);
+            printf("%s: %s: outside the copy window, waiting until %s\n", ev->replica, ev->table,
+                   when);
+        }
         break;
     case PQF_REPL_TABLE_DONE:
         if (!o->quiet)
@@ -186,7 +213,7 @@ static void on_status(void *ud, const pqf_repl_status *s)
         pqf_cli_json_str(stdout, pqf_repl_stage_name(s->bottleneck));
         printf(",\"last_error\":");
         pqf_cli_json_str(stdout, s->last_error);
-        printf("}");
+        printf(",\"window_opens_ms\":%" PRId64 "}", s->window_opens_ms);
         x->first = false;
         return;
     }
@@ -223,6 +250,14 @@ static void on_status(void *ud, const pqf_repl_status *s)
                (double)s->stage_ms[0] / 1000, (double)s->stage_ms[1] / 1000,
                (double)s->stage_ms[2] / 1000, (double)s->stage_ms[3] / 1000,
                pqf_repl_stage_name(s->bottleneck));
+    if (s->window_opens_ms > 0) {
+        char when[32];
+        time_t t = (time_t)(s->window_opens_ms / 1000);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(when, sizeof when, "%H:%M", &tm);
+        printf("    waiting for the copy window: opens at %s (local time)\n", when);
+    }
     if (s->last_error[0])
         printf("    last error: %s\n", s->last_error);
 }
@@ -246,18 +281,24 @@ static int split_tables(char *list, const char **out, size_t *n)
     return *n ? 0 : -1;
 }
 
-/* Default state file: $XDG_STATE_HOME/pqfeed/replicate.db, else ./.pqfeed-replicate.db. */
-static const char *default_state(char *buf, size_t cap)
+/* Default state file: $XDG_STATE_HOME/pqfeed/replicate.db, else
+ * ./.pqfeed-replicate.db; with --shard I/N, replicate-shard-I-of-N.db (a
+ * worker's state is its own). */
+static const char *default_state(char *buf, size_t cap, const pqf_replicate_opts *o)
 {
+    char tag[48] = "";
+    if (o->shard_count > 1)
+        snprintf(tag, sizeof tag, "-shard-%u-of-%u", o->shard_index, o->shard_count);
     const char *x = getenv("XDG_STATE_HOME");
     if (x && *x) {
         snprintf(buf, cap, "%s/pqfeed", x);
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return ".pqfeed-replicate.db";
-        snprintf(buf, cap, "%s/pqfeed/replicate.db", x);
-        return buf;
+        if (mkdir(buf, 0700) == 0 || errno == EEXIST) {
+            snprintf(buf, cap, "%s/pqfeed/replicate%s.db", x, tag);
+            return buf;
+        }
     }
-    return ".pqfeed-replicate.db";
+    snprintf(buf, cap, ".pqfeed-replicate%s.db", tag);
+    return buf;
 }
 
 static void sleep_ms(long ms)
@@ -354,6 +395,37 @@ int pqf_cmd_replicate(int argc, char **argv)
                 ret = pqf_cli_usage("replicate", "--verify is size or full");
                 goto done;
             }
+        } else if (strcmp(a, "--bwlimit") == 0) {
+            NEED_VALUE();
+            char rate[64];
+            snprintf(rate, sizeof rate, "%s", v);
+            size_t rl = strlen(rate);
+            if (rl > 2 && strcmp(rate + rl - 2, "/s") == 0)
+                rate[rl - 2] = '\0';
+            if (pqf_cli_parse_size(rate, &n) != 0 || n < 1024) {
+                ret = pqf_cli_usage("replicate", "bad rate '%s' for --bwlimit (at least 1K)", v);
+                goto done;
+            }
+            o.bwlimit = n;
+        } else if (strcmp(a, "--window") == 0) {
+            NEED_VALUE();
+            if (pqf_repl_window_parse(v, &o.window, &err) != PQF_OK) {
+                ret = pqf_cli_usage("replicate", "%s", err.msg);
+                goto done;
+            }
+        } else if (strcmp(a, "--shard") == 0) {
+            NEED_VALUE();
+            unsigned si = 0, sn = 0;
+            int used = 0;
+            if (sscanf(v, "%u/%u%n", &si, &sn, &used) != 2 || v[used] != '\0' || sn == 0 ||
+                sn > 100000 || si >= sn) {
+                ret = pqf_cli_usage("replicate", "bad --shard '%s' (I/N with 0 <= I < N)", v);
+                goto done;
+            }
+            o.shard_index = si;
+            o.shard_count = sn;
+        } else if (strcmp(a, "--versions") == 0) {
+            o.versions = true;
         } else if (strcmp(a, "--no-server-copy") == 0) {
             server_copy = false;
         } else if (strcmp(a, "--state") == 0) {
@@ -389,26 +461,35 @@ int pqf_cmd_replicate(int argc, char **argv)
         ret = pqf_cli_usage("replicate", "needs PRIMARY and at least one REPLICA");
         goto done;
     }
-    o.state_path = state ? state : default_state(state_buf, sizeof state_buf);
+    o.state_path = state ? state : default_state(state_buf, sizeof state_buf, &o);
     /* Parts in flight per transfer: a few, since many objects move at once. */
     if (!sa.opt.concurrency)
         sa.opt.concurrency = 2;
-    if (pqf_store_open(uris[0], &sa.opt, &primary, &err) != PQF_OK) {
+    if (pqf_cli_store_open(uris[0], &sa, &primary, &err) != PQF_OK) {
         ret = pqf_cli_fail(&err);
         goto done;
     }
     bool all_s3 = pqf_store_is_s3(primary), any_s3 = all_s3;
     for (size_t i = 1; i < nuris; i++) {
-        if (pqf_store_open(uris[i], &sa.opt, &replicas[nrep], &err) != PQF_OK) {
+        if (pqf_cli_store_open(uris[i], &sa, &replicas[nrep], &err) != PQF_OK) {
             ret = pqf_cli_fail(&err);
             goto done;
         }
-        all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]);
+        /* Server-side copies need one endpoint and one set of credentials. */
+        all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]) &&
+                 strcmp(pqf_cli_store_settings(uris[i]), pqf_cli_store_settings(uris[0])) == 0;
         any_s3 = any_s3 || pqf_store_is_s3(replicas[nrep]);
         if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
             nrep++;
             ret = pqf_cli_usage("replicate", "replica %s is the primary", uris[i]);
             goto done;
+        }
+        for (size_t k = 0; k < nrep; k++) {
+            if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(replicas[k])) == 0) {
+                nrep++;
+                ret = pqf_cli_usage("replicate", "replica %s is named twice", uris[i]);
+                goto done;
+            }
         }
         nrep++;
     }
@@ -423,8 +504,9 @@ int pqf_cmd_replicate(int argc, char **argv)
             ret = pqf_cli_fail(&err);
         goto done;
     }
-    /* One set of store options for every store: S3 on both ends is one
-     * endpoint and one set of credentials, so server-side copy applies. */
+    /* Every store S3 with the same settings: one endpoint and one set of
+     * credentials, so server-side copy applies. Stores with settings of their
+     * own (another account) are streamed through pqfeed and hashed. */
     o.server_copy = server_copy && all_s3;
     uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
     /* Budget per transfer: S3 reads and writes hold up to part x concurrency
@@ -441,14 +523,31 @@ int pqf_cmd_replicate(int argc, char **argv)
     sigaction(SIGINT, &act, NULL);
     for (;;) {
         pqf_replicate_result res;
+        pqf_store_stats s0, s1;
         pqf_error_clear(&err);
+        uint64_t sent0 = 0, sent1 = 0;
+        pqf_store_get_stats(primary, &s0);
+        for (size_t k = 0; k < nrep; k++) {
+            pqf_store_get_stats(replicas[k], &s1);
+            sent0 += s1.bytes_up;
+        }
         pqf_err rc = pqf_replicate(primary, replicas, nrep, &o, &res, &err);
+        for (size_t k = 0; k < nrep; k++) {
+            pqf_store_get_stats(replicas[k], &s1);
+            sent1 += s1.bytes_up;
+        }
+        pqf_store_get_stats(primary, &s1);
         if (oc.json) {
             printf("{\"event\":\"summary\",\"published\":%" PRIu64 ",\"objects_copied\":%" PRIu64
                    ",\"objects_skipped\":%" PRIu64 ",\"bytes_copied\":%" PRIu64
-                   ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"stopped\":%s,\"error\":",
+                   ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"source_bytes_read\":%" PRIu64
+                   ",\"target_bytes_sent\":%" PRIu64 ",\"uploads_resumed\":%" PRIu64
+                   ",\"versions_copied\":%" PRIu64 ",\"delete_markers\":%" PRIu64
+                   ",\"versions_adopted\":%" PRIu64 ",\"stopped\":%s,\"error\":",
                    res.published, res.objects_copied, res.objects_skipped, res.bytes_copied,
-                   res.retries, res.failed, res.stopped ? "true" : "false");
+                   res.retries, res.failed, s1.bytes_down - s0.bytes_down, sent1 - sent0,
+                   res.uploads_resumed, res.versions_copied, res.delete_markers,
+                   res.versions_adopted, res.stopped ? "true" : "false");
             if (rc != PQF_OK)
                 pqf_cli_json_str(stdout, err.msg);
             else
@@ -463,6 +562,13 @@ int pqf_cmd_replicate(int argc, char **argv)
                    " failed%s\n",
                    res.published, res.objects_copied, b, res.objects_skipped, res.retries,
                    res.failed, res.stopped ? " (stopped)" : "");
+            if (o.versions)
+                printf("replicate: %" PRIu64 " versions and %" PRIu64
+                       " delete markers replayed, %" PRIu64 " found at the replica\n",
+                       res.versions_copied, res.delete_markers, res.versions_adopted);
+            if (res.uploads_resumed)
+                printf("replicate: %" PRIu64 " interrupted uploads continued\n",
+                       res.uploads_resumed);
             fflush(stdout);
         }
         ret = rc == PQF_OK ? 0 : pqf_cli_fail(&err);

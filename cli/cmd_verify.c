@@ -150,8 +150,8 @@ int pqf_cmd_verify(int argc, char **argv)
         ret = pqf_cli_usage("verify", "needs PRIMARY and REPLICA");
         goto done;
     }
-    if (pqf_store_open(uris[0], &sa.opt, &primary, &err) != PQF_OK ||
-        pqf_store_open(uris[1], &sa.opt, &replica, &err) != PQF_OK) {
+    if (pqf_cli_store_open(uris[0], &sa, &primary, &err) != PQF_OK ||
+        pqf_cli_store_open(uris[1], &sa, &replica, &err) != PQF_OK) {
         ret = pqf_cli_fail(&err);
         goto done;
     }

@@ -14,6 +14,50 @@ bool pqf_cli_is_s3(const char *uri)
     return strncmp(uri, "s3://", 5) == 0;
 }
 
+const char *pqf_cli_store_settings(const char *uri)
+{
+    const char *q = pqf_cli_is_s3(uri) ? strchr(uri, '?') : NULL;
+    return q ? q + 1 : "";
+}
+
+pqf_err pqf_cli_store_open(const char *uri, const pqf_cli_store_args *a, pqf_store **out,
+                           pqf_error *err)
+{
+    const char *q = pqf_cli_is_s3(uri) ? strchr(uri, '?') : NULL;
+    char base[2048], params[2048];
+    pqf_store_options o = a->opt;
+    *out = NULL;
+    if (!q)
+        return pqf_store_open(uri, &a->opt, out, err);
+    if ((size_t)(q - uri) >= sizeof base || strlen(q + 1) >= sizeof params)
+        return pqf_error_set(err, PQF_ERR_INVALID_ARG, "%.64s...: store URI too long", uri);
+    snprintf(base, sizeof base, "%.*s", (int)(q - uri), uri);
+    snprintf(params, sizeof params, "%s", q + 1);
+    for (char *save = NULL, *kv = strtok_r(params, "&", &save); kv;
+         kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq || eq == kv || !eq[1])
+            return pqf_error_set(err, PQF_ERR_INVALID_ARG,
+                                 "%s: store setting '%s' is not name=value", base, kv);
+        *eq = '\0';
+        const char *v = eq + 1;
+        if (strcmp(kv, "profile") == 0)
+            o.profile = v;
+        else if (strcmp(kv, "region") == 0)
+            o.region = v;
+        else if (strcmp(kv, "endpoint-url") == 0)
+            o.endpoint_url = v;
+        else if (strcmp(kv, "ca-bundle") == 0)
+            o.ca_bundle = v;
+        else
+            return pqf_error_set(err, PQF_ERR_INVALID_ARG,
+                                 "%s: unknown store setting '%s' (profile, region, endpoint-url, "
+                                 "ca-bundle)",
+                                 base, kv);
+    }
+    return pqf_store_open(base, &o, out, err); /* copies the strings */
+}
+
 static const char *need(const char *cmd, int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {

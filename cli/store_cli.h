@@ -27,6 +27,19 @@ pqf_err pqf_cli_target(const char *uri, const pqf_cli_store_args *a, pqf_store *
                        pqf_error *err);
 bool pqf_cli_is_s3(const char *uri);
 
+/* Open a store given as a command's argument. An S3 URI may carry settings of
+ * its own after '?', overriding the command's store options for that store
+ * alone, so two stores can be two accounts:
+ *   s3://bucket/prefix?profile=dr&region=eu-west-1&endpoint-url=https://...
+ * Settings: profile, region, endpoint-url, ca-bundle (secrets never go in a
+ * URI: a profile names them in ~/.aws/credentials). The store's URI is the
+ * part before '?'. Unknown settings: PQF_ERR_INVALID_ARG. */
+pqf_err pqf_cli_store_open(const char *uri, const pqf_cli_store_args *a, pqf_store **out,
+                           pqf_error *err);
+/* The per-store settings of uri ("" when none), to tell whether two stores
+ * are reached the same way (same endpoint and credentials). */
+const char *pqf_cli_store_settings(const char *uri);
+
 /* JSON string (quoted, escaped) to f. */
 void pqf_cli_json_str(FILE *f, const char *s);
 /* "2024-01-02 03:04:05" (UTC) for Unix milliseconds. */

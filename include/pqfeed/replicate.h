@@ -32,8 +32,11 @@
  * state (copying, verified, failed), attempts, bytes, cause and last error. An
  * object is recorded "copying" before its transfer starts; after a kill -9 the
  * rerun finds such an object at the replica, and if it has the commit's size
- * and SHA-256 (read back) adopts it instead of copying it again. An object
- * recorded verified is checked by HEAD (size) and not copied again.
+ * and SHA-256 (read back) adopts it instead of copying it again; when it is
+ * not there but an unfinished multipart upload of it is (S3), that upload is
+ * continued from its ListParts (the source is read again, for the SHA-256;
+ * parts already stored are not sent again). An object recorded verified is
+ * checked by HEAD (size) and not copied again.
  *
  * Ownership: stores are the caller's and must outlive the call. Strings in
  * events and status rows are valid only during the callback.
@@ -74,7 +77,8 @@ typedef enum pqf_repl_event_kind {
     PQF_REPL_PUBLISHED = 1, /* commit seq published at replica */
     PQF_REPL_RETRY = 2,     /* an object failed and will be tried again */
     PQF_REPL_FAILED = 3,    /* an object failed for good: its commit is not published */
-    PQF_REPL_TABLE_DONE = 4 /* a (replica, table) pass ended; seq = published position */
+    PQF_REPL_TABLE_DONE = 4, /* a (replica, table) pass ended; seq = published position */
+    PQF_REPL_WINDOW_WAIT = 5 /* copying waits for the window, which opens at opens_ms */
 } pqf_repl_event_kind;
 
 typedef struct pqf_repl_event {
@@ -89,6 +93,7 @@ typedef struct pqf_repl_event {
     uint64_t files, bytes; /* PUBLISHED: of the commit */
     int64_t lag_ms;        /* PUBLISHED: commit created_at to published */
     uint64_t head;         /* TABLE_DONE: the primary's head */
+    int64_t opens_ms;      /* WINDOW_WAIT: when the window opens (Unix ms) */
 } pqf_repl_event;
 
 typedef void (*pqf_repl_event_cb)(void *ud, const pqf_repl_event *ev);
@@ -103,6 +108,22 @@ typedef void (*pqf_repl_event_cb)(void *ud, const pqf_repl_event *ev);
  *   "schema"             the commit's schema version is missing or conflicts
  *   "conflict"           the replica holds other bytes under a commit's key
  */
+
+/* A daily time window, minutes after local midnight. start > end wraps past
+ * midnight ("22:00-06:00"); start == end is the whole day. */
+typedef struct pqf_repl_window {
+    bool enabled;
+    unsigned start_min, end_min; /* 0..1439 */
+} pqf_repl_window;
+
+/* Parse "HH:MM-HH:MM" (24-hour clock, local time) into *w. PQF_ERR_INVALID_ARG
+ * with a sentence naming the text when it is not one. */
+pqf_err pqf_repl_window_parse(const char *text, pqf_repl_window *w, pqf_error *err);
+
+/* Milliseconds from now_ms (Unix ms) until the window opens, in the process's
+ * local time zone (TZ); 0 when now_ms is inside it or the window is not
+ * enabled. */
+int64_t pqf_repl_window_wait_ms(const pqf_repl_window *w, int64_t now_ms);
 
 typedef struct pqf_replicate_opts {
     const char *state_path;    /* SQLite state file (required) */
@@ -120,6 +141,32 @@ typedef struct pqf_replicate_opts {
     bool server_copy;
     unsigned max_attempts;  /* per object, first included; 0: 4 */
     unsigned retry_base_ms; /* backoff base (full jitter, x2 per attempt, cap 10 s); 0: 200 */
+    /* Bandwidth limit over all transfers of the run, bytes per second (one
+     * token bucket shared by every worker); 0: none. Streamed copies are paced
+     * as their bytes pass; a server-side copy takes its object's size from
+     * the bucket before it starts. Reading copies back to verify them is not
+     * counted. */
+    uint64_t bwlimit;
+    /* Bulk copying only inside this daily window (local time); outside it no
+     * new transfer starts (those in flight finish), commits whose files are
+     * all there are still published, and the run waits for the window to
+     * open (status says so), or for opts.stop. window.enabled false: always. */
+    pqf_repl_window window;
+    /* Run only the tables of shard shard_index of shard_count (0 <= index <
+     * count): a table belongs to shard FNV-1a(name) mod count, so independent
+     * workers given 0/n .. n-1/n cover every table exactly once. Each worker
+     * needs a state file of its own. shard_count 0 or 1: every table. */
+    unsigned shard_index, shard_count;
+    /* Versioned buckets (both stores S3, the replica's bucket versioned, else
+     * PQF_ERR_UNSUPPORTED before anything is copied): before a table's
+     * commits, every version and delete marker of its objects (all but its
+     * commit objects, which are immutable and published in order as always)
+     * and of _feed.json is replayed at the replica, oldest first per key, and
+     * the source -> replica version ids are recorded in the state file
+     * (table versions). A rerun replays only versions newer than the newest
+     * already replicated. The commit path then finds each current file at the
+     * replica and checks it by SHA-256 (read back) instead of copying it. */
+    bool versions;
     /* Set (e.g. from a signal handler) to stop: no new transfer starts, the
      * ones in flight finish, complete commits are published, then return. */
     const volatile sig_atomic_t *stop;
@@ -138,6 +185,12 @@ typedef struct pqf_replicate_result {
     uint64_t failed;        /* objects that failed for good */
     uint64_t tables_failed; /* (replica, table) passes that stopped on a failure */
     bool stopped;           /* opts.stop was set */
+    /* Copies that continued a multipart upload an earlier run left unfinished
+     * (kill -9 mid-upload): only the parts missing at the replica were sent. */
+    uint64_t uploads_resumed;
+    /* versions: versions put at the replica, delete markers created, and
+     * versions found there already (mapped, not copied) */
+    uint64_t versions_copied, delete_markers, versions_adopted;
 } pqf_replicate_result;
 
 /* One pass: bring every replica up to the primary's current heads. Returns
@@ -174,6 +227,9 @@ typedef struct pqf_repl_status {
     uint64_t stage_ms[PQF_STAGE__COUNT];
     pqf_repl_stage bottleneck; /* the stage with the most time */
     const char *last_error;    /* "" when none */
+    /* > 0: a run is waiting for the --window, which opens at this time (Unix
+     * ms); bulk copying is paused until then. */
+    int64_t window_opens_ms;
 } pqf_repl_status;
 
 typedef void (*pqf_repl_status_cb)(void *ud, const pqf_repl_status *st);

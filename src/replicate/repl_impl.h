@@ -12,7 +12,10 @@
 int64_t pqf__repl_now_ms(void);
 /* Key of a table's schema version ("<table>/_schema/000001.json"). */
 void pqf__schema_key(const char *table, int version, char *buf, size_t cap);
-/* The tables a run covers: o->tables (validated) or every table of f. Free
+/* The shard (0..count-1) a table belongs to with --shard i/count. */
+unsigned pqf__repl_shard_of(const char *table, unsigned count);
+/* The tables a run covers: o->tables (validated) or every table of f, then
+ * only those of shard o->shard_index when o->shard_count > 1. Free
  * with pqf_strv_free. */
 pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names, size_t *n,
                          pqf_error *err);

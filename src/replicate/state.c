@@ -14,7 +14,7 @@
 #include "base/base.h"
 #include "base/timefmt.h"
 
-enum { Q_OBJ_GET, Q_OBJ_SET, Q_PUB, Q_PUB_CLEAN, Q_ERR, Q_LINK_GET, Q_COUNT, Q_COUNTERS, Q__N };
+enum { Q_OBJ_GET, Q_OBJ_SET, Q_PUB, Q_PUB_CLEAN, Q_ERR, Q_LINK_GET, Q_COUNT, Q_SET, Q_COUNTERS, Q_VER_GET, Q_VER_PUT, Q__N };
 
 static const char *const sql[Q__N] = {
     [Q_OBJ_GET] = "SELECT state, bytes, sha256, attempts FROM objects "
@@ -33,6 +33,13 @@ static const char *const sql[Q__N] = {
                    "WHERE src=?1 AND dst=?2 AND tbl=?3",
     [Q_COUNT] = "INSERT INTO counters(src,dst,tbl,name,value) VALUES(?1,?2,?3,?4,?5) "
                 "ON CONFLICT(src,dst,tbl,name) DO UPDATE SET value=value+?5",
+    [Q_SET] = "INSERT INTO counters(src,dst,tbl,name,value) VALUES(?1,?2,?3,?4,?5) "
+              "ON CONFLICT(src,dst,tbl,name) DO UPDATE SET value=?5",
+    [Q_VER_GET] = "SELECT dst_version FROM versions WHERE src=?1 AND dst=?2 AND key=?3 AND "
+                  "src_version=?4",
+    [Q_VER_PUT] = "INSERT INTO versions(src,dst,key,src_version,dst_version,ord,marker,updated_ms) "
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(src,dst,key,src_version) DO UPDATE "
+                  "SET dst_version=?5, ord=?6, marker=?7, updated_ms=?8",
     [Q_COUNTERS] = "SELECT name, value FROM counters WHERE src=?1 AND dst=?2 AND tbl=?3 "
                    "ORDER BY name",
 };
@@ -50,7 +57,11 @@ static const char schema_sql[] =
     " sha256 TEXT NOT NULL, attempts INTEGER NOT NULL, cause TEXT NOT NULL DEFAULT '',"
     " last_error TEXT NOT NULL DEFAULT '', updated_ms INTEGER NOT NULL,"
     " PRIMARY KEY(src,dst,key));"
-    "CREATE INDEX IF NOT EXISTS objects_seq ON objects(src,dst,tbl,seq);";
+    "CREATE INDEX IF NOT EXISTS objects_seq ON objects(src,dst,tbl,seq);"
+    "CREATE TABLE IF NOT EXISTS versions(src TEXT NOT NULL, dst TEXT NOT NULL, key TEXT NOT NULL,"
+    " src_version TEXT NOT NULL, dst_version TEXT NOT NULL, ord INTEGER NOT NULL,"
+    " marker INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(src,dst,key,src_version));";
 
 struct pqf__rstate {
     sqlite3 *db;
@@ -255,6 +266,15 @@ pqf_err pqf__rstate_count(pqf__rstate *st, const pqf__rlink *l, const char *name
     return step_done(st, q, "count", err);
 }
 
+pqf_err pqf__rstate_set(pqf__rstate *st, const pqf__rlink *l, const char *name, int64_t value,
+                        pqf_error *err)
+{
+    sqlite3_stmt *q = q_link(st, Q_SET, l, true);
+    sqlite3_bind_text(q, 4, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 5, value);
+    return step_done(st, q, "set", err);
+}
+
 pqf_err pqf__rstate_counters(pqf__rstate *st, const pqf__rlink *l,
                              void (*cb)(void *ud, const char *name, int64_t value), void *ud,
                              pqf_error *err)
@@ -273,4 +293,40 @@ pqf_err pqf__rstate_counters(pqf__rstate *st, const pqf__rlink *l,
         rc = db_fail(st, err, "read counters");
     sqlite3_reset(q);
     return rc;
+}
+
+pqf_err pqf__rstate_version_get(pqf__rstate *st, const pqf__rlink *l, const char *key,
+                                const char *src_version, char *dst_version, size_t cap,
+                                bool *found, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    sqlite3_stmt *q = q_link(st, Q_VER_GET, l, false);
+    sqlite3_bind_text(q, 3, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 4, src_version, -1, SQLITE_TRANSIENT);
+    *found = false;
+    if (cap)
+        dst_version[0] = '\0';
+    int r = sqlite3_step(q);
+    if (r == SQLITE_ROW) {
+        *found = true;
+        copy_col(q, 0, dst_version, cap);
+    } else if (r != SQLITE_DONE) {
+        rc = db_fail(st, err, "read a version");
+    }
+    sqlite3_reset(q);
+    return rc;
+}
+
+pqf_err pqf__rstate_version_put(pqf__rstate *st, const pqf__rlink *l, const char *key,
+                                const char *src_version, const char *dst_version, unsigned ord,
+                                bool marker, pqf_error *err)
+{
+    sqlite3_stmt *q = q_link(st, Q_VER_PUT, l, false);
+    sqlite3_bind_text(q, 3, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 4, src_version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 5, dst_version, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 6, ord);
+    sqlite3_bind_int(q, 7, marker ? 1 : 0);
+    sqlite3_bind_int64(q, 8, (sqlite3_int64)time(NULL) * 1000);
+    return step_done(st, q, "record a version", err);
 }

@@ -5,6 +5,7 @@
  *   links(src, dst, tbl, published, hash, lag_ms, last_error, updated_ms)
  *   counters(src, dst, tbl, name, value)      retries, copied, fail:<cause>, stage:<n> ...
  *   objects(src, dst, key, tbl, seq, state, bytes, sha256, attempts, cause, last_error, ...)
+ *   versions(src, dst, key, src_version, dst_version, ord, marker)   --versions
  * Object rows of published commits are deleted at publication: the replica's
  * log is then the record, and the file stays small.
  *
@@ -58,6 +59,18 @@ pqf_err pqf__rstate_link_get(pqf__rstate *st, const pqf__rlink *l, uint64_t *pub
 
 pqf_err pqf__rstate_count(pqf__rstate *st, const pqf__rlink *l, const char *name, int64_t delta,
                           pqf_error *err);
+/* Set a counter to value (a gauge, e.g. "wait:window"). */
+pqf_err pqf__rstate_set(pqf__rstate *st, const pqf__rlink *l, const char *name, int64_t value,
+                        pqf_error *err);
+/* --versions: the replica's version id for a source version of key. */
+pqf_err pqf__rstate_version_get(pqf__rstate *st, const pqf__rlink *l, const char *key,
+                                const char *src_version, char *dst_version, size_t cap,
+                                bool *found, pqf_error *err);
+/* Record source version -> replica version (ord: position in the key's
+ * history, oldest 0; marker: a delete marker). */
+pqf_err pqf__rstate_version_put(pqf__rstate *st, const pqf__rlink *l, const char *key,
+                                const char *src_version, const char *dst_version, unsigned ord,
+                                bool marker, pqf_error *err);
 /* Every counter of the link. */
 pqf_err pqf__rstate_counters(pqf__rstate *st, const pqf__rlink *l,
                              void (*cb)(void *ud, const char *name, int64_t value), void *ud,

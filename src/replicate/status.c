@@ -34,6 +34,8 @@ static void on_counter(void *ud, const char *name, int64_t value)
         s->retries = v;
     else if (strcmp(name, "gave-up") == 0)
         s->failed_objects = v;
+    else if (strcmp(name, "wait:window") == 0)
+        s->window_opens_ms = value;
     else if (strncmp(name, "stage:", 6) == 0) {
         int k = atoi(name + 6);
         if (k >= 0 && k < PQF_STAGE__COUNT)
@@ -72,6 +74,8 @@ static pqf_err status_one(pqf__rstate *st, pqf_feed *sf, pqf_feed *df, const pqf
     }
     s.pending_commits = s.head > s.published ? s.head - s.published : 0;
     int64_t now = pqf__repl_now_ms();
+    if (s.window_opens_ms <= now)
+        s.window_opens_ms = 0; /* a run that died waiting, the window since open */
     for (uint64_t seq = s.published + 1; seq <= s.head; seq++) {
         PQF_TRY(pqf_feed_read_commit(sf, l->tbl, seq, &c, err));
         if (seq == s.published + 1)

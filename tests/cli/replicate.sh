@@ -3,7 +3,11 @@
 # incremental replication to two replicas, reruns that copy nothing, a
 # corrupted and a missing source file (detected, not published, reported),
 # a diverged replica, --watch with SIGTERM, and crash safety: kill -9 at
-# named points and at random moments, the replica a valid prefix after each.
+# named points and at random moments (50 kills), the replica a valid prefix
+# after each; three replicas from one read of the primary, each from its own
+# position, one failing without holding the others; --bwlimit (elapsed time of
+# a known volume), --window (one that excludes now: it waits, status says so,
+# SIGTERM stops it), --shard (three workers cover every table once).
 . "$(dirname "$0")/../lib.sh"
 
 G=$T/pages
@@ -55,6 +59,33 @@ check "a replica behind is a valid prefix for verify" "$PQF" verify "$P" "$T/r2"
 check_grep "said so" "a valid prefix of the primary" "$T/last.out"
 check "--verify=full and --tables" "$PQF" replicate "$P" "$T/r2" --state "$S" --quiet --verify=full --tables issues
 check "replica 2 caught up" "$PQF" verify "$P" "$T/r2" --deep
+
+# ---- several replicas from one read of the primary --------------------------------------------
+data_bytes=$(find "$P/issues/data" -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { print s }')
+log_bytes=$(cat "$P"/issues/_log/*.json "$P"/_feed.json | wc -c)
+"$PQF" replicate "$P" "$T/m1" "$T/m2" "$T/m3" --state "$T/m.db" --json >"$T/multi.json"
+check_grep "three replicas at once: every file copied to each" "\"event\":\"summary\",\"published\":18,\"objects_copied\":$((3 * $(nfiles "$P"/issues/_log/*.json))),\"objects_skipped\":0," "$T/multi.json"
+read_bytes=$(grep -o '"source_bytes_read":[0-9]*' "$T/multi.json" | cut -d: -f2)
+echo "# three replicas: read $read_bytes bytes of the primary; its data files are $data_bytes, log and _feed.json $log_bytes"
+check "each source object was read once: the primary's bytes read < data + 3 x the log" test "$read_bytes" -lt $((data_bytes + 3 * log_bytes))
+for m in m1 m2 m3; do check "replica $m equals the primary" "$PQF" verify "$P" "$T/$m" --deep; done
+# replicas at different positions, each with its own: one behind by 4 commits, one new, one current
+rm -rf "$T"/m2/issues/_log/0000000000000000000[3-6].json "$T"/m2/issues/data/*/hour=0[2-5]
+"$PQF" replicate "$P" "$T/m1" "$T/m2" "$T/m4" --state "$T/m.db" --json >"$T/multi2.json"
+check_grep "each replica from its own position: 4 + 6 commits published" '"event":"summary","published":10,' "$T/multi2.json"
+check_eq "replica m1 (current) published nothing" "$(grep -c '"event":"published","replica":"[^"]*/m1"' "$T/multi2.json")" 0
+check_eq "replica m2 published 3..6 in order" "$(grep -o '"event":"published","replica":"[^"]*/m2","table":"issues","seq":[0-9]*' "$T/multi2.json" | grep -o '[0-9]*$' | tr '\n' ' ')" "3 4 5 6 "
+check_eq "replica m4 published 1..6 in order" "$(grep -o '"event":"published","replica":"[^"]*/m4","table":"issues","seq":[0-9]*' "$T/multi2.json" | grep -o '[0-9]*$' | tr '\n' ' ')" "1 2 3 4 5 6 "
+for m in m1 m2 m4; do check "replica $m equals the primary" "$PQF" verify "$P" "$T/$m" --deep; done
+# one replica failing does not hold the others
+d=$(grep -oh '"key":"[^"]*"' "$P/issues/_log/00000000000000000002.json" | sed -n 1p | cut -d'"' -f4)
+mkdir -p "$T/mbad/$(dirname "$(dirname "$d")")"
+echo "not a directory" >"$T/mbad/$(dirname "$d")"
+check_exit "a replica that cannot be written: exit 10, for it alone" 10 "$PQF" replicate "$P" "$T/mbad" "$T/m5" --state "$T/m.db" --backoff-ms 10 --object-attempts 2
+check_grep "the failing replica is named" "replica file://$T/mbad: table issues: commit 2 not published" "$T/last.out"
+check "the other replica of the same run completed" "$PQF" verify "$P" "$T/m5" --deep
+check_eq "the failing one stopped before commit 2" "$(replica_head "$T/mbad")" 1
+check_exit "the same replica twice: usage (2)" 2 "$PQF" replicate "$P" "$T/m1" "$T/m1" --state "$T/m.db"
 
 # ---- a corrupted source object: detected, not published, reported ----------------------------
 C=$T/corrupt
@@ -166,7 +197,7 @@ for point in replicate.file-copied:1 replicate.file-copied:30 replicate.before-p
 done
 check_eq "kill -9 at each named point: valid prefix, then a rerun completes copying nothing twice" "$crash_ok" 1
 
-# ---- crash safety: kill -9 at random moments, 20 times -------------------------------------------
+# ---- crash safety: kill -9 at random moments, 50 times -------------------------------------------
 BIG=$T/bigsrc
 "$PQF" gen --out "$BIG" --table issues --hours 3 --rows 20000 --page-rows 2000 --seed 5 >/dev/null
 BP=$T/bigprim
@@ -180,14 +211,14 @@ start=$(date +%s%N)
 dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 KR=$T/bigkill
 kills=0 runs=0 restarts=0 prefix_ok=1 heads=""
-while [ "$kills" -lt 20 ] && [ "$runs" -lt 60 ]; do
+while [ "$kills" -lt 50 ] && [ "$runs" -lt 150 ]; do
     runs=$((runs + 1))
     "$PQF" replicate "$BP" "$KR" --state "$T/bigkill.db" --concurrency 1 --quiet >/dev/null 2>&1 &
     pid=$!
-    # a random moment within 2%..50% of a full run: every run resumes the
+    # a random moment within 2%..30% of a full run: every run resumes the
     # previous one; one that finishes before its kill starts a fresh replica,
     # so the kills fall all over the replication
-    sleep "$(awk -v d="$dur_ms" -v s="$RANDOM" 'BEGIN { printf "%.3f", (0.02 + (s % 1000) / 1000 * 0.48) * d / 1000 }')"
+    sleep "$(awk -v d="$dur_ms" -v s="$RANDOM" 'BEGIN { printf "%.3f", (0.02 + (s % 1000) / 1000 * 0.28) * d / 1000 }')"
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     rc=$?
@@ -207,11 +238,84 @@ while [ "$kills" -lt 20 ] && [ "$runs" -lt 60 ]; do
 done
 echo "# $kills kills in $runs runs, $restarts completed (a full run takes ${dur_ms} ms); replica heads:$heads"
 check_eq "after every random kill the replica is a valid prefix (log + verify)" "$prefix_ok" 1
-check_eq "20 runs were killed mid-flight" "$kills" 20
+check_eq "50 runs were killed mid-flight" "$kills" 50
 check "the final rerun completes" "$PQF" replicate "$BP" "$KR" --state "$T/bigkill.db" --quiet
 check "the replica equals the primary (verify --deep)" "$PQF" verify "$BP" "$KR" --deep
 check "nothing lost, nothing extra: same objects as an uninterrupted run (killed puts' temporaries aside)" diff -r -x '*.tmp-*' "$T/bigref" "$KR"
 check "log --deep on the killed-and-resumed replica" "$PQF" log "$KR" --deep
+
+# ---- --bwlimit: one token bucket over all transfers --------------------------------------------
+vol=$(find "$P/issues/data" -name '*.parquet' -printf '%s\n' | awk '{ s += $1 } END { print s }')
+rate=$((vol / 3)) # the data files in about 3 s
+ms_of() { local t0; t0=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - t0) / 1000000 )); }
+free_ms=$(ms_of "$PQF" replicate "$P" "$T/bw0" --state "$T/bw0.db" --quiet --concurrency 8)
+lim_ms=$(ms_of "$PQF" replicate "$P" "$T/bw1" --state "$T/bw1.db" --quiet --concurrency 8 --bwlimit "$rate")
+echo "# --bwlimit: $vol bytes in $lim_ms ms at $rate B/s (expect ~3000; unlimited $free_ms ms)"
+# The bucket starts with a burst of max(64 KiB, rate/10): at least (vol - burst) / rate.
+floor_ms=$(( (vol - (rate / 10 > 65536 ? rate / 10 : 65536)) * 1000 / rate * 9 / 10 ))
+check "--bwlimit: the limited run is at least (volume - burst) / rate long" test "$lim_ms" -ge "$floor_ms"
+check "--bwlimit: and not far longer (within 3x + 2 s)" test "$lim_ms" -le $((3000 * 3 + 2000))
+check "--bwlimit: the unlimited run is faster than the limit allows (the limit is what paces it)" test "$free_ms" -lt "$floor_ms"
+check "--bwlimit: the paced replica equals the primary" "$PQF" verify "$P" "$T/bw1" --deep
+check_exit "--bwlimit with a bad rate: usage (2)" 2 "$PQF" replicate "$P" "$T/x" --bwlimit fast
+
+# ---- --window: bulk copying only inside it; outside, it waits and status says so ---------------
+export TZ=UTC
+closed="$(date -d '+10 min' +%H:%M)-$(date -d '+20 min' +%H:%M)" # excludes now
+open_w="$(date -d '-10 min' +%H:%M)-$(date -d '+10 min' +%H:%M)" # includes now
+"$PQF" replicate "$P" "$T/win" --state "$T/win.db" --window "$closed" --json >"$T/win.json" 2>&1 &
+wpid=$!
+for _ in $(seq 50); do grep -q '"event":"window"' "$T/win.json" 2>/dev/null && break; sleep 0.1; done
+check_grep "outside the window: an event says it waits, and until when" '"event":"window",.*"table":"issues","seq":0,"opens_ms":[0-9]+' "$T/win.json"
+"$PQF" replicate status "$P" "$T/win" --state "$T/win.db" >"$T/win-status.txt"
+check_grep "status says it waits for the window, and when it opens" "waiting for the copy window: opens at ${closed%-*}" "$T/win-status.txt"
+"$PQF" replicate status "$P" "$T/win" --state "$T/win.db" --json >"$T/win-status.json"
+check_grep "status --json: window_opens_ms set" '"window_opens_ms":[1-9][0-9]+' "$T/win-status.json"
+sleep 1
+check_eq "nothing was copied while outside the window" "$(find "$T/win" -name '*.parquet' 2>/dev/null | wc -l)" 0
+check_eq "nothing published" "$(replica_head "$T/win")" 0
+kill -TERM "$wpid"
+wait "$wpid"
+check_eq "SIGTERM while waiting for the window: a clean stop (exit 0)" "$?" 0
+check_grep "the summary says stopped, nothing copied" '"event":"summary","published":0,"objects_copied":0,.*"stopped":true' "$T/win.json"
+"$PQF" replicate status "$P" "$T/win" --state "$T/win.db" --json >"$T/win-status.json"
+check_grep "after the stop status no longer says waiting" '"window_opens_ms":0' "$T/win-status.json"
+check "inside the window: it copies" "$PQF" replicate "$P" "$T/win" --state "$T/win.db" --window "$open_w" --quiet
+check "and the replica equals the primary" "$PQF" verify "$P" "$T/win" --deep
+check_exit "a bad window: usage (2)" 2 "$PQF" replicate "$P" "$T/x" --window 22-06
+check_grep "the message names the text" "window '22-06' is not HH:MM-HH:MM" "$T/last.out"
+unset TZ
+
+# ---- --shard I/N: independent workers, each with its own state, cover every table once ----------
+SH=$T/shprim
+for t in alpha beta gamma delta epsilon zeta eta theta; do
+    "$PQF" export "$SH" --table "$t" --schema "$G/issues.schema.json" --mode changes --key id \
+        --watermark updated_at --delete-column deleted --target-file-size 16K \
+        --as-of 2026-01-05T00:00:00Z "$G/hour-0000" >/dev/null
+    "$PQF" export "$SH" --table "$t" --schema "$G/issues.schema.json" --mode changes --key id \
+        --watermark updated_at --delete-column deleted --target-file-size 16K \
+        --as-of 2026-01-05T01:00:00Z "$G/hour-0001" >/dev/null
+done
+sh_files=$(nfiles "$SH"/*/_log/*.json)
+pids=()
+for i in 0 1 2; do
+    (cd "$T" && exec "$PQF" replicate "$SH" "$T/shrep" --shard "$i/3" --json >"$T/shard-$i.json" 2>&1) &
+    pids+=($!)
+done
+sh_ok=1
+for pid in "${pids[@]}"; do wait "$pid" || sh_ok=0; done
+check_eq "three --shard workers in parallel all succeed" "$sh_ok" 1
+check "each worker kept its own state file" test -f "$T/.pqfeed-replicate-shard-0-of-3.db" -a -f "$T/.pqfeed-replicate-shard-1-of-3.db" -a -f "$T/.pqfeed-replicate-shard-2-of-3.db"
+check "the workers together replicated everything: verify" "$PQF" verify "$SH" "$T/shrep" --deep
+check "byte for byte" diff -r "$SH" "$T/shrep"
+sum_field() { grep -oh "\"event\":\"summary\",.*" "$T"/shard-*.json | grep -o "\"$1\":[0-9]*" | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }'; }
+check_eq "each commit published once in all (8 tables x 2)" "$(sum_field published)" 16
+check_eq "each file copied once in all" "$(sum_field objects_copied)" "$sh_files"
+tables_of() { grep -o '"event":"table","replica":"[^"]*","table":"[^"]*"' "$T/shard-$1.json" | sed 's/.*"table":"//; s/"$//'; }
+check_eq "the shards' tables are disjoint and cover all 8" "$( (tables_of 0; tables_of 1; tables_of 2) | sort | uniq -c | awk '$1 == 1' | wc -l)" 8
+for i in 0 1 2; do [ -n "$(tables_of $i)" ] || echo "# shard $i got no table"; done
+check_exit "a shard that does not exist: usage (2)" 2 "$PQF" replicate "$SH" "$T/x" --shard 3/3
+check_exit "a malformed shard: usage (2)" 2 "$PQF" replicate "$SH" "$T/x" --shard 1-3
 
 # ---- usage -----------------------------------------------------------------------------------------
 check_exit "no replica: usage (2)" 2 "$PQF" replicate "$P"
