@@ -43,11 +43,9 @@ static int unit_digits(pqf_time_unit u)
     return u == PQF_MILLIS ? 3 : u == PQF_MICROS ? 6 : 9;
 }
 
-/* Column kind of top-level node `node` of s. */
-static pqf_err col_from_node(const pqf_schema *s, int node, pqf__col *c, pqf_error *err)
+pqf_err pqf__col_from_info(const pqf_node_info *nip, pqf__col *c, pqf_error *err)
 {
-    pqf_node_info ni;
-    pqf_schema_node(s, node, &ni);
+    pqf_node_info ni = *nip;
     c->nullable = ni.repetition != PQF_REQUIRED;
     if (ni.is_group || ni.repetition == PQF_REPEATED) {
         c->kind = PQF__C_NESTED;
@@ -143,7 +141,7 @@ pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *t
         if (!(c->name = strdup(ni.name)))
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
         t->ncols++;
-        PQF_TRY(col_from_node(s, node, c, err));
+        PQF_TRY(pqf__col_from_info(&ni, c, err));
     }
     /* The key: the top-level "key" array the feed adds to the schema file. */
     rc = pqf__json_parse(&doc, text, len, &root);
@@ -249,10 +247,7 @@ done:
     return rc;
 }
 
-typedef struct {
-    size_t off, n; /* into the scratch buffer */
-    bool set;
-} span;
+typedef pqf__span span;
 
 static pqf_err put_text(pqf__buf *b, const char *s, size_t n, span *sp)
 {
@@ -267,9 +262,8 @@ static pqf_err bad_value(pqf_error *err, const pqf__col *c, const char *why)
     return pqf_error_set(err, PQF_ERR_VALUE, "column '%s': %s", c->name, why);
 }
 
-/* One value v (NULL when missing) of column c. */
-static pqf_err convert(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf__val *out, span *sp,
-                       pqf_error *err)
+pqf_err pqf__json_to_val(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf__val *out,
+                         pqf__span *sp, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     memset(out, 0, sizeof *out);
@@ -394,7 +388,7 @@ pqf_err pqf__row_values(const pqf__tdef *t, const pqf__json *row, bool changes, 
         const pqf__json *v = pqf__json_get(row, t->cols[i].name);
         if ((!v || v->type == PQF__JNULL) && t->cols[i].key)
             PQF_FAIL(err, PQF_ERR_VALUE, "key column '%s' is null", t->cols[i].name);
-        PQF_TRY(convert(&t->cols[i], v, scratch, &vals[i], &spans[i], err));
+        PQF_TRY(pqf__json_to_val(&t->cols[i], v, scratch, &vals[i], &spans[i], err));
     }
     if (changes) {
         const pqf__json *op = pqf__json_get(row, "_op");
@@ -407,7 +401,7 @@ pqf_err pqf__row_values(const pqf__tdef *t, const pqf__json *row, bool changes, 
         size_t k = t->ncols;
         vals[k].t = PQF__V_TEXT;
         PQF_TRY(put_text(scratch, op->str, 1, &spans[k]));
-        PQF_TRY(convert(&seqcol, seq, scratch, &vals[k + 1], &spans[k + 1], err));
+        PQF_TRY(pqf__json_to_val(&seqcol, seq, scratch, &vals[k + 1], &spans[k + 1], err));
     }
     /* The buffer may have moved while it grew: point into it only now. */
     for (size_t i = 0; i < n; i++) {

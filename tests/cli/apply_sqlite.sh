@@ -84,6 +84,32 @@ check "apply the commit with the new schema" "$PQF" apply "$E" "$T/evo.db"
 check_eq "the column was added (ALTER TABLE) and filled" \
     "$(sqlite3 "$T/evo.db" "SELECT count(*) FROM pragma_table_info('issues') WHERE name='team'"),$(sqlite3 "$T/evo.db" "SELECT count(*) FROM issues WHERE team='blue'")" "1,1"
 
+# ---- schema evolution: widened columns (int32 -> int64, float -> double, decimal up) ---------
+mkdir -p "$T/wide"
+cat >"$T/wide/v1.json" <<'EOF'
+{"columns": [{"name": "id", "type": "int32", "nullable": false}, {"name": "n", "type": "int32", "nullable": false},
+ {"name": "f", "type": "float"}, {"name": "amt", "type": "decimal(10,2)"}, {"name": "wm", "type": "timestamp_us", "nullable": false}]}
+EOF
+sed 's/"id", "type": "int32"/"id", "type": "int64"/; s/"n", "type": "int32", "nullable": false/"n", "type": "int64"/; s/"float"/"double"/; s/decimal(10,2)/decimal(18,2)/' \
+    "$T/wide/v1.json" >"$T/wide/v2.json"
+printf '%s\n' '{"id":1,"n":2147483647,"f":0.5,"amt":"12345678.91","wm":"2026-01-01T00:00:00Z"}' \
+    '{"id":2,"n":-7,"f":1.25,"amt":"-0.01","wm":"2026-01-01T00:00:01Z"}' >"$T/wide/d1.ndjson"
+printf '%s\n' '{"id":3,"n":5000000000,"f":0.1,"amt":"1234567890123456.78","wm":"2026-01-02T00:00:00Z"}' \
+    '{"id":4,"n":null,"f":null,"amt":"0.10","wm":"2026-01-02T00:00:01Z"}' \
+    '{"id":5000000000,"n":1,"f":2.5,"amt":"1","wm":"2026-01-02T00:00:02Z"}' >"$T/wide/d2.ndjson"
+WI=(--table w --mode changes --key id --watermark wm)
+"$PQF" export "$T/wide/feed" "${WI[@]}" --schema "$T/wide/v1.json" "$T/wide/d1.ndjson" >/dev/null
+"$PQF" apply "$T/wide/feed" "$T/wide.db" >/dev/null
+"$PQF" export "$T/wide/feed" "${WI[@]}" --schema "$T/wide/v2.json" "$T/wide/d2.ndjson" >/dev/null
+check "schema v2 widens id, n, f and amt (and n becomes nullable)" test -f "$T/wide/feed/w/_schema/000002.json"
+check "apply the widened commit" "$PQF" apply "$T/wide/feed" "$T/wide.db"
+check_eq "widened values are exact (int64 beyond int32, double, 18-digit decimal), old rows kept" \
+    "$(sqlite3 "$T/wide.db" "SELECT group_concat(id || ':' || coalesce(n, 'null') || ':' || coalesce(f, 'null') || ':' || coalesce(amt, 'null'), ' ') FROM (SELECT * FROM w ORDER BY id)")" \
+    "1:2147483647:0.5:12345678.91 2:-7:1.25:-0.01 3:5000000000:0.1:1234567890123456.78 4:null:null:0.10 5000000000:1:2.5:1.00"
+check_eq "declared types: INTEGER and REAL unchanged, the decimal retyped, n lost NOT NULL" \
+    "$(sqlite3 "$T/wide.db" "SELECT group_concat(name || ' ' || type || ' ' || \"notnull\", ',') FROM pragma_table_info('w')")" \
+    "id INTEGER 1,n INTEGER 0,f REAL 0,amt DECIMAL TEXT(18,2) 0,wm TIMESTAMP 1"
+
 # ---- a feed of many small files, for the crash and disorder tests ---------------------------
 B=$T/small
 for h in 0 1 2 3; do export_hour "$B" $h --target-file-size 8K; done
