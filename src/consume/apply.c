@@ -39,14 +39,16 @@ pqf_err pqf_sink_open(const char *uri, pqf_sink **out, pqf_error *err)
         PQF_TRY(pqf__sink_pg_open(uri, &s, err));
     else if (strncmp(uri, "postgres:", 9) == 0)
         PQF_TRY(pqf__sink_pg_open(uri + 9, &s, err));
+    else if (strncmp(uri, "parquet:", 8) == 0 && uri[8])
+        PQF_TRY(pqf__sink_parquet_open(uri + 8, &s, err));
     else if (strncmp(uri, "sqlite:", 7) == 0 && uri[7])
         PQF_TRY(pqf__sink_sqlite_open(uri + 7, &s, err));
     else if (ends_with(uri, ".db") || ends_with(uri, ".sqlite") || ends_with(uri, ".sqlite3"))
         PQF_TRY(pqf__sink_sqlite_open(uri, &s, err));
     else
         PQF_FAIL(err, PQF_ERR_INVALID_ARG,
-                 "sink '%s': expected sqlite:PATH, a .db/.sqlite file, postgres://... or "
-                 "postgres:CONNINFO",
+                 "sink '%s': expected sqlite:PATH, a .db/.sqlite file, postgres://..., "
+                 "postgres:CONNINFO or parquet:STORE-URL",
                  uri);
     PQF_TRY(s->vt->setup(s, err));
     *out = s;

@@ -60,6 +60,8 @@ typedef struct pqf__tdef {
     size_t ncols;
     size_t *keys; /* indexes into cols */
     size_t nkeys;
+    char *schema_json; /* the schema file's text (the Parquet snapshot sink writes with it) */
+    size_t schema_len;
 } pqf__tdef;
 
 void pqf__tdef_free(pqf__tdef *t);
@@ -195,6 +197,9 @@ struct pqf_sink {
 
 pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err);
 pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err);
+/* The Parquet snapshot sink: a current-state copy of each table as Parquet
+ * files in the store at url (src/consume/sink_parquet.c). */
+pqf_err pqf__sink_parquet_open(const char *url, pqf_sink **out, pqf_error *err);
 
 /* "name" with embedded double quotes doubled: a safe SQL identifier for
  * SQLite and PostgreSQL alike. */

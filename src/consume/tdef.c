@@ -21,6 +21,7 @@ void pqf__tdef_free(pqf__tdef *t)
     free(t->cols);
     free(t->keys);
     free(t->table);
+    free(t->schema_json);
     free(t);
 }
 
@@ -126,6 +127,11 @@ pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *t
     if (!t || !(t->table = strdup(table)))
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     t->schema_version = version;
+    if (!(t->schema_json = malloc(len + 1)))
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    memcpy(t->schema_json, text, len);
+    t->schema_json[len] = 0;
+    t->schema_len = len;
     PQF_TRY(pqf_schema_from_json(text, len, name, &s, err));
     pqf_node_info root_info;
     if (pqf_schema_node(s, 0, &root_info) != PQF_OK || root_info.nchildren > PQF__MAX_COLS)
