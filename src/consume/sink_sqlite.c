@@ -40,8 +40,21 @@ typedef struct sqlite_sink {
     bool direct;       /* changes applied row by row, in _seq order */
     int64_t last_seq;
     bool have_seq;
+    /* direct changes of a table keyed by one integer: rows gathered in a
+     * chunk, applied in key order (the B-tree's order, so each page is
+     * visited once per chunk instead of once per row) */
+    bool chunked;
+    pqf__buf chunk;  /* rows serialised: per value a type byte and its bytes */
+    struct chunk_row {
+        int64_t key;
+        size_t off;
+    } *crows;
+    size_t ncrows, capcrows;
+    pqf__val *cvals;
     pqf__buf sql;
 } sqlite_sink;
+
+#define CHUNK_BYTES ((size_t)256 << 20)
 
 static pqf_err db_fail(sqlite_sink *s, pqf_error *err, const char *what)
 {
@@ -336,6 +349,16 @@ static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
     s->changes = changes;
     s->direct = changes && !s->base.staged;
     s->have_seq = false;
+    s->chunked = s->direct && t->nkeys == 1 && t->cols[t->keys[0]].kind == PQF__C_INT;
+    s->ncrows = 0;
+    pqf__buf_reset(&s->chunk);
+    if (s->chunked) {
+        pqf__val *cv = realloc(s->cvals, (t->ncols + 2) * sizeof *cv);
+        if (!cv)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        memset(cv, 0, (t->ncols + 2) * sizeof *cv);
+        s->cvals = cv;
+    }
     pqf__buf_reset(&s->sql);
     sqlite3_finalize(s->del);
     s->del = NULL;
@@ -423,20 +446,10 @@ static int bind(sqlite3_stmt *st, int c, const pqf__val *v)
     }
 }
 
-/* One change, in _seq order: I/U replace the key's row, D deletes it. */
-static pqf_err direct_row(sqlite_sink *s, const pqf__val *vals, pqf_error *err)
+/* One change: I/U replace the key's row, D deletes it. */
+static pqf_err step_change(sqlite_sink *s, const pqf__val *vals, pqf_error *err)
 {
     const pqf__tdef *t = s->t;
-    int64_t seq = vals[t->ncols + 1].i;
-    if (s->have_seq && seq < s->last_seq) {
-        s->base.reorder = true;
-        return pqf_error_set(err, PQF_ERR_VALUE,
-                             "%s: table %s: _seq %" PRId64 " after %" PRId64
-                             ": rows out of order (applied again through the stage table)",
-                             s->base.name, t->table, seq, s->last_seq);
-    }
-    s->have_seq = true;
-    s->last_seq = seq;
     sqlite3_stmt *st = vals[t->ncols].s[0] == 'D' ? s->del : s->ins;
     sqlite3_reset(st);
     if (st == s->del) {
@@ -452,6 +465,126 @@ static pqf_err direct_row(sqlite_sink *s, const pqf__val *vals, pqf_error *err)
         return pqf_error_set(err, PQF_ERR_VALUE, "%s: table %s: %s", s->base.name, t->table,
                              sqlite3_errmsg(s->db));
     return PQF_OK;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    const struct chunk_row *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->off < y->off ? -1 : x->off > y->off; /* a key's changes stay in _seq order */
+}
+
+/* Apply the chunk's rows in key order (stable: per key in _seq order, which
+ * is all the order that matters), then empty it. */
+static pqf_err chunk_flush(sqlite_sink *s, pqf_error *err)
+{
+    const pqf__tdef *t = s->t;
+    size_t n = t->ncols + 1;
+    qsort(s->crows, s->ncrows, sizeof *s->crows, by_key);
+    for (size_t r = 0; r < s->ncrows; r++) {
+        const uint8_t *p = s->chunk.data + s->crows[r].off;
+        for (size_t i = 0; i < n; i++) {
+            pqf__val *v = &s->cvals[i];
+            v->t = (pqf__vtype)*p++;
+            switch (v->t) {
+            case PQF__V_INT:
+            case PQF__V_BOOL:
+                memcpy(&v->i, p, 8);
+                p += 8;
+                break;
+            case PQF__V_DOUBLE:
+                memcpy(&v->d, p, 8);
+                p += 8;
+                break;
+            case PQF__V_TEXT:
+            case PQF__V_BLOB: {
+                uint64_t len;
+                memcpy(&len, p, 8);
+                v->s = (const char *)p + 8;
+                v->n = (size_t)len;
+                p += 8 + len;
+                break;
+            }
+            default:
+                break;
+            }
+        }
+        pqf_err rc = step_change(s, s->cvals, err);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    s->ncrows = 0;
+    pqf__buf_reset(&s->chunk);
+    return PQF_OK;
+}
+
+static pqf_err chunk_add(sqlite_sink *s, const pqf__val *vals, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    const pqf__tdef *t = s->t;
+    size_t n = t->ncols + 1, need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += 9 + (vals[i].t == PQF__V_TEXT || vals[i].t == PQF__V_BLOB ? vals[i].n : 0);
+    if (s->ncrows && s->chunk.len + need > CHUNK_BYTES)
+        PQF_TRY(chunk_flush(s, err));
+    if (s->ncrows == s->capcrows) {
+        size_t nc = s->capcrows ? s->capcrows * 2 : 4096;
+        struct chunk_row *p = realloc(s->crows, nc * sizeof *p);
+        if (!p)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        s->crows = p;
+        s->capcrows = nc;
+    }
+    s->crows[s->ncrows].key = vals[t->keys[0]].i;
+    s->crows[s->ncrows].off = s->chunk.len;
+    for (size_t i = 0; i < n && rc == PQF_OK; i++) {
+        const pqf__val *v = &vals[i];
+        uint8_t ty = (uint8_t)v->t;
+        rc = pqf__buf_append_byte(&s->chunk, ty);
+        if (rc != PQF_OK)
+            break;
+        if (v->t == PQF__V_INT || v->t == PQF__V_BOOL)
+            rc = pqf__buf_append(&s->chunk, &v->i, 8);
+        else if (v->t == PQF__V_DOUBLE)
+            rc = pqf__buf_append(&s->chunk, &v->d, 8);
+        else if (v->t == PQF__V_TEXT || v->t == PQF__V_BLOB) {
+            uint64_t len = v->n;
+            rc = pqf__buf_append(&s->chunk, &len, 8);
+            if (rc == PQF_OK)
+                rc = pqf__buf_append(&s->chunk, v->s, v->n);
+        }
+    }
+    if (rc != PQF_OK)
+        PQF_FAIL(err, rc, "%s: table %s: a row larger than the %zu MiB chunk", s->base.name,
+                 t->table, CHUNK_BYTES >> 20);
+    s->ncrows++;
+done:
+    return rc;
+}
+
+/* One change, in _seq order (else reorder: the engine retries staged). */
+static pqf_err direct_row(sqlite_sink *s, const pqf__val *vals, pqf_error *err)
+{
+    const pqf__tdef *t = s->t;
+    int64_t seq = vals[t->ncols + 1].i;
+    if (s->have_seq && seq < s->last_seq) {
+        s->base.reorder = true;
+        return pqf_error_set(err, PQF_ERR_VALUE,
+                             "%s: table %s: _seq %" PRId64 " after %" PRId64
+                             ": rows out of order (applied again through the stage table)",
+                             s->base.name, t->table, seq, s->last_seq);
+    }
+    s->have_seq = true;
+    s->last_seq = seq;
+    if (s->chunked && vals[t->keys[0]].t == PQF__V_INT)
+        return chunk_add(s, vals, err);
+    if (s->chunked && s->ncrows) { /* keep the order: what is gathered goes first */
+        pqf_err rc = chunk_flush(s, err);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    return step_change(s, vals, err);
 }
 
 static pqf_err sq_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
@@ -507,6 +640,8 @@ static pqf_err sq_load_end(pqf_sink *base, pqf_error *err)
     sqlite_sink *s = (sqlite_sink *)base;
     const pqf__tdef *t = s->t;
     pqf_err rc = PQF_OK;
+    if (s->direct && s->ncrows)
+        PQF_TRY(chunk_flush(s, err));
     sqlite3_finalize(s->ins);
     s->ins = NULL;
     sqlite3_finalize(s->del);
@@ -593,6 +728,8 @@ static void sq_rollback(pqf_sink *base)
     s->ins = NULL;
     sqlite3_finalize(s->del);
     s->del = NULL;
+    s->ncrows = 0;
+    pqf__buf_reset(&s->chunk);
     if (s->in_tx || !sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = false;
@@ -628,6 +765,9 @@ static void sq_destroy(pqf_sink *base)
     sq_rollback(base);
     sqlite3_close(s->db);
     pqf__buf_free(&s->sql);
+    pqf__buf_free(&s->chunk);
+    free(s->crows);
+    free(s->cvals);
     free(s);
 }
 
@@ -647,6 +787,7 @@ pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err)
     s->base.vt = &sqlite_vt;
     snprintf(s->base.name, sizeof s->base.name, "%s", path);
     pqf__buf_init(&s->sql, (size_t)64 << 20);
+    pqf__buf_init(&s->chunk, CHUNK_BYTES);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK)
         PQF_FAIL(err, PQF_ERR_IO, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");

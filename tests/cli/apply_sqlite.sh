@@ -152,7 +152,9 @@ for i in $(seq 1 "$NKILL"); do
     [ "$(ckpt "$C")" = "4,4,4" ] || { rand_ok=0; echo "# round $i: checkpoint $(ckpt "$C")"; }
     sqlite3 "$C" "SELECT group_concat(rows) FROM (SELECT rows FROM _pqfeed_checkpoint ORDER BY seq)" >"$T/rows"
     sqlite3 "$T/ref.db" "SELECT group_concat(rows) FROM (SELECT rows FROM _pqfeed_checkpoint ORDER BY seq)" | cmp -s - "$T/rows" || { rand_ok=0; echo "# round $i: row counts differ"; }
-    sink_equals "$C" >"$T/eq.out" || { rand_ok=0; echo "# round $i: $(head -3 "$T/eq.out")"; }
+    # equal to ref.db, which equals the source (checked above): cheaper than node each round
+    cmp -s <(sqlite3 "$C" "SELECT * FROM issues ORDER BY id") <(sqlite3 "$T/ref.db" "SELECT * FROM issues ORDER BY id") ||
+        { rand_ok=0; echo "# round $i: the sink differs from the reference"; }
 done
 echo "# $kills of $NKILL runs killed mid-flight (apply takes ${dur_us} us), $((SECONDS - t0)) s"
 check "most runs were killed mid-flight ($kills of $NKILL)" test "$kills" -ge $((NKILL * 2 / 3))
