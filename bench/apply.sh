@@ -176,7 +176,7 @@ done
     echo "### apply: $ROWS change rows ($ops) into a table of $ROWS rows"
     echo
     echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared with other jobs)."
-    echo "Feed: 2 commits, commit 2's files $((feed_bytes / 1048576)) MiB for both commits' data (zstd)."
+    echo "Feed: 2 commits, data files $((feed_bytes / 1048576)) MiB in all (zstd)."
     echo
     echo "| step | wall s | CPU s (user+sys, client) | peak RSS MiB | rows/s |"
     echo "|---|---|---|---|---|"
