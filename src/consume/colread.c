@@ -305,8 +305,8 @@ static size_t utf8_valid(const uint8_t *s, size_t n)
         for (int k = 1; ok && k < len; k++)
             ok = (s[i + (size_t)k] & 0xc0) == 0x80;
         if (ok && len == 3) {
-            uint32_t cp = (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 |
-                          (s[i + 2] & 0x3f);
+            uint32_t cp =
+                (uint32_t)(c & 0x0f) << 12 | (uint32_t)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3f);
             ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
         } else if (ok && len == 4) {
             uint32_t cp = (uint32_t)(c & 0x07) << 18 | (uint32_t)(s[i + 1] & 0x3f) << 12;
@@ -533,8 +533,7 @@ pqf_err pqf__colread_next(pqf__colread *cr, pqf__val *vals, bool *got, pqf_error
                 goto done;
             }
             if (line)
-                PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: more rows than its row groups hold",
-                         cr->name);
+                PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: more rows than its row groups hold", cr->name);
         }
         goto done;
     }
@@ -587,8 +586,9 @@ pqf_err pqf__colread_next(pqf__colread *cr, pqf__val *vals, bool *got, pqf_error
         if (!present)
             continue; /* NULL */
         if (cc->vpos >= cc->b.nvalues)
-            PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: row group %d: column '%s': levels and values disagree",
-                     cr->name, cr->rg, cc->col->name);
+            PQF_FAIL(err, PQF_ERR_CORRUPT,
+                     "%s: row group %d: column '%s': levels and values disagree", cr->name, cr->rg,
+                     cc->col->name);
         rc = fast_value(cr, cc, cc->vpos++, v, sp);
         if (rc != PQF_OK)
             PQF_FAIL(err, rc, "column '%s': a row's text exceeds %zu bytes", cc->col->name,

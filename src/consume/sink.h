@@ -1,6 +1,6 @@
-/* Internal: the consumer's sinks (SQLite, PostgreSQL) behind one small
- * vtable, and the table definitions and row values the apply engine hands
- * them.
+/* Internal: the consumer's sinks (SQLite, PostgreSQL, Parquet snapshot)
+ * behind one small vtable, and the table definitions and row values the
+ * apply engine hands them.
  *
  * The engine (apply.c) drives one transaction per commit:
  *   begin -> sync_table -> load_begin -> load_row* -> load_end
@@ -95,12 +95,6 @@ typedef struct pqf__val {
 } pqf__val;
 
 struct pqf__json;
-/* Convert a row (a JSON object as the row reader renders it) into t->ncols
- * values (plus _op and _seq when changes); vals needs room for ncols + 2.
- * Text points into scratch (reset here). A column the row lacks is NULL; a
- * NULL key is PQF_ERR_VALUE. */
-pqf_err pqf__row_values(const pqf__tdef *t, const struct pqf__json *row, bool changes,
-                        pqf__buf *scratch, pqf__val *vals, pqf_error *err);
 
 /* The column kind (and nullability) of a top-level schema node, as
  * pqf__tdef_from_schema_json derives it; a type with no sink type is

@@ -254,7 +254,9 @@ static pqf_err render(parquet_sink *s, const pqf__val *vals, pqf_error *err)
         case PQF__V_DOUBLE:
             if (isnan(v->d) || isinf(v->d))
                 PQF_TRY(pqf__buf_printf(&s->line, "\"%s\"",
-                                        isnan(v->d) ? "nan" : v->d > 0 ? "inf" : "-inf"));
+                                        isnan(v->d) ? "nan"
+                                        : v->d > 0  ? "inf"
+                                                    : "-inf"));
             else {
                 snprintf(num, sizeof num, "%.17g", v->d);
                 PQF_TRY(pqf__buf_printf(&s->line, "%s", num));
@@ -759,8 +761,9 @@ static pqf_err pq_quarantine(pqf_sink *base, const pqf__quarantine_put *q, pqf_e
     PQF_TRY(json_str(&b, q->table, strlen(q->table)));
     PQF_TRY(pqf__buf_printf(&b, ",\"seq\":%" PRIu64 ",\"file_key\":", q->seq));
     PQF_TRY(json_str(&b, q->key, strlen(q->key)));
-    PQF_TRY(pqf__buf_printf(&b, ",\"expected_sha256\":\"%s\",\"got_sha256\":\"%s\",\"detected_at\":\"%s\"}\n",
-                            q->expected_sha256, q->got_sha256, q->at));
+    PQF_TRY(pqf__buf_printf(
+        &b, ",\"expected_sha256\":\"%s\",\"got_sha256\":\"%s\",\"detected_at\":\"%s\"}\n",
+        q->expected_sha256, q->got_sha256, q->at));
     PQF_TRY(pqf_store_put_bytes(s->st, key, b.data, b.len, NULL, err));
 done:
     pqf__buf_free(&b);

@@ -142,7 +142,8 @@ static bool pg_widens(const char *cur, const char *want)
     if (strcmp(cur, "real") == 0 && strcmp(want, "double precision") == 0)
         return true;
     int p1, s1, p2, s2;
-    if (sscanf(cur, "numeric(%d,%d)", &p1, &s1) == 2 && sscanf(want, "numeric(%d,%d)", &p2, &s2) == 2)
+    if (sscanf(cur, "numeric(%d,%d)", &p1, &s1) == 2 &&
+        sscanf(want, "numeric(%d,%d)", &p2, &s2) == 2)
         return s2 >= s1 && p2 - s2 >= p1 - s1;
     return false;
 }

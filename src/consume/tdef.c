@@ -1,5 +1,6 @@
-/* Table definitions from a feed's schema files, and rows (as the Parquet row
- * reader renders them in JSON) turned into typed values for the sinks. */
+/* Table definitions from a feed's schema files, and values as the Parquet
+ * row reader renders them in JSON turned into typed values for the sinks
+ * (for the columns src/consume/colread.c does not read directly). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -376,46 +377,5 @@ pqf_err pqf__json_to_val(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf
 done:
     if (rc != PQF_OK && rc != PQF_ERR_VALUE)
         pqf_error_set(err, rc, "column '%s': %s", c->name, pqf_strerror(rc));
-    return rc;
-}
-
-pqf_err pqf__row_values(const pqf__tdef *t, const pqf__json *row, bool changes, pqf__buf *scratch,
-                        pqf__val *vals, pqf_error *err)
-{
-    pqf_err rc = PQF_OK;
-    size_t n = t->ncols + (changes ? 2 : 0);
-    span spans[PQF__MAX_COLS + 2];
-    if (n > PQF__MAX_COLS + 2)
-        PQF_FAIL(err, PQF_ERR_LIMIT, "table %s: more than %d columns", t->table, PQF__MAX_COLS);
-    if (!row || row->type != PQF__JOBJ)
-        PQF_FAIL(err, PQF_ERR_CORRUPT, "a row is not a JSON object");
-    pqf__buf_reset(scratch);
-    for (size_t i = 0; i < t->ncols; i++) {
-        const pqf__json *v = pqf__json_get(row, t->cols[i].name);
-        if ((!v || v->type == PQF__JNULL) && t->cols[i].key)
-            PQF_FAIL(err, PQF_ERR_VALUE, "key column '%s' is null", t->cols[i].name);
-        PQF_TRY(pqf__json_to_val(&t->cols[i], v, scratch, &vals[i], &spans[i], err));
-    }
-    if (changes) {
-        const pqf__json *op = pqf__json_get(row, "_op");
-        const pqf__json *seq = pqf__json_get(row, "_seq");
-        if (!op || op->type != PQF__JSTR || op->len != 1 || !strchr("IUD", op->str[0]))
-            PQF_FAIL(err, PQF_ERR_VALUE, "column '_op': expected I, U or D");
-        static const pqf__col seqcol = {.name = "_seq", .kind = PQF__C_INT, .bits = 64};
-        if (!seq || seq->type != PQF__JNUM)
-            PQF_FAIL(err, PQF_ERR_VALUE, "column '_seq': expected an integer");
-        size_t k = t->ncols;
-        vals[k].t = PQF__V_TEXT;
-        PQF_TRY(put_text(scratch, op->str, 1, &spans[k]));
-        PQF_TRY(pqf__json_to_val(&seqcol, seq, scratch, &vals[k + 1], &spans[k + 1], err));
-    }
-    /* The buffer may have moved while it grew: point into it only now. */
-    for (size_t i = 0; i < n; i++) {
-        if (spans[i].set) {
-            vals[i].s = (const char *)scratch->data + spans[i].off;
-            vals[i].n = spans[i].n;
-        }
-    }
-done:
     return rc;
 }
