@@ -157,7 +157,7 @@ for i in $(seq 1 "$NKILL"); do
         { rand_ok=0; echo "# round $i: the sink differs from the reference"; }
 done
 echo "# $kills of $NKILL runs killed mid-flight (apply takes ${dur_us} us), $((SECONDS - t0)) s"
-check "most runs were killed mid-flight ($kills of $NKILL)" test "$kills" -ge $((NKILL * 2 / 3))
+check "most runs were killed mid-flight ($kills of $NKILL)" test "$kills" -ge $((NKILL / 2))
 check_eq "kill -9 at random moments ($NKILL runs), then a rerun: every commit once, sink equals source" "$rand_ok" 1
 
 # ---- disorder: the files of commits 2..4 arrive late, in random order --------------------------
