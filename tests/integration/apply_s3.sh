@@ -3,7 +3,8 @@
 # stopped on exit) while the objects of commits 1..6 (data files and commit
 # objects) are uploaded by the test in random order with random delays, as
 # bucket replication delivers them: the sink applies in order, never a
-# partial commit, waits, and ends equal to the source.
+# partial commit, waits, and ends equal to the source. Then the same feed into the
+# Parquet snapshot sink in the bucket (parquet:s3://...), read back by DuckDB.
 . "$(dirname "$0")/../lib.sh"
 EQ=$ROOT/tests/cli/sink_equals.mjs
 
@@ -71,5 +72,19 @@ check_eq "applied in seq order (applied_at never goes back)" \
 check_grep "it said what it waited for" "waiting [0-9]+ ms for issues/" "$T/watch.err"
 sqlite3 -json "$DB" "SELECT * FROM issues ORDER BY id" >"$T/dump.json"
 check "the sink equals the source table's final state" node "$EQ" "$SCHEMA" "$G/issues.final.ndjson" "$T/dump.json"
+
+# ---- the Parquet snapshot sink in a bucket --------------------------------------------------------
+PQ=s3://pqf-replica/snapshot
+check "apply the replica to parquet:s3://..." "$PQF" apply "$S3" "parquet:$PQ" --max-delay 5s
+"$PQF" cp --recursive --quiet "$PQ/" "$T/snap"
+check_eq "one manifest (commit 6) and the one data file it names" \
+    "$(ls "$T/snap/issues/_manifest"),$(find "$T/snap/issues/data" -type f | wc -l)" "00000000000000000006.json,1"
+"$PQF" apply "$S3" "parquet:$PQ" >"$T/pq-rerun.out" 2>&1
+check_grep "a rerun on S3 applies nothing" "nothing to apply" "$T/pq-rerun.out"
+if [ -d "$ROOT/tests/interop/node_modules/@duckdb" ]; then
+    node "$ROOT/tests/interop/duck.mjs" "SELECT count(*) AS n, sum(id) AS s FROM read_parquet('$T/snap/issues/data/*.parquet')" >"$T/pq.json"
+    want=$(sqlite3 "$T/ref.db" "SELECT '\"n\":\"' || count(*) || '\",\"s\":\"' || sum(id) || '\"' FROM issues")
+    check_grep "DuckDB reads the snapshot: the reference's row count and key sum" "$want" "$T/pq.json"
+fi
 
 done_testing
