@@ -1,4 +1,4 @@
-/* pqfeed apply STORE SINK: apply a feed's commits to SQLite or PostgreSQL, in
+/* pqfeed apply STORE SINK: apply a feed's commits to SQLite, PostgreSQL or Parquet, in
  * order, exactly once; pqfeed apply status: how far each table is. */
 #include <inttypes.h>
 #include <signal.h>
@@ -29,11 +29,14 @@ static const char apply_usage[] =
     "transaction with its checkpoint (_pqfeed_checkpoint), so a rerun after a crash\n"
     "applies every commit exactly once. Snapshots replace a table's rows; changes\n"
     "upsert I/U and delete D rows by key. Tables are created from the feed's schema;\n"
-    "a new nullable column in a later schema version is added with ALTER TABLE.\n"
+    "a new nullable column in a later schema version is added with ALTER TABLE,\n"
+    "a widened one (int32 -> int64, float -> double, decimal precision up) retyped.\n"
     "\n"
     "SINK  sqlite:PATH, or PATH ending in .db/.sqlite/.sqlite3   (SQLite file)\n"
     "      postgres://... or postgresql://...  (libpq URI)\n"
     "      postgres:'host=... dbname=...'     (libpq conninfo)\n"
+    "      parquet:DIR or parquet:s3://bucket/prefix  (each table's current state as\n"
+    "            Parquet files, named by TABLE/_manifest/<seq>.json, written last)\n"
     "\n"
     "Before commit N is applied: N's prev must be the hash of N-1 (and the sink's\n"
     "checkpoint must match the feed), and every file must be present with its size\n"

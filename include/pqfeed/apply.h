@@ -7,9 +7,12 @@
  *
  * Sinks: SQLite ("sqlite:PATH", or a path ending in .db, .sqlite or
  * .sqlite3) and PostgreSQL ("postgres://..." / "postgresql://..." libpq URIs,
- * or "postgres:" followed by a key=value conninfo). A sink's tables are
- * created from the feed's schema with the closest native types; a later
- * schema version's new (nullable) columns are added with ALTER TABLE.
+ * or "postgres:" followed by a key=value conninfo), and a Parquet snapshot
+ * in a store ("parquet:" followed by a store URL: each table's current state
+ * as Parquet files, published with the checkpoint by a manifest written
+ * last; see docs/CLI.md). A sink's tables are created from the feed's schema
+ * with the closest native types; a later schema version's new (nullable)
+ * columns are added with ALTER TABLE, widened ones retyped.
  * Top-level STRUCT and LIST columns are stored as JSON (text in SQLite,
  * jsonb in PostgreSQL).
  *
@@ -55,7 +58,7 @@ typedef struct pqf_sink pqf_sink;
  * bookkeeping tables. Secrets in a conninfo never appear in messages. */
 pqf_err pqf_sink_open(const char *uri, pqf_sink **out, pqf_error *err);
 void pqf_sink_free(pqf_sink *s); /* NULL is fine */
-/* "sqlite" or "postgres". */
+/* "sqlite", "postgres" or "parquet". */
 const char *pqf_sink_kind(const pqf_sink *s);
 /* The sink for messages: a path, or host and database (no password). */
 const char *pqf_sink_name(const pqf_sink *s);

@@ -40,14 +40,16 @@ pqf_err pqf_sink_open(const char *uri, pqf_sink **out, pqf_error *err)
         PQF_TRY(pqf__sink_pg_open(uri, &s, err));
     else if (strncmp(uri, "postgres:", 9) == 0)
         PQF_TRY(pqf__sink_pg_open(uri + 9, &s, err));
+    else if (strncmp(uri, "parquet:", 8) == 0 && uri[8])
+        PQF_TRY(pqf__sink_parquet_open(uri + 8, &s, err));
     else if (strncmp(uri, "sqlite:", 7) == 0 && uri[7])
         PQF_TRY(pqf__sink_sqlite_open(uri + 7, &s, err));
     else if (ends_with(uri, ".db") || ends_with(uri, ".sqlite") || ends_with(uri, ".sqlite3"))
         PQF_TRY(pqf__sink_sqlite_open(uri, &s, err));
     else
         PQF_FAIL(err, PQF_ERR_INVALID_ARG,
-                 "sink '%s': expected sqlite:PATH, a .db/.sqlite file, postgres://... or "
-                 "postgres:CONNINFO",
+                 "sink '%s': expected sqlite:PATH, a .db/.sqlite file, postgres://..., "
+                 "postgres:CONNINFO or parquet:STORE-URL",
                  uri);
     PQF_TRY(s->vt->setup(s, err));
     *out = s;
@@ -159,8 +161,6 @@ typedef struct {
     const pqf_apply_opts *o;
     pqf_apply_result *res;
     pqf__tdef *tdef; /* the current table's definition at tdef->schema_version */
-    pqf__json_doc doc;
-    pqf__buf scratch;
     pqf__val *vals;
     size_t nvals;
     /* what the current commit waits for (OUT_LATE / OUT_CORRUPT) */
@@ -205,40 +205,25 @@ done:
     return rc;
 }
 
-/* Parse one data file's bytes (already verified) into the sink. */
+/* Parse one data file's bytes (already verified) into the sink: typed
+ * values column by column (pqf__colread), one load_row per row. */
 static pqf_err load_file(run *r, const pqf_commit_file *cf, const uint8_t *data, size_t len,
                          bool changes, uint64_t *rows, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_istream *in = NULL;
     pqf_reader *rd = NULL;
-    pqf_row_reader *rr = NULL;
+    pqf__colread *cr = NULL;
     uint64_t n = 0;
     PQF_TRY(pqf_istream_mem(data, len, cf->key, &in, err));
     PQF_TRY(pqf_reader_open(in, NULL, &rd, err));
-    pqf_row_opts ro = {0};
-    ro.format = PQF_ROW_JSON;
-    PQF_TRY(pqf_row_reader_open(rd, &ro, &rr, err));
+    PQF_TRY(pqf__colread_open(rd, r->tdef, changes, cf->key, &cr, err));
     for (;;) {
-        const char *line = NULL;
-        size_t ll = 0;
-        rc = pqf_row_reader_next(rr, &line, &ll);
-        if (rc != PQF_OK) {
-            *err = *pqf_row_reader_error(rr);
-            pqf_error_prefix(err, "%s: ", cf->key);
-            goto done;
-        }
-        if (!line)
+        bool got = false;
+        PQF_TRY(pqf__colread_next(cr, r->vals, &got, err));
+        if (!got)
             break;
-        pqf__json *row = NULL;
-        pqf__json_doc_reset(&r->doc);
-        rc = pqf__json_parse(&r->doc, line, ll, &row);
-        if (rc != PQF_OK)
-            PQF_FAIL(err, PQF_ERR_INTERNAL, "%s: row %" PRIu64 ": %s", cf->key, n + 1,
-                     r->doc.err.msg);
-        rc = pqf__row_values(r->tdef, row, changes, &r->scratch, r->vals, err);
-        if (rc == PQF_OK)
-            rc = r->s->vt->load_row(r->s, r->vals, err);
+        rc = r->s->vt->load_row(r->s, r->vals, err);
         if (rc != PQF_OK) {
             pqf_error_prefix(err, "%s: row %" PRIu64 ": ", cf->key, n + 1);
             goto done;
@@ -250,7 +235,7 @@ static pqf_err load_file(run *r, const pqf_commit_file *cf, const uint8_t *data,
                  cf->rows);
     *rows += n;
 done:
-    pqf_row_reader_free(rr);
+    pqf__colread_free(cr);
     pqf_reader_free(rd);
     pqf_istream_free(in);
     return rc;
@@ -258,8 +243,8 @@ done:
 
 /* The gate and the transaction for commit c. *out says whether it was
  * applied, or which file is late or corrupt (r->key, r->detail). */
-static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t *rows,
-                            pqf_error *err)
+static pqf_err apply_commit_once(run *r, const pqf_commit *c, outcome *out, uint64_t *rows,
+                                 pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_store *st = pqf_feed_store(r->f);
@@ -368,6 +353,23 @@ done:
     if (rc != PQF_OK)
         pqf_error_prefix(err, "table %s: commit %" PRIu64 ": ", c->table, c->seq);
     free(data);
+    return rc;
+}
+
+/* Apply c; when the sink met its rows out of _seq order (it rolled back),
+ * once more through the sink's staged path. */
+static pqf_err apply_commit(run *r, const pqf_commit *c, outcome *out, uint64_t *rows,
+                            pqf_error *err)
+{
+    r->s->reorder = r->s->staged = false;
+    pqf_err rc = apply_commit_once(r, c, out, rows, err);
+    if (rc != PQF_OK && r->s->reorder) {
+        memset(err, 0, sizeof *err);
+        *rows = 0;
+        r->s->staged = true;
+        rc = apply_commit_once(r, c, out, rows, err);
+    }
+    r->s->reorder = r->s->staged = false;
     return rc;
 }
 
@@ -614,8 +616,6 @@ pqf_err pqf_apply(pqf_feed *f, pqf_sink *s, const pqf_apply_opts *o, pqf_apply_r
     r.s = s;
     r.o = o;
     r.res = res;
-    pqf__json_doc_init(&r.doc, NULL);
-    pqf__buf_init(&r.scratch, (size_t)512 << 20);
     for (;;) {
         pqf_strv_free(tables, ntables);
         tables = NULL;
@@ -638,8 +638,6 @@ done:
     pqf_strv_free(tables, ntables);
     pqf__tdef_free(r.tdef);
     free(r.vals);
-    pqf__buf_free(&r.scratch);
-    pqf__json_doc_free(&r.doc);
     return rc;
 }
 

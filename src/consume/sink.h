@@ -1,6 +1,6 @@
-/* Internal: the consumer's sinks (SQLite, PostgreSQL) behind one small
- * vtable, and the table definitions and row values the apply engine hands
- * them.
+/* Internal: the consumer's sinks (SQLite, PostgreSQL, Parquet snapshot)
+ * behind one small vtable, and the table definitions and row values the
+ * apply engine hands them.
  *
  * The engine (apply.c) drives one transaction per commit:
  *   begin -> sync_table -> load_begin -> load_row* -> load_end
@@ -18,6 +18,7 @@
 #include "base/buf.h"
 #include "pqfeed/apply.h"
 #include "pqfeed/error.h"
+#include "pqfeed/reader.h"
 #include "pqfeed/schema.h"
 
 /* What a top-level column holds, independent of the sink. */
@@ -59,6 +60,8 @@ typedef struct pqf__tdef {
     size_t ncols;
     size_t *keys; /* indexes into cols */
     size_t nkeys;
+    char *schema_json; /* the schema file's text (the Parquet snapshot sink writes with it) */
+    size_t schema_len;
 } pqf__tdef;
 
 void pqf__tdef_free(pqf__tdef *t);
@@ -92,12 +95,35 @@ typedef struct pqf__val {
 } pqf__val;
 
 struct pqf__json;
-/* Convert a row (a JSON object as the row reader renders it) into t->ncols
- * values (plus _op and _seq when changes); vals needs room for ncols + 2.
- * Text points into scratch (reset here). A column the row lacks is NULL; a
- * NULL key is PQF_ERR_VALUE. */
-pqf_err pqf__row_values(const pqf__tdef *t, const struct pqf__json *row, bool changes,
-                        pqf__buf *scratch, pqf__val *vals, pqf_error *err);
+
+/* The column kind (and nullability) of a top-level schema node, as
+ * pqf__tdef_from_schema_json derives it; a type with no sink type is
+ * PQF_ERR_UNSUPPORTED. */
+pqf_err pqf__col_from_info(const pqf_node_info *ni, pqf__col *c, pqf_error *err);
+
+/* Where a value's bytes were appended to a row's buffer (set: they were). */
+typedef struct pqf__span {
+    size_t off, n;
+    bool set;
+} pqf__span;
+
+/* One JSON value v (NULL when missing: a NULL value) of column c, as the
+ * row reader renders it, into *out; its text is appended to b (recorded in
+ * *sp: point out->s into b only once the row is complete, b may move). */
+pqf_err pqf__json_to_val(const pqf__col *c, const struct pqf__json *v, pqf__buf *b, pqf__val *out,
+                         pqf__span *sp, pqf_error *err);
+
+/* A data file's rows as typed values, read column by column (src/consume/
+ * colread.c): flat columns straight from the column cursors, nested ones
+ * (and any whose file type is not the schema's) through the row reader's
+ * JSON. The reader is borrowed and must outlive the handle. */
+typedef struct pqf__colread pqf__colread;
+pqf_err pqf__colread_open(pqf_reader *rd, const pqf__tdef *t, bool changes, const char *name,
+                          pqf__colread **out, pqf_error *err);
+/* The next row's values (ncols, plus _op and _seq with changes) into vals,
+ * valid until the next call; *got false at the end. Errors name the row. */
+pqf_err pqf__colread_next(pqf__colread *cr, pqf__val *vals, bool *got, pqf_error *err);
+void pqf__colread_free(pqf__colread *cr);
 
 /* The last applied commit of a table, as the sink recorded it. */
 typedef struct pqf__ckpt {
@@ -156,10 +182,18 @@ typedef struct pqf__sink_vt {
 struct pqf_sink {
     const pqf__sink_vt *vt;
     char name[256]; /* for messages: the path, or host/dbname without secrets */
+    /* A sink that applies changes row by row in file order (SQLite) needs
+     * them in _seq order; meeting a row out of order it sets reorder and
+     * fails the load, and the engine rolls back and applies the commit
+     * again with staged set (stage table and merge, any order). */
+    bool reorder, staged;
 };
 
 pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err);
 pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err);
+/* The Parquet snapshot sink: a current-state copy of each table as Parquet
+ * files in the store at url (src/consume/sink_parquet.c). */
+pqf_err pqf__sink_parquet_open(const char *url, pqf_sink **out, pqf_error *err);
 
 /* "name" with embedded double quotes doubled: a safe SQL identifier for
  * SQLite and PostgreSQL alike. */

@@ -12,6 +12,7 @@
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,33 @@ static const char *pg_type(const pqf__col *c, char *buf, size_t cap)
     }
 }
 
+/* Rank of an integer type pg_type() declares (0: not one). */
+static int int_rank(const char *t)
+{
+    static const char *const ranks[] = {"smallint", "integer", "bigint", "numeric(20,0)"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(t, ranks[i]) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* Does type `want` (as pg_type() spells it) hold every value of `cur` (as
+ * information_schema spells it, numerics as numeric(p,s))? The widenings
+ * a compatible schema change may make. */
+static bool pg_widens(const char *cur, const char *want)
+{
+    int a = int_rank(cur), b = int_rank(want);
+    if (a && b)
+        return b > a;
+    if (strcmp(cur, "real") == 0 && strcmp(want, "double precision") == 0)
+        return true;
+    int p1, s1, p2, s2;
+    if (sscanf(cur, "numeric(%d,%d)", &p1, &s1) == 2 &&
+        sscanf(want, "numeric(%d,%d)", &p2, &s2) == 2)
+        return s2 >= s1 && p2 - s2 >= p1 - s1;
+    return false;
+}
+
 static pqf_err pg_setup(pqf_sink *base, pqf_error *err)
 {
     pg_sink *s = (pg_sink *)base;
@@ -180,14 +208,62 @@ static pqf_err pg_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
     if (!have)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     PQF_TRY(exec_params(s,
-                        "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                        "SELECT column_name, CASE WHEN data_type = 'numeric' THEN 'numeric(' || "
+                        "numeric_precision || ',' || numeric_scale || ')' ELSE data_type END, "
+                        "is_nullable FROM information_schema.columns WHERE table_schema = "
                         "current_schema() AND table_name = $1",
                         1, p, &r, err));
     int nhave = PQntuples(r);
+    int *row_of = calloc(t->ncols + 1, sizeof *row_of);
+    if (!row_of)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     for (int row = 0; row < nhave; row++)
         for (size_t i = 0; i < t->ncols; i++)
-            if (strcmp(t->cols[i].name, PQgetvalue(r, row, 0)) == 0)
+            if (strcmp(t->cols[i].name, PQgetvalue(r, row, 0)) == 0) {
                 have[i] = true;
+                row_of[i] = row;
+            }
+    /* A compatible schema change widens a column (int32 -> int64, float ->
+     * double, decimal precision up) or makes it nullable: retype it, inside
+     * the commit's transaction. A column of any other type (an operator's
+     * own choice) is left alone. */
+    for (size_t i = 0; nhave && i < t->ncols && rc == PQF_OK; i++) {
+        if (!have[i])
+            continue;
+        const char *cur = PQgetvalue(r, row_of[i], 1);
+        const char *want = pg_type(&t->cols[i], tb, sizeof tb);
+        if (strcmp(cur, want) != 0 && pg_widens(cur, want)) {
+            pqf__buf_reset(&s->sql);
+            rc = pqf__buf_printf(&s->sql, "ALTER TABLE ");
+            if (rc == PQF_OK)
+                rc = pqf__sql_ident(&s->sql, t->table);
+            if (rc == PQF_OK)
+                rc = pqf__buf_printf(&s->sql, " ALTER COLUMN ");
+            if (rc == PQF_OK)
+                rc = pqf__sql_ident(&s->sql, t->cols[i].name);
+            if (rc == PQF_OK)
+                rc = pqf__buf_printf(&s->sql, " TYPE %s", want);
+            if (rc == PQF_OK)
+                rc = exec_buf(s, err);
+        }
+        if (rc == PQF_OK && t->cols[i].nullable && !t->cols[i].key &&
+            strcmp(PQgetvalue(r, row_of[i], 2), "NO") == 0) {
+            pqf__buf_reset(&s->sql);
+            rc = pqf__buf_printf(&s->sql, "ALTER TABLE ");
+            if (rc == PQF_OK)
+                rc = pqf__sql_ident(&s->sql, t->table);
+            if (rc == PQF_OK)
+                rc = pqf__buf_printf(&s->sql, " ALTER COLUMN ");
+            if (rc == PQF_OK)
+                rc = pqf__sql_ident(&s->sql, t->cols[i].name);
+            if (rc == PQF_OK)
+                rc = pqf__buf_printf(&s->sql, " DROP NOT NULL");
+            if (rc == PQF_OK)
+                rc = exec_buf(s, err);
+        }
+    }
+    free(row_of);
+    PQF_TRY(rc);
     pqf__buf_reset(&s->sql);
     if (nhave == 0) {
         PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TABLE "));
@@ -332,6 +408,38 @@ static pqf_err flush_copy(pg_sink *s, pqf_error *err)
     return PQF_OK;
 }
 
+/* Decimal text of x into t (room for 21 bytes); returns its length. */
+static size_t fmt_int(char *t, int64_t x)
+{
+    char tmp[24];
+    size_t n = 0, len = 0;
+    uint64_t u = x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0)
+        t[len++] = '-';
+    while (n)
+        t[len++] = tmp[--n];
+    return len;
+}
+
+/* The shortest text that reads back as the same double, NaN and the
+ * infinities as PostgreSQL spells them (what the row reader renders). */
+static size_t fmt_double(char *t, size_t cap, double d)
+{
+    if (isnan(d) || isinf(d))
+        return (size_t)snprintf(t, cap, "%s", isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+    int n = 0;
+    for (int prec = 15; prec <= 17; prec++) {
+        n = snprintf(t, cap, "%.*g", prec, d);
+        if (strtod(t, NULL) == d)
+            break;
+    }
+    return (size_t)n;
+}
+
 static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
 {
     pg_sink *s = (pg_sink *)base;
@@ -358,7 +466,23 @@ static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
                 PQF_TRY(pqf__buf_append(b, h, 2));
             }
             break;
-        default: /* INT, DOUBLE (NaN / Infinity as PostgreSQL spells them), TEXT */
+        case PQF__V_INT:
+            if (!v->s) { /* typed straight from the column */
+                char t[24];
+                PQF_TRY(pqf__buf_append(b, t, fmt_int(t, v->i)));
+                break;
+            }
+            PQF_TRY(copy_text(b, v->s, v->n));
+            break;
+        case PQF__V_DOUBLE:
+            if (!v->s) {
+                char t[40];
+                PQF_TRY(pqf__buf_append(b, t, fmt_double(t, sizeof t, v->d)));
+                break;
+            }
+            PQF_TRY(copy_text(b, v->s, v->n));
+            break;
+        default: /* TEXT */
             PQF_TRY(copy_text(b, v->s, v->n));
             break;
         }
@@ -399,6 +523,7 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
     PQF_TRY(end_copy(s, err));
     if (!s->changes)
         goto done;
+
     pqf__buf_reset(&s->sql);
     PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
     PQF_TRY(pqf__sql_ident(&s->sql, t->table));
@@ -521,7 +646,13 @@ pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
     }
     const char *host = PQhost(s->conn);
     snprintf(s->base.name, sizeof s->base.name, "postgres %s/%s", host ? host : "", PQdb(s->conn));
-    PQF_TRY(exec(s, "SET client_min_messages = warning", err));
+    /* The stage table is a temporary one: its pages live in temp_buffers
+     * (8 MB by default, then spilled to files); work_mem bounds the merge's
+     * sort and hash. Both per session, set before the first temp table. */
+    PQF_TRY(exec(s,
+                 "SET client_min_messages = warning; SET temp_buffers = '256MB'; "
+                 "SET work_mem = '128MB'",
+                 err));
     *out = &s->base;
     s = NULL;
 done:

@@ -1,5 +1,6 @@
-/* Table definitions from a feed's schema files, and rows (as the Parquet row
- * reader renders them in JSON) turned into typed values for the sinks. */
+/* Table definitions from a feed's schema files, and values as the Parquet
+ * row reader renders them in JSON turned into typed values for the sinks
+ * (for the columns src/consume/colread.c does not read directly). */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -21,6 +22,7 @@ void pqf__tdef_free(pqf__tdef *t)
     free(t->cols);
     free(t->keys);
     free(t->table);
+    free(t->schema_json);
     free(t);
 }
 
@@ -43,11 +45,9 @@ static int unit_digits(pqf_time_unit u)
     return u == PQF_MILLIS ? 3 : u == PQF_MICROS ? 6 : 9;
 }
 
-/* Column kind of top-level node `node` of s. */
-static pqf_err col_from_node(const pqf_schema *s, int node, pqf__col *c, pqf_error *err)
+pqf_err pqf__col_from_info(const pqf_node_info *nip, pqf__col *c, pqf_error *err)
 {
-    pqf_node_info ni;
-    pqf_schema_node(s, node, &ni);
+    pqf_node_info ni = *nip;
     c->nullable = ni.repetition != PQF_REQUIRED;
     if (ni.is_group || ni.repetition == PQF_REPEATED) {
         c->kind = PQF__C_NESTED;
@@ -128,6 +128,11 @@ pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *t
     if (!t || !(t->table = strdup(table)))
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     t->schema_version = version;
+    if (!(t->schema_json = malloc(len + 1)))
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    memcpy(t->schema_json, text, len);
+    t->schema_json[len] = 0;
+    t->schema_len = len;
     PQF_TRY(pqf_schema_from_json(text, len, name, &s, err));
     pqf_node_info root_info;
     if (pqf_schema_node(s, 0, &root_info) != PQF_OK || root_info.nchildren > PQF__MAX_COLS)
@@ -143,7 +148,7 @@ pqf_err pqf__tdef_from_schema_json(const char *table, int version, const char *t
         if (!(c->name = strdup(ni.name)))
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
         t->ncols++;
-        PQF_TRY(col_from_node(s, node, c, err));
+        PQF_TRY(pqf__col_from_info(&ni, c, err));
     }
     /* The key: the top-level "key" array the feed adds to the schema file. */
     rc = pqf__json_parse(&doc, text, len, &root);
@@ -249,10 +254,7 @@ done:
     return rc;
 }
 
-typedef struct {
-    size_t off, n; /* into the scratch buffer */
-    bool set;
-} span;
+typedef pqf__span span;
 
 static pqf_err put_text(pqf__buf *b, const char *s, size_t n, span *sp)
 {
@@ -267,9 +269,8 @@ static pqf_err bad_value(pqf_error *err, const pqf__col *c, const char *why)
     return pqf_error_set(err, PQF_ERR_VALUE, "column '%s': %s", c->name, why);
 }
 
-/* One value v (NULL when missing) of column c. */
-static pqf_err convert(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf__val *out, span *sp,
-                       pqf_error *err)
+pqf_err pqf__json_to_val(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf__val *out,
+                         pqf__span *sp, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     memset(out, 0, sizeof *out);
@@ -376,46 +377,5 @@ static pqf_err convert(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf__
 done:
     if (rc != PQF_OK && rc != PQF_ERR_VALUE)
         pqf_error_set(err, rc, "column '%s': %s", c->name, pqf_strerror(rc));
-    return rc;
-}
-
-pqf_err pqf__row_values(const pqf__tdef *t, const pqf__json *row, bool changes, pqf__buf *scratch,
-                        pqf__val *vals, pqf_error *err)
-{
-    pqf_err rc = PQF_OK;
-    size_t n = t->ncols + (changes ? 2 : 0);
-    span spans[PQF__MAX_COLS + 2];
-    if (n > PQF__MAX_COLS + 2)
-        PQF_FAIL(err, PQF_ERR_LIMIT, "table %s: more than %d columns", t->table, PQF__MAX_COLS);
-    if (!row || row->type != PQF__JOBJ)
-        PQF_FAIL(err, PQF_ERR_CORRUPT, "a row is not a JSON object");
-    pqf__buf_reset(scratch);
-    for (size_t i = 0; i < t->ncols; i++) {
-        const pqf__json *v = pqf__json_get(row, t->cols[i].name);
-        if ((!v || v->type == PQF__JNULL) && t->cols[i].key)
-            PQF_FAIL(err, PQF_ERR_VALUE, "key column '%s' is null", t->cols[i].name);
-        PQF_TRY(convert(&t->cols[i], v, scratch, &vals[i], &spans[i], err));
-    }
-    if (changes) {
-        const pqf__json *op = pqf__json_get(row, "_op");
-        const pqf__json *seq = pqf__json_get(row, "_seq");
-        if (!op || op->type != PQF__JSTR || op->len != 1 || !strchr("IUD", op->str[0]))
-            PQF_FAIL(err, PQF_ERR_VALUE, "column '_op': expected I, U or D");
-        static const pqf__col seqcol = {.name = "_seq", .kind = PQF__C_INT, .bits = 64};
-        if (!seq || seq->type != PQF__JNUM)
-            PQF_FAIL(err, PQF_ERR_VALUE, "column '_seq': expected an integer");
-        size_t k = t->ncols;
-        vals[k].t = PQF__V_TEXT;
-        PQF_TRY(put_text(scratch, op->str, 1, &spans[k]));
-        PQF_TRY(convert(&seqcol, seq, scratch, &vals[k + 1], &spans[k + 1], err));
-    }
-    /* The buffer may have moved while it grew: point into it only now. */
-    for (size_t i = 0; i < n; i++) {
-        if (spans[i].set) {
-            vals[i].s = (const char *)scratch->data + spans[i].off;
-            vals[i].n = spans[i].n;
-        }
-    }
-done:
     return rc;
 }

@@ -17,6 +17,7 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "pqfeed/reader.h"
+#include "parquet/render.h"
 
 #define LINE_CAP (256u << 20)
 #define BATCH 4096
@@ -414,6 +415,13 @@ static pqf_err render(pqf_row_reader *rr, pqf__buf *b, const pqf_node_info *in, 
     if (text && json)
         OUTC(b, '"');
     return PQF_OK;
+}
+
+pqf_err pqf__render_value(pqf__buf *b, const pqf_node_info *in, const void *vals, size_t i)
+{
+    pqf_row_reader rr; /* only its error slot is used */
+    memset(&rr, 0, sizeof rr);
+    return render(&rr, b, in, vals, i, false);
 }
 
 /* ---- leaf streams --------------------------------------------------------------- */

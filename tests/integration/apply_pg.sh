@@ -57,6 +57,32 @@ cp -r "$F" "$E"
 check "apply the commit with schema version 2" "$PQF" apply "$E" "$SINK"
 check_eq "the column was added and filled" "$(psql_ -c "SELECT count(*) FROM issues WHERE team = 'blue'")" 1
 
+# ---- widened columns: ALTER COLUMN TYPE ---------------------------------------------------------
+mkdir -p "$T/wide"
+cat >"$T/wide/v1.json" <<'EOF'
+{"columns": [{"name": "id", "type": "int32", "nullable": false}, {"name": "n", "type": "int16", "nullable": false},
+ {"name": "m", "type": "int32"}, {"name": "f", "type": "float"}, {"name": "amt", "type": "decimal(10,2)"},
+ {"name": "wm", "type": "timestamp_us", "nullable": false}]}
+EOF
+sed 's/"id", "type": "int32"/"id", "type": "int64"/; s/"n", "type": "int16", "nullable": false/"n", "type": "int32"/; s/"m", "type": "int32"/"m", "type": "int64"/; s/"float"/"double"/; s/decimal(10,2)/decimal(20,2)/' \
+    "$T/wide/v1.json" >"$T/wide/v2.json"
+printf '%s\n' '{"id":1,"n":32767,"m":2147483647,"f":0.5,"amt":"12345678.91","wm":"2026-01-01T00:00:00Z"}' \
+    '{"id":2,"n":-7,"m":null,"f":1.25,"amt":"-0.01","wm":"2026-01-01T00:00:01Z"}' >"$T/wide/d1.ndjson"
+printf '%s\n' '{"id":3,"n":2000000000,"m":5000000000,"f":0.1,"amt":"123456789012345678.91","wm":"2026-01-02T00:00:00Z"}' \
+    '{"id":5000000000,"n":null,"m":1,"f":2.5,"amt":"1","wm":"2026-01-02T00:00:02Z"}' >"$T/wide/d2.ndjson"
+WI=(--table w --mode changes --key id --watermark wm)
+"$PQF" export "$T/wide/feed" "${WI[@]}" --schema "$T/wide/v1.json" "$T/wide/d1.ndjson" >/dev/null
+"$PQF" apply "$T/wide/feed" "$SINK" >/dev/null
+"$PQF" export "$T/wide/feed" "${WI[@]}" --schema "$T/wide/v2.json" "$T/wide/d2.ndjson" >/dev/null
+check "apply a commit whose schema widens id, n, m, f and amt" "$PQF" apply "$T/wide/feed" "$SINK"
+check_eq "the columns were retyped (ALTER COLUMN TYPE) and n made nullable" \
+    "$(psql_ -c "SELECT string_agg(column_name || ' ' || data_type || coalesce('(' || numeric_precision || ',' || numeric_scale || ')', '') || ' ' || is_nullable, ',' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'w' AND column_name <> 'wm'")" \
+    "id bigint(64,0) NO,n integer(32,0) YES,m bigint(64,0) YES,f double precision YES,amt numeric(20,2) YES"
+check_eq "widened values are exact, old rows kept" \
+    "$(psql_ -c "SELECT string_agg(id || ':' || coalesce(n::text, 'null') || ':' || coalesce(m::text, 'null') || ':' || f || ':' || amt, ' ' ORDER BY id) FROM w")" \
+    "1:32767:2147483647:0.5:12345678.91 2:-7:null:1.25:-0.01 3:2000000000:5000000000:0.1:123456789012345678.91 5000000000:null:1:2.5:1.00"
+psql_ -c "DROP TABLE w" -c "DELETE FROM _pqfeed_checkpoint WHERE table_name = 'w'"
+
 # ---- many small files: crashes ------------------------------------------------------------------
 B=$T/small
 for h in 0 1 2 3; do export_hour "$B" $h --target-file-size 8K; done
