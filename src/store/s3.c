@@ -669,9 +669,14 @@ done:
  * the last, of a whole number of MiB (awscli, boto3, rclone, mc, pqfeed) or
  * of MB, and pqfeed's streams of unknown length double their part size every
  * 1,000 parts. Each layout of those kinds that fits N parts and the size is
- * hashed as the bytes stream by (at most MPV_MAX of them, usually one or two);
- * the download is good when one layout gives the ETag. */
-#define MPV_MAX 16
+ * hashed as the bytes stream by, likeliest first: the part size pqfeed itself
+ * would use, the common defaults (8 MiB: awscli, boto3; 5 MiB: rclone; 16 and
+ * 64 MiB), then whole MiB and MB upwards. With many parts only one or two
+ * sizes fit at all; a few parts fit more, so at most MPV_MAX layouts are
+ * hashed (MPV_MAX_BIG past 256 MiB), which bounds the MD5 work to that many
+ * times the object. The download is good when one layout gives the ETag. */
+#define MPV_MAX 6
+#define MPV_MAX_BIG 2
 
 typedef struct mpv_layout {
     uint64_t part;     /* size of part 1 */
@@ -682,7 +687,7 @@ typedef struct mpv_layout {
 } mpv_layout;
 
 typedef struct mpv {
-    unsigned nparts, n;
+    unsigned nparts, n, max;
     uint64_t total, pos;
     mpv_layout l[MPV_MAX];
 } mpv;
@@ -712,10 +717,11 @@ static void mpv_free(mpv *v)
     v->n = 0;
 }
 
+/* Adds the layout if it fits and there is room. false: out of memory. */
 static bool mpv_add(mpv *v, uint64_t part, bool dbl)
 {
-    if (v->n == MPV_MAX || part < 1)
-        return false;
+    if (v->n == v->max || part < 1)
+        return true;
     for (unsigned i = 0; i < v->n; i++)
         if (v->l[i].part == part && v->l[i].dbl == dbl)
             return true;
@@ -742,25 +748,31 @@ static bool mpv_add(mpv *v, uint64_t part, bool dbl)
     return true;
 }
 
-/* Layouts for an object of total bytes in nparts parts. false: out of memory. */
-static bool mpv_init(mpv *v, unsigned nparts, uint64_t total)
+/* Layouts for an object of total bytes in nparts parts; own: the store's
+ * part size (what pqfeed starts a stream of unknown length with). false: out
+ * of memory. */
+static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own)
 {
     memset(v, 0, sizeof *v);
     v->nparts = nparts;
     v->total = total;
+    v->max = total > (256ull << 20) ? MPV_MAX_BIG : MPV_MAX;
     if (nparts == 1)
         return mpv_add(v, total, false);
+    if (nparts > 1000 && !mpv_add(v, own, true)) /* pqfeed's streams of unknown length */
+        return false;
+    const uint64_t mib = 1ull << 20;
+    const uint64_t common[] = {pqf_store_part_size(own, total), 8 * mib, 5 * mib, 16 * mib, 64 * mib};
+    for (size_t i = 0; i < PQF_ARRAY_LEN(common); i++)
+        if (!mpv_add(v, common[i], false))
+            return false;
     /* Equal parts of P with (N-1)P < total <= NP. */
     uint64_t lo = (total + nparts - 1) / nparts, hi = (total - 1) / (nparts - 1);
     static const uint64_t units[] = {1ull << 20, 1000000};
     for (size_t u = 0; u < PQF_ARRAY_LEN(units); u++)
-        for (uint64_t p = (lo + units[u] - 1) / units[u] * units[u]; p <= hi && v->n < MPV_MAX;
+        for (uint64_t p = (lo + units[u] - 1) / units[u] * units[u]; p <= hi && v->n < v->max;
              p += units[u])
             if (!mpv_add(v, p, false))
-                return false;
-    if (nparts > 1000) /* pqfeed's streams of unknown length */
-        for (uint64_t p = 5ull << 20; p <= (64ull << 20) && v->n < MPV_MAX; p += 1ull << 20)
-            if (!mpv_add(v, p, true))
                 return false;
     return true;
 }
@@ -879,7 +891,8 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
         char *e = NULL;
         nparts = strtoul(inf->etag + 33, &e, 10);
         check_mp = e && !*e && nparts >= 1 && nparts <= MAX_PARTS && nparts <= total;
-        if (check_mp && !mpv_init(&mp, (unsigned)nparts, total))
+        if (check_mp &&
+            !mpv_init(&mp, (unsigned)nparts, total, s->part_size))
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
     char etag[72];
