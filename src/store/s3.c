@@ -672,11 +672,12 @@ done:
  * hashed as the bytes stream by, likeliest first: the part size pqfeed itself
  * would use, the common defaults (8 MiB: awscli, boto3; 5 MiB: rclone; 16 and
  * 64 MiB), then whole MiB and MB upwards. With many parts only one or two
- * sizes fit at all; a few parts fit more, so at most MPV_MAX layouts are
- * hashed (MPV_MAX_BIG past 256 MiB), which bounds the MD5 work to that many
- * times the object. The download is good when one layout gives the ETag. */
-#define MPV_MAX 6
-#define MPV_MAX_BIG 2
+ * sizes fit at all; a few parts fit more, so at most 8 layouts are hashed up
+ * to 64 MiB, 4 up to 1 GiB and 2 beyond, which bounds the MD5 work to that
+ * many times the object. The download is good when one layout gives the ETag;
+ * it fails when none does and every fitting layout was tried; when more fit
+ * than were tried, a mismatch leaves the ETag unverified, as before. */
+#define MPV_MAX 8
 
 typedef struct mpv_layout {
     uint64_t part;     /* size of part 1 */
@@ -688,6 +689,7 @@ typedef struct mpv_layout {
 
 typedef struct mpv {
     unsigned nparts, n, max;
+    bool truncated; /* a fitting layout was not tried */
     uint64_t total, pos;
     mpv_layout l[MPV_MAX];
 } mpv;
@@ -720,19 +722,22 @@ static void mpv_free(mpv *v)
 /* Adds the layout if it fits and there is room. false: out of memory. */
 static bool mpv_add(mpv *v, uint64_t part, bool dbl)
 {
-    if (v->n == v->max || part < 1)
+    if (part < 1)
         return true;
     for (unsigned i = 0; i < v->n; i++)
         if (v->l[i].part == part && v->l[i].dbl == dbl)
             return true;
-    mpv_layout *l = &v->l[v->n];
-    memset(l, 0, sizeof *l);
-    l->part = part;
-    l->dbl = dbl;
+    mpv_layout t = {.part = part, .dbl = dbl};
     /* N parts must be needed, and enough: parts 1..N-1 end before the total. */
-    if (mpv_end(l, v->nparts - 1, v->total) >= v->total ||
-        mpv_end(l, v->nparts, v->total) < v->total)
+    if (mpv_end(&t, v->nparts - 1, v->total) >= v->total ||
+        mpv_end(&t, v->nparts, v->total) < v->total)
         return true;
+    if (v->n == v->max) {
+        v->truncated = true;
+        return true;
+    }
+    mpv_layout *l = &v->l[v->n];
+    *l = t;
     l->pctx = EVP_MD_CTX_new();
     l->all = EVP_MD_CTX_new();
     if (!l->pctx || !l->all) {
@@ -756,13 +761,14 @@ static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own)
     memset(v, 0, sizeof *v);
     v->nparts = nparts;
     v->total = total;
-    v->max = total > (256ull << 20) ? MPV_MAX_BIG : MPV_MAX;
+    v->max = total <= (64ull << 20) ? MPV_MAX : total <= (1ull << 30) ? 4 : 2;
     if (nparts == 1)
         return mpv_add(v, total, false);
     if (nparts > 1000 && !mpv_add(v, own, true)) /* pqfeed's streams of unknown length */
         return false;
     const uint64_t mib = 1ull << 20;
-    const uint64_t common[] = {pqf_store_part_size(own, total), 8 * mib, 5 * mib, 16 * mib, 64 * mib};
+    const uint64_t common[] = {pqf_store_part_size(own, total), 8 * mib, 5 * mib, 16 * mib,
+                               64 * mib, 10 * mib, 32 * mib, 100 * mib, 128 * mib};
     for (size_t i = 0; i < PQF_ARRAY_LEN(common); i++)
         if (!mpv_add(v, common[i], false))
             return false;
@@ -770,7 +776,7 @@ static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own)
     uint64_t lo = (total + nparts - 1) / nparts, hi = (total - 1) / (nparts - 1);
     static const uint64_t units[] = {1ull << 20, 1000000};
     for (size_t u = 0; u < PQF_ARRAY_LEN(units); u++)
-        for (uint64_t p = (lo + units[u] - 1) / units[u] * units[u]; p <= hi && v->n < v->max;
+        for (uint64_t p = (lo + units[u] - 1) / units[u] * units[u]; p <= hi && !v->truncated;
              p += units[u])
             if (!mpv_add(v, p, false))
                 return false;
@@ -954,10 +960,11 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             PQF_FAIL(err, PQF_ERR_CHECKSUM, "s3://%s/%s: downloaded bytes have MD5 %s, ETag is %s",
                      s->bucket, fk, hex, inf->etag);
     }
-    if (check_mp && !mpv_match(&mp, inf->etag))
+    if (check_mp && !mpv_match(&mp, inf->etag) && !mp.truncated)
         PQF_FAIL(err, PQF_ERR_CHECKSUM,
                  "s3://%s/%s: downloaded bytes do not give the multipart ETag %s for any layout of "
-                 "%lu equal parts (%u tried): corrupt, or uploaded in parts of unequal sizes",
+                 "%lu equal parts of whole MiB or MB (all %u tried): corrupt, or uploaded in parts "
+                 "of other sizes",
                  s->bucket, fk, inf->etag, nparts, mp.n);
 done:
     mpv_free(&mp);
