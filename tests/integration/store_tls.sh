@@ -193,6 +193,7 @@ for _ in $(seq 50); do grep -q listening "$T/proxy.out" && break; sleep 0.1; don
 PROXY=http://127.0.0.1:$(awk '/listening/{print $2}' "$T/proxy.out")
 check_exit "a corrupted byte in a multipart download: exit 6" 6 "$PQF" cp --quiet --endpoint-url "$PROXY" s3://pqf-tls/aws-m20 "$T/m20.bad"
 check_grep "... naming the object and its multipart ETag" "s3://pqf-tls/aws-m20: downloaded bytes do not give the multipart ETag [0-9a-f]{32}-3" "$T/last.out"
+if [ -e "$T/m20.bad" ] || ls "$T" | grep -q "m20.bad"; then not_ok "... and nothing is left at the destination"; else ok "... and nothing is left at the destination"; fi
 check_exit "cat of it through the corrupting proxy: exit 6 too" 6 bash -c "'$PQF' cat --endpoint-url '$PROXY' s3://pqf-tls/p5 >/dev/null"
 check_exit "a corrupted single-part download: exit 6" 6 bash -c "'$PQF' cat --endpoint-url '$PROXY' s3://pqf-tls/shared >/dev/null"
 
