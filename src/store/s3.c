@@ -851,6 +851,8 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     pqf_object_info tmp = {0};
     pqf_object_info *inf = info ? info : &tmp;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    uint8_t *pend = NULL, *spare = NULL; /* see the ring below */
+    size_t pend_len = 0;
     bool check_md5 = false, check_mp = false;
     mpv mp = {0};
     if (!calls || !bufs || !offs || !lens || !busy || !mctx)
@@ -905,17 +907,15 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     snprintf(etag, sizeof etag, "%s", inf->etag);
     call_free(&calls[0]);
     uint64_t next = start + got;
-    /* Slot 0 holds the first part; write it, then stream the rest. */
-    if (check_md5)
-        EVP_DigestUpdate(mctx, bufs[0], got);
-    if (check_mp)
-        mpv_feed(&mp, bufs[0], got);
-    rc = pqf_ostream_write(dst, bufs[0], got);
-    if (rc != PQF_OK)
-        PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
-    /* Ring of slots: submit in order, complete in order. */
+    /* Ring of slots: submit in order, complete in order. A completed part
+     * moves to pend, and its slot takes the spare buffer and is sent again
+     * before pend is hashed and written, so every slot stays busy while this
+     * thread hashes (concurrency + 1 buffers). The first part is pend at once. */
+    pend = bufs[0];
+    pend_len = got;
+    bufs[0] = NULL;
     unsigned head = 0, inflight = 0;
-    while (next < end || inflight) {
+    while (next < end || inflight || pend) {
         while (next < end && inflight < nslots) {
             unsigned k = (head + inflight) % nslots;
             if (!bufs[k]) {
@@ -932,6 +932,19 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             next += len;
             inflight++;
         }
+        if (pend) {
+            if (check_md5)
+                EVP_DigestUpdate(mctx, pend, pend_len);
+            if (check_mp)
+                mpv_feed(&mp, pend, pend_len);
+            spare = pend;
+            pend = NULL;
+            rc = pqf_ostream_write(dst, spare, pend_len);
+            if (rc != PQF_OK)
+                PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
+        }
+        if (!inflight)
+            continue;
         unsigned k = head;
         pqf__http_wait(s->http, &calls[k].http);
         busy[k] = false;
@@ -941,14 +954,11 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
         if (calls[k].http.dst_len != lens[k])
             PQF_FAIL(err, PQF_ERR_NET, "%s: short read at %llu", calls[k].what,
                      (unsigned long long)offs[k]);
-        if (check_md5)
-            EVP_DigestUpdate(mctx, bufs[k], lens[k]);
-        if (check_mp)
-            mpv_feed(&mp, bufs[k], lens[k]);
-        rc = pqf_ostream_write(dst, bufs[k], lens[k]);
-        if (rc != PQF_OK)
-            PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
         call_free(&calls[k]);
+        pend = bufs[k];
+        pend_len = lens[k];
+        bufs[k] = spare;
+        spare = NULL;
     }
     if (check_md5) {
         uint8_t d[16];
@@ -968,6 +978,8 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
                  s->bucket, fk, inf->etag, nparts, mp.n);
 done:
     mpv_free(&mp);
+    free(pend);
+    free(spare);
     for (unsigned i = 0; calls && i < nslots; i++) {
         if (busy && busy[i])
             pqf__http_wait(s->http, &calls[i].http);

@@ -17,7 +17,7 @@
 #   awscli reads the same server as a second opinion on its fidelity.
 . "$(dirname "$0")/../lib.sh"
 
-RGW_TLS=1 start_rgw
+RGW_TLS=1 RGW_STS=1 start_rgw
 AWS=(/usr/bin/aws --endpoint-url "$RGW_ENDPOINT")
 H=$RGW_HTTPS_ENDPOINT
 PORT=${RGW_ENDPOINT##*:}
