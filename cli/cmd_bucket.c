@@ -207,9 +207,9 @@ static int do_versioning(pqf_store *st, const bucket_args *a)
     pqf_error err = {0};
     pqf_versioning v = PQF_VERSIONING_OFF;
     if (a->versioning &&
-        pqf_store_set_versioning(st, strcmp(a->versioning, "enable") == 0
-                                         ? PQF_VERSIONING_ENABLED
-                                         : PQF_VERSIONING_SUSPENDED,
+        pqf_store_set_versioning(st,
+                                 strcmp(a->versioning, "enable") == 0 ? PQF_VERSIONING_ENABLED
+                                                                      : PQF_VERSIONING_SUSPENDED,
                                  &err) != PQF_OK)
         return pqf_cli_fail(&err);
     if (pqf_store_get_versioning(st, &v, &err) != PQF_OK)

@@ -19,11 +19,13 @@ int pqf_cmd_presign(int argc, char **argv)
             continue;
         const char *o = argv[i];
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
-            printf("usage: pqfeed presign [--expires-in SECONDS] [--method GET|PUT] s3://BUCKET/KEY\n\n"
-                   "Prints a URL that lets anyone holding it GET (or PUT) that one object until it\n"
-                   "expires (default 3600 s, at most 604800 = 7 days), signed with the resolved\n"
-                   "credentials. No request is made. A URL signed with temporary credentials ends\n"
-                   "with them.\n\n");
+            printf(
+                "usage: pqfeed presign [--expires-in SECONDS] [--method GET|PUT] "
+                "s3://BUCKET/KEY\n\n"
+                "Prints a URL that lets anyone holding it GET (or PUT) that one object until it\n"
+                "expires (default 3600 s, at most 604800 = 7 days), signed with the resolved\n"
+                "credentials. No request is made. A URL signed with temporary credentials ends\n"
+                "with them.\n\n");
             pqf_cli_store_help(stdout);
             return 0;
         } else if (strcmp(o, "--expires-in") == 0 && i + 1 < argc) {

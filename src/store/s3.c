@@ -767,8 +767,15 @@ static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own)
     if (nparts > 1000 && !mpv_add(v, own, true)) /* pqfeed's streams of unknown length */
         return false;
     const uint64_t mib = 1ull << 20;
-    const uint64_t common[] = {pqf_store_part_size(own, total), 8 * mib, 5 * mib, 16 * mib,
-                               64 * mib, 10 * mib, 32 * mib, 100 * mib, 128 * mib};
+    const uint64_t common[] = {pqf_store_part_size(own, total),
+                               8 * mib,
+                               5 * mib,
+                               16 * mib,
+                               64 * mib,
+                               10 * mib,
+                               32 * mib,
+                               100 * mib,
+                               128 * mib};
     for (size_t i = 0; i < PQF_ARRAY_LEN(common); i++)
         if (!mpv_add(v, common[i], false))
             return false;
@@ -805,8 +812,9 @@ static void mpv_feed(mpv *v, const uint8_t *d, size_t len)
                 EVP_DigestUpdate(l->all, md, 16);
                 EVP_DigestInit_ex(l->pctx, EVP_md5(), NULL);
                 l->cur++;
-                l->part_end = l->cur == v->nparts ? v->total
-                                                  : PQF_MIN(pos + mpv_part_size(l, l->cur), v->total);
+                l->part_end = l->cur == v->nparts
+                                  ? v->total
+                                  : PQF_MIN(pos + mpv_part_size(l, l->cur), v->total);
             }
         }
     }
@@ -888,8 +896,8 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     size_t got = calls[0].http.dst_len;
     if (got != PQF_MIN((uint64_t)first, end - start))
         PQF_FAIL(err, PQF_ERR_NET, "%s: short read (%zu bytes)", calls[0].what, got);
-    bool whole = start == 0 && end == total && !inf->sse[0] && s->sse != PQF_SSE_C &&
-                 s->sse != PQF_SSE_KMS;
+    bool whole =
+        start == 0 && end == total && !inf->sse[0] && s->sse != PQF_SSE_C && s->sse != PQF_SSE_KMS;
     size_t hexlen = strspn(inf->etag, "0123456789abcdefABCDEF");
     check_md5 = whole && hexlen == 32 && inf->etag[32] == 0;
     if (check_md5)
@@ -899,8 +907,7 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
         char *e = NULL;
         nparts = strtoul(inf->etag + 33, &e, 10);
         check_mp = e && !*e && nparts >= 1 && nparts <= MAX_PARTS && nparts <= total;
-        if (check_mp &&
-            !mpv_init(&mp, (unsigned)nparts, total, s->part_size))
+        if (check_mp && !mpv_init(&mp, (unsigned)nparts, total, s->part_size))
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
     char etag[72];
@@ -2488,9 +2495,9 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
         FILE *cf = fopen(ca, "r");
         if (!cf)
             PQF_FAIL(err, PQF_ERR_IO, "CA bundle %s (from %s): %s", ca,
-                     o->ca_bundle               ? "the options"
-                     : env("AWS_CA_BUNDLE")     ? "AWS_CA_BUNDLE"
-                                                : "the profile's ca_bundle",
+                     o->ca_bundle           ? "the options"
+                     : env("AWS_CA_BUNDLE") ? "AWS_CA_BUNDLE"
+                                            : "the profile's ca_bundle",
                      strerror(errno));
         fclose(cf);
     }
