@@ -20,6 +20,7 @@ typedef struct bucket_args {
     const char *kms_key, *account;
     pqf_lifecycle_opts lc;
     bool dry_run, replace, force;
+    const char *versioning; /* versioning: "enable", "suspend" or NULL (show) */
     double price;
     unsigned in_days; /* cost: evaluate the lifecycle rule this many days from now */
 } bucket_args;
@@ -32,7 +33,8 @@ static void usage(FILE *f)
             "       pqfeed bucket setup URL [--role primary|replica] [--dry-run] [LIFECYCLE] "
             "[--replace-lifecycle] [--force]\n"
             "       pqfeed bucket cost URL [--price USD-PER-GB-MONTH] [--in-days N] [LIFECYCLE] "
-            "[--json]\n\n"
+            "[--json]\n"
+            "       pqfeed bucket versioning URL [--enable|--suspend] [--json]\n\n"
             "check  reads versioning, MFA delete, lifecycle, replication, default encryption,\n"
             "       public access block, policy, object lock and ownership controls and reports\n"
             "       each against what the role needs, with the fix. Exit 0: all met; %d: gaps;\n"
@@ -42,7 +44,9 @@ static void usage(FILE *f)
             "cost   current and noncurrent bytes per top-level prefix, what the lifecycle rule\n"
             "       would remove today, and a monthly estimate (default $0.023 per GB-month,\n"
             "       S3 Standard's list price; GB = 2^30 bytes as AWS bills). --in-days N: what\n"
-            "       the rule would have removed N days from now.\n\n"
+            "       the rule would have removed N days from now.\n"
+            "versioning  shows the bucket's versioning state (off, enabled, suspended);\n"
+            "       --enable or --suspend sets it first.\n\n"
             "LIFECYCLE: --noncurrent-days N (30)  --keep-newest K (3)  --abort-days D (7)\n"
             "           --no-delete-markers (keep expired delete markers)\n"
             "docs/SECURITY.md explains the defaults.\n\n",
@@ -110,6 +114,8 @@ static int parse(int argc, char **argv, bucket_args *a)
             a->replace = true;
         } else if (strcmp(o, "--force") == 0) {
             a->force = true;
+        } else if (strcmp(o, "--enable") == 0 || strcmp(o, "--suspend") == 0) {
+            a->versioning = o + 2;
         } else if (o[0] == '-' && o[1]) {
             return pqf_cli_usage("bucket", "unknown option %s (or a missing value)", o);
         } else if (!a->uri) {
@@ -193,6 +199,29 @@ done:
     pqf_findings_free(f);
     pqf_bucket_config_free(cfg);
     return rc;
+}
+
+static int do_versioning(pqf_store *st, const bucket_args *a)
+{
+    static const char *const names[] = {"off", "enabled", "suspended"};
+    pqf_error err = {0};
+    pqf_versioning v = PQF_VERSIONING_OFF;
+    if (a->versioning &&
+        pqf_store_set_versioning(st,
+                                 strcmp(a->versioning, "enable") == 0 ? PQF_VERSIONING_ENABLED
+                                                                      : PQF_VERSIONING_SUSPENDED,
+                                 &err) != PQF_OK)
+        return pqf_cli_fail(&err);
+    if (pqf_store_get_versioning(st, &v, &err) != PQF_OK)
+        return pqf_cli_fail(&err);
+    if (a->s.json) {
+        printf("{\"url\":");
+        pqf_cli_json_str(stdout, pqf_store_uri(st));
+        printf(",\"versioning\":\"%s\"}\n", names[v]);
+    } else {
+        printf("%s: versioning %s\n", pqf_store_uri(st), names[v]);
+    }
+    return 0;
 }
 
 static int do_setup(pqf_store *st, const bucket_args *a)
@@ -328,8 +357,10 @@ int pqf_cmd_bucket(int argc, char **argv)
         return argc < 2 ? PQF_EXIT_USAGE : 0;
     }
     const char *sub = argv[1];
-    if (strcmp(sub, "check") != 0 && strcmp(sub, "setup") != 0 && strcmp(sub, "cost") != 0)
-        return pqf_cli_usage("bucket", "unknown subcommand '%s' (check, setup or cost)", sub);
+    if (strcmp(sub, "check") != 0 && strcmp(sub, "setup") != 0 && strcmp(sub, "cost") != 0 &&
+        strcmp(sub, "versioning") != 0)
+        return pqf_cli_usage("bucket", "unknown subcommand '%s' (check, setup, cost or versioning)",
+                             sub);
     rc = parse(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -339,6 +370,8 @@ int pqf_cmd_bucket(int argc, char **argv)
         rc = do_check(st, &a);
     else if (strcmp(sub, "setup") == 0)
         rc = do_setup(st, &a);
+    else if (strcmp(sub, "versioning") == 0)
+        rc = do_versioning(st, &a);
     else
         rc = do_cost(st, &a);
     pqf_store_free(st);

@@ -5,10 +5,21 @@
 #   scripts/rgw.sh start DIR [PORT]   start; writes DIR/env (RGW_ENDPOINT, keys)
 #   scripts/rgw.sh stop DIR           stop every daemon started in DIR
 #
+# RGW_TLS=1 adds an HTTPS endpoint beside the plain one: a throwaway CA and a
+# server certificate (for 127.0.0.1, localhost and pqf-*.localhost buckets)
+# are made with openssl in DIR/tls, and DIR/env gets RGW_HTTPS_ENDPOINT
+# (https://127.0.0.1:PORT) and RGW_CA (the CA's PEM, for --ca-bundle).
+# Virtual-hosted addressing: `rgw dns name = localhost`, so a request to
+# BUCKET.localhost:PORT names its bucket in the Host header. No DNS is
+# involved: names under .localhost are loopback (RFC 6761) and libcurl
+# resolves them to 127.0.0.1 itself.
+#
 # Idempotent package install (ceph-mon ceph-osd radosgw ceph-common awscli
 # rclone) when missing. RGW_MEMSTORE_BYTES sizes the OSD (default 4 GiB).
 # SSE-KMS uses the "testing" backend with key id "testkey"; SSE-C works over
-# plain HTTP (rgw crypt require ssl = false).
+# plain HTTP (rgw crypt require ssl = false) unless RGW_TLS=1 (then RGW, like
+# AWS, refuses SSE-C keys sent in the clear). RGW_STS=1 turns STS on
+# (GetSessionToken), for temporary credentials with a session token.
 set -eu
 
 PKGS=(ceph-mon ceph-osd radosgw ceph-common awscli rclone)
@@ -38,6 +49,24 @@ wait_for() { # seconds cmd...
     done
 }
 
+# A throwaway CA (ca.pem, ca.key) and a server certificate it signed
+# (server.pem, server.key) valid for 127.0.0.1, localhost and the test
+# buckets' virtual hosts. OpenSSL refuses a wildcard right under a one-label
+# name (*.localhost), so those hosts are listed one by one.
+make_certs() {
+    local d=$1
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=pqfeed test CA" \
+        -keyout "$d/ca.key" -out "$d/ca.pem" -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$d/server.key" \
+        -out "$d/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:pqf-test.localhost,DNS:pqf-tls.localhost,DNS:pqf-vhost.localhost\nextendedKeyUsage=serverAuth\n' >"$d/ext.cnf"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 2 -extfile "$d/ext.cnf" -out "$d/server.pem" 2>/dev/null
+    chmod 600 "$d/ca.key" "$d/server.key"
+}
+
 start() {
     local dir=$1 port=${2:-}
     install_pkgs
@@ -49,7 +78,21 @@ start() {
     local fsid; fsid=$(cat /proc/sys/kernel/random/uuid)
     local bytes=${RGW_MEMSTORE_BYTES:-$((4 << 30))}
     local kmskey; kmskey=$(head -c 32 /dev/urandom | base64)
+    local stskey; stskey=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    local require_ssl=false sts=
+    # Off by default: with STS on, RGW 16 reports a wrong secret as AccessDenied,
+    # not SignatureDoesNotMatch.
+    [ "${RGW_STS:-0}" = 1 ] && sts="rgw s3 auth use sts = true
+rgw sts key = $stskey"
     mkdir -p "$dir"/{mon,osd,run,log}
+    local frontends="beast endpoint=127.0.0.1:$port" sport=
+    if [ "${RGW_TLS:-0}" = 1 ]; then
+        sport=$(free_port)
+        make_certs "$dir/tls"
+        frontends+=" ssl_endpoint=127.0.0.1:$sport ssl_certificate=$dir/tls/server.pem"
+        frontends+=" ssl_private_key=$dir/tls/server.key"
+        require_ssl=true
+    fi
     cat >"$dir/ceph.conf" <<EOF
 [global]
 fsid = $fsid
@@ -81,11 +124,12 @@ osd data = $dir/osd/\$cluster-\$id
 ms bind ipv6 = false
 mon_warn_on_pool_no_redundancy = false
 [client.rgw.pqf]
-rgw frontends = beast endpoint=127.0.0.1:$port
-rgw dns name = 127.0.0.1
+rgw frontends = $frontends
+rgw dns name = localhost
 rgw crypt s3 kms backend = testing
 rgw crypt s3 kms encryption keys = testkey=$kmskey
-rgw crypt require ssl = false
+rgw crypt require ssl = $require_ssl
+$sts
 rgw enable usage log = false
 rgw thread pool size = 64
 EOF
@@ -119,6 +163,12 @@ RGW_SECRET_KEY=$sk
 RGW_KMS_KEY_ID=testkey
 RGW_CONF=$dir/ceph.conf
 EOF
+    if [ -n "$sport" ]; then
+        wait_for 30 curl -sf --cacert "$dir/tls/ca.pem" -o /dev/null "https://127.0.0.1:$sport/" || {
+            echo "rgw: the HTTPS endpoint did not come up; log tail:" >&2
+            tail -n 20 "$dir/log/client.rgw.pqf.log" >&2; return 1; }
+        printf 'RGW_HTTPS_ENDPOINT=https://127.0.0.1:%s\nRGW_CA=%s\n' "$sport" "$dir/tls/ca.pem" >>"$dir/env"
+    fi
     echo "rgw: up at http://127.0.0.1:$port (dir $dir)" >&2
 }
 

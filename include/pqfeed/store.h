@@ -159,7 +159,11 @@ typedef struct pqf_get_options {
 pqf_err pqf_store_open_read(pqf_store *s, const char *key, const pqf_get_options *opt,
                             pqf_istream **out, pqf_object_info *info, pqf_error *err);
 /* Stream the object (or a range) into dst, fetching parts in parallel and
- * writing them in order; dst is written, not committed. info may be NULL. */
+ * writing them in order (memory: part size x (concurrency + 1)); dst is
+ * written, not committed. A whole object is checked against its ETag (MD5,
+ * or the MD5 of part MD5s for a multipart ETag): PQF_ERR_CHECKSUM when the
+ * bytes do not match, after all of them were written to dst (so do not
+ * commit it then). info may be NULL. */
 pqf_err pqf_store_get_to(pqf_store *s, const char *key, const pqf_get_options *opt,
                          pqf_ostream *dst, pqf_object_info *info, pqf_error *err);
 /* Read a whole object into a malloc'd buffer of at most limit bytes

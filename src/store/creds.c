@@ -333,17 +333,21 @@ static pqf_err from_imds(pqf__creds *out, pqf_error *err)
     const char *base = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
     if (!base || !*base)
         base = "http://169.254.169.254";
+    /* "http://host/" (as botocore wants it) and "http://host" alike. */
+    int blen = (int)strnlen(base, 512);
+    while (blen > 0 && base[blen - 1] == '/')
+        blen--;
     pqf__buf tok, body;
     pqf__buf_init(&tok, 4096);
     pqf__buf_init(&body, PROC_LIMIT);
     char url[1024], hdr[4200];
-    snprintf(url, sizeof url, "%s/latest/api/token", base);
+    snprintf(url, sizeof url, "%.*s/latest/api/token", blen, base);
     if (!imds_call(url, "PUT", "X-aws-ec2-metadata-token-ttl-seconds: 21600", &tok)) {
         rc = PQF_ERR_NOT_FOUND;
         goto done;
     }
     snprintf(hdr, sizeof hdr, "X-aws-ec2-metadata-token: %s", (char *)tok.data);
-    snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/", base);
+    snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/", blen, base);
     if (!imds_call(url, "GET", hdr, &body)) {
         rc = PQF_ERR_NOT_FOUND;
         goto done;
@@ -353,7 +357,8 @@ static pqf_err from_imds(pqf__creds *out, pqf_error *err)
     char *nl = strchr(role, '\n');
     if (nl)
         *nl = 0;
-    snprintf(url, sizeof url, "%s/latest/meta-data/iam/security-credentials/%s", base, role);
+    snprintf(url, sizeof url, "%.*s/latest/meta-data/iam/security-credentials/%s", blen, base,
+             role);
     if (!imds_call(url, "GET", hdr, &body)) {
         rc = pqf_error_set(err, PQF_ERR_AUTH, "instance metadata: no credentials for the role");
         goto done;

@@ -7,6 +7,7 @@
  * AWS SDKs do: TLS and Content-MD5 protect it). Returned ETags are checked:
  * the part MD5 for each part and for single PUTs, MD5-of-MD5s for multipart. */
 #include <ctype.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -433,6 +434,15 @@ static pqf_err call_result(s3_call *c, pqf_error *err)
     pqf__http_req *r = &c->http;
     if (r->err.code != PQF_OK)
         return pqf_error_set(err, r->err.code, "%s: %s", c->what, r->err.msg);
+    if (r->curl_rc == CURLE_PEER_FAILED_VERIFICATION || r->curl_rc == CURLE_SSL_CACERT_BADFILE ||
+        r->curl_rc == CURLE_SSL_ISSUER_ERROR || r->curl_rc == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+        /* The server failed to prove who it is: an authentication failure,
+         * never retried. */
+        return pqf_error_set(err, PQF_ERR_AUTH,
+                             "%s: TLS certificate of %s not verified: %s; trust its CA with "
+                             "--ca-bundle FILE or AWS_CA_BUNDLE",
+                             c->what, c->s->host,
+                             r->curl_err[0] ? r->curl_err : curl_easy_strerror(r->curl_rc));
     if (r->curl_rc != CURLE_OK) {
         pqf_err code = r->curl_rc == CURLE_OPERATION_TIMEDOUT ? PQF_ERR_TIMEOUT : PQF_ERR_NET;
         return pqf_error_set(err, code, "%s: %s (%u attempt%s)", c->what,
@@ -650,10 +660,189 @@ done:
     return rc;
 }
 
+/* ---- multipart ETag check on download ---------------------------------------------- */
+
+/* A multipart ETag is MD5(MD5(part 1) .. MD5(part N))-N, so checking it needs
+ * the part boundaries, which S3 does not list for a finished object (AWS
+ * answers GET ?partNumber=N, Ceph RGW 16 ignores it). They are inferred from
+ * N and the size instead: every tool splits an object into equal parts but
+ * the last, of a whole number of MiB (awscli, boto3, rclone, mc, pqfeed) or
+ * of MB, and pqfeed's streams of unknown length double their part size every
+ * 1,000 parts. Each layout of those kinds that fits N parts and the size is
+ * hashed as the bytes stream by, likeliest first: the part size pqfeed itself
+ * would use, the common defaults (8 MiB: awscli, boto3; 5 MiB: rclone; 16 and
+ * 64 MiB), then whole MiB and MB upwards. With many parts only one or two
+ * sizes fit at all; a few parts fit more, so at most 8 layouts are hashed up
+ * to 64 MiB, 4 up to 1 GiB and 2 beyond, which bounds the MD5 work to that
+ * many times the object. The download is good when one layout gives the ETag;
+ * it fails when none does and every fitting layout was tried; when more fit
+ * than were tried, a mismatch leaves the ETag unverified, as before. */
+#define MPV_MAX 8
+
+typedef struct mpv_layout {
+    uint64_t part;     /* size of part 1 */
+    bool dbl;          /* doubling every 1,000 parts */
+    uint64_t part_end; /* offset where the current part ends */
+    unsigned cur;      /* current part, 1-based */
+    EVP_MD_CTX *pctx, *all;
+} mpv_layout;
+
+typedef struct mpv {
+    unsigned nparts, n, max;
+    bool truncated; /* a fitting layout was not tried */
+    uint64_t total, pos;
+    mpv_layout l[MPV_MAX];
+} mpv;
+
+static uint64_t mpv_part_size(const mpv_layout *l, unsigned i)
+{
+    unsigned shift = l->dbl ? (i - 1) / 1000 : 0;
+    uint64_t sz = l->part << (shift > 10 ? 10 : shift);
+    return sz > (5ull << 30) ? 5ull << 30 : sz;
+}
+
+/* End offset of part i (sum of parts 1..i); saturates past the total. */
+static uint64_t mpv_end(const mpv_layout *l, unsigned i, uint64_t total)
+{
+    uint64_t e = 0;
+    for (unsigned k = 1; k <= i && e <= total; k++)
+        e += mpv_part_size(l, k);
+    return e;
+}
+
+static void mpv_free(mpv *v)
+{
+    for (unsigned i = 0; i < v->n; i++) {
+        EVP_MD_CTX_free(v->l[i].pctx);
+        EVP_MD_CTX_free(v->l[i].all);
+    }
+    v->n = 0;
+}
+
+/* Adds the layout if it fits and there is room. false: out of memory. */
+static bool mpv_add(mpv *v, uint64_t part, bool dbl)
+{
+    if (part < 1)
+        return true;
+    for (unsigned i = 0; i < v->n; i++)
+        if (v->l[i].part == part && v->l[i].dbl == dbl)
+            return true;
+    mpv_layout t = {.part = part, .dbl = dbl};
+    /* N parts must be needed, and enough: parts 1..N-1 end before the total. */
+    if (mpv_end(&t, v->nparts - 1, v->total) >= v->total ||
+        mpv_end(&t, v->nparts, v->total) < v->total)
+        return true;
+    if (v->n == v->max) {
+        v->truncated = true;
+        return true;
+    }
+    mpv_layout *l = &v->l[v->n];
+    *l = t;
+    l->pctx = EVP_MD_CTX_new();
+    l->all = EVP_MD_CTX_new();
+    if (!l->pctx || !l->all) {
+        EVP_MD_CTX_free(l->pctx);
+        EVP_MD_CTX_free(l->all);
+        return false;
+    }
+    EVP_DigestInit_ex(l->pctx, EVP_md5(), NULL);
+    EVP_DigestInit_ex(l->all, EVP_md5(), NULL);
+    l->cur = 1;
+    l->part_end = PQF_MIN(mpv_part_size(l, 1), v->total);
+    v->n++;
+    return true;
+}
+
+/* Layouts for an object of total bytes in nparts parts; own: the store's
+ * part size (what pqfeed starts a stream of unknown length with). false: out
+ * of memory. */
+static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own)
+{
+    memset(v, 0, sizeof *v);
+    v->nparts = nparts;
+    v->total = total;
+    v->max = total <= (64ull << 20) ? MPV_MAX : total <= (1ull << 30) ? 4 : 2;
+    if (nparts == 1)
+        return mpv_add(v, total, false);
+    if (nparts > 1000 && !mpv_add(v, own, true)) /* pqfeed's streams of unknown length */
+        return false;
+    const uint64_t mib = 1ull << 20;
+    const uint64_t common[] = {pqf_store_part_size(own, total),
+                               8 * mib,
+                               5 * mib,
+                               16 * mib,
+                               64 * mib,
+                               10 * mib,
+                               32 * mib,
+                               100 * mib,
+                               128 * mib};
+    for (size_t i = 0; i < PQF_ARRAY_LEN(common); i++)
+        if (!mpv_add(v, common[i], false))
+            return false;
+    /* Equal parts of P with (N-1)P < total <= NP. */
+    uint64_t lo = (total + nparts - 1) / nparts, hi = (total - 1) / (nparts - 1);
+    static const uint64_t units[] = {1ull << 20, 1000000};
+    for (size_t u = 0; u < PQF_ARRAY_LEN(units); u++)
+        for (uint64_t p = (lo + units[u] - 1) / units[u] * units[u]; p <= hi && !v->truncated;
+             p += units[u])
+            if (!mpv_add(v, p, false))
+                return false;
+    return true;
+}
+
+static void mpv_feed(mpv *v, const uint8_t *d, size_t len)
+{
+    uint64_t start = v->pos;
+    v->pos += len;
+    for (unsigned i = 0; i < v->n; i++) {
+        mpv_layout *l = &v->l[i];
+        uint64_t pos = start;
+        const uint8_t *p = d;
+        size_t left = len;
+        while (left && l->cur <= v->nparts) {
+            size_t take = (size_t)PQF_MIN((uint64_t)left, l->part_end - pos);
+            EVP_DigestUpdate(l->pctx, p, take);
+            p += take;
+            pos += take;
+            left -= take;
+            if (pos == l->part_end) {
+                uint8_t md[16];
+                unsigned int ml = 16;
+                EVP_DigestFinal_ex(l->pctx, md, &ml);
+                EVP_DigestUpdate(l->all, md, 16);
+                EVP_DigestInit_ex(l->pctx, EVP_md5(), NULL);
+                l->cur++;
+                l->part_end = l->cur == v->nparts
+                                  ? v->total
+                                  : PQF_MIN(pos + mpv_part_size(l, l->cur), v->total);
+            }
+        }
+    }
+}
+
+/* The layout whose composite MD5 is etag_hex: its part size, or 0 for none. */
+static uint64_t mpv_match(mpv *v, const char *etag_hex)
+{
+    for (unsigned i = 0; i < v->n; i++) {
+        mpv_layout *l = &v->l[i];
+        if (l->cur != v->nparts + 1)
+            continue;
+        uint8_t md[16];
+        unsigned int ml = 16;
+        char hex[33];
+        EVP_DigestFinal_ex(l->all, md, &ml);
+        pqf__hex(md, 16, hex);
+        if (strncasecmp(hex, etag_hex, 32) == 0)
+            return l->part;
+    }
+    return 0;
+}
+
 /* Parallel ranged GETs written in order into dst. The first request learns the
- * size and ETag; the others are pinned to that ETag. A whole single-part
- * object is checked against its MD5 ETag (not for SSE-KMS/SSE-C, whose ETags
- * are not MD5s). */
+ * size and ETag; the others are pinned to that ETag. A whole object is checked
+ * against its ETag: a single-part one against its MD5, a multipart one against
+ * the MD5 of its parts' MD5s (see mpv above); not for SSE-KMS/SSE-C, whose
+ * ETags are not MD5s. */
 static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *opt,
                          pqf_ostream *dst, pqf_object_info *info, pqf_error *err)
 {
@@ -670,7 +859,10 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     pqf_object_info tmp = {0};
     pqf_object_info *inf = info ? info : &tmp;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-    bool check_md5 = false;
+    uint8_t *pend = NULL, *spare = NULL; /* see the ring below */
+    size_t pend_len = 0;
+    bool check_md5 = false, check_mp = false;
+    mpv mp = {0};
     if (!calls || !bufs || !offs || !lens || !busy || !mctx)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     memset(inf, 0, sizeof *inf);
@@ -704,23 +896,33 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     size_t got = calls[0].http.dst_len;
     if (got != PQF_MIN((uint64_t)first, end - start))
         PQF_FAIL(err, PQF_ERR_NET, "%s: short read (%zu bytes)", calls[0].what, got);
-    check_md5 = start == 0 && end == total && !strchr(inf->etag, '-') && strlen(inf->etag) == 32 &&
-                !inf->sse[0] && s->sse != PQF_SSE_C && s->sse != PQF_SSE_KMS;
+    bool whole =
+        start == 0 && end == total && !inf->sse[0] && s->sse != PQF_SSE_C && s->sse != PQF_SSE_KMS;
+    size_t hexlen = strspn(inf->etag, "0123456789abcdefABCDEF");
+    check_md5 = whole && hexlen == 32 && inf->etag[32] == 0;
     if (check_md5)
         EVP_DigestInit_ex(mctx, EVP_md5(), NULL);
+    unsigned long nparts = 0;
+    if (whole && hexlen == 32 && inf->etag[32] == '-' && total > 0) {
+        char *e = NULL;
+        nparts = strtoul(inf->etag + 33, &e, 10);
+        check_mp = e && !*e && nparts >= 1 && nparts <= MAX_PARTS && nparts <= total;
+        if (check_mp && !mpv_init(&mp, (unsigned)nparts, total, s->part_size))
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    }
     char etag[72];
     snprintf(etag, sizeof etag, "%s", inf->etag);
     call_free(&calls[0]);
     uint64_t next = start + got;
-    /* Slot 0 holds the first part; write it, then stream the rest. */
-    if (check_md5)
-        EVP_DigestUpdate(mctx, bufs[0], got);
-    rc = pqf_ostream_write(dst, bufs[0], got);
-    if (rc != PQF_OK)
-        PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
-    /* Ring of slots: submit in order, complete in order. */
+    /* Ring of slots: submit in order, complete in order. A completed part
+     * moves to pend, and its slot takes the spare buffer and is sent again
+     * before pend is hashed and written, so every slot stays busy while this
+     * thread hashes (concurrency + 1 buffers). The first part is pend at once. */
+    pend = bufs[0];
+    pend_len = got;
+    bufs[0] = NULL;
     unsigned head = 0, inflight = 0;
-    while (next < end || inflight) {
+    while (next < end || inflight || pend) {
         while (next < end && inflight < nslots) {
             unsigned k = (head + inflight) % nslots;
             if (!bufs[k]) {
@@ -737,6 +939,19 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             next += len;
             inflight++;
         }
+        if (pend) {
+            if (check_md5)
+                EVP_DigestUpdate(mctx, pend, pend_len);
+            if (check_mp)
+                mpv_feed(&mp, pend, pend_len);
+            spare = pend;
+            pend = NULL;
+            rc = pqf_ostream_write(dst, spare, pend_len);
+            if (rc != PQF_OK)
+                PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
+        }
+        if (!inflight)
+            continue;
         unsigned k = head;
         pqf__http_wait(s->http, &calls[k].http);
         busy[k] = false;
@@ -746,12 +961,11 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
         if (calls[k].http.dst_len != lens[k])
             PQF_FAIL(err, PQF_ERR_NET, "%s: short read at %llu", calls[k].what,
                      (unsigned long long)offs[k]);
-        if (check_md5)
-            EVP_DigestUpdate(mctx, bufs[k], lens[k]);
-        rc = pqf_ostream_write(dst, bufs[k], lens[k]);
-        if (rc != PQF_OK)
-            PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
         call_free(&calls[k]);
+        pend = bufs[k];
+        pend_len = lens[k];
+        bufs[k] = spare;
+        spare = NULL;
     }
     if (check_md5) {
         uint8_t d[16];
@@ -763,7 +977,16 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             PQF_FAIL(err, PQF_ERR_CHECKSUM, "s3://%s/%s: downloaded bytes have MD5 %s, ETag is %s",
                      s->bucket, fk, hex, inf->etag);
     }
+    if (check_mp && !mpv_match(&mp, inf->etag) && !mp.truncated)
+        PQF_FAIL(err, PQF_ERR_CHECKSUM,
+                 "s3://%s/%s: downloaded bytes do not give the multipart ETag %s for any layout of "
+                 "%lu equal parts of whole MiB or MB (all %u tried): corrupt, or uploaded in parts "
+                 "of other sizes",
+                 s->bucket, fk, inf->etag, nparts, mp.n);
 done:
+    mpv_free(&mp);
+    free(pend);
+    free(spare);
     for (unsigned i = 0; calls && i < nslots; i++) {
         if (busy && busy[i])
             pqf__http_wait(s->http, &calls[i].http);
@@ -2266,6 +2489,18 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
     const char *ca = o->ca_bundle           ? o->ca_bundle
                      : env("AWS_CA_BUNDLE") ? env("AWS_CA_BUNDLE")
                                             : prof.ca_bundle;
+    if (ca && !o->insecure) {
+        /* A bundle that cannot be read would surface as "verification
+         * failed" on the first request: name the file instead. */
+        FILE *cf = fopen(ca, "r");
+        if (!cf)
+            PQF_FAIL(err, PQF_ERR_IO, "CA bundle %s (from %s): %s", ca,
+                     o->ca_bundle           ? "the options"
+                     : env("AWS_CA_BUNDLE") ? "AWS_CA_BUNDLE"
+                                            : "the profile's ca_bundle",
+                     strerror(errno));
+        fclose(cf);
+    }
     if (o->insecure)
         fprintf(stderr,
                 "pqfeed: WARNING: TLS certificate verification is OFF for %s "

@@ -8,6 +8,8 @@
 //   500       answer 500 InternalError
 //   stall     read the request, answer nothing for --stall-ms, then close
 //   truncate  forward the response but cut its body in half
+//   corrupt   forward the response with one byte of a GET's 2xx body flipped
+//             (same length, headers intact: only a checksum can tell)
 // Prints "listening PORT" when ready. GET /__faultproxy/stats returns counts.
 // No npm packages: node's http module only.
 'use strict';
@@ -60,7 +62,15 @@ const server = http.createServer((req, res) => {
     }, (ur) => {
       stats.forwarded++;
       res.writeHead(ur.statusCode, ur.headers);
-      if (fault === 'truncate') {
+      if (fault === 'corrupt' && req.method === 'GET' && ur.statusCode >= 200 && ur.statusCode < 300) {
+        const got = [];
+        ur.on('data', (c) => got.push(c));
+        ur.on('end', () => {
+          const all = Buffer.concat(got);
+          if (all.length) all[all.length >> 1] ^= 0x5a;
+          res.end(all);
+        });
+      } else if (fault === 'truncate') {
         const got = [];
         ur.on('data', (c) => got.push(c));
         ur.on('end', () => {
