@@ -13,6 +13,7 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "pqfeed/source.h"
+#include "source/changes.h"
 #include "source/csv.h"
 #include "source/json.h"
 #include "source/value.h"
@@ -50,24 +51,11 @@ struct pqf_source {
     bool array_page;          /* the file is one JSON array of records */
     const pqf__json *next_elem;
     pqf__json_doc page_doc;   /* holds the whole array page */
-    /* change capture */
+    /* change capture (source/changes.h) */
     bool cc;
-    int wm_node, del_node, cre_node, op_node, seq_node, ts_node;
+    pqf__cc chg;
     int wm_field, del_field, cre_field; /* CSV field index or -1 */
-    bool has_after, has_floor;
-    pqf__val after, floor;
-    pqf__buf after_bytes, floor_bytes;
-    const char *floor_text;
-    int64_t seq_next;
-    bool have_wm;
-    pqf__val wm_min, wm_max;
-    pqf__buf wm_min_bytes, wm_max_bytes;
-    pqf__buf wm_min_text, wm_max_text;
-    uint64_t skipped, duplicates;
-    int key_node[8], key_field[8];
-    int nkey;
-    pqf__buf keybuf;
-    const pqf_change_opts *co;
+    int key_field[8];
     /* both */
     pqf__json_doc doc;
     pqf__buf tmp;
@@ -316,106 +304,29 @@ static pqf_err shred(pqf_source *src, pqf_writer *w, int id, const pqf__json *v,
 
 /* ---- change capture ---------------------------------------------------------- */
 
-/* Keep a copy of v (its bytes in store). */
-static pqf_err val_keep(pqf__val *dst, pqf__buf *store, const pqf__conv *c, const pqf__val *v)
-{
-    *dst = *v;
-    dst->p = NULL;
-    dst->n = 0;
-    if (c->phys != PQF_BYTE_ARRAY && c->phys != PQF_FIXED_LEN_BYTE_ARRAY)
-        return PQF_OK;
-    dst->n = v->n;
-    pqf__buf_reset(store);
-    pqf_err rc = pqf__buf_append(store, v->p, v->n);
-    dst->p = store->data;
-    return rc;
-}
-
-static pqf_err keep_text(pqf__buf *b, const char *s, size_t n)
-{
-    pqf__buf_reset(b);
-    pqf_err rc = pqf__buf_append(b, s, n);
-    return rc == PQF_OK ? pqf__buf_cstr(b) : rc;
-}
-
-/* Decide for one record: *skip when its watermark is not beyond `after`;
- * otherwise track the range. wm is the watermark's text. */
+/* The change-capture decision for a record whose texts the caller found:
+ * errors get this file's "name:line: " prefix, and a watermark that does not
+ * parse is worded like any value error. */
 static pqf_err cc_filter(pqf_source *src, const char *wm, size_t n, bool present, uint64_t line,
                          bool *skip)
 {
-    const pqf_change_opts *co = src->co;
-    const pnode *wn = &src->nodes[src->wm_node];
-    pqf__val v;
-    *skip = false;
-    if (!present)
-        return pqf_error_set(&src->err, PQF_ERR_VALUE,
-                             "%s:%llu: the watermark column '%s' is missing or null", src->name,
-                             (unsigned long long)line, wn->label);
-    const char *why = pqf__value_parse(&wn->conv, wm, n, &v);
-    if (why)
+    const char *why = NULL;
+    pqf_err rc = pqf__cc_filter(&src->chg, wm, n, present, skip, &why);
+    if (rc == PQF_OK)
+        return PQF_OK;
+    if (why) {
+        const pnode *wn = &src->nodes[src->chg.wm_node];
         return value_error(src, line, wn->label, wn, wm, n, why);
-    if (src->has_after && pqf__val_cmp(&wn->conv, &v, &src->after) <= 0) {
-        *skip = true;
-        src->skipped++;
-        return PQF_OK;
     }
-    if (co->seen && co->seen(co->seen_ud, (const char *)src->keybuf.data, src->keybuf.len, wm, n)) {
-        *skip = true;
-        src->duplicates++;
-        return PQF_OK;
-    }
-    if (src->has_floor && pqf__val_cmp(&wn->conv, &v, &src->floor) < 0)
-        return pqf_error_set(&src->err, PQF_ERR_VALUE,
-                             "%s:%llu: watermark '%s' goes backwards: %.*s is older than %s, "
-                             "already seen in an earlier page",
-                             src->name, (unsigned long long)line, wn->label, (int)(n > 60 ? 60 : n), wm,
-                             src->floor_text);
-    pqf_err rc = PQF_OK;
-    if (!src->have_wm || pqf__val_cmp(&wn->conv, &v, &src->wm_min) < 0) {
-        rc = val_keep(&src->wm_min, &src->wm_min_bytes, &wn->conv, &v);
-        if (rc == PQF_OK)
-            rc = keep_text(&src->wm_min_text, wm, n);
-    }
-    if (rc == PQF_OK && (!src->have_wm || pqf__val_cmp(&wn->conv, &v, &src->wm_max) > 0)) {
-        rc = val_keep(&src->wm_max, &src->wm_max_bytes, &wn->conv, &v);
-        if (rc == PQF_OK)
-            rc = keep_text(&src->wm_max_text, wm, n);
-    }
-    src->have_wm = true;
-    if (rc != PQF_OK)
-        return pqf_error_set(&src->err, rc, "%s:%llu: watermark value too large", src->name,
-                             (unsigned long long)line);
-    return PQF_OK;
-}
-
-static bool truthy(const char *s, size_t n)
-{
-    bool b = false;
-    return pqf__parse_bool(s, n, &b) && b;
+    src->err = src->chg.err;
+    return pqf_error_prefix(&src->err, "%s:%llu: ", src->name, (unsigned long long)line);
 }
 
 /* Write _op, _seq and _ts for the current record. */
 static pqf_err cc_write(pqf_source *src, pqf_writer *w, char op, const char *wm, size_t n,
                         uint64_t line)
 {
-    const pnode *wn = &src->nodes[src->wm_node];
-    char ops[1] = {op};
-    pqf_err rc = pqf_writer_bytes(w, src->op_node, ops, 1);
-    if (rc == PQF_OK)
-        rc = pqf_writer_i64(w, src->seq_node, ++src->seq_next);
-    if (rc == PQF_OK) {
-        pqf__val v;
-        if (wn->conv.kind == PQF__V_TIMESTAMP && !pqf__value_parse(&wn->conv, wm, n, &v)) {
-            int64_t us = v.u.i64;
-            if (wn->conv.unit == PQF_MILLIS)
-                us *= 1000;
-            else if (wn->conv.unit == PQF_NANOS)
-                us /= 1000;
-            rc = pqf_writer_i64(w, src->ts_node, us);
-        } else {
-            rc = pqf_writer_null(w, src->ts_node);
-        }
-    }
+    pqf_err rc = pqf__cc_write(&src->chg, w, op, wm, n);
     return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
 }
 
@@ -432,52 +343,43 @@ static bool json_text(const pqf__json *v, const char **s, size_t *n)
 static pqf_err key_part(pqf_source *src, int k, const char *s, size_t n, bool present,
                         uint64_t line)
 {
-    if (!present)
-        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: key column '%s' is missing or null",
-                             src->name, (unsigned long long)line,
-                             src->nodes[src->key_node[k]].label);
-    pqf_err rc = PQF_OK;
-    if (k)
-        rc = pqf__buf_append_byte(&src->keybuf, 0x1f);
-    if (rc == PQF_OK)
-        rc = pqf__buf_append(&src->keybuf, s, n);
-    return rc == PQF_OK ? PQF_OK
-                        : pqf_error_set(&src->err, rc, "%s:%llu: key too long", src->name,
-                                        (unsigned long long)line);
+    if (pqf__cc_key_part(&src->chg, k, s, n, present) == PQF_OK)
+        return PQF_OK;
+    src->err = src->chg.err;
+    return pqf_error_prefix(&src->err, "%s:%llu: ", src->name, (unsigned long long)line);
 }
 
 static pqf_err cc_json(pqf_source *src, const pqf__json *rec, uint64_t line, bool *skip,
                        char *op, const char **wm, size_t *wn)
 {
-    pqf__buf_reset(&src->keybuf);
-    for (int k = 0; k < src->nkey; k++) {
+    pqf__cc *cc = &src->chg;
+    pqf__cc_key_reset(cc);
+    for (int k = 0; k < cc->nkey; k++) {
         const char *ks = NULL;
         size_t kn = 0;
-        bool p = json_text(pqf__json_get(rec, src->nodes[src->key_node[k]].name), &ks, &kn);
+        bool p = json_text(pqf__json_get(rec, src->nodes[cc->key_node[k]].name), &ks, &kn);
         pqf_err r = key_part(src, k, ks, kn, p, line);
         if (r != PQF_OK)
             return r;
     }
-    const pqf__json *v = pqf__json_get(rec, src->nodes[src->wm_node].name);
+    const pqf__json *v = pqf__json_get(rec, src->nodes[cc->wm_node].name);
     bool present = json_text(v, wm, wn);
     pqf_err rc = cc_filter(src, *wm, *wn, present, line, skip);
     if (rc != PQF_OK || *skip)
         return rc;
-    *op = 'U';
-    if (src->cre_node > 0) {
-        const char *cs;
-        size_t cn;
-        if (json_text(pqf__json_get(rec, src->nodes[src->cre_node].name), &cs, &cn) &&
-            cn == *wn && memcmp(cs, *wm, cn) == 0)
-            *op = 'I';
-    }
-    if (src->del_node > 0) {
-        const pqf__json *d = pqf__json_get(rec, src->nodes[src->del_node].name);
+    const char *cs = NULL;
+    size_t cn = 0;
+    bool cp = cc->cre_node > 0 &&
+              json_text(pqf__json_get(rec, src->nodes[cc->cre_node].name), &cs, &cn);
+    bool del = false;
+    if (cc->del_node > 0) {
+        const pqf__json *d = pqf__json_get(rec, src->nodes[cc->del_node].name);
         const char *ds;
         size_t dn;
-        if (d && ((d->type == PQF__JBOOL && d->b) || (json_text(d, &ds, &dn) && truthy(ds, dn))))
-            *op = 'D';
+        del = d && ((d->type == PQF__JBOOL && d->b) ||
+                    (json_text(d, &ds, &dn) && pqf__cc_truthy(ds, dn)));
     }
+    *op = pqf__cc_op(cc, *wm, *wn, cs, cn, cp, del);
     return PQF_OK;
 }
 
@@ -485,8 +387,9 @@ static pqf_err cc_csv(pqf_source *src, uint64_t line, bool *skip, char *op, cons
                       size_t *wn)
 {
     const pqf__csv *c = src->csv;
-    pqf__buf_reset(&src->keybuf);
-    for (int k = 0; k < src->nkey; k++) {
+    pqf__cc *cc = &src->chg;
+    pqf__cc_key_reset(cc);
+    for (int k = 0; k < cc->nkey; k++) {
         int fi = src->key_field[k];
         const pqf__csv_field *kf = fi >= 0 && (size_t)fi < c->nfields ? &c->fields[fi] : NULL;
         bool p = kf && !pqf__csv_is_null(c, kf);
@@ -503,17 +406,14 @@ static pqf_err cc_csv(pqf_source *src, uint64_t line, bool *skip, char *op, cons
     pqf_err rc = cc_filter(src, *wm, *wn, present, line, skip);
     if (rc != PQF_OK || *skip)
         return rc;
-    *op = 'U';
-    if (src->cre_field >= 0 && (size_t)src->cre_field < c->nfields) {
-        const pqf__csv_field *cf = &c->fields[src->cre_field];
-        if (cf->len == *wn && memcmp(cf->p, *wm, *wn) == 0)
-            *op = 'I';
-    }
-    if (src->del_field >= 0 && (size_t)src->del_field < c->nfields) {
-        const pqf__csv_field *df = &c->fields[src->del_field];
-        if (!pqf__csv_is_null(c, df) && truthy(df->p, df->len))
-            *op = 'D';
-    }
+    const pqf__csv_field *cf = src->cre_field >= 0 && (size_t)src->cre_field < c->nfields
+                                   ? &c->fields[src->cre_field]
+                                   : NULL;
+    const pqf__csv_field *df = src->del_field >= 0 && (size_t)src->del_field < c->nfields
+                                   ? &c->fields[src->del_field]
+                                   : NULL;
+    bool del = df && !pqf__csv_is_null(c, df) && pqf__cc_truthy(df->p, df->len);
+    *op = pqf__cc_op(cc, *wm, *wn, cf ? cf->p : "", cf ? cf->len : 0, cf != NULL, del);
     return PQF_OK;
 }
 
@@ -758,78 +658,19 @@ static pqf_err open_array_page(pqf_source *src, const pqf_source_opts *opts, pqf
     return PQF_OK;
 }
 
-/* Resolve the change-capture columns. */
+/* Resolve the change-capture columns (source/changes.c) and mark the
+ * generated ones, which the input does not carry. */
 static pqf_err open_changes(pqf_source *src, const pqf_change_opts *co, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
-    const pnode *root = &src->nodes[0];
-    struct {
-        const char *name;
-        int *node;
-        bool generated;
-    } cols[] = {{co->watermark, &src->wm_node, false}, {co->delete_column, &src->del_node, false},
-                {co->created_column, &src->cre_node, false}, {"_op", &src->op_node, true},
-                {"_seq", &src->seq_node, true}, {"_ts", &src->ts_node, true}};
     src->cc = true;
-    src->co = co;
-    src->seq_next = co->seq_base;
-    for (const char *k = co->key; k && *k;) {
-        size_t n = strcspn(k, ",");
-        if (src->nkey == 8)
-            PQF_FAIL(err, PQF_ERR_INVALID_ARG, "change capture: at most 8 key columns");
-        int id = -1;
-        for (int j = 0; j < root->nkids; j++) {
-            const pnode *kn = &src->nodes[root->kids[j]];
-            if (kn->name_len == n && memcmp(kn->name, k, n) == 0)
-                id = root->kids[j];
-        }
-        if (id < 0 || src->nodes[id].group)
-            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: key column '%.*s' is not a plain "
-                     "top-level column of the schema", (int)n, k);
-        src->key_field[src->nkey] = -1;
-        src->key_node[src->nkey++] = id;
-        k += n + (k[n] == ',');
-    }
     src->wm_field = src->del_field = src->cre_field = -1;
-    if (!co->watermark)
-        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "change capture needs a watermark column");
-    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
-        *cols[k].node = -1;
-        if (!cols[k].name)
-            continue;
-        for (int j = 0; j < root->nkids; j++)
-            if (strcmp(src->nodes[root->kids[j]].name, cols[k].name) == 0)
-                *cols[k].node = root->kids[j];
-        if (*cols[k].node < 0)
-            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: column '%s' is not in the schema",
-                     cols[k].name);
-        pnode *pn = &src->nodes[*cols[k].node];
-        if (pn->group)
-            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: column '%s' must be a plain column",
-                     cols[k].name);
-        pn->generated = cols[k].generated;
-    }
-    if (co->after) {
-        const pnode *wn = &src->nodes[src->wm_node];
-        pqf__val v;
-        const char *why = pqf__value_parse(&wn->conv, co->after, strlen(co->after), &v);
-        if (why)
-            PQF_FAIL(err, PQF_ERR_VALUE, "the last exported watermark '%s' of '%s' does not parse: %s",
-                     co->after, wn->label, why);
-        PQF_TRY(val_keep(&src->after, &src->after_bytes, &wn->conv, &v));
-        src->has_after = true;
-    }
-    if (co->floor) {
-        const pnode *wn = &src->nodes[src->wm_node];
-        pqf__val v;
-        const char *why = pqf__value_parse(&wn->conv, co->floor, strlen(co->floor), &v);
-        if (why)
-            PQF_FAIL(err, PQF_ERR_VALUE, "watermark floor '%s' of '%s' does not parse: %s",
-                     co->floor, wn->label, why);
-        PQF_TRY(val_keep(&src->floor, &src->floor_bytes, &wn->conv, &v));
-        src->has_floor = true;
-        src->floor_text = co->floor;
-    }
+    for (int k = 0; k < 8; k++)
+        src->key_field[k] = -1;
+    PQF_TRY(pqf__cc_init(&src->chg, src->schema, co, err));
+    src->nodes[src->chg.op_node].generated = true;
+    src->nodes[src->chg.seq_node].generated = true;
+    src->nodes[src->chg.ts_node].generated = true;
 done:
     return rc;
 }
@@ -845,14 +686,14 @@ static pqf_err open_changes_csv(pqf_source *src, pqf_error *err)
             int id = src->col_node[i];
             if (id < 0)
                 continue;
-            if (id == src->wm_node)
+            if (id == src->chg.wm_node)
                 src->wm_field = (int)i;
-            for (int k = 0; k < src->nkey; k++)
-                if (id == src->key_node[k])
+            for (int k = 0; k < src->chg.nkey; k++)
+                if (id == src->chg.key_node[k])
                     src->key_field[k] = (int)i;
-            if (id == src->del_node)
+            if (id == src->chg.del_node)
                 src->del_field = (int)i;
-            if (id == src->cre_node)
+            if (id == src->chg.cre_node)
                 src->cre_field = (int)i;
             if (src->nodes[id].generated)
                 PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: the input has a column '%s', which change "
@@ -865,13 +706,11 @@ done:
 
 void pqf_source_watermarks(const pqf_source *src, const char **min, const char **max)
 {
-    *min = src->have_wm ? (const char *)src->wm_min_text.data : NULL;
-    *max = src->have_wm ? (const char *)src->wm_max_text.data : NULL;
+    pqf__cc_watermarks(&src->chg, min, max);
 }
 
-uint64_t pqf_source_skipped(const pqf_source *src) { return src->skipped; }
-
-uint64_t pqf_source_duplicates(const pqf_source *src) { return src->duplicates; }
+uint64_t pqf_source_skipped(const pqf_source *src) { return src->chg.skipped; }
+uint64_t pqf_source_duplicates(const pqf_source *src) { return src->chg.duplicates; }
 
 /* ---- public ------------------------------------------------------------------ */
 
@@ -944,13 +783,8 @@ void pqf_source_free(pqf_source *src)
     if (src->array_page)
         pqf__json_doc_free(&src->page_doc);
     pqf__buf_free(&src->tmp);
-    pqf__buf_free(&src->after_bytes);
-    pqf__buf_free(&src->floor_bytes);
-    pqf__buf_free(&src->keybuf);
-    pqf__buf_free(&src->wm_min_bytes);
-    pqf__buf_free(&src->wm_max_bytes);
-    pqf__buf_free(&src->wm_min_text);
-    pqf__buf_free(&src->wm_max_text);
+    if (src->cc)
+        pqf__cc_free(&src->chg);
     free(src);
 }
 
@@ -1029,13 +863,6 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
     pqf__json_doc_init(&src->doc, &jl);
     pqf__buf_init(&src->tmp, opts->max_record_bytes ? opts->max_record_bytes * 2 : 128u << 20);
-    pqf__buf_init(&src->after_bytes, 1u << 20);
-    pqf__buf_init(&src->floor_bytes, 1u << 20);
-    pqf__buf_init(&src->keybuf, 1u << 20);
-    pqf__buf_init(&src->wm_min_bytes, 1u << 20);
-    pqf__buf_init(&src->wm_max_bytes, 1u << 20);
-    pqf__buf_init(&src->wm_min_text, 1u << 20);
-    pqf__buf_init(&src->wm_max_text, 1u << 20);
     src->nnodes = pqf_schema_node_count(schema);
     src->nodes = calloc((size_t)src->nnodes, sizeof *src->nodes);
     if (!src->nodes)
