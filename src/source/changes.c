@@ -126,6 +126,8 @@ pqf_err pqf__cc_init(pqf__cc *cc, const pqf_schema *schema, const pqf_change_opt
         cc->floor_text = co->floor;
     }
 done:
+    if (rc != PQF_OK)
+        pqf__cc_free(cc);
     return rc;
 }
 

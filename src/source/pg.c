@@ -85,6 +85,9 @@ typedef struct pg {
     pthread_t thread;
     pgqueue *q;
     PGcancel *cancel; /* taken before the thread starts: conn is then the thread's */
+    char *cur;            /* the current row's CopyData message (PQfreemem) */
+    const uint8_t *tp;    /* its tuple, after the field count */
+    size_t tn;
 } pg;
 
 typedef struct pgtype {
@@ -657,10 +660,13 @@ static pqf_err put_array(pqf_dbsource *src, pqf_writer *w, int col, pgdec dec, c
 
 static const uint8_t copy_sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xFF, '\r', '\n', 0};
 
-/* One tuple (without its field count) from a CopyData message. */
-static pqf_err put_tuple(pqf_dbsource *src, pg *g, pqf_writer *w, const uint8_t *p, size_t n)
+/* Write the current tuple's fields. */
+static pqf_err pg_put(pqf_dbsource *src, pqf_writer *w)
 {
-    pqf_err rc = pqf__db_row_begin(src, w);
+    pg *g = src->impl;
+    const uint8_t *p = g->tp;
+    size_t n = g->tn;
+    pqf_err rc = PQF_OK;
     size_t off = 0;
     for (int i = 0; i < src->ncols && rc == PQF_OK; i++) {
         if (n - off < 4)
@@ -692,7 +698,39 @@ static pqf_err put_tuple(pqf_dbsource *src, pg *g, pqf_writer *w, const uint8_t 
     }
     if (rc == PQF_OK && off != n)
         rc = pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "trailing bytes in a COPY row");
-    return rc == PQF_OK ? pqf__db_row_end(src, w) : rc;
+    return rc;
+}
+
+/* Decode one scalar field of the current tuple (walking the lengths to it). */
+static pqf_err pg_get(pqf_dbsource *src, int col, pqf__dbval *v)
+{
+    pg *g = src->impl;
+    const uint8_t *p = g->tp;
+    size_t n = g->tn, off = 0;
+    for (int i = 0;; i++) {
+        if (n - off < 4)
+            return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
+        int32_t len = (int32_t)be32(p + off);
+        off += 4;
+        if (len >= 0 && (size_t)len > n - off)
+            return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
+        if (i < col) {
+            off += len > 0 ? (size_t)len : 0;
+            continue;
+        }
+        if (len < 0) {
+            memset(v, 0, sizeof *v);
+            v->kind = PQF__DV_NULL;
+            return PQF_OK;
+        }
+        if (g->cols[col].list)
+            return pqf__db_row_error(src, PQF_ERR_SCHEMA, col, "an array cannot be a key, "
+                                     "watermark, created or delete column");
+        const char *why = decode(g->cols[col].dec, p + off, (size_t)len, v);
+        return why ? pqf__db_row_error(src, PQF_ERR_VALUE, col, "%s (%s)", why,
+                                       src->cols[col].type_name)
+                   : PQF_OK;
+    }
 }
 
 /* The reader thread: the only user of the connection while it runs. */
@@ -760,7 +798,7 @@ static pqf_err pg_finish_copy(pqf_dbsource *src, pg *g)
     pqf_err rc = PQF_OK;
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = result_error(src, g->conn, res, "reading the rows", &src->err);
-        pqf_error_prefix(&src->err, "after row %llu: ", (unsigned long long)src->rows);
+        pqf_error_prefix(&src->err, "after row %llu: ", (unsigned long long)src->read);
     }
     PQclear(res);
     while ((res = PQgetResult(g->conn)) != NULL)
@@ -769,11 +807,13 @@ static pqf_err pg_finish_copy(pqf_dbsource *src, pg *g)
     return rc;
 }
 
-static pqf_err pg_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
+static pqf_err pg_fetch(pqf_dbsource *src, bool *eof)
 {
     pg *g = src->impl;
     pqf_err rc = PQF_OK;
     char *msg = NULL;
+    PQfreemem(g->cur);
+    g->cur = NULL;
     if (!g->copying) {
         PGresult *res = PQexec(g->conn, (const char *)g->sql.data);
         if (!res || PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -810,7 +850,7 @@ static pqf_err pg_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
             char m[300];
             reader_stop(g);
             rc = pqf_error_set(&src->err, PQF_ERR_NET, "%s: after row %llu: reading COPY data: %s",
-                               src->label, (unsigned long long)src->rows,
+                               src->label, (unsigned long long)src->read,
                                trim_msg(PQerrorMessage(g->conn), m, sizeof m));
             goto done;
         }
@@ -819,7 +859,7 @@ static pqf_err pg_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
         if (n > src->max_row_bytes)
             PQF_FAIL(&src->err, PQF_ERR_LIMIT,
                      "%s: row %llu: %zu bytes, more than the limit of %zu", src->label,
-                     (unsigned long long)src->rows + 1, n, src->max_row_bytes);
+                     (unsigned long long)src->read + 1, n, src->max_row_bytes);
         if (!g->header_done) {
             if (n < 19 || memcmp(p, copy_sig, 11) != 0)
                 PQF_FAIL(&src->err, PQF_ERR_CORRUPT, "%s: not a binary COPY stream", src->label);
@@ -847,8 +887,11 @@ static pqf_err pg_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
         }
         if (nf != src->ncols)
             PQF_FAIL(&src->err, PQF_ERR_CORRUPT, "%s: row %llu has %d fields, expected %d",
-                     src->label, (unsigned long long)src->rows + 1, nf, src->ncols);
-        rc = put_tuple(src, g, w, p + 2, n - 2);
+                     src->label, (unsigned long long)src->read + 1, nf, src->ncols);
+        g->cur = msg; /* freed by the next fetch or close */
+        msg = NULL;
+        g->tp = p + 2;
+        g->tn = n - 2;
         goto done;
     }
 done:
@@ -873,13 +916,14 @@ static void pg_close(void *impl)
         pthread_cond_destroy(&g->q->can_get);
         free(g->q);
     }
+    PQfreemem(g->cur);
     PQfinish(g->conn);
     free(g->cols);
     pqf__buf_free(&g->sql);
     free(g);
 }
 
-static const pqf__dbdriver pg_driver = {"postgres", pg_next, pg_close};
+static const pqf__dbdriver pg_driver = {"postgres", pg_fetch, pg_get, pg_put, pg_close};
 
 /* ---- open ------------------------------------------------------------------------------ */
 
