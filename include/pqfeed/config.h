@@ -8,12 +8,15 @@
  *   tables:
  *     issues:
  *       source: {format: ndjson, path: ./pages/issues}   # file or folder; csv|ndjson
+ *       # or {format: postgres, conninfo: "host=... dbname=...", table: public.t}
+ *       # or {format: sqlite, path: ./app.db, table: t}       (query: "SELECT ..." for either)
  *       schema: ./issues.schema.json # or infer_rows: 1000
  *       key: [id]
  *       mode: changes                # snapshot (default) | changes
  *       watermark: updated_at
  *       delete_column: deleted
  *       created_column: created_at
+ *       overlap: 10m                 # changes: re-read window, de-duplicated by key
  *       target_file_size: 128M
  *       codec: zstd                  # and level, row_group_size, page_size, page_version
  *
@@ -49,6 +52,11 @@ typedef struct pqf_config_table {
     uint64_t target_file_bytes; /* 0: default */
     pqf_writer_opts writer; /* codec, level, sizes, page version from the file */
     unsigned line;          /* where the table is defined */
+    /* a database source (format postgres or sqlite): */
+    char *db_driver;        /* "postgres" or "sqlite"; NULL: files */
+    char *conninfo;         /* postgres: libpq conninfo or URI (sqlite: path holds the file) */
+    char *db_table, *db_query; /* one of them */
+    int64_t overlap_ms;     /* changes: the overlap window (0: none) */
 } pqf_config_table;
 
 typedef struct pqf_config {

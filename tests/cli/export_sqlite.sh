@@ -89,6 +89,41 @@ else
     skip "DuckDB: snapshot plus increments equal the table" "no node/DuckDB in tests/interop"
 fi
 
+# ---- from a pipeline config: pqfeed run exports the SQLite table's changes and applies them ----
+P=$T/pipe
+mkdir -p "$P"
+sqlite3 "$D" ".backup '$P/app.db'"
+cat >"$P/pipeline.yaml" <<'YAML'
+primary: ./feed
+sink: sqlite:./warehouse.db
+tables:
+  issues:
+    source: {format: sqlite, path: app.db, table: issues}
+    key: [id]
+    mode: changes
+    watermark: updated
+    delete_column: deleted
+    created_column: created
+    overlap: 10m
+    target_file_size: 16K
+YAML
+sink_eq() { # the sink's rows equal the source's live rows
+    [ "$(sqlite3 "$P/warehouse.db" "SELECT id, title, points FROM issues ORDER BY id")" = \
+      "$(sqlite3 "$P/app.db" "SELECT id, title, points FROM issues WHERE NOT deleted ORDER BY id")" ]
+}
+check "pqfeed run --once: a config table from SQLite in changes mode" "$PQF" run "$P/pipeline.yaml" --once --as-of 2026-01-05T06:00:00Z
+check "the sink equals the table" sink_eq
+nchanged=$(sqlite3 "$P/app.db" "SELECT count(*) FROM issues WHERE id % 10 = 3 OR (id % 10 = 4 AND NOT deleted)")
+sqlite3 "$P/app.db" "UPDATE issues SET title = 'cycle 2', updated = datetime(updated, '+3 hours') WHERE id % 10 = 3;
+UPDATE issues SET deleted = 1, updated = datetime(updated, '+3 hours') WHERE id % 10 = 4 AND NOT deleted;"
+check "a second cycle after SQL updates and deletes" "$PQF" run "$P/pipeline.yaml" --once --as-of 2026-01-05T07:00:00Z
+check "the sink equals the table again" sink_eq
+"$PQF" log "$P/feed" issues --json >"$T/plog.json"
+check_grep "the second commit holds only the changed rows" '"seq":2,"kind":"changes","schema_version":1,"rows":'"$nchanged"',' "$T/plog.json"
+printf 'primary: x\ntables:\n  t:\n    source: {format: postgres, table: t}\n' >"$T/badpg.yaml"
+check_exit "a config postgres source without a conninfo" 3 "$PQF" export --config "$T/badpg.yaml"
+check_grep "names the file, line and key" "badpg.yaml:4: tables.t.source: format postgres needs a conninfo" "$T/last.out"
+
 # bad input: named with the table and row, nothing committed
 E=$T/efeed
 sqlite3 "$T/bad.db" "CREATE TABLE nokey(k INTEGER, updated DATETIME); INSERT INTO nokey VALUES (1, '2026-01-05 00:00:01'), (NULL, '2026-01-05 00:00:02');
