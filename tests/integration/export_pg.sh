@@ -101,6 +101,24 @@ else
     skip "DuckDB: snapshot plus increments equal the table" "no node/DuckDB in tests/interop"
 fi
 
+# from a pipeline config: the same table in changes mode, twice
+mkdir -p "$T/pipe"
+cat >"$T/pipe/pipeline.yaml" <<YAML
+primary: ./feed
+tables:
+  tickets:
+    source: {format: postgres, conninfo: "$PQF_TEST_PG", table: tickets}
+    key: [id]
+    mode: changes
+    watermark: updated
+    delete_column: deleted
+YAML
+check "export --config with a postgres source" "$PQF" export --config "$T/pipe/pipeline.yaml" --json
+check_grep "every row" "\"rows\":$(psql -X -At "$PQF_TEST_PG" -c "SELECT count(*) FROM tickets")," "$T/last.out"
+psql_ -c "UPDATE tickets SET points = 0, updated = now() WHERE id BETWEEN 100 AND 149" >/dev/null
+check "and again after an update" "$PQF" export --config "$T/pipe/pipeline.yaml" --json
+check_grep "only the changed rows" '"seq":2,"rows":50,"skipped":0,' "$T/last.out"
+
 # bad rows: named with the table (or query) and row, nothing committed
 E=$T/efeed
 check_exit "a row missing its key" 3 "$PQF" export "$E" --table nokey --pg "$PQF_TEST_PG" --pg-query "SELECT * FROM (VALUES (1, timestamptz '2026-01-05 00:00:01+00'), (NULL, timestamptz '2026-01-05 00:00:02+00')) v(k, updated)" --key k --watermark updated --mode changes
