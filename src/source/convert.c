@@ -56,6 +56,10 @@ struct pqf_source {
     pqf__cc chg;
     int wm_field, del_field, cre_field; /* CSV field index or -1 */
     int key_field[8];
+    bool stream;              /* lines go through the streaming shredder */
+    int max_depth;
+    size_t max_string;
+    pqf__buf sbuf, kbuf;      /* streaming: decoded strings with escapes */
     /* both */
     pqf__json_doc doc;
     pqf__buf tmp;
@@ -592,8 +596,505 @@ static pqf_err ndjson_record(pqf_source *src, const pqf__json **rec, bool *eof)
     return PQF_OK;
 }
 
+/* ---- NDJSON lines, streamed ------------------------------------------------------
+ *
+ * NDJSON lines without change capture skip the tree: the line's tokens go
+ * through the plan straight into the writer, and strings without escapes go
+ * as pointers into the read buffer. Only the values of JSON-typed columns and
+ * of ignored fields are parsed as a tree (their text is needed whole, or only
+ * checked). On any error the line is parsed again as a tree, so that a syntax
+ * error anywhere in it is reported first and worded as before; otherwise the
+ * streamed error stands. The writer is poisoned either way. Change capture
+ * keeps the tree path: it must see the key and watermark before writing. */
+
+typedef struct jscan {
+    const char *p, *e;
+    int depth; /* of the container being read (the record is 1) */
+} jscan;
+
+#define JS_SYNTAX PQF_ERR_PARSE /* worded by the tree parser's second pass */
+
+static inline void js_ws(jscan *s)
+{
+    while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static inline bool js_lit(jscan *s, const char *lit, size_t n)
+{
+    if ((size_t)(s->e - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+static int js_hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static size_t js_utf8(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The string at s->p (a '"'), decoded: a pointer into the line when it has
+ * no escapes, else into b (capped like the tree parser's strings). */
+static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **out, size_t *n)
+{
+    const char *p = s->p + 1, *e = s->e, *start = p;
+    bool high = false;
+    while (p < e && *p != '"' && *p != '\\') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20)
+            return JS_SYNTAX;
+        high |= c >= 0x80;
+        p++;
+    }
+    if (p >= e)
+        return JS_SYNTAX;
+    if (*p == '"') {
+        *out = start;
+        *n = (size_t)(p - start);
+    } else {
+        pqf__buf_reset(b);
+        if (pqf__buf_append(b, start, (size_t)(p - start)) != PQF_OK)
+            return JS_SYNTAX;
+        while (p < e && *p != '"') {
+            unsigned char c = (unsigned char)*p;
+            if (c < 0x20)
+                return JS_SYNTAX;
+            if (c != '\\') {
+                high |= c >= 0x80;
+                if (pqf__buf_append_byte(b, c) != PQF_OK)
+                    return JS_SYNTAX;
+                p++;
+                continue;
+            }
+            if (e - p < 2)
+                return JS_SYNTAX;
+            char x = p[1], ch = 0, u[4];
+            size_t un = 0;
+            p += 2;
+            switch (x) {
+            case '"': case '\\': case '/': ch = x; break;
+            case 'b': ch = '\b'; break;
+            case 'f': ch = '\f'; break;
+            case 'n': ch = '\n'; break;
+            case 'r': ch = '\r'; break;
+            case 't': ch = '\t'; break;
+            case 'u': {
+                int h = e - p >= 4 ? js_hex4(p) : -1;
+                if (h < 0)
+                    return JS_SYNTAX;
+                p += 4;
+                uint32_t cp = (uint32_t)h;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    int lo = e - p >= 6 && p[0] == '\\' && p[1] == 'u' ? js_hex4(p + 2) : -1;
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        return JS_SYNTAX;
+                    p += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    return JS_SYNTAX;
+                }
+                un = js_utf8(u, cp);
+                break;
+            }
+            default:
+                return JS_SYNTAX;
+            }
+            if (un ? pqf__buf_append(b, u, un) != PQF_OK : pqf__buf_append_byte(b, (uint8_t)ch) != PQF_OK)
+                return JS_SYNTAX;
+        }
+        if (p >= e)
+            return JS_SYNTAX;
+        *out = b->data ? (const char *)b->data : "";
+        *n = b->len;
+    }
+    if (*n > src->max_string || (high && !pqf__utf8_valid(*out, *n)))
+        return JS_SYNTAX;
+    s->p = p + 1;
+    return PQF_OK;
+}
+
+static pqf_err js_number(jscan *s, const char **out, size_t *n)
+{
+    const char *p = s->p, *e = s->e;
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if (p < e && *p >= '1' && *p <= '9')
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+    else
+        return JS_SYNTAX;
+    if (p < e && *p == '.') {
+        p++;
+        if (p == e || (unsigned)(*p - '0') > 9)
+            return JS_SYNTAX;
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p == e || (unsigned)(*p - '0') > 9)
+            return JS_SYNTAX;
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+    }
+    *out = s->p;
+    *n = (size_t)(p - s->p);
+    if (*n > 128) /* the tree parser's default number cap */
+        return JS_SYNTAX;
+    s->p = p;
+    return PQF_OK;
+}
+
+static pqf__jtype js_type(char c)
+{
+    return c == '"' ? PQF__JSTR : c == '{' ? PQF__JOBJ : c == '[' ? PQF__JARR
+         : c == 't' || c == 'f' ? PQF__JBOOL : c == 'n' ? PQF__JNULL : PQF__JNUM;
+}
+
+static pqf_err js_mismatch(pqf_source *src, uint64_t line, const pnode *pn, const char *want,
+                           char c)
+{
+    return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field '%s': expected %s, found %s",
+                         src->name, (unsigned long long)line, pn->label, want,
+                         pqf__json_type_name(js_type(c)));
+}
+
+/* The value at s->p as a tree (src->doc), for JSON-typed columns and ignored
+ * fields: its end is found by bracket matching, then the tree parser checks
+ * it with the depth that is left. */
+static pqf_err js_tree(pqf_source *src, jscan *s, pqf__json **v)
+{
+    const char *p = s->p, *e = s->e;
+    char c = *p;
+    if (c == '{' || c == '[') {
+        if (s->depth + 1 > src->max_depth)
+            return JS_SYNTAX;
+        int d = 0;
+        while (p < e) {
+            c = *p;
+            if (c == '"') {
+                for (p++; p < e && *p != '"'; p++)
+                    if (*p == '\\')
+                        p++;
+                if (p >= e)
+                    return JS_SYNTAX;
+            } else if (c == '{' || c == '[') {
+                d++;
+            } else if (c == '}' || c == ']') {
+                if (--d == 0)
+                    break;
+            }
+            p++;
+        }
+        if (p >= e)
+            return JS_SYNTAX;
+        p++;
+    } else if (c == '"') {
+        for (p++; p < e && *p != '"'; p++)
+            if (*p == '\\')
+                p++;
+        if (p >= e)
+            return JS_SYNTAX;
+        p++;
+    } else {
+        while (p < e && !strchr(",}] \t\r\n", *p))
+            p++;
+    }
+    pqf__json_limits jl = {src->max_depth - s->depth, src->max_string, 0, 0};
+    pqf__json_doc_free(&src->doc);
+    pqf__json_doc_init(&src->doc, &jl);
+    if (pqf__json_parse(&src->doc, s->p, (size_t)(p - s->p), v) != PQF_OK)
+        return JS_SYNTAX;
+    s->p = p;
+    return PQF_OK;
+}
+
+static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line);
+
+static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    pqf_err rc;
+    js_ws(s);
+    if (s->p >= s->e)
+        return JS_SYNTAX;
+    char c = *s->p;
+    if (c == 'n') {
+        if (!js_lit(s, "null", 4))
+            return JS_SYNTAX;
+        if (!pn->nullable)
+            return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field '%s' is null but not nullable",
+                                 src->name, (unsigned long long)line, pn->label);
+        rc = pqf_writer_null(w, id);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (!pn->group) {
+        const char *t = NULL;
+        size_t n = 0;
+        switch (pn->conv.kind) {
+        case PQF__V_JSON: {
+            pqf__json *v;
+            rc = js_tree(src, s, &v);
+            if (rc != PQF_OK)
+                return rc;
+            return shred_leaf(src, w, id, v, line);
+        }
+        case PQF__V_BOOL: {
+            bool b = c == 't';
+            if (c != 't' && c != 'f')
+                return js_mismatch(src, line, pn, "a boolean", c);
+            if (!js_lit(s, b ? "true" : "false", b ? 4 : 5))
+                return JS_SYNTAX;
+            rc = pqf_writer_bool(w, id, b);
+            return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+        }
+        case PQF__V_INT:
+        case PQF__V_FLOAT:
+        case PQF__V_DOUBLE:
+        case PQF__V_DECIMAL:
+            if (c == '"')
+                rc = js_string(src, s, &src->sbuf, &t, &n);
+            else if (c == '-' || (unsigned)(c - '0') <= 9)
+                rc = js_number(s, &t, &n);
+            else
+                return js_mismatch(src, line, pn, "a number", c);
+            break;
+        default:
+            if (c != '"')
+                return js_mismatch(src, line, pn, "a string", c);
+            rc = js_string(src, s, &src->sbuf, &t, &n);
+            break;
+        }
+        if (rc != PQF_OK)
+            return rc;
+        pqf__val val;
+        const char *why = pqf__value_parse(&pn->conv, t, n, &val);
+        if (PQF_UNLIKELY(why != NULL)) {
+            char lab[300];
+            snprintf(lab, sizeof lab, "'%s'", pn->label);
+            return value_error(src, line, lab, pn, t, n, why);
+        }
+        rc = pqf__write_value(w, id, &pn->conv, &val);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (pn->is_list) {
+        if (c != '[')
+            return js_mismatch(src, line, pn, "an array", c);
+        if (++s->depth > src->max_depth)
+            return JS_SYNTAX;
+        s->p++;
+        rc = pqf_writer_list_begin(w, id);
+        if (rc != PQF_OK)
+            return writer_error(src, w, rc, line);
+        js_ws(s);
+        if (s->p < s->e && *s->p == ']') {
+            s->p++;
+        } else {
+            for (;;) {
+                rc = js_value(src, s, w, pn->elem, line);
+                if (rc != PQF_OK)
+                    return rc;
+                js_ws(s);
+                if (s->p < s->e && *s->p == ',') {
+                    s->p++;
+                    continue;
+                }
+                if (s->p < s->e && *s->p == ']') {
+                    s->p++;
+                    break;
+                }
+                return JS_SYNTAX;
+            }
+        }
+        s->depth--;
+        rc = pqf_writer_list_end(w);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (c != '{')
+        return js_mismatch(src, line, pn, "an object", c);
+    rc = pqf_writer_struct_begin(w, id);
+    if (rc != PQF_OK)
+        return writer_error(src, w, rc, line);
+    rc = js_members(src, s, w, id, line);
+    if (rc != PQF_OK)
+        return rc;
+    rc = pqf_writer_struct_end(w);
+    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+}
+
+/* The object at s->p ('{'): members matched to the children like
+ * shred_members (in order first), each seen at most once. */
+static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    static const pqf__json seen_mark;
+    pqf_err rc = PQF_OK;
+    if (++s->depth > src->max_depth)
+        return JS_SYNTAX;
+    s->p++;
+    for (int k = 0; k < pn->nkids; k++)
+        pn->slots[k] = NULL;
+    js_ws(s);
+    if (s->p < s->e && *s->p == '}') {
+        s->p++;
+    } else {
+        for (;;) {
+            const char *key;
+            size_t kl;
+            js_ws(s);
+            if (s->p >= s->e || *s->p != '"')
+                return JS_SYNTAX;
+            rc = js_string(src, s, &src->kbuf, &key, &kl);
+            if (rc != PQF_OK)
+                return rc;
+            js_ws(s);
+            if (s->p >= s->e || *s->p != ':')
+                return JS_SYNTAX;
+            s->p++;
+            int k = -1, c = pn->cursor;
+            if (c < pn->nkids) {
+                const pnode *kn = &src->nodes[pn->kids[c]];
+                if (kn->name_len == kl && memcmp(kn->name, key, kl) == 0)
+                    k = c;
+            }
+            for (int i = 0; k < 0 && i < pn->nkids; i++) {
+                const pnode *kn = &src->nodes[pn->kids[i]];
+                if (kn->name_len == kl && memcmp(kn->name, key, kl) == 0)
+                    k = i;
+            }
+            if (k < 0 || src->nodes[pn->kids[k]].generated) {
+                if (k < 0 && !src->ignore_unknown)
+                    return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                         "%s:%llu: unknown field '%s%s%.*s' (not in the schema)",
+                                         src->name, (unsigned long long)line, pn->label,
+                                         *pn->label ? "." : "", (int)kl, key);
+                /* checked, not written (a duplicate key in it is the tree parser's error) */
+                pqf__json *v;
+                js_ws(s);
+                if (s->p >= s->e)
+                    return JS_SYNTAX;
+                rc = js_tree(src, s, &v);
+                if (rc != PQF_OK)
+                    return rc;
+            } else {
+                if (pn->slots[k])
+                    return JS_SYNTAX; /* a duplicate key */
+                pn->slots[k] = &seen_mark;
+                pn->cursor = k + 1;
+                rc = js_value(src, s, w, pn->kids[k], line);
+                if (rc != PQF_OK)
+                    return rc;
+            }
+            js_ws(s);
+            if (s->p < s->e && *s->p == ',') {
+                s->p++;
+                continue;
+            }
+            if (s->p < s->e && *s->p == '}') {
+                s->p++;
+                break;
+            }
+            return JS_SYNTAX;
+        }
+    }
+    s->depth--;
+    pn->cursor = 0;
+    for (int k = 0; k < pn->nkids; k++) {
+        const pnode *kn = &src->nodes[pn->kids[k]];
+        if (!pn->slots[k] && !kn->nullable && !kn->generated)
+            return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                 "%s:%llu: field '%s' is missing and not nullable", src->name,
+                                 (unsigned long long)line, kn->label);
+    }
+    return PQF_OK;
+}
+
+/* One NDJSON line, streamed into one row. */
+static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
+{
+    const char *line = NULL;
+    size_t n = 0;
+    pqf_err rc = ndjson_line(src, &line, &n, eof);
+    if (rc != PQF_OK || *eof)
+        return rc;
+    jscan s = {line, line + n, 0};
+    js_ws(&s);
+    if (s.p < s.e && *s.p != '{' && strchr("\"[tfn-0123456789", *s.p)) {
+        rc = JS_SYNTAX; /* not an object: the tree pass words it (after a syntax check) */
+    } else {
+        rc = pqf_writer_row_begin(w);
+        if (rc != PQF_OK)
+            return writer_error(src, w, rc, src->line);
+        rc = s.p < s.e ? js_members(src, &s, w, 0, src->line) : JS_SYNTAX;
+        if (rc == PQF_OK) {
+            js_ws(&s);
+            if (s.p != s.e)
+                rc = JS_SYNTAX;
+        }
+        if (rc == PQF_OK) {
+            rc = pqf_writer_row_end(w);
+            return rc != PQF_OK ? writer_error(src, w, rc, src->line) : PQF_OK;
+        }
+    }
+    /* an error: a syntax error anywhere in the line comes first, worded by the tree parser */
+    pqf__json_limits jl = {src->max_depth, src->max_string, 0, 0};
+    pqf__json_doc_free(&src->doc);
+    pqf__json_doc_init(&src->doc, &jl);
+    pqf__json *v;
+    pqf_err prc = pqf__json_parse(&src->doc, line, n, &v);
+    if (prc != PQF_OK)
+        return pqf_error_set(&src->err, prc, "%s:%llu: %s", src->name, (unsigned long long)src->line,
+                             src->doc.err.msg + (strncmp(src->doc.err.msg, "line 1, ", 8) == 0 ? 8 : 0));
+    if (v->type != PQF__JOBJ)
+        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: expected an object, found %s",
+                             src->name, (unsigned long long)src->line, pqf__json_type_name(v->type));
+    if (rc == JS_SYNTAX && src->err.code == PQF_OK) /* should not happen: the two disagree */
+        return pqf_error_set(&src->err, PQF_ERR_PARSE, "%s:%llu: invalid JSON", src->name,
+                             (unsigned long long)src->line);
+    return rc;
+}
+
 static pqf_err ndjson_next(pqf_source *src, pqf_writer *w, bool *eof)
 {
+    if (src->stream)
+        return ndjson_stream(src, w, eof);
     const pqf__json *v = NULL;
     bool skip = false;
     char op = 'U';
@@ -783,6 +1284,8 @@ void pqf_source_free(pqf_source *src)
     if (src->array_page)
         pqf__json_doc_free(&src->page_doc);
     pqf__buf_free(&src->tmp);
+    pqf__buf_free(&src->sbuf);
+    pqf__buf_free(&src->kbuf);
     if (src->cc)
         pqf__cc_free(&src->chg);
     free(src);
@@ -862,6 +1365,10 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     src->next_line = 1;
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
     pqf__json_doc_init(&src->doc, &jl);
+    src->max_depth = src->doc.lim.max_depth;
+    src->max_string = src->doc.lim.max_string;
+    pqf__buf_init(&src->sbuf, src->max_string + 8);
+    pqf__buf_init(&src->kbuf, src->max_string + 8);
     pqf__buf_init(&src->tmp, opts->max_record_bytes ? opts->max_record_bytes * 2 : 128u << 20);
     src->nnodes = pqf_schema_node_count(schema);
     src->nodes = calloc((size_t)src->nnodes, sizeof *src->nodes);
@@ -885,6 +1392,7 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
         if (src->in.len >= 3 && memcmp(src->in.buf, "\xEF\xBB\xBF", 3) == 0)
             src->in.pos = 3;
         PQF_TRY(open_array_page(src, opts, err));
+        src->stream = !src->array_page && !src->cc && !getenv("PQF_NDJSON_TREE");
     }
     if (opts->changes && src->fmt == PQF_FORMAT_CSV)
         PQF_TRY(open_changes_csv(src, err));
