@@ -16,6 +16,7 @@
 #include "source/changes.h"
 #include "source/csv.h"
 #include "source/json.h"
+#include "source/source_int.h"
 #include "source/value.h"
 
 typedef struct pnode {
@@ -672,6 +673,20 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
 {
     const char *p = s->p + 1, *e = s->e, *start = p;
     bool high = false;
+    /* eight bytes at a time while none is '"', '\\' or a control byte */
+    uint64_t hi_acc = 0;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+        uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x);
+        if (special & highs)
+            break;
+        hi_acc |= x;
+        p += 8;
+    }
+    high = (hi_acc & 0x8080808080808080ull) != 0;
     while (p < e && *p != '"' && *p != '\\') {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20)
@@ -848,6 +863,17 @@ static pqf_err js_tree(pqf_source *src, jscan *s, pqf__json **v)
 
 static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line);
 
+/* Names are short: a loop beats a call to memcmp. */
+static inline bool js_key_eq(const pnode *kn, const char *key, size_t n)
+{
+    if (kn->name_len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (kn->name[i] != key[i])
+            return false;
+    return true;
+}
+
 static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
 {
     pnode *pn = &src->nodes[id];
@@ -989,16 +1015,11 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
                 return JS_SYNTAX;
             s->p++;
             int k = -1, c = pn->cursor;
-            if (c < pn->nkids) {
-                const pnode *kn = &src->nodes[pn->kids[c]];
-                if (kn->name_len == kl && memcmp(kn->name, key, kl) == 0)
-                    k = c;
-            }
-            for (int i = 0; k < 0 && i < pn->nkids; i++) {
-                const pnode *kn = &src->nodes[pn->kids[i]];
-                if (kn->name_len == kl && memcmp(kn->name, key, kl) == 0)
+            if (c < pn->nkids && js_key_eq(&src->nodes[pn->kids[c]], key, kl))
+                k = c;
+            for (int i = 0; k < 0 && i < pn->nkids; i++)
+                if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
                     k = i;
-            }
             if (k < 0 || src->nodes[pn->kids[k]].generated) {
                 if (k < 0 && !src->ignore_unknown)
                     return pqf_error_set(&src->err, PQF_ERR_VALUE,
@@ -1056,13 +1077,13 @@ static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
         return rc;
     jscan s = {line, line + n, 0};
     js_ws(&s);
-    if (s.p < s.e && *s.p != '{' && strchr("\"[tfn-0123456789", *s.p)) {
+    if (s.p >= s.e || *s.p != '{') {
         rc = JS_SYNTAX; /* not an object: the tree pass words it (after a syntax check) */
     } else {
         rc = pqf_writer_row_begin(w);
         if (rc != PQF_OK)
             return writer_error(src, w, rc, src->line);
-        rc = s.p < s.e ? js_members(src, &s, w, 0, src->line) : JS_SYNTAX;
+        rc = js_members(src, &s, w, 0, src->line);
         if (rc == PQF_OK) {
             js_ws(&s);
             if (s.p != s.e)
@@ -1152,8 +1173,11 @@ static pqf_err open_array_page(pqf_source *src, const pqf_source_opts *opts, pqf
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
     pqf__json_doc_init(&src->page_doc, &jl);
     pqf__json *root;
-    if (pqf__json_parse(&src->page_doc, in->buf + in->pos, in->len - in->pos, &root) != PQF_OK)
-        return pqf_error_set(err, PQF_ERR_PARSE, "%s: %s", src->name, src->page_doc.err.msg);
+    if (pqf__json_parse(&src->page_doc, in->buf + in->pos, in->len - in->pos, &root) != PQF_OK) {
+        pqf_err rc = pqf_error_set(err, PQF_ERR_PARSE, "%s: %s", src->name, src->page_doc.err.msg);
+        pqf__json_doc_free(&src->page_doc); /* not an array page yet: free would not see it */
+        return rc;
+    }
     src->array_page = true;
     src->next_elem = root->child;
     return PQF_OK;
@@ -1343,8 +1367,29 @@ done:
     return rc;
 }
 
+static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
+                           bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
+                           pqf_source **out, pqf_error *err);
+
 pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_source_opts *opts,
                         pqf_source **out, pqf_error *err)
+{
+    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, out,
+                       err);
+}
+
+pqf_err pqf__source_open_mem(const void *data, size_t len, const char *name, bool tree,
+                             const pqf_schema *schema, const pqf_source_opts *opts,
+                             pqf_source **out, pqf_error *err)
+{
+    return source_open(NULL, data, len, name, tree, schema, opts, out, err);
+}
+
+/* PQF_NDJSON_TREE (any value) selects the tree path for NDJSON lines: the
+ * reference the streaming shredder is tested against. */
+static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
+                           bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
+                           pqf_source **out, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_source_opts defaults;
@@ -1380,19 +1425,19 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     size_t buffer = opts->buffer_bytes ? opts->buffer_bytes : 1u << 20;
     size_t maxrec = opts->max_record_bytes ? opts->max_record_bytes : 64u << 20;
     if (src->fmt == PQF_FORMAT_CSV) {
-        PQF_TRY(pqf__csv_open(path, NULL, 0, NULL, &opts->csv, buffer, maxrec, opts->max_fields,
+        PQF_TRY(pqf__csv_open(path, mem, mem_len, name, &opts->csv, buffer, maxrec, opts->max_fields,
                               &src->csv, err));
         src->name = src->csv->in.name;
         PQF_TRY(map_csv_columns(src, err));
     } else {
-        PQF_TRY(pqf__input_open(&src->in, path, NULL, 0, NULL, buffer, maxrec, err));
+        PQF_TRY(pqf__input_open(&src->in, path, mem, mem_len, name, buffer, maxrec, err));
         src->in_open = true;
         src->name = src->in.name;
         PQF_TRY(pqf__input_fill(&src->in, 0, err));
         if (src->in.len >= 3 && memcmp(src->in.buf, "\xEF\xBB\xBF", 3) == 0)
             src->in.pos = 3;
         PQF_TRY(open_array_page(src, opts, err));
-        src->stream = !src->array_page && !src->cc && !getenv("PQF_NDJSON_TREE");
+        src->stream = !src->array_page && !src->cc && !tree;
     }
     if (opts->changes && src->fmt == PQF_FORMAT_CSV)
         PQF_TRY(open_changes_csv(src, err));
