@@ -4,8 +4,10 @@
  * value converter, per struct its children and a slot array used to pair an
  * object's members with the schema's children in one pass, per list its
  * element. CSV fields go straight from the read buffer to the converter and
- * the writer; NDJSON lines are parsed into a JSON tree (arena reset per line)
- * and shredded depth-first. */
+ * the writer; NDJSON lines are streamed: their tokens go through the plan
+ * straight into the writer (see "NDJSON lines, streamed"). Array pages and
+ * lines under change capture are parsed into a JSON tree (arena reset per
+ * line) and shredded depth-first, as are CSV fields holding JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
