@@ -79,7 +79,7 @@ pqf_err pqf__cc_write(pqf__cc *cc, pqf_writer *w, char op, const char *wm, size_
  * (NULL before any). */
 void pqf__cc_watermarks(const pqf__cc *cc, const char **min, const char **max);
 
-/* A delete column's text that means true ("true", "1", "t", "yes", ...). */
+/* A delete column's text that means true: "true", "t", "1" (any case; pqf__parse_bool). */
 bool pqf__cc_truthy(const char *s, size_t n);
 
 #endif
