@@ -854,9 +854,9 @@ static pqf_err js_tree(pqf_source *src, jscan *s, pqf__json **v)
         while (p < e && !strchr(",}] \t\r\n", *p))
             p++;
     }
-    pqf__json_limits jl = {src->max_depth - s->depth, src->max_string, 0, 0};
-    pqf__json_doc_free(&src->doc);
-    pqf__json_doc_init(&src->doc, &jl);
+    /* the arena is kept; only the depth left changes (>= 1 for a container) */
+    pqf__json_doc_reset(&src->doc);
+    src->doc.lim.max_depth = src->max_depth - s->depth;
     if (pqf__json_parse(&src->doc, s->p, (size_t)(p - s->p), v) != PQF_OK)
         return JS_SYNTAX;
     s->p = p;
@@ -1097,9 +1097,8 @@ static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
         }
     }
     /* an error: a syntax error anywhere in the line comes first, worded by the tree parser */
-    pqf__json_limits jl = {src->max_depth, src->max_string, 0, 0};
-    pqf__json_doc_free(&src->doc);
-    pqf__json_doc_init(&src->doc, &jl);
+    pqf__json_doc_reset(&src->doc);
+    src->doc.lim.max_depth = src->max_depth;
     pqf__json *v;
     pqf_err prc = pqf__json_parse(&src->doc, line, n, &v);
     if (prc != PQF_OK)
