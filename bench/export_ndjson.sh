@@ -2,7 +2,8 @@
 # Issue 5's NDJSON benchmark: API pages (NDJSON, nested objects and arrays)
 # to Parquet, `pqfeed export` (one snapshot commit of a local feed, zstd)
 # against DuckDB `SET threads=1; COPY (SELECT * FROM read_json(...)) TO ...
-# (FORMAT parquet, COMPRESSION zstd)` through @duckdb/node-api, in one run.
+# (FORMAT parquet, COMPRESSION zstd)` through @duckdb/node-api, in one run;
+# also pqfeed's tree path (PQF_NDJSON_TREE=1), which the streaming shredder replaced.
 #
 #   ROWS=1000000 (default)  BENCH_DIR=build/bench  PQF=build/pqfeed
 # Results: $BENCH_DIR/export_ndjson.md (also printed).
@@ -35,6 +36,10 @@ rm -rf "$DIR/feed" "$DIR/duck.parquet"
 measure pqfeed "$PQF" export "$DIR/feed" --table issues --schema "$DIR/api/issues.schema.json" --codec zstd "$PAGES"
 p_wall=$wall p_cpu=$cpu p_rss=$rss_mb
 p_bytes=$(du -cb "$DIR"/feed/issues/data/*/*/*.parquet | tail -1 | cut -f1)
+rm -rf "$DIR/feed"
+# the same export through the tree path the streaming shredder replaced (reference)
+measure pqfeed_tree env PQF_NDJSON_TREE=1 "$PQF" export "$DIR/feed" --table issues --schema "$DIR/api/issues.schema.json" --codec zstd "$PAGES"
+t_wall=$wall t_cpu=$cpu t_rss=$rss_mb
 COLS="{id:'BIGINT', key:'VARCHAR', project:'VARCHAR', title:'VARCHAR', status:'VARCHAR', created_at:'TIMESTAMPTZ', updated_at:'TIMESTAMPTZ', resolved_on:'DATE', estimate_hours:'DECIMAL(10,2)', story_points:'INTEGER', labels:'VARCHAR[]', author:'STRUCT(id BIGINT, name VARCHAR, email VARCHAR)', fields:'STRUCT(priority VARCHAR, components VARCHAR[])', deleted:'BOOLEAN'}"
 measure duckdb node tests/interop/duck.mjs "COPY (SELECT * FROM read_json('$PAGES/*.ndjson', format='newline_delimited', columns=$COLS)) TO '$DIR/duck.parquet' (FORMAT parquet, COMPRESSION zstd)"
 d_wall=$wall d_cpu=$cpu d_rss=$rss_mb
@@ -45,6 +50,7 @@ d_bytes=$(stat -c %s "$DIR/duck.parquet")
     echo "| run | wall s | CPU s | rows/s (wall) | output bytes | peak RSS MiB |"
     echo "|---|---|---|---|---|---|"
     printf '| pqfeed export (zstd) | %.2f | %.2f | %.0f | %s | %s |\n' "$p_wall" "$p_cpu" "$(awk -v r="$ROWS" -v w="$p_wall" 'BEGIN{print r/w}')" "$p_bytes" "$p_rss"
+    printf '| pqfeed export, tree path (PQF_NDJSON_TREE=1) | %.2f | %.2f | %.0f | %s | %s |\n' "$t_wall" "$t_cpu" "$(awk -v r="$ROWS" -v w="$t_wall" 'BEGIN{print r/w}')" "$p_bytes" "$t_rss"
     printf '| DuckDB read_json -> COPY (zstd, 1 thread) | %.2f | %.2f | %.0f | %s | %s |\n' "$d_wall" "$d_cpu" "$(awk -v r="$ROWS" -v w="$d_wall" 'BEGIN{print r/w}')" "$d_bytes" "$d_rss"
     echo
     awk -v a="$p_wall" -v b="$d_wall" -v c="$p_cpu" -v d="$d_cpu" 'BEGIN { printf "pqfeed / DuckDB rows/s: %.2fx by wall time, %.2fx by CPU time (target 2x).\n", b / a, d / c }'

@@ -45,7 +45,9 @@ static const char export_usage[] =
     "                          breaks it is not published (exit 24); with --config it\n"
     "                          replaces the config's contract:\n"
     "  --pg CONNINFO           read a PostgreSQL table (--pg-table T) or query (--pg-query Q)\n"
-    "                          instead of files (snapshot; docs/DBSOURCE.md for the types)\n"
+    "                          instead of files (docs/DBSOURCE.md for the types); with\n"
+    "                          --mode changes the database returns only the rows beyond the\n"
+    "                          last watermark, in watermark order\n"
     "  --sqlite FILE           read a SQLite table (--sqlite-table T) instead of files\n"
     "  --config FILE           export every table of a pipeline config (docs/CONFIG.md)\n"
     "  --tables a,b            with --config: only these tables\n"
@@ -175,7 +177,6 @@ int pqf_cmd_export(int argc, char **argv)
     const char *contract_path = NULL;
     pqf_contract *contract = NULL;
     const char *pg = NULL, *pg_table = NULL, *pg_query = NULL, *sqlite = NULL, *sqlite_table = NULL;
-    pqf_dbsource *db = NULL;
     unsigned long long infer_rows = 0, v;
     paths in = {0};
     int ret = 0;
@@ -324,23 +325,28 @@ int pqf_cmd_export(int argc, char **argv)
                                 "--sqlite-table T (and no INPUT or --infer-rows)");
             goto done;
         }
-        pqf_dbsource_opts dbo;
-        pqf_dbsource_opts_init(&dbo);
-        dbo.table = pg ? pg_table : sqlite_table;
-        dbo.query = pg_query;
+        if (sp.kind == PQF_COMMIT_CHANGES && !sp.watermark) {
+            ret = pqf_cli_usage("export", "--mode changes needs --watermark");
+            goto done;
+        }
+        if (sp.overlap_ms && (sp.kind != PQF_COMMIT_CHANGES || !sp.key)) {
+            ret = pqf_cli_usage("export", "--overlap needs --mode changes and --key");
+            goto done;
+        }
+        /* export opens the database itself: in changes mode the last
+         * watermark is pushed down into the query */
+        sp.db_driver = pg ? "postgres" : "sqlite";
+        sp.db_conninfo = pg ? pg : sqlite;
+        sp.db_opts.table = pg ? pg_table : sqlite_table;
+        sp.db_opts.query = pg_query;
         pqf_err r = schema_path ? pqf_schema_load_json(schema_path, &schema, &err) : PQF_OK;
-        dbo.schema = schema;
-        if (r == PQF_OK)
-            r = pg ? pqf_dbsource_open_pg(pg, &dbo, &db, &err)
-                   : pqf_dbsource_open_sqlite(sqlite, &dbo, &db, &err);
+        sp.db_opts.schema = schema;
         if (r == PQF_OK)
             r = pqf_store_open(uri, &sa.opt, &store, &err);
         if (r == PQF_OK)
             r = pqf_feed_open(store, &feed, &err);
         pqf_export_result dres;
         if (r == PQF_OK) {
-            sp.db = db;
-            sp.schema = pqf_dbsource_schema(db);
             sp.source = to.source;
             sp.writer = to.writer;
             r = pqf_export(feed, &sp, &dres, &err);
@@ -396,7 +402,6 @@ done:
     for (size_t k = 0; k < in.n; k++)
         free(in.v[k]);
     free(in.v);
-    pqf_dbsource_free(db);
     pqf_mapping_free(mapping);
     pqf_schema_free(schema);
     pqf_feed_free(feed);

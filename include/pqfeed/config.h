@@ -9,6 +9,8 @@
  *   tables:
  *     issues:
  *       source: {format: ndjson, path: ./pages/issues}   # file or folder; csv|ndjson
+ *       # or {format: postgres, conninfo: "host=... dbname=...", table: public.t}
+ *       # or {format: sqlite, path: ./app.db, table: t}       (query: "SELECT ..." for either)
  *       schema: ./issues.schema.json # or infer_rows: 1000
  *       mapping: ./issues.mapping.yaml # optional: API fields -> columns (docs/MAPPING.md)
  *       key: [id]
@@ -16,6 +18,7 @@
  *       watermark: updated_at
  *       delete_column: deleted
  *       created_column: created_at
+ *       overlap: 10m                 # changes: re-read window, de-duplicated by key
  *       target_file_size: 128M
  *       codec: zstd                  # and level, row_group_size, page_size, page_version
  *
@@ -55,6 +58,11 @@ typedef struct pqf_config_table {
     /* the config's contract (borrowed from pqf_config.contract), or NULL;
      * pqf_config_export_table enforces it */
     const struct pqf_contract *contract;
+    /* a database source (format postgres or sqlite): */
+    char *db_driver;        /* "postgres" or "sqlite"; NULL: files */
+    char *conninfo;         /* postgres: libpq conninfo or URI (sqlite: path holds the file) */
+    char *db_table, *db_query; /* one of them */
+    int64_t overlap_ms;     /* changes: the overlap window (0: none) */
 } pqf_config_table;
 
 typedef struct pqf_config {

@@ -78,6 +78,7 @@
 
 #include "pqfeed/error.h"
 #include "pqfeed/schema.h"
+#include "pqfeed/source.h"
 #include "pqfeed/writer.h"
 
 #ifdef __cplusplus
@@ -144,6 +145,26 @@ pqf_err pqf_dbsource_next(pqf_dbsource *src, pqf_writer *w, bool *eof);
 
 /* Write every remaining row; *rows (may be NULL) counts the rows written. */
 pqf_err pqf_dbsource_run(pqf_dbsource *src, pqf_writer *w, uint64_t *rows);
+
+/* Change capture (export's changes mode; pqf_change_opts in source.h,
+ * borrowed): call once, before the first row. `schema` (finished, borrowed,
+ * must outlive the source) is pqf_dbsource_schema(src) with the generated
+ * top-level columns _op, _seq and _ts appended (as pqf_export builds it);
+ * rows are then written with it. Each row's key, watermark, created and
+ * delete columns are read first: a row not beyond co->after, or already
+ * exported (co->seen), is skipped; otherwise it is written with _op (D when
+ * the delete column is true, I when the created column equals the
+ * watermark, else U), _seq = co->seq_base + its ordinal and _ts (the
+ * watermark when it is a timestamp). The source must have been opened with
+ * watermark_column = co->watermark (the database filters and orders by it).
+ * A NULL key or watermark, or a watermark older than an earlier row's (the
+ * database's order disagrees with the values', as with mixed spellings in a
+ * SQLite TEXT column), is PQF_ERR_VALUE naming the table and row:
+ *   "sqlite table t: row 7: watermark 'updated' goes backwards: ..." */
+pqf_err pqf_dbsource_set_changes(pqf_dbsource *src, const pqf_schema *schema,
+                                 const pqf_change_opts *co, pqf_error *err);
+/* With change capture: rows skipped as not beyond co->after, and as duplicates. */
+void pqf_dbsource_change_counts(const pqf_dbsource *src, uint64_t *skipped, uint64_t *duplicates);
 
 /* Rows written so far. */
 uint64_t pqf_dbsource_rows(const pqf_dbsource *src);

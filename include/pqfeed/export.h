@@ -17,7 +17,9 @@
  * head commit's watermark are exported, so a rerun finds nothing new; the
  * files then carry the table's columns plus _op, _seq and _ts, and a page
  * whose records are older than an earlier page's newest is an error (the
- * watermark went backwards).
+ * watermark went backwards). Database sources in changes mode (db_driver)
+ * push the last watermark down to the database and apply the same change
+ * capture (source/changes.c) to the rows it returns.
  */
 #ifndef PQFEED_EXPORT_H
 #define PQFEED_EXPORT_H
@@ -46,6 +48,18 @@ typedef struct pqf_export_spec {
      * data files are named with a random tag instead of an input digest: a
      * rerun writes new names, and gc removes the orphans of a failed run. */
     pqf_dbsource *db;
+    /* Or a database that export opens itself (snapshot and changes mode):
+     * db_driver "postgres" (db_conninfo: a libpq conninfo or URI) or "sqlite"
+     * (db_conninfo: the database file), db_opts its table or query and
+     * options. Export sets db_opts.watermark_column to `watermark` and, in
+     * changes mode, watermark_after to the head commit's last watermark
+     * (less overlap_ms), so the database filters and orders the rows (WHERE
+     * watermark > last ORDER BY watermark). schema may then be NULL (the
+     * described one, or db_opts.schema). A snapshot with a watermark records
+     * its watermark range, so that changes continue after it. */
+    const char *db_driver;
+    const char *db_conninfo;
+    pqf_dbsource_opts db_opts;
     pqf_source_opts source;
     const pqf_schema *schema;  /* finished schema of the records */
     pqf_commit_kind kind;      /* PQF_COMMIT_SNAPSHOT (default) or PQF_COMMIT_CHANGES */

@@ -323,20 +323,41 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
             for (const ynode *s = m->child; s; s = s->next) {
                 snprintf(path, sizeof path, "tables.%s.source.%s", t->name, s->key);
                 if (strcmp(s->key, "format") == 0) {
-                    if (s->type == PQF__Y_SCALAR && strcmp(s->text, "csv") == 0)
+                    const char *f = s->type == PQF__Y_SCALAR ? s->text : "";
+                    if (strcmp(f, "csv") == 0)
                         t->format = PQF_FORMAT_CSV;
-                    else if (s->type == PQF__Y_SCALAR && strcmp(s->text, "ndjson") == 0)
+                    else if (strcmp(f, "ndjson") == 0)
                         t->format = PQF_FORMAT_NDJSON;
+                    else if (strcmp(f, "postgres") == 0 || strcmp(f, "sqlite") == 0)
+                        PQF_TRY(get_str(x, s, path, &t->db_driver));
                     else
-                        PQF_TRY(bad(x, s, path, "expected csv or ndjson"));
+                        PQF_TRY(bad(x, s, path, "expected csv, ndjson, postgres or sqlite"));
                 } else if (strcmp(s->key, "path") == 0) {
                     PQF_TRY(get_path(x, s, path, &t->path));
+                } else if (strcmp(s->key, "conninfo") == 0) {
+                    PQF_TRY(get_str(x, s, path, &t->conninfo));
+                } else if (strcmp(s->key, "table") == 0) {
+                    PQF_TRY(get_str(x, s, path, &t->db_table));
+                } else if (strcmp(s->key, "query") == 0) {
+                    PQF_TRY(get_str(x, s, path, &t->db_query));
                 } else {
                     PQF_TRY(bad(x, s, path, "unknown key"));
                 }
             }
-            if (!t->path)
+            snprintf(path, sizeof path, "tables.%s.source", t->name);
+            bool pg = t->db_driver && strcmp(t->db_driver, "postgres") == 0;
+            if (t->db_driver && !t->db_table == !t->db_query)
+                PQF_TRY(bad(x, m, path, "a database source needs exactly one of table and query"));
+            if (!t->db_driver && (t->db_table || t->db_query || t->conninfo))
+                PQF_TRY(bad(x, m, path, "table, query and conninfo need format postgres or sqlite"));
+            if (pg && !t->conninfo)
+                PQF_TRY(bad(x, m, path, "format postgres needs a conninfo"));
+            if (!pg && t->conninfo)
+                PQF_TRY(bad(x, m, path, "conninfo is for format postgres"));
+            if (!pg && !t->path)
                 PQF_TRY(bad(x, m, path, "needs a path"));
+            if (pg && t->path)
+                PQF_TRY(bad(x, m, path, "format postgres takes a conninfo, not a path"));
         } else if (strcmp(k, "schema") == 0) {
             PQF_TRY(get_path(x, m, path, &t->schema_path));
         } else if (strcmp(k, "mapping") == 0) {
@@ -358,6 +379,14 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
             PQF_TRY(get_str(x, m, path, &t->delete_column));
         } else if (strcmp(k, "created_column") == 0) {
             PQF_TRY(get_str(x, m, path, &t->created_column));
+        } else if (strcmp(k, "overlap") == 0) {
+            char *end = NULL;
+            long long v = m->type == PQF__Y_SCALAR ? strtoll(m->text, &end, 10) : 0;
+            long long mul = !end ? 0 : strcmp(end, "s") == 0 ? 1000 : strcmp(end, "m") == 0 ? 60000
+                          : strcmp(end, "h") == 0 ? 3600000 : 0;
+            if (!end || end == m->text || v <= 0 || !mul)
+                PQF_TRY(bad(x, m, path, "expected a duration like 10m"));
+            t->overlap_ms = v * mul;
         } else if (strcmp(k, "target_file_size") == 0) {
             PQF_TRY(get_u64(x, m, path, true, &t->target_file_bytes));
         } else if (strcmp(k, "row_group_size") == 0) {
@@ -386,10 +415,14 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
     snprintf(path, sizeof path, "tables.%s", t->name);
     if (!have_source)
         PQF_TRY(bad(x, tn, path, "needs a source"));
-    if (!t->schema_path == !t->infer_rows)
+    if (t->db_driver && t->infer_rows)
+        PQF_TRY(bad(x, tn, path, "a database source is described by the database: no infer_rows"));
+    if (!t->db_driver && !t->schema_path == !t->infer_rows)
         PQF_TRY(bad(x, tn, path, "needs exactly one of schema and infer_rows"));
     if (t->mapping_path && !t->schema_path)
         PQF_TRY(bad(x, tn, path, "mapping needs a schema (the feed's columns), not infer_rows"));
+    if (t->overlap_ms && (t->mode != PQF_COMMIT_CHANGES || !t->key))
+        PQF_TRY(bad(x, tn, path, "overlap needs mode changes and a key"));
     if (t->mode == PQF_COMMIT_CHANGES && !t->watermark)
         PQF_TRY(bad(x, tn, path, "mode changes needs a watermark"));
     if (t->format == PQF_FORMAT_AUTO)
@@ -525,6 +558,10 @@ void pqf_config_free(pqf_config *c)
         free(t->watermark);
         free(t->delete_column);
         free(t->created_column);
+        free(t->db_driver);
+        free(t->conninfo);
+        free(t->db_table);
+        free(t->db_query);
     }
     free(c->tables);
     for (size_t i = 0; i < c->nreplicas; i++)
@@ -635,8 +672,21 @@ pqf_err pqf_config_export_table(pqf_feed *f, const pqf_config_table *t, int64_t 
     sp.as_of_ms = as_of_ms;
     sp.writer = t->writer;
     sp.source.format = t->format;
+    sp.overlap_ms = t->overlap_ms;
     if (t->target_file_bytes)
         sp.target_file_bytes = t->target_file_bytes;
+    if (t->db_driver) {
+        /* export opens the database: the last watermark is pushed down */
+        if (t->schema_path)
+            PQF_TRY(pqf_schema_load_json(t->schema_path, &schema, err));
+        sp.db_driver = t->db_driver;
+        sp.db_conninfo = strcmp(t->db_driver, "postgres") == 0 ? t->conninfo : t->path;
+        sp.db_opts.table = t->db_table;
+        sp.db_opts.query = t->db_query;
+        sp.db_opts.schema = schema;
+        PQF_TRY(pqf_export(f, &sp, res, err));
+        goto done;
+    }
     PQF_TRY(pqf_input_files(t->path, &in, &nin, err));
     if (nin == 0)
         PQF_FAIL(err, PQF_ERR_NOT_FOUND, "table %s: no input files in %s", t->name, t->path);

@@ -27,6 +27,7 @@ void pqf_export_spec_init(pqf_export_spec *sp)
 {
     memset(sp, 0, sizeof *sp);
     pqf_source_opts_init(&sp->source);
+    pqf_dbsource_opts_init(&sp->db_opts);
     pqf_writer_opts_init(&sp->writer);
     sp->kind = PQF_COMMIT_SNAPSHOT;
     sp->target_file_bytes = 128ull << 20;
@@ -449,8 +450,10 @@ static pqf_err load_seen(exp_ctx *x, uint64_t head_seq, pqf_error *err)
         pqf_commit_free(c);
         c = NULL;
         PQF_TRY(pqf_feed_read_commit(x->f, x->sp->table, seq, &c, err));
-        if (c->kind != PQF_COMMIT_CHANGES || !c->wm_to || !c->wm_column ||
-            strcmp(c->wm_column, x->sp->watermark) != 0 || wm_cmp(x, c->wm_to, x->co.after) <= 0)
+        /* a snapshot with a watermark range (a database's) holds the rows
+         * before the changes: its records in the window count too */
+        if (!c->wm_to || !c->wm_column || strcmp(c->wm_column, x->sp->watermark) != 0 ||
+            wm_cmp(x, c->wm_to, x->co.after) <= 0)
             break;
         for (size_t i = 0; i < c->nfiles; i++) {
             PQF_TRY(pqf_store_open_read(pqf_feed_store(x->f), c->files[i].key, NULL, &in, NULL, err));
@@ -496,6 +499,8 @@ static pqf_err load_seen(exp_ctx *x, uint64_t head_seq, pqf_error *err)
             pqf_istream_free(in);
             in = NULL;
         }
+        if (c->kind != PQF_COMMIT_CHANGES)
+            break;
     }
 done:
     pqf_row_reader_free(rr);
@@ -573,12 +578,16 @@ done:
 static pqf_err export_db(exp_ctx *x, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
+    pqf_dbsource *db = x->sp->db;
+    bool changes = x->sp->kind == PQF_COMMIT_CHANGES;
+    if (changes)
+        PQF_TRY(pqf_dbsource_set_changes(db, x->file_schema, &x->co, err));
     for (;;) {
         bool eof = false;
         if (!x->w)
             PQF_TRY(file_open(x, err));
-        if (pqf_dbsource_next(x->sp->db, x->w, &eof) != PQF_OK) {
-            *err = *pqf_dbsource_error(x->sp->db);
+        if (pqf_dbsource_next(db, x->w, &eof) != PQF_OK) {
+            *err = *pqf_dbsource_error(db);
             rc = err->code;
             goto done;
         }
@@ -592,11 +601,82 @@ static pqf_err export_db(exp_ctx *x, pqf_error *err)
     if (x->w) {
         pqf_writer_stats st;
         pqf_writer_get_stats(x->w, &st);
-        if (st.rows > 0 || x->c->nfiles == 0)
+        /* an empty snapshot still gets one (empty) file; no new changes, none */
+        if (st.rows > 0 || (x->c->nfiles == 0 && !changes))
             PQF_TRY(file_close(x, err));
+    }
+    const char *lo = NULL, *hi = NULL;
+    pqf_dbsource_watermarks(db, &lo, &hi);
+    if (changes) {
+        pqf_dbsource_change_counts(db, &x->skipped, &x->duplicates);
+        if (lo)
+            PQF_TRY(widen_range(x, lo, hi, err));
+    } else if (x->sp->watermark && lo && hi) {
+        x->wm_min = strdup(lo);
+        x->wm_max = strdup(hi);
+        if (!x->wm_min || !x->wm_max)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
 done:
     return rc;
+}
+
+/* The pushed-down lower bound of an overlap window: `wm` (a timestamp as the
+ * head commit recorded it) less ms, spelt like wm (date/time separator,
+ * fraction, zone as Z), so that a database comparing text compares alike. */
+static pqf_err overlap_bound(const char *table, const char *wm, int64_t ms, char *out, size_t cap,
+                             pqf_error *err)
+{
+    int64_t secs = 0;
+    int32_t nanos = 0, off = 0;
+    bool has_off = false;
+    size_t n = strlen(wm);
+    if (!pqf__parse_timestamp(wm, n, &secs, &nanos, &has_off, &off))
+        return pqf_error_set(err, PQF_ERR_INVALID_ARG, "table %s: an overlap window needs a "
+                             "timestamp watermark ('%s' is not one)", table, wm);
+    int64_t us = (secs - (has_off ? off : 0)) * 1000000 + nanos / 1000 - ms * 1000;
+    int64_t days = us / 86400000000LL, rem = us % 86400000000LL;
+    if (rem < 0) {
+        rem += 86400000000LL;
+        days--;
+    }
+    int64_t y;
+    unsigned mo, d;
+    pqf__civil_from_days(days, &y, &mo, &d);
+    int64_t s = rem / 1000000;
+    char sep = n > 10 && wm[10] == ' ' ? ' ' : 'T';
+    int len = snprintf(out, cap, "%04lld-%02u-%02u%c%02d:%02d:%02d", (long long)y, mo, d, sep,
+                       (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60));
+    if (strchr(wm, '.') && len > 0 && (size_t)len < cap)
+        len += snprintf(out + len, cap - (size_t)len, ".%06d", (int)(rem % 1000000));
+    if (has_off && len > 0 && (size_t)len < cap)
+        snprintf(out + len, cap - (size_t)len, "Z");
+    return PQF_OK;
+}
+
+/* Open the database source of sp (db_driver), with the watermark pushed down. */
+static pqf_err open_db(const pqf_export_spec *sp, const pqf_commit *head, char *bound, size_t cap,
+                       pqf_dbsource **out, pqf_error *err)
+{
+    pqf_dbsource_opts o = sp->db_opts;
+    o.watermark_column = sp->watermark;
+    o.watermark_after = NULL;
+    if (sp->kind == PQF_COMMIT_CHANGES && head && head->wm_column && head->wm_to &&
+        strcmp(head->wm_column, sp->watermark) == 0) {
+        o.watermark_after = head->wm_to;
+        if (sp->overlap_ms > 0) {
+            pqf_err rc = overlap_bound(sp->table, head->wm_to, sp->overlap_ms, bound, cap, err);
+            if (rc != PQF_OK)
+                return rc;
+            o.watermark_after = bound;
+        }
+    }
+    if (strcmp(sp->db_driver, "postgres") == 0)
+        return pqf_dbsource_open_pg(sp->db_conninfo, &o, out, err);
+    if (strcmp(sp->db_driver, "sqlite") == 0)
+        return pqf_dbsource_open_sqlite(sp->db_conninfo, &o, out, err);
+    return pqf_error_set(err, PQF_ERR_INVALID_ARG, "table %s: unknown database driver '%s' "
+                         "(postgres or sqlite)", sp->table, sp->db_driver);
 }
 
 static pqf_err export_rows(exp_ctx *x, pqf_error *err)
@@ -747,6 +827,9 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     pqf_err rc = PQF_OK;
     pqf_commit *head = NULL;
     pqf_schema *changes_schema = NULL;
+    pqf_dbsource *opened = NULL; /* sp->db_driver: opened here */
+    pqf_export_spec local;
+    char bound[64];
     exp_ctx x;
     memset(&x, 0, sizeof x);
     pqf__strset_init(&x.seen, 256u << 20);
@@ -754,11 +837,14 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     if (!pqf_table_name_ok(sp->table))
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "'%s' is not a valid table name (letters, digits, _ "
                  "and -, starting with a letter)", sp->table ? sp->table : "");
-    if (!sp->schema)
+    if (!sp->schema && !sp->db_driver)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: no schema", sp->table);
     if (sp->db && sp->kind != PQF_COMMIT_SNAPSHOT)
-        PQF_FAIL(err, PQF_ERR_UNSUPPORTED, "table %s: database sources export snapshots "
-                 "(changes mode from a database is not implemented yet)", sp->table);
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: a database source opened by the caller "
+                 "exports snapshots; for changes, give db_driver and let export open it (the "
+                 "last watermark is pushed down)", sp->table);
+    if (sp->db && sp->db_driver)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: give db or db_driver, not both", sp->table);
     if (sp->kind == PQF_COMMIT_CHANGES && !sp->watermark)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: changes mode needs a watermark column",
                  sp->table);
@@ -766,6 +852,13 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     PQF_TRY(pqf_feed_head(f, sp->table, &seq, err));
     if (seq > 0)
         PQF_TRY(pqf_feed_read_commit(f, sp->table, seq, &head, err));
+    if (sp->db_driver) {
+        PQF_TRY(open_db(sp, head, bound, sizeof bound, &opened, err));
+        local = *sp;
+        local.db = opened;
+        local.schema = pqf_dbsource_schema(opened);
+        sp = &local;
+    }
     if (sp->contract) /* contract hook 1: the schema, before it is registered */
         PQF_TRY(pqf__contract_check_export(f, sp, NULL, err));
     PQF_TRY(pqf_feed_register_table(f, sp->table, err));
@@ -794,10 +887,11 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         x.co.seq_base = (int64_t)(seq + 1) << 32;
         if (head && head->wm_column && strcmp(head->wm_column, sp->watermark) == 0)
             x.co.after = head->wm_to;
+        /* every change row needs its key (a consumer merges by it) */
+        x.co.key = sp->key && *sp->key ? sp->key : NULL;
         if (sp->overlap_ms > 0 && sp->key && *sp->key) {
             /* memory for the set is capped (PQF_ERR_LIMIT past it), so a run
              * stays bounded however many records it re-reads */
-            x.co.key = sp->key;
             x.co.seen = on_seen;
             x.co.seen_ud = &x;
         }
@@ -864,6 +958,9 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
                 memcpy(res->hash, head->hash, sizeof res->hash);
             goto done;
         }
+    }
+    if (x.wm_min && x.wm_max) {
+        /* changes, or a database snapshot read in watermark order */
         x.c->wm_column = strdup(sp->watermark);
         x.c->wm_from = strdup(x.wm_min);
         x.c->wm_to = strdup(x.wm_max);
@@ -894,6 +991,7 @@ done:
     pqf_ostream_free(x.out); /* aborts an unfinished file */
     pqf_commit_free(x.c);
     pqf_commit_free(head);
+    pqf_dbsource_free(opened);
     pqf_schema_free(changes_schema);
     pqf__strset_free(&x.seen);
     free(x.wm_min);

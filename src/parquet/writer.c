@@ -1071,7 +1071,8 @@ static pqf_err build_indexes(pqf_writer *w, col *c, chunkmeta *cm, uint64_t data
     /* ColumnIndex */
     bool asc = true, desc = true;
     const pagerec *prev = NULL;
-    const uint8_t *v = c->ci_vals.data;
+    /* empty strings only: no bytes were kept, and NULL + 0 is undefined */
+    const uint8_t *v = c->ci_vals.data ? c->ci_vals.data : (const uint8_t *)"";
     for (size_t i = 0; i < c->npages; i++) {
         const pagerec *p = &c->pages[i];
         if (p->null_page)

@@ -4,8 +4,10 @@
  * value converter, per struct its children and a slot array used to pair an
  * object's members with the schema's children in one pass, per list its
  * element. CSV fields go straight from the read buffer to the converter and
- * the writer; NDJSON lines are parsed into a JSON tree (arena reset per line)
- * and shredded depth-first. */
+ * the writer; NDJSON lines are streamed: their tokens go through the plan
+ * straight into the writer (see "NDJSON lines, streamed"). Array pages and
+ * lines under change capture are parsed into a JSON tree (arena reset per
+ * line) and shredded depth-first, as are CSV fields holding JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +15,11 @@
 #include "base/base.h"
 #include "base/buf.h"
 #include "pqfeed/source.h"
+#include "source/changes.h"
 #include "source/csv.h"
 #include "source/json.h"
 #include "source/mapping.h"
+#include "source/source_int.h"
 #include "source/value.h"
 
 typedef struct pnode {
@@ -63,25 +67,16 @@ struct pqf_source {
     bool array_page;          /* the file is one JSON array of records */
     const pqf__json *next_elem;
     pqf__json_doc page_doc;   /* holds the whole array page */
-    /* change capture */
+    /* change capture (source/changes.h) */
     bool cc;
-    int wm_node, del_node, cre_node, op_node, seq_node, ts_node;
+    pqf__cc chg;
     int wm_field, del_field, cre_field; /* CSV field index or -1 */
-    bool has_after, has_floor;
-    pqf__val after, floor;
-    pqf__buf after_bytes, floor_bytes;
-    const char *floor_text;
-    int64_t seq_next;
-    bool have_wm;
-    pqf__val wm_min, wm_max;
-    pqf__buf wm_min_bytes, wm_max_bytes;
-    pqf__buf wm_min_text, wm_max_text;
-    uint64_t skipped, duplicates;
-    int key_node[8], key_field[8];
-    int nkey;
-    pqf__buf keybuf;
-    const pqf_change_opts *co;
-    /* mapping (NDJSON only) */
+    int key_field[8];
+    bool stream;              /* lines go through the streaming shredder */
+    int max_depth;
+    size_t max_string;
+    pqf__buf sbuf, kbuf;      /* streaming: decoded strings with escapes */
+    /* mapping (NDJSON only; the tree path) */
     pqf__mapplan *map;
     uint64_t recno; /* 1-based record number in the file */
     /* both */
@@ -332,106 +327,29 @@ static pqf_err shred(pqf_source *src, pqf_writer *w, int id, const pqf__json *v,
 
 /* ---- change capture ---------------------------------------------------------- */
 
-/* Keep a copy of v (its bytes in store). */
-static pqf_err val_keep(pqf__val *dst, pqf__buf *store, const pqf__conv *c, const pqf__val *v)
-{
-    *dst = *v;
-    dst->p = NULL;
-    dst->n = 0;
-    if (c->phys != PQF_BYTE_ARRAY && c->phys != PQF_FIXED_LEN_BYTE_ARRAY)
-        return PQF_OK;
-    dst->n = v->n;
-    pqf__buf_reset(store);
-    pqf_err rc = pqf__buf_append(store, v->p, v->n);
-    dst->p = store->data;
-    return rc;
-}
-
-static pqf_err keep_text(pqf__buf *b, const char *s, size_t n)
-{
-    pqf__buf_reset(b);
-    pqf_err rc = pqf__buf_append(b, s, n);
-    return rc == PQF_OK ? pqf__buf_cstr(b) : rc;
-}
-
-/* Decide for one record: *skip when its watermark is not beyond `after`;
- * otherwise track the range. wm is the watermark's text. */
+/* The change-capture decision for a record whose texts the caller found:
+ * errors get this file's "name:line: " prefix, and a watermark that does not
+ * parse is worded like any value error. */
 static pqf_err cc_filter(pqf_source *src, const char *wm, size_t n, bool present, uint64_t line,
                          bool *skip)
 {
-    const pqf_change_opts *co = src->co;
-    const pnode *wn = &src->nodes[src->wm_node];
-    pqf__val v;
-    *skip = false;
-    if (!present)
-        return pqf_error_set(&src->err, PQF_ERR_VALUE,
-                             "%s:%llu: the watermark column '%s' is missing or null", src->name,
-                             (unsigned long long)line, wn->label);
-    const char *why = pqf__value_parse(&wn->conv, wm, n, &v);
-    if (why)
+    const char *why = NULL;
+    pqf_err rc = pqf__cc_filter(&src->chg, wm, n, present, skip, &why);
+    if (rc == PQF_OK)
+        return PQF_OK;
+    if (why) {
+        const pnode *wn = &src->nodes[src->chg.wm_node];
         return value_error(src, line, wn->label, wn, wm, n, why);
-    if (src->has_after && pqf__val_cmp(&wn->conv, &v, &src->after) <= 0) {
-        *skip = true;
-        src->skipped++;
-        return PQF_OK;
     }
-    if (co->seen && co->seen(co->seen_ud, (const char *)src->keybuf.data, src->keybuf.len, wm, n)) {
-        *skip = true;
-        src->duplicates++;
-        return PQF_OK;
-    }
-    if (src->has_floor && pqf__val_cmp(&wn->conv, &v, &src->floor) < 0)
-        return pqf_error_set(&src->err, PQF_ERR_VALUE,
-                             "%s:%llu: watermark '%s' goes backwards: %.*s is older than %s, "
-                             "already seen in an earlier page",
-                             src->name, (unsigned long long)line, wn->label, (int)(n > 60 ? 60 : n), wm,
-                             src->floor_text);
-    pqf_err rc = PQF_OK;
-    if (!src->have_wm || pqf__val_cmp(&wn->conv, &v, &src->wm_min) < 0) {
-        rc = val_keep(&src->wm_min, &src->wm_min_bytes, &wn->conv, &v);
-        if (rc == PQF_OK)
-            rc = keep_text(&src->wm_min_text, wm, n);
-    }
-    if (rc == PQF_OK && (!src->have_wm || pqf__val_cmp(&wn->conv, &v, &src->wm_max) > 0)) {
-        rc = val_keep(&src->wm_max, &src->wm_max_bytes, &wn->conv, &v);
-        if (rc == PQF_OK)
-            rc = keep_text(&src->wm_max_text, wm, n);
-    }
-    src->have_wm = true;
-    if (rc != PQF_OK)
-        return pqf_error_set(&src->err, rc, "%s:%llu: watermark value too large", src->name,
-                             (unsigned long long)line);
-    return PQF_OK;
-}
-
-static bool truthy(const char *s, size_t n)
-{
-    bool b = false;
-    return pqf__parse_bool(s, n, &b) && b;
+    src->err = src->chg.err;
+    return pqf_error_prefix(&src->err, "%s:%llu: ", src->name, (unsigned long long)line);
 }
 
 /* Write _op, _seq and _ts for the current record. */
 static pqf_err cc_write(pqf_source *src, pqf_writer *w, char op, const char *wm, size_t n,
                         uint64_t line)
 {
-    const pnode *wn = &src->nodes[src->wm_node];
-    char ops[1] = {op};
-    pqf_err rc = pqf_writer_bytes(w, src->op_node, ops, 1);
-    if (rc == PQF_OK)
-        rc = pqf_writer_i64(w, src->seq_node, ++src->seq_next);
-    if (rc == PQF_OK) {
-        pqf__val v;
-        if (wn->conv.kind == PQF__V_TIMESTAMP && !pqf__value_parse(&wn->conv, wm, n, &v)) {
-            int64_t us = v.u.i64;
-            if (wn->conv.unit == PQF_MILLIS)
-                us *= 1000;
-            else if (wn->conv.unit == PQF_NANOS)
-                us /= 1000;
-            rc = pqf_writer_i64(w, src->ts_node, us);
-        } else {
-            rc = pqf_writer_null(w, src->ts_node);
-        }
-    }
+    pqf_err rc = pqf__cc_write(&src->chg, w, op, wm, n);
     return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
 }
 
@@ -448,52 +366,43 @@ static bool json_text(const pqf__json *v, const char **s, size_t *n)
 static pqf_err key_part(pqf_source *src, int k, const char *s, size_t n, bool present,
                         uint64_t line)
 {
-    if (!present)
-        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: key column '%s' is missing or null",
-                             src->name, (unsigned long long)line,
-                             src->nodes[src->key_node[k]].label);
-    pqf_err rc = PQF_OK;
-    if (k)
-        rc = pqf__buf_append_byte(&src->keybuf, 0x1f);
-    if (rc == PQF_OK)
-        rc = pqf__buf_append(&src->keybuf, s, n);
-    return rc == PQF_OK ? PQF_OK
-                        : pqf_error_set(&src->err, rc, "%s:%llu: key too long", src->name,
-                                        (unsigned long long)line);
+    if (pqf__cc_key_part(&src->chg, k, s, n, present) == PQF_OK)
+        return PQF_OK;
+    src->err = src->chg.err;
+    return pqf_error_prefix(&src->err, "%s:%llu: ", src->name, (unsigned long long)line);
 }
 
 static pqf_err cc_json(pqf_source *src, const pqf__json *rec, uint64_t line, bool *skip,
                        char *op, const char **wm, size_t *wn)
 {
-    pqf__buf_reset(&src->keybuf);
-    for (int k = 0; k < src->nkey; k++) {
+    pqf__cc *cc = &src->chg;
+    pqf__cc_key_reset(cc);
+    for (int k = 0; k < cc->nkey; k++) {
         const char *ks = NULL;
         size_t kn = 0;
-        bool p = json_text(pqf__json_get(rec, src->nodes[src->key_node[k]].name), &ks, &kn);
+        bool p = json_text(pqf__json_get(rec, src->nodes[cc->key_node[k]].name), &ks, &kn);
         pqf_err r = key_part(src, k, ks, kn, p, line);
         if (r != PQF_OK)
             return r;
     }
-    const pqf__json *v = pqf__json_get(rec, src->nodes[src->wm_node].name);
+    const pqf__json *v = pqf__json_get(rec, src->nodes[cc->wm_node].name);
     bool present = json_text(v, wm, wn);
     pqf_err rc = cc_filter(src, *wm, *wn, present, line, skip);
     if (rc != PQF_OK || *skip)
         return rc;
-    *op = 'U';
-    if (src->cre_node > 0) {
-        const char *cs;
-        size_t cn;
-        if (json_text(pqf__json_get(rec, src->nodes[src->cre_node].name), &cs, &cn) &&
-            cn == *wn && memcmp(cs, *wm, cn) == 0)
-            *op = 'I';
-    }
-    if (src->del_node > 0) {
-        const pqf__json *d = pqf__json_get(rec, src->nodes[src->del_node].name);
+    const char *cs = NULL;
+    size_t cn = 0;
+    bool cp = cc->cre_node > 0 &&
+              json_text(pqf__json_get(rec, src->nodes[cc->cre_node].name), &cs, &cn);
+    bool del = false;
+    if (cc->del_node > 0) {
+        const pqf__json *d = pqf__json_get(rec, src->nodes[cc->del_node].name);
         const char *ds;
         size_t dn;
-        if (d && ((d->type == PQF__JBOOL && d->b) || (json_text(d, &ds, &dn) && truthy(ds, dn))))
-            *op = 'D';
+        del = d && ((d->type == PQF__JBOOL && d->b) ||
+                    (json_text(d, &ds, &dn) && pqf__cc_truthy(ds, dn)));
     }
+    *op = pqf__cc_op(cc, *wm, *wn, cs, cn, cp, del);
     return PQF_OK;
 }
 
@@ -501,8 +410,9 @@ static pqf_err cc_csv(pqf_source *src, uint64_t line, bool *skip, char *op, cons
                       size_t *wn)
 {
     const pqf__csv *c = src->csv;
-    pqf__buf_reset(&src->keybuf);
-    for (int k = 0; k < src->nkey; k++) {
+    pqf__cc *cc = &src->chg;
+    pqf__cc_key_reset(cc);
+    for (int k = 0; k < cc->nkey; k++) {
         int fi = src->key_field[k];
         const pqf__csv_field *kf = fi >= 0 && (size_t)fi < c->nfields ? &c->fields[fi] : NULL;
         bool p = kf && !pqf__csv_is_null(c, kf);
@@ -519,17 +429,14 @@ static pqf_err cc_csv(pqf_source *src, uint64_t line, bool *skip, char *op, cons
     pqf_err rc = cc_filter(src, *wm, *wn, present, line, skip);
     if (rc != PQF_OK || *skip)
         return rc;
-    *op = 'U';
-    if (src->cre_field >= 0 && (size_t)src->cre_field < c->nfields) {
-        const pqf__csv_field *cf = &c->fields[src->cre_field];
-        if (cf->len == *wn && memcmp(cf->p, *wm, *wn) == 0)
-            *op = 'I';
-    }
-    if (src->del_field >= 0 && (size_t)src->del_field < c->nfields) {
-        const pqf__csv_field *df = &c->fields[src->del_field];
-        if (!pqf__csv_is_null(c, df) && truthy(df->p, df->len))
-            *op = 'D';
-    }
+    const pqf__csv_field *cf = src->cre_field >= 0 && (size_t)src->cre_field < c->nfields
+                                   ? &c->fields[src->cre_field]
+                                   : NULL;
+    const pqf__csv_field *df = src->del_field >= 0 && (size_t)src->del_field < c->nfields
+                                   ? &c->fields[src->del_field]
+                                   : NULL;
+    bool del = df && !pqf__csv_is_null(c, df) && pqf__cc_truthy(df->p, df->len);
+    *op = pqf__cc_op(cc, *wm, *wn, cf ? cf->p : "", cf ? cf->len : 0, cf != NULL, del);
     return PQF_OK;
 }
 
@@ -790,8 +697,524 @@ static pqf_err ndjson_record(pqf_source *src, const pqf__json **rec, bool *eof)
     return PQF_OK;
 }
 
+/* ---- NDJSON lines, streamed ------------------------------------------------------
+ *
+ * NDJSON lines without change capture skip the tree: the line's tokens go
+ * through the plan straight into the writer, and strings without escapes go
+ * as pointers into the read buffer. Only the values of JSON-typed columns and
+ * of ignored fields are parsed as a tree (their text is needed whole, or only
+ * checked). On any error the line is parsed again as a tree, so that a syntax
+ * error anywhere in it is reported first and worded as before; otherwise the
+ * streamed error stands. The writer is poisoned either way. Change capture
+ * keeps the tree path: it must see the key and watermark before writing. */
+
+typedef struct jscan {
+    const char *p, *e;
+    int depth; /* of the container being read (the record is 1) */
+} jscan;
+
+#define JS_SYNTAX PQF_ERR_PARSE /* worded by the tree parser's second pass */
+
+static inline void js_ws(jscan *s)
+{
+    while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static inline bool js_lit(jscan *s, const char *lit, size_t n)
+{
+    if ((size_t)(s->e - s->p) < n || memcmp(s->p, lit, n) != 0)
+        return false;
+    s->p += n;
+    return true;
+}
+
+static int js_hex4(const char *p)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static size_t js_utf8(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* The string at s->p (a '"'), decoded: a pointer into the line when it has
+ * no escapes, else into b (capped like the tree parser's strings). */
+static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **out, size_t *n)
+{
+    const char *p = s->p + 1, *e = s->e, *start = p;
+    bool high = false;
+    /* eight bytes at a time while none is '"', '\\' or a control byte */
+    uint64_t hi_acc = 0;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+        uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x);
+        if (special & highs)
+            break;
+        hi_acc |= x;
+        p += 8;
+    }
+    high = (hi_acc & 0x8080808080808080ull) != 0;
+    while (p < e && *p != '"' && *p != '\\') {
+        unsigned char c = (unsigned char)*p;
+        if (c < 0x20)
+            return JS_SYNTAX;
+        high |= c >= 0x80;
+        p++;
+    }
+    if (p >= e)
+        return JS_SYNTAX;
+    if (*p == '"') {
+        *out = start;
+        *n = (size_t)(p - start);
+    } else {
+        pqf__buf_reset(b);
+        if (pqf__buf_append(b, start, (size_t)(p - start)) != PQF_OK)
+            return JS_SYNTAX;
+        while (p < e && *p != '"') {
+            unsigned char c = (unsigned char)*p;
+            if (c < 0x20)
+                return JS_SYNTAX;
+            if (c != '\\') {
+                high |= c >= 0x80;
+                if (pqf__buf_append_byte(b, c) != PQF_OK)
+                    return JS_SYNTAX;
+                p++;
+                continue;
+            }
+            if (e - p < 2)
+                return JS_SYNTAX;
+            char x = p[1], ch = 0, u[4];
+            size_t un = 0;
+            p += 2;
+            switch (x) {
+            case '"': case '\\': case '/': ch = x; break;
+            case 'b': ch = '\b'; break;
+            case 'f': ch = '\f'; break;
+            case 'n': ch = '\n'; break;
+            case 'r': ch = '\r'; break;
+            case 't': ch = '\t'; break;
+            case 'u': {
+                int h = e - p >= 4 ? js_hex4(p) : -1;
+                if (h < 0)
+                    return JS_SYNTAX;
+                p += 4;
+                uint32_t cp = (uint32_t)h;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    int lo = e - p >= 6 && p[0] == '\\' && p[1] == 'u' ? js_hex4(p + 2) : -1;
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        return JS_SYNTAX;
+                    p += 6;
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                    return JS_SYNTAX;
+                }
+                un = js_utf8(u, cp);
+                break;
+            }
+            default:
+                return JS_SYNTAX;
+            }
+            if (un ? pqf__buf_append(b, u, un) != PQF_OK : pqf__buf_append_byte(b, (uint8_t)ch) != PQF_OK)
+                return JS_SYNTAX;
+        }
+        if (p >= e)
+            return JS_SYNTAX;
+        *out = b->data ? (const char *)b->data : "";
+        *n = b->len;
+    }
+    if (*n > src->max_string || (high && !pqf__utf8_valid(*out, *n)))
+        return JS_SYNTAX;
+    s->p = p + 1;
+    return PQF_OK;
+}
+
+static pqf_err js_number(jscan *s, const char **out, size_t *n)
+{
+    const char *p = s->p, *e = s->e;
+    if (p < e && *p == '-')
+        p++;
+    if (p < e && *p == '0')
+        p++;
+    else if (p < e && *p >= '1' && *p <= '9')
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+    else
+        return JS_SYNTAX;
+    if (p < e && *p == '.') {
+        p++;
+        if (p == e || (unsigned)(*p - '0') > 9)
+            return JS_SYNTAX;
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-'))
+            p++;
+        if (p == e || (unsigned)(*p - '0') > 9)
+            return JS_SYNTAX;
+        while (p < e && (unsigned)(*p - '0') <= 9)
+            p++;
+    }
+    *out = s->p;
+    *n = (size_t)(p - s->p);
+    if (*n > 128) /* the tree parser's default number cap */
+        return JS_SYNTAX;
+    s->p = p;
+    return PQF_OK;
+}
+
+static pqf__jtype js_type(char c)
+{
+    return c == '"' ? PQF__JSTR : c == '{' ? PQF__JOBJ : c == '[' ? PQF__JARR
+         : c == 't' || c == 'f' ? PQF__JBOOL : c == 'n' ? PQF__JNULL : PQF__JNUM;
+}
+
+static pqf_err js_mismatch(pqf_source *src, uint64_t line, const pnode *pn, const char *want,
+                           char c)
+{
+    return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field '%s': expected %s, found %s",
+                         src->name, (unsigned long long)line, pn->label, want,
+                         pqf__json_type_name(js_type(c)));
+}
+
+/* The value at s->p as a tree (src->doc), for JSON-typed columns and ignored
+ * fields: its end is found by bracket matching, then the tree parser checks
+ * it with the depth that is left. */
+static pqf_err js_tree(pqf_source *src, jscan *s, pqf__json **v)
+{
+    const char *p = s->p, *e = s->e;
+    char c = *p;
+    if (c == '{' || c == '[') {
+        if (s->depth + 1 > src->max_depth)
+            return JS_SYNTAX;
+        int d = 0;
+        while (p < e) {
+            c = *p;
+            if (c == '"') {
+                for (p++; p < e && *p != '"'; p++)
+                    if (*p == '\\')
+                        p++;
+                if (p >= e)
+                    return JS_SYNTAX;
+            } else if (c == '{' || c == '[') {
+                d++;
+            } else if (c == '}' || c == ']') {
+                if (--d == 0)
+                    break;
+            }
+            p++;
+        }
+        if (p >= e)
+            return JS_SYNTAX;
+        p++;
+    } else if (c == '"') {
+        for (p++; p < e && *p != '"'; p++)
+            if (*p == '\\')
+                p++;
+        if (p >= e)
+            return JS_SYNTAX;
+        p++;
+    } else {
+        while (p < e && !strchr(",}] \t\r\n", *p))
+            p++;
+    }
+    /* the arena is kept; only the depth left changes (>= 1 for a container) */
+    pqf__json_doc_reset(&src->doc);
+    src->doc.lim.max_depth = src->max_depth - s->depth;
+    if (pqf__json_parse(&src->doc, s->p, (size_t)(p - s->p), v) != PQF_OK)
+        return JS_SYNTAX;
+    s->p = p;
+    return PQF_OK;
+}
+
+static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line);
+
+/* Names are short: a loop beats a call to memcmp. */
+static inline bool js_key_eq(const pnode *kn, const char *key, size_t n)
+{
+    if (kn->name_len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (kn->name[i] != key[i])
+            return false;
+    return true;
+}
+
+static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    pqf_err rc;
+    js_ws(s);
+    if (s->p >= s->e)
+        return JS_SYNTAX;
+    char c = *s->p;
+    if (c == 'n') {
+        if (!js_lit(s, "null", 4))
+            return JS_SYNTAX;
+        if (!pn->nullable)
+            return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field '%s' is null but not nullable",
+                                 src->name, (unsigned long long)line, pn->label);
+        rc = pqf_writer_null(w, id);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (!pn->group) {
+        const char *t = NULL;
+        size_t n = 0;
+        switch (pn->conv.kind) {
+        case PQF__V_JSON: {
+            pqf__json *v;
+            rc = js_tree(src, s, &v);
+            if (rc != PQF_OK)
+                return rc;
+            return shred_leaf(src, w, id, v, line);
+        }
+        case PQF__V_BOOL: {
+            bool b = c == 't';
+            if (c != 't' && c != 'f')
+                return js_mismatch(src, line, pn, "a boolean", c);
+            if (!js_lit(s, b ? "true" : "false", b ? 4 : 5))
+                return JS_SYNTAX;
+            rc = pqf_writer_bool(w, id, b);
+            return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+        }
+        case PQF__V_INT:
+        case PQF__V_FLOAT:
+        case PQF__V_DOUBLE:
+        case PQF__V_DECIMAL:
+            if (c == '"')
+                rc = js_string(src, s, &src->sbuf, &t, &n);
+            else if (c == '-' || (unsigned)(c - '0') <= 9)
+                rc = js_number(s, &t, &n);
+            else
+                return js_mismatch(src, line, pn, "a number", c);
+            break;
+        default:
+            if (c != '"')
+                return js_mismatch(src, line, pn, "a string", c);
+            rc = js_string(src, s, &src->sbuf, &t, &n);
+            break;
+        }
+        if (rc != PQF_OK)
+            return rc;
+        pqf__val val;
+        const char *why = pqf__value_parse(&pn->conv, t, n, &val);
+        if (PQF_UNLIKELY(why != NULL)) {
+            char lab[300];
+            snprintf(lab, sizeof lab, "'%s'", pn->label);
+            return value_error(src, line, lab, pn, t, n, why);
+        }
+        rc = pqf__write_value(w, id, &pn->conv, &val);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (pn->is_list) {
+        if (c != '[')
+            return js_mismatch(src, line, pn, "an array", c);
+        if (++s->depth > src->max_depth)
+            return JS_SYNTAX;
+        s->p++;
+        rc = pqf_writer_list_begin(w, id);
+        if (rc != PQF_OK)
+            return writer_error(src, w, rc, line);
+        js_ws(s);
+        if (s->p < s->e && *s->p == ']') {
+            s->p++;
+        } else {
+            for (;;) {
+                rc = js_value(src, s, w, pn->elem, line);
+                if (rc != PQF_OK)
+                    return rc;
+                js_ws(s);
+                if (s->p < s->e && *s->p == ',') {
+                    s->p++;
+                    continue;
+                }
+                if (s->p < s->e && *s->p == ']') {
+                    s->p++;
+                    break;
+                }
+                return JS_SYNTAX;
+            }
+        }
+        s->depth--;
+        rc = pqf_writer_list_end(w);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    if (c != '{')
+        return js_mismatch(src, line, pn, "an object", c);
+    rc = pqf_writer_struct_begin(w, id);
+    if (rc != PQF_OK)
+        return writer_error(src, w, rc, line);
+    rc = js_members(src, s, w, id, line);
+    if (rc != PQF_OK)
+        return rc;
+    rc = pqf_writer_struct_end(w);
+    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+}
+
+/* The object at s->p ('{'): members matched to the children like
+ * shred_members (in order first), each seen at most once. */
+static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
+{
+    pnode *pn = &src->nodes[id];
+    static const pqf__json seen_mark;
+    pqf_err rc = PQF_OK;
+    if (++s->depth > src->max_depth)
+        return JS_SYNTAX;
+    s->p++;
+    for (int k = 0; k < pn->nkids; k++)
+        pn->slots[k] = NULL;
+    js_ws(s);
+    if (s->p < s->e && *s->p == '}') {
+        s->p++;
+    } else {
+        for (;;) {
+            const char *key;
+            size_t kl;
+            js_ws(s);
+            if (s->p >= s->e || *s->p != '"')
+                return JS_SYNTAX;
+            rc = js_string(src, s, &src->kbuf, &key, &kl);
+            if (rc != PQF_OK)
+                return rc;
+            js_ws(s);
+            if (s->p >= s->e || *s->p != ':')
+                return JS_SYNTAX;
+            s->p++;
+            int k = -1, c = pn->cursor;
+            if (c < pn->nkids && js_key_eq(&src->nodes[pn->kids[c]], key, kl))
+                k = c;
+            for (int i = 0; k < 0 && i < pn->nkids; i++)
+                if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
+                    k = i;
+            if (k < 0 || src->nodes[pn->kids[k]].generated) {
+                if (k < 0 && !src->ignore_unknown)
+                    return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                         "%s:%llu: unknown field '%s%s%.*s' (not in the schema)",
+                                         src->name, (unsigned long long)line, pn->label,
+                                         *pn->label ? "." : "", (int)kl, key);
+                /* checked, not written (a duplicate key in it is the tree parser's error) */
+                pqf__json *v;
+                js_ws(s);
+                if (s->p >= s->e)
+                    return JS_SYNTAX;
+                rc = js_tree(src, s, &v);
+                if (rc != PQF_OK)
+                    return rc;
+            } else {
+                if (pn->slots[k])
+                    return JS_SYNTAX; /* a duplicate key */
+                pn->slots[k] = &seen_mark;
+                pn->cursor = k + 1;
+                rc = js_value(src, s, w, pn->kids[k], line);
+                if (rc != PQF_OK)
+                    return rc;
+            }
+            js_ws(s);
+            if (s->p < s->e && *s->p == ',') {
+                s->p++;
+                continue;
+            }
+            if (s->p < s->e && *s->p == '}') {
+                s->p++;
+                break;
+            }
+            return JS_SYNTAX;
+        }
+    }
+    s->depth--;
+    pn->cursor = 0;
+    for (int k = 0; k < pn->nkids; k++) {
+        const pnode *kn = &src->nodes[pn->kids[k]];
+        if (!pn->slots[k] && !kn->nullable && !kn->generated)
+            return pqf_error_set(&src->err, PQF_ERR_VALUE,
+                                 "%s:%llu: field '%s' is missing and not nullable", src->name,
+                                 (unsigned long long)line, kn->label);
+    }
+    return PQF_OK;
+}
+
+/* One NDJSON line, streamed into one row. */
+static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
+{
+    const char *line = NULL;
+    size_t n = 0;
+    pqf_err rc = ndjson_line(src, &line, &n, eof);
+    if (rc != PQF_OK || *eof)
+        return rc;
+    jscan s = {line, line + n, 0};
+    js_ws(&s);
+    if (s.p >= s.e || *s.p != '{') {
+        rc = JS_SYNTAX; /* not an object: the tree pass words it (after a syntax check) */
+    } else {
+        rc = pqf_writer_row_begin(w);
+        if (rc != PQF_OK)
+            return writer_error(src, w, rc, src->line);
+        rc = js_members(src, &s, w, 0, src->line);
+        if (rc == PQF_OK) {
+            js_ws(&s);
+            if (s.p != s.e)
+                rc = JS_SYNTAX;
+        }
+        if (rc == PQF_OK) {
+            rc = pqf_writer_row_end(w);
+            return rc != PQF_OK ? writer_error(src, w, rc, src->line) : PQF_OK;
+        }
+    }
+    /* an error: a syntax error anywhere in the line comes first, worded by the tree parser */
+    pqf__json_doc_reset(&src->doc);
+    src->doc.lim.max_depth = src->max_depth;
+    pqf__json *v;
+    pqf_err prc = pqf__json_parse(&src->doc, line, n, &v);
+    if (prc != PQF_OK)
+        return pqf_error_set(&src->err, prc, "%s:%llu: %s", src->name, (unsigned long long)src->line,
+                             src->doc.err.msg + (strncmp(src->doc.err.msg, "line 1, ", 8) == 0 ? 8 : 0));
+    if (v->type != PQF__JOBJ)
+        return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: expected an object, found %s",
+                             src->name, (unsigned long long)src->line, pqf__json_type_name(v->type));
+    if (rc == JS_SYNTAX && src->err.code == PQF_OK) /* should not happen: the two disagree */
+        return pqf_error_set(&src->err, PQF_ERR_PARSE, "%s:%llu: invalid JSON", src->name,
+                             (unsigned long long)src->line);
+    return rc;
+}
+
 static pqf_err ndjson_next(pqf_source *src, pqf_writer *w, bool *eof)
 {
+    if (src->stream)
+        return ndjson_stream(src, w, eof);
     const pqf__json *v = NULL;
     bool skip = false;
     char op = 'U';
@@ -857,85 +1280,29 @@ static pqf_err open_array_page(pqf_source *src, const pqf_source_opts *opts, pqf
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
     pqf__json_doc_init(&src->page_doc, &jl);
     pqf__json *root;
-    if (pqf__json_parse(&src->page_doc, in->buf + in->pos, in->len - in->pos, &root) != PQF_OK)
-        return pqf_error_set(err, PQF_ERR_PARSE, "%s: %s", src->name, src->page_doc.err.msg);
+    if (pqf__json_parse(&src->page_doc, in->buf + in->pos, in->len - in->pos, &root) != PQF_OK) {
+        pqf_err rc = pqf_error_set(err, PQF_ERR_PARSE, "%s: %s", src->name, src->page_doc.err.msg);
+        pqf__json_doc_free(&src->page_doc); /* not an array page yet: free would not see it */
+        return rc;
+    }
     src->array_page = true;
     src->next_elem = root->child;
     return PQF_OK;
 }
 
-/* Resolve the change-capture columns. */
+/* Resolve the change-capture columns (source/changes.c) and mark the
+ * generated ones, which the input does not carry. */
 static pqf_err open_changes(pqf_source *src, const pqf_change_opts *co, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
-    const pnode *root = &src->nodes[0];
-    struct {
-        const char *name;
-        int *node;
-        bool generated;
-    } cols[] = {{co->watermark, &src->wm_node, false}, {co->delete_column, &src->del_node, false},
-                {co->created_column, &src->cre_node, false}, {"_op", &src->op_node, true},
-                {"_seq", &src->seq_node, true}, {"_ts", &src->ts_node, true}};
     src->cc = true;
-    src->co = co;
-    src->seq_next = co->seq_base;
-    for (const char *k = co->key; k && *k;) {
-        size_t n = strcspn(k, ",");
-        if (src->nkey == 8)
-            PQF_FAIL(err, PQF_ERR_INVALID_ARG, "change capture: at most 8 key columns");
-        int id = -1;
-        for (int j = 0; j < root->nkids; j++) {
-            const pnode *kn = &src->nodes[root->kids[j]];
-            if (kn->name_len == n && memcmp(kn->name, k, n) == 0)
-                id = root->kids[j];
-        }
-        if (id < 0 || src->nodes[id].group)
-            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: key column '%.*s' is not a plain "
-                     "top-level column of the schema", (int)n, k);
-        src->key_field[src->nkey] = -1;
-        src->key_node[src->nkey++] = id;
-        k += n + (k[n] == ',');
-    }
     src->wm_field = src->del_field = src->cre_field = -1;
-    if (!co->watermark)
-        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "change capture needs a watermark column");
-    for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
-        *cols[k].node = -1;
-        if (!cols[k].name)
-            continue;
-        for (int j = 0; j < root->nkids; j++)
-            if (strcmp(src->nodes[root->kids[j]].name, cols[k].name) == 0)
-                *cols[k].node = root->kids[j];
-        if (*cols[k].node < 0)
-            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: column '%s' is not in the schema",
-                     cols[k].name);
-        pnode *pn = &src->nodes[*cols[k].node];
-        if (pn->group)
-            PQF_FAIL(err, PQF_ERR_SCHEMA, "change capture: column '%s' must be a plain column",
-                     cols[k].name);
-        pn->generated = cols[k].generated;
-    }
-    if (co->after) {
-        const pnode *wn = &src->nodes[src->wm_node];
-        pqf__val v;
-        const char *why = pqf__value_parse(&wn->conv, co->after, strlen(co->after), &v);
-        if (why)
-            PQF_FAIL(err, PQF_ERR_VALUE, "the last exported watermark '%s' of '%s' does not parse: %s",
-                     co->after, wn->label, why);
-        PQF_TRY(val_keep(&src->after, &src->after_bytes, &wn->conv, &v));
-        src->has_after = true;
-    }
-    if (co->floor) {
-        const pnode *wn = &src->nodes[src->wm_node];
-        pqf__val v;
-        const char *why = pqf__value_parse(&wn->conv, co->floor, strlen(co->floor), &v);
-        if (why)
-            PQF_FAIL(err, PQF_ERR_VALUE, "watermark floor '%s' of '%s' does not parse: %s",
-                     co->floor, wn->label, why);
-        PQF_TRY(val_keep(&src->floor, &src->floor_bytes, &wn->conv, &v));
-        src->has_floor = true;
-        src->floor_text = co->floor;
-    }
+    for (int k = 0; k < 8; k++)
+        src->key_field[k] = -1;
+    PQF_TRY(pqf__cc_init(&src->chg, src->schema, co, err));
+    src->nodes[src->chg.op_node].generated = true;
+    src->nodes[src->chg.seq_node].generated = true;
+    src->nodes[src->chg.ts_node].generated = true;
 done:
     return rc;
 }
@@ -951,14 +1318,14 @@ static pqf_err open_changes_csv(pqf_source *src, pqf_error *err)
             int id = src->col_node[i];
             if (id < 0)
                 continue;
-            if (id == src->wm_node)
+            if (id == src->chg.wm_node)
                 src->wm_field = (int)i;
-            for (int k = 0; k < src->nkey; k++)
-                if (id == src->key_node[k])
+            for (int k = 0; k < src->chg.nkey; k++)
+                if (id == src->chg.key_node[k])
                     src->key_field[k] = (int)i;
-            if (id == src->del_node)
+            if (id == src->chg.del_node)
                 src->del_field = (int)i;
-            if (id == src->cre_node)
+            if (id == src->chg.cre_node)
                 src->cre_field = (int)i;
             if (src->nodes[id].generated)
                 PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: the input has a column '%s', which change "
@@ -971,13 +1338,11 @@ done:
 
 void pqf_source_watermarks(const pqf_source *src, const char **min, const char **max)
 {
-    *min = src->have_wm ? (const char *)src->wm_min_text.data : NULL;
-    *max = src->have_wm ? (const char *)src->wm_max_text.data : NULL;
+    pqf__cc_watermarks(&src->chg, min, max);
 }
 
-uint64_t pqf_source_skipped(const pqf_source *src) { return src->skipped; }
-
-uint64_t pqf_source_duplicates(const pqf_source *src) { return src->duplicates; }
+uint64_t pqf_source_skipped(const pqf_source *src) { return src->chg.skipped; }
+uint64_t pqf_source_duplicates(const pqf_source *src) { return src->chg.duplicates; }
 
 /* ---- public ------------------------------------------------------------------ */
 
@@ -1054,13 +1419,10 @@ void pqf_source_free(pqf_source *src)
     if (src->array_page)
         pqf__json_doc_free(&src->page_doc);
     pqf__buf_free(&src->tmp);
-    pqf__buf_free(&src->after_bytes);
-    pqf__buf_free(&src->floor_bytes);
-    pqf__buf_free(&src->keybuf);
-    pqf__buf_free(&src->wm_min_bytes);
-    pqf__buf_free(&src->wm_max_bytes);
-    pqf__buf_free(&src->wm_min_text);
-    pqf__buf_free(&src->wm_max_text);
+    pqf__buf_free(&src->sbuf);
+    pqf__buf_free(&src->kbuf);
+    if (src->cc)
+        pqf__cc_free(&src->chg);
     free(src);
 }
 
@@ -1116,8 +1478,29 @@ done:
     return rc;
 }
 
+static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
+                           bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
+                           pqf_source **out, pqf_error *err);
+
 pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_source_opts *opts,
                         pqf_source **out, pqf_error *err)
+{
+    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, out,
+                       err);
+}
+
+pqf_err pqf__source_open_mem(const void *data, size_t len, const char *name, bool tree,
+                             const pqf_schema *schema, const pqf_source_opts *opts,
+                             pqf_source **out, pqf_error *err)
+{
+    return source_open(NULL, data, len, name, tree, schema, opts, out, err);
+}
+
+/* PQF_NDJSON_TREE (any value) selects the tree path for NDJSON lines: the
+ * reference the streaming shredder is tested against. */
+static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
+                           bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
+                           pqf_source **out, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_source_opts defaults;
@@ -1138,14 +1521,11 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     src->next_line = 1;
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
     pqf__json_doc_init(&src->doc, &jl);
+    src->max_depth = src->doc.lim.max_depth;
+    src->max_string = src->doc.lim.max_string;
+    pqf__buf_init(&src->sbuf, src->max_string + 8);
+    pqf__buf_init(&src->kbuf, src->max_string + 8);
     pqf__buf_init(&src->tmp, opts->max_record_bytes ? opts->max_record_bytes * 2 : 128u << 20);
-    pqf__buf_init(&src->after_bytes, 1u << 20);
-    pqf__buf_init(&src->floor_bytes, 1u << 20);
-    pqf__buf_init(&src->keybuf, 1u << 20);
-    pqf__buf_init(&src->wm_min_bytes, 1u << 20);
-    pqf__buf_init(&src->wm_max_bytes, 1u << 20);
-    pqf__buf_init(&src->wm_min_text, 1u << 20);
-    pqf__buf_init(&src->wm_max_text, 1u << 20);
     src->nnodes = pqf_schema_node_count(schema);
     src->nodes = calloc((size_t)src->nnodes, sizeof *src->nodes);
     if (!src->nodes)
@@ -1161,18 +1541,20 @@ pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_so
     size_t buffer = opts->buffer_bytes ? opts->buffer_bytes : 1u << 20;
     size_t maxrec = opts->max_record_bytes ? opts->max_record_bytes : 64u << 20;
     if (src->fmt == PQF_FORMAT_CSV) {
-        PQF_TRY(pqf__csv_open(path, NULL, 0, NULL, &opts->csv, buffer, maxrec, opts->max_fields,
+        PQF_TRY(pqf__csv_open(path, mem, mem_len, name, &opts->csv, buffer, maxrec, opts->max_fields,
                               &src->csv, err));
         src->name = src->csv->in.name;
         PQF_TRY(map_csv_columns(src, err));
     } else {
-        PQF_TRY(pqf__input_open(&src->in, path, NULL, 0, NULL, buffer, maxrec, err));
+        PQF_TRY(pqf__input_open(&src->in, path, mem, mem_len, name, buffer, maxrec, err));
         src->in_open = true;
         src->name = src->in.name;
         PQF_TRY(pqf__input_fill(&src->in, 0, err));
         if (src->in.len >= 3 && memcmp(src->in.buf, "\xEF\xBB\xBF", 3) == 0)
             src->in.pos = 3;
         PQF_TRY(open_array_page(src, opts, err));
+        /* a mapping rewrites the record as a tree first: the tree path */
+        src->stream = !src->array_page && !src->cc && !src->map && !tree;
     }
     if (opts->changes && src->fmt == PQF_FORMAT_CSV)
         PQF_TRY(open_changes_csv(src, err));

@@ -59,6 +59,9 @@ pqf_err pqf__db_new(const pqf__dbdriver *drv, const pqf_dbsource_opts *o, pqf_db
         pqf__buf_init(&src->wm_text[i], TEXT_CAP);
     }
     pqf__buf_init(&src->tmp, TEXT_CAP);
+    pqf__buf_init(&src->cc_wm, src->max_row_bytes);
+    pqf__buf_init(&src->cc_cre_text, src->max_row_bytes);
+    pqf__buf_init(&src->cc_part, src->max_row_bytes);
     pqf__json_doc_init(&src->doc, NULL);
     {
         const char *what = o->table ? "table " : "query";
@@ -903,7 +906,6 @@ static pqf_err wm_keep(pqf_dbsource *src, int slot, const pqf__dbval *v)
 
 pqf_err pqf__db_row_begin(pqf_dbsource *src, pqf_writer *w)
 {
-    src->row = src->rows + 1;
     pqf_err rc = pqf_writer_row_begin(w);
     return rc != PQF_OK ? writer_failed(src, w, rc, -1) : PQF_OK;
 }
@@ -987,6 +989,165 @@ const pqf_schema *pqf_dbsource_schema(const pqf_dbsource *src)
     return src->schema;
 }
 
+/* ---- change capture --------------------------------------------------------------- */
+
+/* The text of column col of the current row into b (present: not NULL). */
+static pqf_err cc_text(pqf_dbsource *src, int col, pqf__buf *b, pqf__dbval *v, bool *present)
+{
+    pqf__buf_reset(b);
+    pqf_err rc = src->drv->get(src, col, v);
+    if (rc != PQF_OK)
+        return rc;
+    *present = v->kind != PQF__DV_NULL;
+    if (*present && (pqf__dbval_text(v, b) != PQF_OK || pqf__buf_cstr(b) != PQF_OK))
+        return pqf__db_row_error(src, PQF_ERR_LIMIT, col, "value too large");
+    return PQF_OK;
+}
+
+static pqf_err cc_failed(pqf_dbsource *src)
+{
+    return pqf__db_row_error(src, src->cc.err.code, -1, "%s", src->cc.err.msg);
+}
+
+/* Decide on the current row from its key, watermark, created and delete
+ * columns, read before anything of the row is written. */
+static pqf_err cc_decide(pqf_dbsource *src, bool *skip, char *op)
+{
+    pqf__cc *cc = &src->cc;
+    pqf__dbval v;
+    bool present = false;
+    pqf_err rc = PQF_OK;
+    pqf__cc_key_reset(cc);
+    for (int k = 0; k < cc->nkey; k++) {
+        PQF_TRY(cc_text(src, src->cc_key[k], &src->cc_part, &v, &present));
+        const char *t = src->cc_part.data ? (const char *)src->cc_part.data : "";
+        if (pqf__cc_key_part(cc, k, t, src->cc_part.len, present) != PQF_OK)
+            return cc_failed(src);
+    }
+    PQF_TRY(cc_text(src, src->wm_col, &src->cc_wm, &v, &present));
+    const char *wm = src->cc_wm.data ? (const char *)src->cc_wm.data : "";
+    const char *why = NULL;
+    if (pqf__cc_filter(cc, wm, src->cc_wm.len, present, skip, &why) != PQF_OK)
+        return why ? pqf__db_row_error(src, PQF_ERR_VALUE, src->wm_col,
+                                       "watermark '%.60s' does not parse: %s", wm, why)
+                   : cc_failed(src);
+    if (*skip)
+        return PQF_OK;
+    bool cp = false, del = false;
+    if (src->cc_cre >= 0)
+        PQF_TRY(cc_text(src, src->cc_cre, &src->cc_cre_text, &v, &cp));
+    if (src->cc_del >= 0) {
+        PQF_TRY(src->drv->get(src, src->cc_del, &v));
+        del = v.kind == PQF__DV_BOOL ? v.u.b
+              : v.kind == PQF__DV_INT ? v.u.i != 0
+              : v.kind == PQF__DV_TEXT ? pqf__cc_truthy(v.p, v.n)
+                                       : false;
+    }
+    *op = pqf__cc_op(cc, wm, src->cc_wm.len,
+                     src->cc_cre_text.data ? (const char *)src->cc_cre_text.data : "",
+                     src->cc_cre_text.len, cp, del);
+done:
+    return rc;
+}
+
+static int col_index(const pqf_dbsource *src, const char *name)
+{
+    for (int i = 0; name && i < src->ncols; i++)
+        if (strcmp(src->cols[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+pqf_err pqf_dbsource_set_changes(pqf_dbsource *src, const pqf_schema *schema,
+                                 const pqf_change_opts *co, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    if (src->read || src->changes)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: change capture is set before the first row, once",
+                 src->label);
+    if (src->wm_col < 0 || !co->watermark || strcmp(src->cols[src->wm_col].name, co->watermark) != 0)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: change capture needs the source opened with "
+                 "watermark_column '%s'", src->label, co->watermark ? co->watermark : "");
+    /* the same columns, bound again by name onto the schema with _op, _seq, _ts */
+    src->schema = schema;
+    for (int i = 0; i < src->ncols; i++) {
+        pqf__dbcol *c = &src->cols[i];
+        if (c->node < 0)
+            continue;
+        int node = pqf_schema_find_child(schema, 0, c->name);
+        if (node < 0)
+            PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: column '%s' is not in the change schema",
+                     src->label, c->name);
+        free(c->label);
+        c->label = NULL;
+        PQF_TRY(bind_col(src, c, node, err));
+    }
+    PQF_TRY(pqf__cc_init(&src->cc, schema, co, err));
+    src->changes = true;
+    src->cc.ordered = true; /* the database reads in watermark order */
+    src->cc_del = col_index(src, co->delete_column);
+    src->cc_cre = col_index(src, co->created_column);
+    for (int k = 0; k < src->cc.nkey; k++) {
+        pqf_node_info ki;
+        PQF_TRY(pqf_schema_node(schema, src->cc.key_node[k], &ki));
+        src->cc_key[k] = col_index(src, ki.name);
+    }
+    {
+        const char *names[] = {co->delete_column, co->created_column};
+        const int idx[] = {src->cc_del, src->cc_cre};
+        for (int k = 0; k < 2; k++)
+            if (names[k] && idx[k] < 0)
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: column '%s' is not a column of the result",
+                         src->label, names[k]);
+        for (int k = 0; k < src->cc.nkey; k++)
+            if (src->cc_key[k] < 0)
+                PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: key column %d is not a column of the result",
+                         src->label, k + 1);
+        int gen[] = {src->cc.op_node, src->cc.seq_node, src->cc.ts_node};
+        for (int i = 0; i < src->ncols; i++)
+            for (int k = 0; k < 3; k++)
+                if (src->cols[i].node == gen[k])
+                    PQF_FAIL(err, PQF_ERR_SCHEMA, "%s: the result has a column '%s', which "
+                             "change capture generates", src->label, src->cols[i].name);
+    }
+done:
+    return rc;
+}
+
+void pqf_dbsource_change_counts(const pqf_dbsource *src, uint64_t *skipped, uint64_t *duplicates)
+{
+    *skipped = src->changes ? src->cc.skipped : 0;
+    *duplicates = src->changes ? src->cc.duplicates : 0;
+}
+
+static pqf_err next_row(pqf_dbsource *src, pqf_writer *w, bool *eof)
+{
+    for (;;) {
+        pqf_err rc = src->drv->fetch(src, eof);
+        if (rc != PQF_OK || *eof)
+            return rc;
+        src->row = ++src->read;
+        bool skip = false;
+        char op = 'U';
+        if (src->changes) {
+            rc = cc_decide(src, &skip, &op);
+            if (rc != PQF_OK)
+                return rc;
+            if (skip)
+                continue;
+        }
+        rc = pqf__db_row_begin(src, w);
+        if (rc == PQF_OK)
+            rc = src->drv->put(src, w);
+        if (rc == PQF_OK && src->changes) {
+            rc = pqf__cc_write(&src->cc, w, op, (const char *)src->cc_wm.data, src->cc_wm.len);
+            if (rc != PQF_OK)
+                rc = writer_failed(src, w, rc, -1);
+        }
+        return rc == PQF_OK ? pqf__db_row_end(src, w) : rc;
+    }
+}
+
 pqf_err pqf_dbsource_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
 {
     *eof = false;
@@ -996,7 +1157,7 @@ pqf_err pqf_dbsource_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
         *eof = true;
         return PQF_OK;
     }
-    pqf_err rc = src->drv->next(src, w, eof);
+    pqf_err rc = next_row(src, w, eof);
     if (rc != PQF_OK || *eof)
         src->done = true;
     return rc;
@@ -1025,6 +1186,16 @@ void pqf_dbsource_watermarks(const pqf_dbsource *src, const char **min, const ch
     /* rendered on demand: the text costs more than keeping the raw value per row */
     pqf_dbsource *m = (pqf_dbsource *)src;
     const char **outs[2] = {min, max};
+    if (src->changes) {
+        /* the range of the rows written, as the change capture saw them */
+        const char *lo, *hi;
+        pqf__cc_watermarks(&src->cc, &lo, &hi);
+        if (min)
+            *min = lo;
+        if (max)
+            *max = hi;
+        return;
+    }
     for (int i = 0; i < 2; i++) {
         if (!outs[i])
             continue;
@@ -1069,6 +1240,11 @@ void pqf_dbsource_free(pqf_dbsource *src)
         pqf__buf_free(&src->wm_text[i]);
     }
     pqf__buf_free(&src->tmp);
+    pqf__buf_free(&src->cc_wm);
+    pqf__buf_free(&src->cc_cre_text);
+    pqf__buf_free(&src->cc_part);
+    if (src->changes)
+        pqf__cc_free(&src->cc);
     pqf__json_doc_free(&src->doc);
     free(src->label);
     free(src);

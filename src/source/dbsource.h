@@ -17,6 +17,7 @@
 
 #include "base/buf.h"
 #include "pqfeed/dbsource.h"
+#include "source/changes.h"
 #include "source/json.h"
 #include "source/value.h"
 
@@ -85,8 +86,15 @@ typedef struct pqf__dbval {
 
 typedef struct pqf__dbdriver {
     const char *name; /* "postgres", "sqlite" */
-    /* Produce one row: pqf__db_row_begin, per column put calls, pqf__db_row_end. */
-    pqf_err (*next)(pqf_dbsource *src, pqf_writer *w, bool *eof);
+    /* Step to the next row (*eof after the last); sets src->err on failure. */
+    pqf_err (*fetch)(pqf_dbsource *src, bool *eof);
+    /* Decode scalar column col of the current row (change capture reads the
+     * key, watermark, created and delete columns before the row is written).
+     * Byte values stay valid until the next fetch. */
+    pqf_err (*get)(pqf_dbsource *src, int col, pqf__dbval *v);
+    /* Write the current row's columns with the put calls (the caller does
+     * row_begin and row_end). */
+    pqf_err (*put)(pqf_dbsource *src, pqf_writer *w);
     void (*close)(void *impl);
 } pqf__dbdriver;
 
@@ -105,7 +113,13 @@ struct pqf_dbsource {
     size_t max_row_bytes;
     bool done;     /* eof or error: no more rows */
     uint64_t rows; /* rows written */
-    uint64_t row;  /* 1-based number of the row being written */
+    uint64_t row;  /* 1-based number of the row being read */
+    uint64_t read; /* rows read (written or skipped) */
+    /* change capture (pqf_dbsource_set_changes) */
+    bool changes;
+    pqf__cc cc;
+    int cc_key[8], cc_del, cc_cre; /* source column indexes (-1: none) */
+    pqf__buf cc_wm, cc_cre_text, cc_part; /* the current row's texts */
     /* watermark: first and last non-NULL values (raw copies, rendered lazily) */
     pqf__dbval wm_v[2];
     pqf__buf wm_raw[2];

@@ -231,61 +231,74 @@ done:
 
 /* ---- rows --------------------------------------------------------------------------- */
 
-static pqf_err sq_next(pqf_dbsource *src, pqf_writer *w, bool *eof)
+static pqf_err sq_fetch(pqf_dbsource *src, bool *eof)
 {
     sq *q = src->impl;
-    if (!q->pending) {
-        int r = sqlite3_step(q->st);
-        if (r == SQLITE_DONE) {
-            *eof = true;
-            return PQF_OK;
-        }
-        if (r != SQLITE_ROW) {
-            pqf_err rc = sqlite_error(src, q->db, r, "reading the rows", &src->err);
-            pqf_error_prefix(&src->err, "after row %llu: ", (unsigned long long)src->rows);
-            return rc;
-        }
+    if (q->pending) {
+        q->pending = false;
+        return PQF_OK;
     }
-    q->pending = false;
-    pqf_err rc = pqf__db_row_begin(src, w);
+    int r = sqlite3_step(q->st);
+    if (r == SQLITE_DONE) {
+        *eof = true;
+        return PQF_OK;
+    }
+    if (r != SQLITE_ROW) {
+        pqf_err rc = sqlite_error(src, q->db, r, "reading the rows", &src->err);
+        pqf_error_prefix(&src->err, "after row %llu: ", (unsigned long long)src->read);
+        return rc;
+    }
+    return PQF_OK;
+}
+
+static pqf_err sq_get(pqf_dbsource *src, int i, pqf__dbval *v)
+{
+    sq *q = src->impl;
+    memset(v, 0, sizeof *v);
+    switch (sqlite3_column_type(q->st, i)) {
+    case SQLITE_INTEGER:
+        v->kind = PQF__DV_INT;
+        v->u.i = sqlite3_column_int64(q->st, i);
+        break;
+    case SQLITE_FLOAT:
+        v->kind = PQF__DV_DOUBLE;
+        v->u.d = sqlite3_column_double(q->st, i);
+        break;
+    case SQLITE_TEXT:
+        v->kind = PQF__DV_TEXT;
+        v->p = sqlite3_column_text(q->st, i);
+        v->n = (size_t)sqlite3_column_bytes(q->st, i);
+        break;
+    case SQLITE_BLOB:
+        v->kind = PQF__DV_BYTES;
+        v->p = sqlite3_column_blob(q->st, i);
+        v->n = (size_t)sqlite3_column_bytes(q->st, i);
+        if (!v->p)
+            v->p = "";
+        break;
+    default:
+        v->kind = PQF__DV_NULL;
+        break;
+    }
+    return PQF_OK;
+}
+
+static pqf_err sq_put(pqf_dbsource *src, pqf_writer *w)
+{
+    pqf_err rc = PQF_OK;
     size_t bytes = 0;
     for (int i = 0; i < src->ncols && rc == PQF_OK; i++) {
         if (src->cols[i].node < 0 && i != src->wm_col)
             continue;
         pqf__dbval v;
-        memset(&v, 0, sizeof v);
-        switch (sqlite3_column_type(q->st, i)) {
-        case SQLITE_INTEGER:
-            v.kind = PQF__DV_INT;
-            v.u.i = sqlite3_column_int64(q->st, i);
-            break;
-        case SQLITE_FLOAT:
-            v.kind = PQF__DV_DOUBLE;
-            v.u.d = sqlite3_column_double(q->st, i);
-            break;
-        case SQLITE_TEXT:
-            v.kind = PQF__DV_TEXT;
-            v.p = sqlite3_column_text(q->st, i);
-            v.n = (size_t)sqlite3_column_bytes(q->st, i);
-            break;
-        case SQLITE_BLOB:
-            v.kind = PQF__DV_BYTES;
-            v.p = sqlite3_column_blob(q->st, i);
-            v.n = (size_t)sqlite3_column_bytes(q->st, i);
-            if (!v.p)
-                v.p = "";
-            break;
-        default:
-            v.kind = PQF__DV_NULL;
-            break;
-        }
+        sq_get(src, i, &v);
         bytes += v.n;
         if (bytes > src->max_row_bytes)
             return pqf__db_row_error(src, PQF_ERR_LIMIT, i, "the row is larger than %zu bytes",
                                      src->max_row_bytes);
         rc = pqf__db_put(src, w, i, &v);
     }
-    return rc == PQF_OK ? pqf__db_row_end(src, w) : rc;
+    return rc;
 }
 
 static void sq_close(void *impl)
@@ -298,7 +311,7 @@ static void sq_close(void *impl)
     free(q);
 }
 
-static const pqf__dbdriver sqlite_driver = {"sqlite", sq_next, sq_close};
+static const pqf__dbdriver sqlite_driver = {"sqlite", sq_fetch, sq_get, sq_put, sq_close};
 
 /* ---- open ----------------------------------------------------------------------------- */
 
