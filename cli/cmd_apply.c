@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "pqfeed/apply.h"
+#include "pqfeed/config.h"
 #include "pqfeed/contract.h"
 #include "pqfeed/feed.h"
 #include "store_cli.h"
@@ -67,31 +68,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
-}
-
-static int parse_duration(const char *s, int64_t *ms)
-{
-    char *end;
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    double v = strtod(s, &end);
-    double mul;
-    if (strcmp(end, "ms") == 0)
-        mul = 1;
-    else if (*end == 0 || strcmp(end, "s") == 0)
-        mul = 1000;
-    else if (strcmp(end, "m") == 0)
-        mul = 60e3;
-    else if (strcmp(end, "h") == 0)
-        mul = 3600e3;
-    else if (strcmp(end, "d") == 0)
-        mul = 86400e3;
-    else
-        return -1;
-    if (v * mul > 9e15)
-        return -1;
-    *ms = (int64_t)(v * mul);
-    return 0;
 }
 
 static void fmt_age(int64_t ms, char *out, size_t cap)
@@ -268,7 +244,7 @@ int pqf_cmd_apply(int argc, char **argv)
         } else if (strcmp(a, "--max-delay") == 0 || strcmp(a, "--backoff") == 0 ||
                    strcmp(a, "--poll") == 0) {
             int64_t ms;
-            if (i + 1 >= argc || parse_duration(argv[++i], &ms) != 0) {
+            if (i + 1 >= argc || !pqf_duration_parse(argv[++i], &ms)) {
                 ret = pqf_cli_usage("apply", "%s: expected a duration like 500ms, 20s, 30m, 2h", a);
                 goto done;
             }

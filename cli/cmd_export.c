@@ -250,15 +250,10 @@ int pqf_cmd_export(int argc, char **argv)
                 goto done;
             }
         } else if (strcmp(a, "--overlap") == 0) {
-            char *end;
-            long long ov = strtoll(argv[++i], &end, 10);
-            long long mul = strcmp(end, "s") == 0 ? 1000 : strcmp(end, "m") == 0 ? 60000
-                          : strcmp(end, "h") == 0 ? 3600000 : 0;
-            if (end == argv[i] || ov <= 0 || !mul) {
+            if (!pqf_duration_parse(argv[++i], &sp.overlap_ms) || sp.overlap_ms <= 0) {
                 ret = pqf_cli_usage("export", "--overlap: expected a duration like 10m");
                 goto done;
             }
-            sp.overlap_ms = ov * mul;
         } else if (strcmp(a, "--pg") == 0) {
             pg = argv[++i];
         } else if (strcmp(a, "--pg-table") == 0) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "pqfeed/config.h"
 #include "pqfeed/feed.h"
 #include "feed_cli.h"
 
@@ -15,20 +16,6 @@ static const char gc_usage[] =
     "unfinished uploads (S3 multipart uploads; a killed writer's temporaries in a\n"
     "local store) that are older than the grace period (default 24h; e.g. 30m, 2h, 7d, 0s). A file\n"
     "a commit names is never touched; a damaged log stops gc.\n";
-
-static int parse_duration(const char *s, int64_t *ms)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || v < 0)
-        return -1;
-    int64_t mul = strcmp(end, "s") == 0 ? 1000 : strcmp(end, "m") == 0 ? 60000
-                : strcmp(end, "h") == 0 ? 3600000 : strcmp(end, "d") == 0 ? 86400000 : -1;
-    if (mul < 0)
-        return -1;
-    *ms = v * mul;
-    return 0;
-}
 
 typedef struct {
     bool json, dry, first;
@@ -68,7 +55,7 @@ int pqf_cmd_gc(int argc, char **argv)
             pqf_cli_store_help(stdout);
             return 0;
         } else if (strcmp(argv[i], "--grace") == 0) {
-            if (i + 1 >= argc || parse_duration(argv[++i], &go.grace_ms) != 0)
+            if (i + 1 >= argc || !pqf_duration_parse(argv[++i], &go.grace_ms))
                 return pqf_cli_usage("gc", "--grace: expected a duration like 30m, 2h, 7d");
             grace_set = true;
         } else if (strcmp(argv[i], "--dry-run") == 0) {

@@ -51,18 +51,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int parse_dur_ms(const char *s, int64_t *ms)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    long long mul = strcmp(end, "s") == 0 ? 1000 : strcmp(end, "m") == 0 ? 60000
-                  : strcmp(end, "h") == 0 ? 3600000 : -1;
-    if (end == s || v < 0 || mul < 0)
-        return -1;
-    *ms = v * mul;
-    return 0;
-}
-
 static int parse_as_of(const char *s, int64_t *ms)
 {
     int Y, M, D, h = 0;
@@ -234,7 +222,7 @@ int pqf_cmd_run(int argc, char **argv)
         } else if (strcmp(a, "--contract") == 0) {
             contract_path = argv[++i];
         } else if (strcmp(a, "--max-delay") == 0) {
-            if (parse_dur_ms(argv[++i], &max_delay) != 0)
+            if (!pqf_duration_parse(argv[++i], &max_delay))
                 return pqf_cli_usage("run", "--max-delay: expected a duration like 5m");
         } else if (strcmp(a, "--as-of") == 0) {
             if (parse_as_of(argv[++i], &as_of) != 0)

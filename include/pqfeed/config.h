@@ -31,6 +31,7 @@
 #define PQFEED_CONFIG_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "pqfeed/error.h"
@@ -78,6 +79,12 @@ typedef struct pqf_config {
     char *contract_path;            /* `contract:` (resolved), or NULL */
     struct pqf_contract *contract;  /* loaded from it (owned), or NULL */
 } pqf_config;
+
+/* A duration as configs and the command line spell it: a non-negative
+ * number, a fraction allowed, and a unit: ms, s, m, h or d ("500ms", "20s",
+ * "1.5h", "7d"); a bare number is seconds. false if s is not one, or is
+ * past 10^15 ms. */
+bool pqf_duration_parse(const char *s, int64_t *ms);
 
 /* Parse the file at path (at most 4 MiB). */
 pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err);

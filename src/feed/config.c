@@ -380,13 +380,9 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
         } else if (strcmp(k, "created_column") == 0) {
             PQF_TRY(get_str(x, m, path, &t->created_column));
         } else if (strcmp(k, "overlap") == 0) {
-            char *end = NULL;
-            long long v = m->type == PQF__Y_SCALAR ? strtoll(m->text, &end, 10) : 0;
-            long long mul = !end ? 0 : strcmp(end, "s") == 0 ? 1000 : strcmp(end, "m") == 0 ? 60000
-                          : strcmp(end, "h") == 0 ? 3600000 : 0;
-            if (!end || end == m->text || v <= 0 || !mul)
+            if (m->type != PQF__Y_SCALAR || !pqf_duration_parse(m->text, &t->overlap_ms) ||
+                t->overlap_ms <= 0)
                 PQF_TRY(bad(x, m, path, "expected a duration like 10m"));
-            t->overlap_ms = v * mul;
         } else if (strcmp(k, "target_file_size") == 0) {
             PQF_TRY(get_u64(x, m, path, true, &t->target_file_bytes));
         } else if (strcmp(k, "row_group_size") == 0) {
@@ -433,6 +429,41 @@ done:
     return rc;
 }
 
+bool pqf_duration_parse(const char *s, int64_t *ms)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    uint64_t whole = 0, frac = 0, scale = 1;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (whole > 1000000000000000ull)
+            return false;
+        whole = whole * 10 + (uint64_t)(*s - '0');
+    }
+    if (*s == '.') {
+        s++;
+        if (*s < '0' || *s > '9')
+            return false;
+        for (; *s >= '0' && *s <= '9'; s++)
+            if (scale < 1000000000ull) { /* digits past 9 do not matter at ms */
+                frac = frac * 10 + (uint64_t)(*s - '0');
+                scale *= 10;
+            }
+    }
+    uint64_t mul = strcmp(s, "ms") == 0                 ? 1
+                   : (*s == 0 || strcmp(s, "s") == 0) ? 1000
+                   : strcmp(s, "m") == 0                ? 60000
+                   : strcmp(s, "h") == 0                ? 3600000
+                   : strcmp(s, "d") == 0                ? 86400000
+                                                        : 0;
+    if (!mul || whole > 1000000000000000ull / mul)
+        return false;
+    uint64_t v = whole * mul + frac * mul / scale;
+    if (v > 1000000000000000ull)
+        return false;
+    *ms = (int64_t)v;
+    return true;
+}
+
 static pqf_err parse_schedule(cctx *x, const ynode *n, unsigned *out)
 {
     if (n->type != PQF__Y_SCALAR)
@@ -446,12 +477,11 @@ static pqf_err parse_schedule(cctx *x, const ynode *n, unsigned *out)
         *out = 86400;
         return PQF_OK;
     }
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    unsigned mul = strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : 0;
-    if (end == s || !mul || v == 0 || v > 7 * 86400)
-        return bad(x, n, "schedule", "expected hourly, daily or a duration like 15m");
-    *out = (unsigned)v * mul;
+    int64_t ms;
+    if (!pqf_duration_parse(s, &ms) || ms < 1000 || ms > 7 * 86400000LL || ms % 1000)
+        return bad(x, n, "schedule",
+                   "expected hourly, daily or a duration like 15m (whole seconds, at most 7d)");
+    *out = (unsigned)(ms / 1000);
     return PQF_OK;
 }
 
