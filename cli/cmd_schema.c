@@ -34,6 +34,8 @@ static const char schema_usage[] =
     "                           [--sample N | --all] [--json]\n"
     "       pqfeed schema infer PAGES... [--flatten | --struct] [--sample N] [--json] (--help)\n"
     "       pqfeed schema diff OLD.json NEW.json [--json]\n"
+    "       pqfeed schema diff STORE --table T [--from V] [--to V] [--json] [store options]\n"
+    "       pqfeed schema diff CONTRACT.yaml STORE [--table T] [--json] [store options]\n"
     "\n"
     "check: for each table of the contract (YAML, docs/SCHEMA.md), every schema\n"
     "version registered in the feed is checked: each contract column present, of\n"
@@ -51,7 +53,11 @@ static const char schema_usage[] =
     "schema S (or one inferred from the mapped pages) and checked the same way.\n"
     "\n"
     "diff: the changes from OLD to NEW (schema files, docs/SCHEMA-FILE.md) in words,\n"
-    "and whether they keep backward, forward and full compatibility.\n";
+    "and whether they keep backward, forward and full compatibility; or between two\n"
+    "schema versions of a feed's table (default: the last two); or a feed's latest\n"
+    "schema against a contract: each contract column as check reports it, the key,\n"
+    "and the feed's columns the contract does not name. Exits 0 whatever it finds\n"
+    "(schema check enforces).\n";
 
 static const char *null_word(bool nullable)
 {
@@ -128,67 +134,6 @@ static void print_changes_json(const pqf_schema_change *v, size_t n)
 
 /* ---- diff -------------------------------------------------------------------------- */
 
-static int cmd_diff(int argc, char **argv)
-{
-    const char *a = NULL, *b = NULL;
-    bool json = false;
-    int ret = 0;
-    pqf_error err = {0};
-    pqf_schema *sa = NULL, *sb = NULL;
-    pqf_schema_change *v = NULL;
-    size_t n = 0;
-    char text[1024];
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return pqf_cli_usage("schema diff", "unknown option '%s'", argv[i]);
-        else if (!a)
-            a = argv[i];
-        else if (!b)
-            b = argv[i];
-        else
-            return pqf_cli_usage("schema diff", "unexpected argument '%s'", argv[i]);
-    }
-    if (!b)
-        return pqf_cli_usage("schema diff", "needs OLD.json and NEW.json");
-    if (pqf_schema_load_json(a, &sa, &err) != PQF_OK ||
-        pqf_schema_load_json(b, &sb, &err) != PQF_OK ||
-        pqf_schema_diff(sa, sb, &v, &n, &err) != PQF_OK) {
-        ret = pqf_cli_fail(&err);
-        goto done;
-    }
-    bool bw = pqf_schema_changes_keep(v, n, PQF_COMPAT_BACKWARD);
-    bool fw = pqf_schema_changes_keep(v, n, PQF_COMPAT_FORWARD);
-    if (json) {
-        printf("{\"old\":");
-        pqf_cli_json_str(stdout, a);
-        printf(",\"new\":");
-        pqf_cli_json_str(stdout, b);
-        printf(",\"changes\":");
-        print_changes_json(v, n);
-        printf(",\"compatible\":{\"backward\":%s,\"forward\":%s,\"full\":%s}}\n",
-               bw ? "true" : "false", fw ? "true" : "false", bw && fw ? "true" : "false");
-        goto done;
-    }
-    printf("%s -> %s: %zu change%s\n", a, b, n, n == 1 ? "" : "s");
-    for (size_t i = 0; i < n; i++) {
-        change_text(&v[i], text, sizeof text);
-        const char *breaks = !v[i].backward_ok && !v[i].forward_ok
-                                 ? " (breaks backward and forward)"
-                             : !v[i].backward_ok ? " (breaks backward)"
-                             : !v[i].forward_ok  ? " (breaks forward)"
-                                                 : "";
-        printf("  %s%s\n", text, breaks);
-    }
-    printf("backward: %s\nforward: %s\nfull: %s\n", bw ? "compatible" : "incompatible",
-           fw ? "compatible" : "incompatible", bw && fw ? "compatible" : "incompatible");
-done:
-    free(v);
-    pqf_schema_free(sa);
-    pqf_schema_free(sb);
-    return ret;
-}
 
 /* ---- check ------------------------------------------------------------------------- */
 
@@ -602,6 +547,255 @@ done:
     pqf_contract_free(c);
     pqf_cli_pages_remove(pages_dir);
     free(pages);
+    return ret;
+}
+
+/* ---- schema diff ------------------------------------------------------------- */
+
+/* The changes from sa (named na) to sb, in words or JSON (docs/CLI.md). */
+static void print_diff(const char *na, const char *nb, pqf_schema_change *v, size_t n, bool json)
+{
+    char text[1024];
+    bool bw = pqf_schema_changes_keep(v, n, PQF_COMPAT_BACKWARD);
+    bool fw = pqf_schema_changes_keep(v, n, PQF_COMPAT_FORWARD);
+    if (json) {
+        printf("{\"old\":");
+        pqf_cli_json_str(stdout, na);
+        printf(",\"new\":");
+        pqf_cli_json_str(stdout, nb);
+        printf(",\"changes\":");
+        print_changes_json(v, n);
+        printf(",\"compatible\":{\"backward\":%s,\"forward\":%s,\"full\":%s}}\n",
+               bw ? "true" : "false", fw ? "true" : "false", bw && fw ? "true" : "false");
+        return;
+    }
+    printf("%s -> %s: %zu change%s\n", na, nb, n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        change_text(&v[i], text, sizeof text);
+        const char *breaks = !v[i].backward_ok && !v[i].forward_ok
+                                 ? " (breaks backward and forward)"
+                             : !v[i].backward_ok ? " (breaks backward)"
+                             : !v[i].forward_ok  ? " (breaks forward)"
+                                                 : "";
+        printf("  %s%s\n", text, breaks);
+    }
+    printf("backward: %s\nforward: %s\nfull: %s\n", bw ? "compatible" : "incompatible",
+           fw ? "compatible" : "incompatible", bw && fw ? "compatible" : "incompatible");
+}
+
+static bool is_contract_path(const char *p)
+{
+    const char *e = strrchr(p, '.');
+    return e && (strcmp(e, ".yaml") == 0 || strcmp(e, ".yml") == 0);
+}
+
+/* A feed's latest schema against a contract table: each contract column as
+ * `schema check` reports it, the key, then the feed's top-level columns the
+ * contract does not name. */
+static pqf_err diff_contract(check_ctx *x, pqf_feed *feed, const char *cpath,
+                             const pqf_contract_table *t, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_schema *s = NULL;
+    pqf_column_check *cks = NULL;
+    int latest = 0;
+    char key[1024];
+    SCHEMA_TRY(pqf_feed_schema_latest(feed, t->name, &latest, &s, err));
+    if (latest == 0) {
+        rc = pqf_error_set(err, PQF_ERR_NOT_FOUND, "table %s: no schema registered in the feed",
+                           t->name);
+        goto done;
+    }
+    SCHEMA_TRY(pqf_feed_schema_key(feed, t->name, latest, key, sizeof key, err));
+    cks = calloc(t->ncolumns + 1, sizeof *cks);
+    if (!cks) {
+        rc = pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    pqf_contract_check_schema(t, s, cks);
+    if (x->json) {
+        printf("{\"contract\":");
+        pqf_cli_json_str(stdout, cpath);
+        printf(",\"table\":");
+        pqf_cli_json_str(stdout, t->name);
+        printf(",\"version\":%d,\"columns\":[", latest);
+    } else {
+        printf("contract %s, table %s -> the feed's schema v%d\n", cpath, t->name, latest);
+    }
+    for (size_t i = 0; i < t->ncolumns; i++)
+        check_column(x, &t->columns[i], &cks[i], i == 0);
+    if (x->json)
+        printf("]");
+    check_key(x, t, key);
+    /* what the feed has beyond the contract */
+    if (x->json)
+        printf(",\"not_in_contract\":[");
+    int nk = 0;
+    pqf_node_info root;
+    SCHEMA_TRY(pqf_schema_node(s, 0, &root) == PQF_OK
+                   ? PQF_OK
+                   : pqf_error_set(err, PQF_ERR_INTERNAL, "table %s: no schema root", t->name));
+    for (int k = 0; k < root.nchildren; k++) {
+        pqf_node_info ni;
+        if (pqf_schema_node(s, pqf_schema_child(s, 0, k), &ni) != PQF_OK)
+            continue;
+        bool named = false;
+        for (size_t i = 0; i < t->ncolumns && !named; i++)
+            named = strcmp(t->columns[i].name, ni.name) == 0;
+        if (named)
+            continue;
+        if (x->json) {
+            printf("%s", nk ? "," : "");
+            pqf_cli_json_str(stdout, ni.name);
+        } else {
+            printf("%s%s", nk ? ", " : "    not in the contract: ", ni.name);
+        }
+        nk++;
+    }
+    if (x->json)
+        printf("],\"differences\":%zu}\n", x->problems);
+    else
+        printf("%s%zu difference%s from the contract\n", nk ? "\n" : "", x->problems,
+               x->problems == 1 ? "" : "s");
+done:
+    free(cks);
+    pqf_schema_free(s);
+    return rc;
+}
+
+static int cmd_diff(int argc, char **argv)
+{
+    pqf_cli_store_args sa;
+    memset(&sa, 0, sizeof sa);
+    const char *ops[2] = {NULL, NULL}, *table = NULL;
+    int nops = 0, from = 0, to = 0, ret = 0;
+    bool json = false;
+    pqf_error err = {0};
+    pqf_schema *s_old = NULL, *s_new = NULL;
+    pqf_schema_change *v = NULL;
+    pqf_contract *c = NULL;
+    pqf_store *store = NULL;
+    pqf_feed *feed = NULL;
+    size_t n = 0;
+    char na[512], nb[512];
+    for (int i = 1; i < argc; i++) {
+        int r = pqf_cli_store_arg("schema diff", argc, argv, &i, &sa);
+        if (r < 0)
+            return PQF_EXIT_USAGE;
+        if (r > 0)
+            continue;
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--table") == 0 || strcmp(a, "--from") == 0 ||
+                   strcmp(a, "--to") == 0) {
+            unsigned long long u = 0;
+            if (++i >= argc)
+                return pqf_cli_usage("schema diff", "%s needs a value", a);
+            if (a[2] == 't' && a[3] == 'a') {
+                table = argv[i];
+            } else if (pqf_cli_parse_u64(argv[i], &u) != 0 || u == 0 || u > INT32_MAX) {
+                return pqf_cli_usage("schema diff", "%s: expected a schema version >= 1", a);
+            } else {
+                *(a[2] == 'f' ? &from : &to) = (int)u;
+            }
+        } else if (a[0] == '-' && a[1]) {
+            return pqf_cli_usage("schema diff", "unknown option '%s'", a);
+        } else if (nops < 2) {
+            ops[nops++] = a;
+        } else {
+            return pqf_cli_usage("schema diff", "unexpected argument '%s'", a);
+        }
+    }
+    json = json || sa.json;
+    if (nops == 0)
+        return pqf_cli_usage("schema diff", "needs OLD.json NEW.json, STORE --table T, or "
+                                            "CONTRACT.yaml STORE");
+    if (nops == 2 && is_contract_path(ops[0])) { /* a feed against a contract */
+        if (from || to)
+            return pqf_cli_usage("schema diff", "--from/--to compare two versions of a feed");
+        if (pqf_contract_load(ops[0], &c, &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        const pqf_contract_table *t = table ? pqf_contract_table_find(c, table)
+                                      : c->ntables == 1 ? &c->tables[0] : NULL;
+        if (!t) {
+            ret = table ? pqf_cli_usage("schema diff", "the contract has no table '%s'", table)
+                        : pqf_cli_usage("schema diff", "the contract has several tables: give "
+                                                       "--table T");
+            goto done;
+        }
+        ret = pqf_cli_open_feed(ops[1], &sa, &store, &feed);
+        if (ret != 0)
+            goto done;
+        check_ctx x = {json, 0, true, 0};
+        if (diff_contract(&x, feed, ops[0], t, &err) != PQF_OK)
+            ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    if (nops == 1) { /* two versions of a feed's table */
+        if (!table)
+            return pqf_cli_usage("schema diff", "a feed needs --table T");
+        ret = pqf_cli_open_feed(ops[0], &sa, &store, &feed);
+        if (ret != 0)
+            goto done;
+        int latest = 0;
+        if (pqf_feed_schema_latest(feed, table, &latest, NULL, &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        if (latest == 0) {
+            err.code = PQF_OK;
+            pqf_error_set(&err, PQF_ERR_NOT_FOUND, "table %s: no schema registered in the feed",
+                          table);
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        if (!to)
+            to = latest;
+        if (!from)
+            from = to - 1;
+        if (latest < 2 && !(from && to)) {
+            ret = pqf_cli_usage("schema diff", "table %s has %d schema version%s: nothing to "
+                                "compare", table, latest, latest == 1 ? "" : "s");
+            goto done;
+        }
+        if (from < 1 || to > latest || from >= to) {
+            ret = pqf_cli_usage("schema diff", "table %s has versions 1..%d: --from %d --to %d "
+                                "is not a range in it", table, latest, from, to);
+            goto done;
+        }
+        if (pqf_feed_schema_get(feed, table, from, &s_old, &err) != PQF_OK ||
+            pqf_feed_schema_get(feed, table, to, &s_new, &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        snprintf(na, sizeof na, "%s v%d", table, from);
+        snprintf(nb, sizeof nb, "%s v%d", table, to);
+    } else { /* two schema files */
+        if (table || from || to)
+            return pqf_cli_usage("schema diff", "--table/--from/--to are for a feed");
+        if (pqf_schema_load_json(ops[0], &s_old, &err) != PQF_OK ||
+            pqf_schema_load_json(ops[1], &s_new, &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        snprintf(na, sizeof na, "%s", ops[0]);
+        snprintf(nb, sizeof nb, "%s", ops[1]);
+    }
+    if (pqf_schema_diff(s_old, s_new, &v, &n, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
+    print_diff(na, nb, v, n, json);
+done:
+    free(v);
+    pqf_schema_free(s_old);
+    pqf_schema_free(s_new);
+    pqf_feed_free(feed);
+    pqf_store_free(store);
+    pqf_contract_free(c);
     return ret;
 }
 

@@ -230,6 +230,28 @@ rule "a list element narrowed" '"type": {"list": "int64"}' '"type": {"list": "in
 "$PQF" schema diff "$SCHEMA" "$T/dropped.json" --json >"$T/diff.json"
 check_grep "diff --json: the change with its verdicts" '\{"column":"title","change":"dropped","old_type":"string","new_type":null,"old_nullable":false,"new_nullable":null,"widening":false,"narrowing":false,"backward":true,"forward":false,"text":"dropped column title \(string, required\)"\}' "$T/diff.json"
 check_grep "diff --json: the verdict per mode" '"compatible":\{"backward":true,"forward":false,"full":false\}\}$' "$T/diff.json"
-check_exit "diff needs two files" 2 "$PQF" schema diff "$SCHEMA"
+check_exit "diff of a feed needs --table" 2 "$PQF" schema diff "$SCHEMA"
+
+# ---- diff between two versions of a feed's table, and between a feed and a contract ----------
+check "diff of a feed: its last two schema versions" "$PQF" schema diff "$F2" --table issues
+check_grep "the versions are named" "^issues v1 -> issues v2: 1 change$" "$T/last.out"
+check_grep "the change is in words" "^  story_points: int32 -> int64 \(widening\) \(breaks forward\)$" "$T/last.out"
+check_grep "with the verdicts" "^backward: compatible$" "$T/last.out"
+check "diff of a feed --from 1 --to 2 --json" "$PQF" schema diff "$F2" --table issues --from 1 --to 2 --json
+check_grep "--json names both versions" '^\{"old":"issues v1","new":"issues v2","changes":\[\{"column":"story_points"' "$T/last.out"
+check_exit "a version range outside the feed is a usage error" 2 "$PQF" schema diff "$F2" --table issues --from 1 --to 3
+check_grep "and says which versions there are" "versions 1..2" "$T/last.out"
+check_exit "a table with one version has nothing to compare" 2 "$PQF" schema diff "$F" --table issues
+check_exit "a table the feed lacks" 9 "$PQF" schema diff "$F2" --table nope --from 1 --to 2
+
+contract "$T/cdiff.yaml" "id int64 false" "story_points int32 true" "team string true"
+check "diff of a contract and a feed" "$PQF" schema diff "$T/cdiff.yaml" "$F2"
+check_grep "a matching column is ok" "^ +id +ok +int64, required" "$T/last.out"
+check_grep "a column the feed changed is a wrong type" "^ +story_points +wrong type +contract int32, feed int64" "$T/last.out"
+check_grep "a column the feed lacks is missing" "^ +team +missing" "$T/last.out"
+check_grep "the feed's columns the contract does not name" "^    not in the contract: key, project, title, " "$T/last.out"
+check_grep "the count of differences" "^2 differences from the contract$" "$T/last.out"
+check "diff of a contract and a feed --json" "$PQF" schema diff "$T/cdiff.yaml" "$F2" --json
+check_grep "--json: columns, key, extra columns and the count" '"version":2,"columns":\[\{"name":"id","status":"ok".*"key":\{"want":"id","have":"id","ok":true\},"not_in_contract":\["key","project",.*\],"differences":2\}$' "$T/last.out"
 
 done_testing
