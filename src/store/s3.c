@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,10 @@ typedef struct s3_store {
     char *kms_key_id;
     char *kms_context_b64;
     char ssec_key_b64[48], ssec_md5_b64[32];
+    /* The server compares a write's If-Match with its stored ETag as is, so
+     * the RFC 7232 quoted form never matches (Ceph RGW 16: GET and HEAD
+     * unquote, PUT does not). Learned once per store, see put_single. */
+    atomic_bool unquoted_if_match;
 } s3_store;
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -1068,7 +1073,43 @@ static void fill_result(s3_put *p, const pqf__http_req *r, const char *etag)
     p->result->mtime_ms = (int64_t)time(NULL) * 1000;
 }
 
-static pqf_err put_single(s3_put *p, pqf_error *err)
+/* If-Match on a write: the quoted entity tag of RFC 7232, which AWS and
+ * MinIO take, or (bare) the ETag alone, once this server was seen to need it. */
+static pqf_err add_write_if_match(s3_call *c, const char *etag, bool bare, pqf_error *err)
+{
+    char v[80];
+    if (bare)
+        snprintf(v, sizeof v, "%s", etag);
+    else
+        snprintf(v, sizeof v, "\"%s\"", etag);
+    return call_hdr(c, "If-Match", v, err);
+}
+
+/* A write with If-Match failed its condition (412). Is the object's ETag the
+ * one we sent all the same? Then the server, not a concurrent writer, refused
+ * it. Sent quoted: learn to send it bare and return PQF_OK, the caller retries
+ * once (the server still checks the condition then). Sent bare already:
+ * PQF_ERR_UNSUPPORTED, no retry would help. Otherwise the object really
+ * changed (or went): PQF_ERR_PRECONDITION, err untouched, the caller re-reads. */
+static pqf_err if_match_misread(s3_put *p, bool bare, pqf_error *err)
+{
+    pqf_object_info cur;
+    pqf_get_options go = {0};
+    pqf_error e2 = {0};
+    if (s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2) != PQF_OK ||
+        strcmp(cur.etag, p->if_match) != 0)
+        return PQF_ERR_PRECONDITION;
+    if (bare)
+        return pqf_error_set(err, PQF_ERR_UNSUPPORTED,
+                             "s3://%s/%s: the server refuses If-Match with the current ETag %s, "
+                             "quoted or not (no conditional writes)",
+                             p->s->bucket, p->fk, p->if_match);
+    atomic_store(&p->s->unquoted_if_match, true);
+    pqf_error_clear(err);
+    return PQF_OK;
+}
+
+static pqf_err put_single_once(s3_put *p, bool bare, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     s3_call c;
@@ -1082,11 +1123,8 @@ static pqf_err put_single(s3_put *p, pqf_error *err)
         PQF_TRY(call_hdr(&c, "Content-Type", p->content_type, err));
     if (p->if_absent)
         PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
-    if (p->if_match) {
-        char quoted[80];
-        snprintf(quoted, sizeof quoted, "\"%s\"", p->if_match);
-        PQF_TRY(call_hdr(&c, "If-Match", quoted, err));
-    }
+    if (p->if_match)
+        PQF_TRY(add_write_if_match(&c, p->if_match, bare, err));
     if (p->crc32c) {
         uint32_t crc = pqf__crc32c(0, sl->buf, sl->len);
         uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
@@ -1121,6 +1159,18 @@ static pqf_err put_single(s3_put *p, pqf_error *err)
     fill_result(p, &c.http, got);
 done:
     call_free(&c);
+    return rc;
+}
+
+static pqf_err put_single(s3_put *p, pqf_error *err)
+{
+    bool bare = atomic_load(&p->s->unquoted_if_match);
+    pqf_err rc = put_single_once(p, bare, err);
+    if (rc == PQF_ERR_PRECONDITION && p->if_match) {
+        rc = if_match_misread(p, bare, err);
+        if (rc == PQF_OK)
+            rc = put_single_once(p, true, err);
+    }
     return rc;
 }
 
@@ -1184,19 +1234,25 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
             PQF_FAIL(err, PQF_ERR_PRECONDITION, "s3://%s/%s: ETag is not %s", p->s->bucket, p->fk,
                      p->if_match);
     }
-    PQF_TRY(call_init(&c, p->s, "POST", p->fk, (char *)q.data, err));
-    PQF_TRY(call_body(&c, body.data, body.len, NULL, err));
-    PQF_TRY(call_hdr(&c, "Content-Type", "application/xml", err));
-    if (p->if_absent)
-        PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
-    if (p->if_match) {
-        char quoted[80];
-        snprintf(quoted, sizeof quoted, "\"%s\"", p->if_match);
-        PQF_TRY(call_hdr(&c, "If-Match", quoted, err));
+    bool bare = atomic_load(&p->s->unquoted_if_match);
+    for (;;) { /* twice at most: see put_single */
+        PQF_TRY(call_init(&c, p->s, "POST", p->fk, (char *)q.data, err));
+        PQF_TRY(call_body(&c, body.data, body.len, NULL, err));
+        PQF_TRY(call_hdr(&c, "Content-Type", "application/xml", err));
+        if (p->if_absent)
+            PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
+        if (p->if_match)
+            PQF_TRY(add_write_if_match(&c, p->if_match, bare, err));
+        c.http.resp_limit = ERR_RESP_LIMIT;
+        pqf__http_run(p->s->http, &c.http);
+        rc = call_result(&c, err);
+        if (rc != PQF_ERR_PRECONDITION || !p->if_match)
+            break;
+        PQF_TRY(if_match_misread(p, bare, err));
+        bare = true;
+        call_free(&c);
+        memset(&c, 0, sizeof c);
     }
-    c.http.resp_limit = ERR_RESP_LIMIT;
-    pqf__http_run(p->s->http, &c.http);
-    rc = call_result(&c, err);
     if (rc == PQF_ERR_NOT_FOUND && c.http.attempts > 1) {
         /* NoSuchUpload on a retry: the first attempt may have completed it. */
         pqf_object_info cur;
