@@ -1109,6 +1109,47 @@ static pqf_err if_match_misread(s3_put *p, bool bare, pqf_error *err)
     return PQF_OK;
 }
 
+/* A conditional write answered by a server error, or no answer: did it take
+ * effect? (RGW 16 answers a conditional PUT that lost a race with another
+ * writer HTTP 500, its ECANCELED/EEXIST.) HEAD says: our bytes there (by MD5
+ * ETag): success; another object there (put-if-absent) or another ETag
+ * (If-Match): the race was lost, PQF_ERR_EXISTS / PQF_ERR_PRECONDITION, so
+ * the caller re-reads. Otherwise (unchanged, or the HEAD fails too) the
+ * original error stands. With SSE-C/KMS the ETag is no MD5: no "ours". */
+static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, const char *md5hex, pqf_error *err)
+{
+    pqf_object_info cur;
+    pqf_get_options go = {0};
+    pqf_error e2 = {0};
+    memset(&cur, 0, sizeof cur);
+    pqf_err hr = s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2);
+    if (hr != PQF_OK && hr != PQF_ERR_NOT_FOUND)
+        return rc;
+    bool md5_etags = p->s->sse != PQF_SSE_C && p->s->sse != PQF_SSE_KMS;
+    if (hr == PQF_OK && md5_etags && strcasecmp(cur.etag, md5hex) == 0) {
+        pqf_error_clear(err);
+        if (p->result) {
+            memset(p->result, 0, sizeof *p->result);
+            p->result->size = p->total;
+            snprintf(p->result->etag, sizeof p->result->etag, "%s", md5hex);
+            snprintf(p->result->version_id, sizeof p->result->version_id, "%s", cur.version_id);
+            p->result->mtime_ms = (int64_t)time(NULL) * 1000;
+        }
+        return PQF_OK;
+    }
+    if (p->if_absent && hr == PQF_OK)
+        return pqf_error_set(err, PQF_ERR_EXISTS,
+                             "s3://%s/%s: already exists (created by a concurrent writer; the "
+                             "server answered: %s)",
+                             p->s->bucket, p->fk, err->msg);
+    if (p->if_match && (hr == PQF_ERR_NOT_FOUND || strcmp(cur.etag, p->if_match) != 0))
+        return pqf_error_set(err, PQF_ERR_PRECONDITION,
+                             "s3://%s/%s: ETag is no longer %s (a concurrent writer won; the "
+                             "server answered: %s)",
+                             p->s->bucket, p->fk, p->if_match, err->msg);
+    return rc;
+}
+
 static pqf_err put_single_once(s3_put *p, bool bare, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
@@ -1146,13 +1187,18 @@ static pqf_err put_single_once(s3_put *p, bool bare, pqf_error *err)
     c.http.unsafe = p->if_absent || p->if_match;
     pqf__http_run(p->s->http, &c.http);
     rc = call_result(&c, err);
+    pqf__hex(d, 16, hex);
     if (rc == PQF_ERR_PRECONDITION && p->if_absent) {
         rc = pqf_error_set(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists (If-None-Match)",
                            p->s->bucket, p->fk);
         goto done;
     }
+    if ((rc == PQF_ERR_REMOTE || rc == PQF_ERR_NET || rc == PQF_ERR_TIMEOUT) &&
+        (p->if_absent || p->if_match)) {
+        rc = resolve_unsure_put(p, rc, hex, err);
+        goto done;
+    }
     PQF_TRY(rc);
-    pqf__hex(d, 16, hex);
     pqf__http_header(&c.http, "etag", etag, sizeof etag);
     strip_quotes(etag, got, sizeof got);
     PQF_TRY(check_put_etag(p, got, hex, c.what, err));
