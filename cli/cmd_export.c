@@ -135,6 +135,11 @@ static int export_config(const char *path, const char *only, int64_t as_of,
         ret = pqf_cli_fail(&err);
         goto done;
     }
+    /* every table's key up front: a bad one exports nothing */
+    for (size_t i = 0; i < cfg->ntables && ret == 0; i++)
+        if ((!only || in_list(only, cfg->tables[i].name)) &&
+            pqf_config_check_table(cfg, &cfg->tables[i], &err) != PQF_OK)
+            ret = pqf_cli_fail(&err);
     for (size_t i = 0; i < cfg->ntables && ret == 0; i++) {
         const pqf_config_table *t = &cfg->tables[i];
         if (only && !in_list(only, t->name))
