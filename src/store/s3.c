@@ -1126,6 +1126,8 @@ static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, const char *md5hex, pqf
     if (hr != PQF_OK && hr != PQF_ERR_NOT_FOUND)
         return rc;
     bool md5_etags = p->s->sse != PQF_SSE_C && p->s->sse != PQF_SSE_KMS;
+    char said[sizeof err->msg];
+    snprintf(said, sizeof said, "%s", err->msg);
     if (hr == PQF_OK && md5_etags && strcasecmp(cur.etag, md5hex) == 0) {
         pqf_error_clear(err);
         if (p->result) {
@@ -1141,12 +1143,12 @@ static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, const char *md5hex, pqf
         return pqf_error_set(err, PQF_ERR_EXISTS,
                              "s3://%s/%s: already exists (created by a concurrent writer; the "
                              "server answered: %s)",
-                             p->s->bucket, p->fk, err->msg);
+                             p->s->bucket, p->fk, said);
     if (p->if_match && (hr == PQF_ERR_NOT_FOUND || strcmp(cur.etag, p->if_match) != 0))
         return pqf_error_set(err, PQF_ERR_PRECONDITION,
                              "s3://%s/%s: ETag is no longer %s (a concurrent writer won; the "
                              "server answered: %s)",
-                             p->s->bucket, p->fk, p->if_match, err->msg);
+                             p->s->bucket, p->fk, p->if_match, said);
     return rc;
 }
 
