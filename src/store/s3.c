@@ -1115,8 +1115,12 @@ static pqf_err if_match_misread(s3_put *p, bool bare, pqf_error *err)
  * ETag): success; another object there (put-if-absent) or another ETag
  * (If-Match): the race was lost, PQF_ERR_EXISTS / PQF_ERR_PRECONDITION, so
  * the caller re-reads. Otherwise (unchanged, or the HEAD fails too) the
- * original error stands. With SSE-C/KMS the ETag is no MD5: no "ours". */
-static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, const char *md5hex, pqf_error *err)
+ * original error stands; *again when the server's own final answer was 500
+ * and the object is as before, so sending the write again is safe (not
+ * after no answer or a gateway's 502/504: the write may still land). With
+ * SSE-C/KMS the ETag is no MD5: no "ours". */
+static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, long status, const char *md5hex,
+                                  bool *again, pqf_error *err)
 {
     pqf_object_info cur;
     pqf_get_options go = {0};
@@ -1149,10 +1153,11 @@ static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, const char *md5hex, pqf
                              "s3://%s/%s: ETag is no longer %s (a concurrent writer won; the "
                              "server answered: %s)",
                              p->s->bucket, p->fk, p->if_match, said);
+    *again = status == 500;
     return rc;
 }
 
-static pqf_err put_single_once(s3_put *p, bool bare, pqf_error *err)
+static pqf_err put_single_once(s3_put *p, bool bare, bool *again, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     s3_call c;
@@ -1197,7 +1202,7 @@ static pqf_err put_single_once(s3_put *p, bool bare, pqf_error *err)
     }
     if ((rc == PQF_ERR_REMOTE || rc == PQF_ERR_NET || rc == PQF_ERR_TIMEOUT) &&
         (p->if_absent || p->if_match)) {
-        rc = resolve_unsure_put(p, rc, hex, err);
+        rc = resolve_unsure_put(p, rc, c.http.status, hex, again, err);
         goto done;
     }
     PQF_TRY(rc);
@@ -1212,12 +1217,19 @@ done:
 
 static pqf_err put_single(s3_put *p, pqf_error *err)
 {
-    bool bare = atomic_load(&p->s->unquoted_if_match);
-    pqf_err rc = put_single_once(p, bare, err);
+    bool bare = atomic_load(&p->s->unquoted_if_match), again = false;
+    pqf_err rc = put_single_once(p, bare, &again, err);
+    for (int i = 1; again && i <= 3; i++) { /* a 500 that changed nothing */
+        struct timespec ts = {0, 100000000L * i};
+        nanosleep(&ts, NULL);
+        again = false;
+        pqf_error_clear(err);
+        rc = put_single_once(p, bare, &again, err);
+    }
     if (rc == PQF_ERR_PRECONDITION && p->if_match) {
         rc = if_match_misread(p, bare, err);
         if (rc == PQF_OK)
-            rc = put_single_once(p, true, err);
+            rc = put_single_once(p, true, &again, err);
     }
     return rc;
 }
