@@ -33,7 +33,8 @@ static const char export_usage[] =
     "  --target-file-size SIZE split data into files of about this size (default 128M)\n"
     "  --mode snapshot|changes the whole table (default), or records changed since the\n"
     "                          last commit's watermark, with _op, _seq and _ts columns\n"
-    "  --key COL[,COL..]       the table's key, recorded with its schema\n"
+    "  --key COL[,COL..]       the table's key, recorded with its schema; each a column\n"
+    "                          of the schema (else exit 4, nothing written)\n"
     "  --watermark COL         changes: the column that orders changes (e.g. updated)\n"
     "  --delete-column COL     changes: a true value marks a deleted record (_op D)\n"
     "  --created-column COL    changes: equal to the watermark marks an insert (_op I)\n"
@@ -144,6 +145,11 @@ static int export_config(const char *path, const char *only, int64_t as_of,
         ret = pqf_cli_fail(&err);
         goto done;
     }
+    /* every table's key up front: a bad one exports nothing */
+    for (size_t i = 0; i < cfg->ntables && ret == 0; i++)
+        if ((!only || in_list(only, cfg->tables[i].name)) &&
+            pqf_config_check_table(cfg, &cfg->tables[i], &err) != PQF_OK)
+            ret = pqf_cli_fail(&err);
     for (size_t i = 0; i < cfg->ntables && ret == 0; i++) {
         pqf_config_table *t = &cfg->tables[i];
         if (contract)

@@ -64,6 +64,7 @@ typedef struct pqf_config_table {
     char *conninfo;         /* postgres: libpq conninfo or URI (sqlite: path holds the file) */
     char *db_table, *db_query; /* one of them */
     int64_t overlap_ms;     /* changes: the overlap window (0: none) */
+    unsigned key_line;      /* where its key is given (0: no key) */
 } pqf_config_table;
 
 typedef struct pqf_config {
@@ -89,6 +90,10 @@ bool pqf_duration_parse(const char *s, int64_t *ms);
 /* Parse the file at path (at most 4 MiB). */
 pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err);
 void pqf_config_free(pqf_config *c);
+/* Check a table before exporting anything: its schema (loaded or inferred
+ * as export would) has every key column, else PQF_ERR_SCHEMA naming the
+ * file, line, key and column. */
+pqf_err pqf_config_check_table(const pqf_config *c, const pqf_config_table *t, pqf_error *err);
 /* The files a source path names: the path itself, or a folder's .csv,
  * .tsv, .ndjson, .jsonl and .json files in name order. *paths is a malloc'd
  * array of malloc'd strings (pqf_strv_free). */

@@ -100,6 +100,12 @@ typedef struct pqf_export_result {
 pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *res,
                    pqf_error *err);
 
+/* Is every column of key (comma-separated; NULL or "" passes) a top-level
+ * leaf column of schema? Else PQF_ERR_SCHEMA naming the table, the column
+ * and the schema's columns. pqf_export checks it before writing anything. */
+pqf_err pqf_export_check_key(const pqf_schema *schema, const char *table, const char *key,
+                             pqf_error *err);
+
 /* Schema versions of a table: the latest version number (0: none) and, if out
  * is not NULL, that schema. */
 pqf_err pqf_feed_schema_latest(pqf_feed *f, const char *table, int *version, pqf_schema **out,

@@ -366,6 +366,7 @@ static pqf_err parse_table(cctx *x, const ynode *tn, pqf_config_table *t)
             PQF_TRY(get_u64(x, m, path, false, &t->infer_rows));
         } else if (strcmp(k, "key") == 0) {
             PQF_TRY(get_list_csv(x, m, path, &t->key));
+            t->key_line = m->line;
         } else if (strcmp(k, "mode") == 0) {
             if (m->type == PQF__Y_SCALAR && strcmp(m->text, "snapshot") == 0)
                 t->mode = PQF_COMMIT_SNAPSHOT;
@@ -680,6 +681,33 @@ done:
         closedir(d);
     if (v)
         pqf_strv_free(v, cnt);
+    return rc;
+}
+
+pqf_err pqf_config_check_table(const pqf_config *c, const pqf_config_table *t, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    char **in = NULL;
+    size_t nin = 0;
+    pqf_schema *schema = NULL;
+    pqf_error e2 = {0};
+    if (!t->key || !*t->key)
+        return PQF_OK;
+    pqf_export_spec sp; /* for export's source defaults */
+    pqf_export_spec_init(&sp);
+    sp.source.format = t->format;
+    PQF_TRY(pqf_input_files(t->path, &in, &nin, err));
+    if (nin == 0)
+        PQF_FAIL(err, PQF_ERR_NOT_FOUND, "table %s: no input files in %s", t->name, t->path);
+    if (t->schema_path)
+        PQF_TRY(pqf_schema_load_json(t->schema_path, &schema, err));
+    else
+        PQF_TRY(pqf_schema_infer(in[0], &sp.source, t->infer_rows, &schema, err));
+    if (pqf_export_check_key(schema, t->name, t->key, &e2) != PQF_OK)
+        PQF_FAIL(err, e2.code, "%s:%u: tables.%s.key: %s", c->path, t->key_line, t->name, e2.msg);
+done:
+    pqf_strv_free(in, nin);
+    pqf_schema_free(schema);
     return rc;
 }
 

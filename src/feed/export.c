@@ -821,6 +821,38 @@ done:
     return rc;
 }
 
+pqf_err pqf_export_check_key(const pqf_schema *schema, const char *table, const char *key,
+                            pqf_error *err)
+{
+    for (const char *k = key; k && *k;) {
+        size_t n = strcspn(k, ",");
+        char name[PQF_TABLE_NAME_MAX * 2];
+        snprintf(name, sizeof name, "%.*s", (int)PQF_MIN(n, sizeof name - 1), k);
+        int node = n < sizeof name ? pqf_schema_find_child(schema, 0, name) : -1;
+        pqf_node_info ni;
+        if (node < 0 || pqf_schema_node(schema, node, &ni) != PQF_OK || ni.is_group) {
+            char cols[512];
+            size_t len = 0;
+            pqf_node_info root;
+            cols[0] = 0;
+            if (pqf_schema_node(schema, 0, &root) == PQF_OK)
+                for (int i = 0; i < root.nchildren && len < sizeof cols; i++) {
+                    pqf_node_info ci;
+                    if (pqf_schema_node(schema, pqf_schema_child(schema, 0, i), &ci) == PQF_OK &&
+                        !ci.is_group)
+                        len += (size_t)snprintf(cols + len, sizeof cols - len, "%s%s",
+                                                len ? ", " : "", ci.name);
+                }
+            return pqf_error_set(err, PQF_ERR_SCHEMA,
+                                 "table %s: key column '%s' is not a %scolumn of the schema "
+                                 "(its columns: %s)",
+                                 table, name, node >= 0 ? "leaf " : "", cols[0] ? cols : "none");
+        }
+        k += n + (k[n] == ',');
+    }
+    return PQF_OK;
+}
+
 pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *res,
                    pqf_error *err)
 {
@@ -848,6 +880,7 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     if (sp->kind == PQF_COMMIT_CHANGES && !sp->watermark)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: changes mode needs a watermark column",
                  sp->table);
+    PQF_TRY(pqf_export_check_key(sp->schema, sp->table, sp->key, err)); /* before any write */
     uint64_t seq = 0;
     PQF_TRY(pqf_feed_head(f, sp->table, &seq, err));
     if (seq > 0)

@@ -104,7 +104,8 @@ pqf_err pqf_feed_register_table(pqf_feed *f, const char *table, pqf_error *err)
         r = pqf_store_put_bytes(pqf_feed_store(f), FEED_JSON, b.data, b.len, &po, &e2);
         if (r == PQF_OK)
             goto done;
-        if (r != PQF_ERR_EXISTS && r != PQF_ERR_PRECONDITION) {
+        /* lost to a concurrent writer (CONFLICT: AWS's ConditionalRequestConflict) */
+        if (r != PQF_ERR_EXISTS && r != PQF_ERR_PRECONDITION && r != PQF_ERR_CONFLICT) {
             *err = e2;
             rc = r;
             goto done;

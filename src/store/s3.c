@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,10 @@ typedef struct s3_store {
     char *kms_key_id;
     char *kms_context_b64;
     char ssec_key_b64[48], ssec_md5_b64[32];
+    /* The server compares a write's If-Match with its stored ETag as is, so
+     * the RFC 7232 quoted form never matches (Ceph RGW 16: GET and HEAD
+     * unquote, PUT does not). Learned once per store, see put_single. */
+    atomic_bool unquoted_if_match;
 } s3_store;
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -1291,7 +1296,91 @@ static void fill_result(s3_put *p, const pqf__http_req *r, const char *etag)
     p->result->mtime_ms = (int64_t)time(NULL) * 1000;
 }
 
-static pqf_err put_single(s3_put *p, pqf_error *err)
+/* If-Match on a write: the quoted entity tag of RFC 7232, which AWS and
+ * MinIO take, or (bare) the ETag alone, once this server was seen to need it. */
+static pqf_err add_write_if_match(s3_call *c, const char *etag, bool bare, pqf_error *err)
+{
+    char v[80];
+    if (bare)
+        snprintf(v, sizeof v, "%s", etag);
+    else
+        snprintf(v, sizeof v, "\"%s\"", etag);
+    return call_hdr(c, "If-Match", v, err);
+}
+
+/* A write with If-Match failed its condition (412). Is the object's ETag the
+ * one we sent all the same? Then the server, not a concurrent writer, refused
+ * it. Sent quoted: learn to send it bare and return PQF_OK, the caller retries
+ * once (the server still checks the condition then). Sent bare already:
+ * PQF_ERR_UNSUPPORTED, no retry would help. Otherwise the object really
+ * changed (or went): PQF_ERR_PRECONDITION, err untouched, the caller re-reads. */
+static pqf_err if_match_misread(s3_put *p, bool bare, pqf_error *err)
+{
+    pqf_object_info cur;
+    pqf_get_options go = {0};
+    pqf_error e2 = {0};
+    if (s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2) != PQF_OK ||
+        strcmp(cur.etag, p->if_match) != 0)
+        return PQF_ERR_PRECONDITION;
+    if (bare)
+        return pqf_error_set(err, PQF_ERR_UNSUPPORTED,
+                             "s3://%s/%s: the server refuses If-Match with the current ETag %s, "
+                             "quoted or not (no conditional writes)",
+                             p->s->bucket, p->fk, p->if_match);
+    atomic_store(&p->s->unquoted_if_match, true);
+    pqf_error_clear(err);
+    return PQF_OK;
+}
+
+/* A conditional write answered by a server error, or no answer: did it take
+ * effect? (RGW 16 answers a conditional PUT that lost a race with another
+ * writer HTTP 500, its ECANCELED/EEXIST.) HEAD says: our bytes there (by MD5
+ * ETag): success; another object there (put-if-absent) or another ETag
+ * (If-Match): the race was lost, PQF_ERR_EXISTS / PQF_ERR_PRECONDITION, so
+ * the caller re-reads. Otherwise (unchanged, or the HEAD fails too) the
+ * original error stands; *again when the server's own final answer was 500
+ * and the object is as before, so sending the write again is safe (not
+ * after no answer or a gateway's 502/504: the write may still land). With
+ * SSE-C/KMS the ETag is no MD5: no "ours". */
+static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, long status, const char *md5hex,
+                                  bool *again, pqf_error *err)
+{
+    pqf_object_info cur;
+    pqf_get_options go = {0};
+    pqf_error e2 = {0};
+    memset(&cur, 0, sizeof cur);
+    pqf_err hr = s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2);
+    if (hr != PQF_OK && hr != PQF_ERR_NOT_FOUND)
+        return rc;
+    bool md5_etags = p->s->sse != PQF_SSE_C && p->s->sse != PQF_SSE_KMS;
+    char said[sizeof err->msg];
+    snprintf(said, sizeof said, "%s", err->msg);
+    if (hr == PQF_OK && md5_etags && strcasecmp(cur.etag, md5hex) == 0) {
+        pqf_error_clear(err);
+        if (p->result) {
+            memset(p->result, 0, sizeof *p->result);
+            p->result->size = p->total;
+            snprintf(p->result->etag, sizeof p->result->etag, "%s", md5hex);
+            snprintf(p->result->version_id, sizeof p->result->version_id, "%s", cur.version_id);
+            p->result->mtime_ms = (int64_t)time(NULL) * 1000;
+        }
+        return PQF_OK;
+    }
+    if (p->if_absent && hr == PQF_OK)
+        return pqf_error_set(err, PQF_ERR_EXISTS,
+                             "s3://%s/%s: already exists (created by a concurrent writer; the "
+                             "server answered: %s)",
+                             p->s->bucket, p->fk, said);
+    if (p->if_match && (hr == PQF_ERR_NOT_FOUND || strcmp(cur.etag, p->if_match) != 0))
+        return pqf_error_set(err, PQF_ERR_PRECONDITION,
+                             "s3://%s/%s: ETag is no longer %s (a concurrent writer won; the "
+                             "server answered: %s)",
+                             p->s->bucket, p->fk, p->if_match, said);
+    *again = status == 500;
+    return rc;
+}
+
+static pqf_err put_single_once(s3_put *p, bool bare, bool *again, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     s3_call c;
@@ -1305,11 +1394,8 @@ static pqf_err put_single(s3_put *p, pqf_error *err)
         PQF_TRY(call_hdr(&c, "Content-Type", p->content_type, err));
     if (p->if_absent)
         PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
-    if (p->if_match) {
-        char quoted[80];
-        snprintf(quoted, sizeof quoted, "\"%s\"", p->if_match);
-        PQF_TRY(call_hdr(&c, "If-Match", quoted, err));
-    }
+    if (p->if_match)
+        PQF_TRY(add_write_if_match(&c, p->if_match, bare, err));
     if (p->crc32c) {
         uint32_t crc = pqf__crc32c(0, sl->buf, sl->len);
         uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
@@ -1331,19 +1417,43 @@ static pqf_err put_single(s3_put *p, pqf_error *err)
     c.http.unsafe = p->if_absent || p->if_match;
     pqf__http_run(p->s->http, &c.http);
     rc = call_result(&c, err);
+    pqf__hex(d, 16, hex);
     if (rc == PQF_ERR_PRECONDITION && p->if_absent) {
         rc = pqf_error_set(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists (If-None-Match)",
                            p->s->bucket, p->fk);
         goto done;
     }
+    if ((rc == PQF_ERR_REMOTE || rc == PQF_ERR_NET || rc == PQF_ERR_TIMEOUT) &&
+        (p->if_absent || p->if_match)) {
+        rc = resolve_unsure_put(p, rc, c.http.status, hex, again, err);
+        goto done;
+    }
     PQF_TRY(rc);
-    pqf__hex(d, 16, hex);
     pqf__http_header(&c.http, "etag", etag, sizeof etag);
     strip_quotes(etag, got, sizeof got);
     PQF_TRY(check_put_etag(p, got, hex, c.what, err));
     fill_result(p, &c.http, got);
 done:
     call_free(&c);
+    return rc;
+}
+
+static pqf_err put_single(s3_put *p, pqf_error *err)
+{
+    bool bare = atomic_load(&p->s->unquoted_if_match), again = false;
+    pqf_err rc = put_single_once(p, bare, &again, err);
+    for (int i = 1; again && i <= 3; i++) { /* a 500 that changed nothing */
+        struct timespec ts = {0, 100000000L * i};
+        nanosleep(&ts, NULL);
+        again = false;
+        pqf_error_clear(err);
+        rc = put_single_once(p, bare, &again, err);
+    }
+    if (rc == PQF_ERR_PRECONDITION && p->if_match) {
+        rc = if_match_misread(p, bare, err);
+        if (rc == PQF_OK)
+            rc = put_single_once(p, true, &again, err);
+    }
     return rc;
 }
 
@@ -1407,19 +1517,25 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
             PQF_FAIL(err, PQF_ERR_PRECONDITION, "s3://%s/%s: ETag is not %s", p->s->bucket, p->fk,
                      p->if_match);
     }
-    PQF_TRY(call_init(&c, p->s, "POST", p->fk, (char *)q.data, err));
-    PQF_TRY(call_body(&c, body.data, body.len, NULL, err));
-    PQF_TRY(call_hdr(&c, "Content-Type", "application/xml", err));
-    if (p->if_absent)
-        PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
-    if (p->if_match) {
-        char quoted[80];
-        snprintf(quoted, sizeof quoted, "\"%s\"", p->if_match);
-        PQF_TRY(call_hdr(&c, "If-Match", quoted, err));
+    bool bare = atomic_load(&p->s->unquoted_if_match);
+    for (;;) { /* twice at most: see put_single */
+        PQF_TRY(call_init(&c, p->s, "POST", p->fk, (char *)q.data, err));
+        PQF_TRY(call_body(&c, body.data, body.len, NULL, err));
+        PQF_TRY(call_hdr(&c, "Content-Type", "application/xml", err));
+        if (p->if_absent)
+            PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
+        if (p->if_match)
+            PQF_TRY(add_write_if_match(&c, p->if_match, bare, err));
+        c.http.resp_limit = ERR_RESP_LIMIT;
+        pqf__http_run(p->s->http, &c.http);
+        rc = call_result(&c, err);
+        if (rc != PQF_ERR_PRECONDITION || !p->if_match)
+            break;
+        PQF_TRY(if_match_misread(p, bare, err));
+        bare = true;
+        call_free(&c);
+        memset(&c, 0, sizeof c);
     }
-    c.http.resp_limit = ERR_RESP_LIMIT;
-    pqf__http_run(p->s->http, &c.http);
-    rc = call_result(&c, err);
     if (rc == PQF_ERR_NOT_FOUND && c.http.attempts > 1) {
         /* NoSuchUpload on a retry: the first attempt may have completed it. */
         pqf_object_info cur;

@@ -10,13 +10,16 @@
 //   truncate  forward the response but cut its body in half
 //   corrupt   forward the response with one byte of a GET's 2xx body flipped
 //             (same length, headers intact: only a checksum can tell)
+// --hold 'METHOD PATH' holds the first request with that method and path
+// (read, not forwarded) until GET /__faultproxy/release; stats then say
+// held: 1 and held_status (the status the target gave it): the race tests.
 // Prints "listening PORT" when ready. GET /__faultproxy/stats returns counts.
 // No npm packages: node's http module only.
 'use strict';
 const http = require('http');
 
 const args = process.argv.slice(2);
-const opt = { listen: 0, target: 'http://127.0.0.1:8000', every: 3, faults: 'drop,503,stall,truncate,500', stallMs: 3000 };
+const opt = { listen: 0, target: 'http://127.0.0.1:8000', every: 3, faults: 'drop,503,stall,truncate,500', stallMs: 3000, hold: '' };
 for (let i = 0; i < args.length; i += 2) {
   const k = args[i].replace(/^--/, ''), v = args[i + 1];
   if (k === 'listen') opt.listen = +v;
@@ -24,12 +27,13 @@ for (let i = 0; i < args.length; i += 2) {
   else if (k === 'every') opt.every = +v;
   else if (k === 'faults') opt.faults = v;
   else if (k === 'stall-ms') opt.stallMs = +v;
+  else if (k === 'hold') opt.hold = v;
   else { console.error('faultproxy: unknown option ' + args[i]); process.exit(2); }
 }
 const target = new URL(opt.target);
 const faults = opt.faults.split(',').filter(Boolean);
-const stats = { requests: 0, forwarded: 0, injected: {} };
-let seq = 0, which = 0;
+const stats = { requests: 0, forwarded: 0, injected: {}, held: 0, held_status: 0 };
+let seq = 0, which = 0, release = null, released = false;
 
 function s3error(res, status, code) {
   const body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code>` +
@@ -44,6 +48,12 @@ const server = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': b.length });
     return res.end(b);
   }
+  if (req.url === '/__faultproxy/release') {
+    released = true;
+    if (release) { const r = release; release = null; r(); }
+    res.writeHead(200, { 'Content-Length': 2 });
+    return res.end('ok');
+  }
   stats.requests++;
   seq++;
   const fault = faults.length && opt.every > 0 && seq % opt.every === 0 ? faults[which++ % faults.length] : null;
@@ -56,34 +66,41 @@ const server = http.createServer((req, res) => {
     if (fault === '503') return s3error(res, 503, 'SlowDown');
     if (fault === '500') return s3error(res, 500, 'InternalError');
     const body = Buffer.concat(chunks);
-    const up = http.request({
-      host: target.hostname, port: target.port, method: req.method, path: req.url,
-      headers: req.headers,
-    }, (ur) => {
-      stats.forwarded++;
-      res.writeHead(ur.statusCode, ur.headers);
-      if (fault === 'corrupt' && req.method === 'GET' && ur.statusCode >= 200 && ur.statusCode < 300) {
-        const got = [];
-        ur.on('data', (c) => got.push(c));
-        ur.on('end', () => {
-          const all = Buffer.concat(got);
-          if (all.length) all[all.length >> 1] ^= 0x5a;
-          res.end(all);
-        });
-      } else if (fault === 'truncate') {
-        const got = [];
-        ur.on('data', (c) => got.push(c));
-        ur.on('end', () => {
-          const all = Buffer.concat(got);
-          if (all.length < 2) return req.socket.destroy();
-          res.write(all.subarray(0, all.length >> 1), () => req.socket.destroy());
-        });
-      } else {
-        ur.pipe(res);
-      }
-    });
-    up.on('error', () => req.socket.destroy());
-    up.end(body);
+    const held = opt.hold && !stats.held && `${req.method} ${req.url}` === opt.hold;
+    if (held) stats.held = 1;
+    const forward = () => {
+      const up = http.request({
+        host: target.hostname, port: target.port, method: req.method, path: req.url,
+        headers: req.headers,
+      }, (ur) => {
+        stats.forwarded++;
+        if (held) stats.held_status = ur.statusCode;
+        res.writeHead(ur.statusCode, ur.headers);
+        if (fault === 'corrupt' && req.method === 'GET' && ur.statusCode >= 200 && ur.statusCode < 300) {
+          const got = [];
+          ur.on('data', (c) => got.push(c));
+          ur.on('end', () => {
+            const all = Buffer.concat(got);
+            if (all.length) all[all.length >> 1] ^= 0x5a;
+            res.end(all);
+          });
+        } else if (fault === 'truncate') {
+          const got = [];
+          ur.on('data', (c) => got.push(c));
+          ur.on('end', () => {
+            const all = Buffer.concat(got);
+            if (all.length < 2) return req.socket.destroy();
+            res.write(all.subarray(0, all.length >> 1), () => req.socket.destroy());
+          });
+        } else {
+          ur.pipe(res);
+        }
+      });
+      up.on('error', () => req.socket.destroy());
+      up.end(body);
+    };
+    if (held && !released) release = forward;
+    else forward();
   });
 });
 server.keepAliveTimeout = 30000;
