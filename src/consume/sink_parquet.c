@@ -292,6 +292,7 @@ done:
 typedef struct {
     size_t plen;
     uint64_t max;
+    size_t count; /* manifests seen */
     char **keys; /* data/ listing */
     size_t nkeys, cap;
     bool collect;
@@ -322,6 +323,7 @@ static bool on_key(void *ud, const pqf_object_info *info)
     uint64_t v = strtoull(name, NULL, 10);
     if (v > h->max)
         h->max = v;
+    h->count++;
     return true;
 }
 
@@ -331,9 +333,10 @@ static void manifest_key(const char *table, uint64_t seq, char *out, size_t cap)
 }
 
 /* The latest manifest of table: its checkpoint and (files may be NULL) the
- * data files it names. seq 0 when there is none. */
+ * data files it names; *nmanifests (may be NULL) how many manifests there
+ * are. seq 0 when there is none. */
 static pqf_err read_manifest(parquet_sink *s, const char *table, pqf__ckpt *ck, char ***files,
-                             size_t *nfiles, pqf_error *err)
+                             size_t *nfiles, size_t *nmanifests, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     char prefix[PQF_TABLE_NAME_MAX + 16], key[PQF_TABLE_NAME_MAX + 64];
@@ -351,6 +354,8 @@ static pqf_err read_manifest(parquet_sink *s, const char *table, pqf__ckpt *ck, 
     scan h = {.plen = strlen(prefix)};
     pqf_list_options lo = {.delimiter = "/"};
     PQF_TRY(pqf_store_list(s->st, prefix, &lo, on_key, &h, err));
+    if (nmanifests)
+        *nmanifests = h.count;
     if (!h.max)
         goto done;
     manifest_key(table, h.max, key, sizeof key);
@@ -402,9 +407,21 @@ static pqf_err pq_setup(pqf_sink *base, pqf_error *err)
     return PQF_OK;
 }
 
+static void tidy(parquet_sink *s, const char *table, uint64_t seq, char *const *keep,
+                 size_t nkeep);
+
 static pqf_err pq_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, pqf_error *err)
 {
-    return read_manifest((parquet_sink *)base, table, out, NULL, NULL, err);
+    parquet_sink *s = (parquet_sink *)base;
+    char **files = NULL;
+    size_t nfiles = 0, nmanifests = 0;
+    pqf_err rc = read_manifest(s, table, out, &files, &nfiles, &nmanifests, err);
+    /* a crash after a manifest, before its tidy: finish it now, or a rerun
+     * with nothing to apply would leave the old state beside the new */
+    if (rc == PQF_OK && nmanifests > 1)
+        tidy(s, table, out->seq, files, nfiles);
+    pqf_strv_free(files, nfiles);
+    return rc;
 }
 
 static pqf_err pq_begin(pqf_sink *base, pqf_error *err)
@@ -438,7 +455,7 @@ static pqf_err load_state(parquet_sink *s, pqf_error *err)
     pqf__val *vals = calloc(s->t->ncols + 2, sizeof *vals);
     if (!vals)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-    PQF_TRY(read_manifest(s, s->t->table, &ck, &files, &nfiles, err));
+    PQF_TRY(read_manifest(s, s->t->table, &ck, &files, &nfiles, NULL, err));
     for (size_t i = 0; i < nfiles; i++) {
         PQF_TRY(pqf_store_get_bytes(s->st, files[i], NULL, MAX_STATE_FILE, &data, &len, err));
         PQF_TRY(pqf_istream_mem(data, len, files[i], &in, err));
@@ -678,23 +695,28 @@ done:
 }
 
 /* Delete what the manifest of seq no longer needs: older manifests first,
- * then other data files, so that no manifest ever names a missing file,
- * even after a crash in between (best effort: what is left goes at the
- * next publish). */
-static void cleanup(parquet_sink *s, uint64_t seq)
+ * then the data files other than keep[], so that no manifest ever names a
+ * missing file, even after a crash in between (best effort: what is left
+ * goes at the next publish, or when the checkpoint is next read). */
+static void tidy(parquet_sink *s, const char *table, uint64_t seq, char *const *keep,
+                 size_t nkeep)
 {
     char prefix[PQF_TABLE_NAME_MAX + 16];
     const char *dirs[2] = {"_manifest", "data"};
-    char keep[PQF_TABLE_NAME_MAX + 64];
-    manifest_key(s->t->table, seq, keep, sizeof keep);
+    char mkey[PQF_TABLE_NAME_MAX + 64];
+    manifest_key(table, seq, mkey, sizeof mkey);
     for (int d = 0; d < 2; d++) {
         pqf_error e = {0};
-        snprintf(prefix, sizeof prefix, "%s/%s/", s->t->table, dirs[d]);
+        snprintf(prefix, sizeof prefix, "%s/%s/", table, dirs[d]);
         scan h = {.plen = strlen(prefix), .collect = true};
         if (pqf_store_list(s->st, prefix, NULL, on_key, &h, &e) == PQF_OK) {
-            for (size_t i = 0; i < h.nkeys; i++)
-                if (strcmp(h.keys[i], s->file_key) != 0 && strcmp(h.keys[i], keep) != 0)
+            for (size_t i = 0; i < h.nkeys; i++) {
+                bool kept = strcmp(h.keys[i], mkey) == 0;
+                for (size_t k = 0; k < nkeep && !kept; k++)
+                    kept = strcmp(h.keys[i], keep[k]) == 0;
+                if (!kept)
                     pqf_store_delete(s->st, h.keys[i], NULL, &e);
+            }
         }
         pqf_strv_free(h.keys, h.nkeys);
     }
@@ -730,7 +752,9 @@ static pqf_err pq_commit(pqf_sink *base, pqf_error *err)
     PQF_TRY(rc);
     s->in_tx = false;
     s->file_written = false; /* published: no longer ours to delete */
-    cleanup(s, s->ck_seq);
+    pqf__crashpoint("apply.parquet-published"); /* published, not tidied */
+    char *fk = s->file_key;
+    tidy(s, s->t->table, s->ck_seq, &fk, 1);
     state_reset(s);
 done:
     if (rc == PQF_ERR_LIMIT || rc == PQF_ERR_NOMEM)

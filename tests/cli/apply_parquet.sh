@@ -69,7 +69,8 @@ fi
 # ---- kill -9 at named points, then at random moments -----------------------------------------------
 crash_ok=1
 for point in apply.file-loaded:3 apply.parquet-file-written apply.parquet-file-written:3 \
-             apply.before-commit:2 apply.after-commit apply.after-commit:3; do
+             apply.before-commit:2 apply.parquet-published apply.parquet-published:4 \
+             apply.after-commit apply.after-commit:3; do
     C=$T/crash
     rm -rf "$C"
     { (PQF_CRASHPOINT=$point exec "$PQF" apply "$F" "parquet:$C" >/dev/null 2>&1); } 2>/dev/null
