@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "pqfeed/feed.h"
+#include "pqfeed/metrics.h"
 #include "pqfeed/replicate.h"
 #include "store_cli.h"
 
@@ -43,6 +44,8 @@ static const char replicate_usage[] =
     "                          when XDG_STATE_HOME is set, else ./.pqfeed-replicate.db)\n"
     "  --watch [--interval S]  keep polling for new commits every S seconds (default 5);\n"
     "                          SIGTERM/SIGINT finish the objects in flight and exit 0\n"
+    "  --metrics-addr HOST:PORT  serve Prometheus metrics (GET /metrics) while running;\n"
+    "                          HOST defaults to 127.0.0.1, port 0 picks one (printed)\n"
     "  --json                  one JSON object per event, and a summary\n"
     "  --quiet                 only errors\n"
     "\n"
@@ -66,6 +69,7 @@ static void on_signal(int sig)
 
 typedef struct {
     bool json, quiet;
+    pqf_repl_metrics *metrics; /* --metrics-addr: fed every event */
 } out_ctx;
 
 static void human_bytes(uint64_t b, char *out, size_t cap)
@@ -95,6 +99,8 @@ static void human_ms(int64_t ms, char *out, size_t cap)
 static void on_event(void *ud, const pqf_repl_event *ev)
 {
     out_ctx *o = ud;
+    if (o->metrics)
+        pqf_repl_metrics_on_event(o->metrics, ev);
     char a[32], b[32];
     if (o->json) {
         static const char *const kinds[] = {"", "published", "retry", "failed", "table"};
@@ -285,7 +291,8 @@ int pqf_cmd_replicate(int argc, char **argv)
     pqf_store *primary = NULL;
     pqf_store *replicas[MAX_REPLICAS];
     size_t nrep = 0;
-    out_ctx oc = {false, false};
+    out_ctx oc = {false, false, NULL};
+    const char *metrics_addr = NULL;
     int first = 1;
     if (argc > 1 && strcmp(argv[1], "status") == 0) {
         status = true;
@@ -359,6 +366,9 @@ int pqf_cmd_replicate(int argc, char **argv)
         } else if (strcmp(a, "--state") == 0) {
             NEED_VALUE();
             state = v;
+        } else if (strcmp(a, "--metrics-addr") == 0) {
+            NEED_VALUE();
+            metrics_addr = v;
         } else if (strcmp(a, "--watch") == 0) {
             watch = true;
         } else if (strcmp(a, "--json") == 0) {
@@ -433,6 +443,15 @@ int pqf_cmd_replicate(int argc, char **argv)
     o.stop = &stop_flag;
     o.on_event = on_event;
     o.ud = &oc;
+    if (metrics_addr) {
+        if (pqf_repl_metrics_start(metrics_addr, primary, replicas, nrep, &o, &oc.metrics,
+                                   &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        fprintf(stderr, "pqfeed: metrics on http://%s/metrics\n",
+                pqf_repl_metrics_addr(oc.metrics));
+    }
     struct sigaction act;
     memset(&act, 0, sizeof act);
     act.sa_handler = on_signal;
@@ -474,6 +493,7 @@ int pqf_cmd_replicate(int argc, char **argv)
             break;
     }
 done:
+    pqf_repl_metrics_free(oc.metrics); /* before the stores it reads */
     for (size_t i = 0; i < nrep; i++)
         pqf_store_free(replicas[i]);
     pqf_store_free(primary);
