@@ -106,6 +106,9 @@ check_eq "an oversized request head is refused (431)" \
 hostport=${addr#http://}; hostport=${hostport%/metrics}
 check_eq "garbage is a 400" "$(printf 'hello\r\n\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/${hostport%:*}/${hostport##*:}; cat >&3; head -1 <&3" | tr -d '\r')" "HTTP/1.1 400 Bad Request"
 check "still serving after those" wait_for pqf_replication_published_seq 4
+check_exit "a port in use: exit 10, nothing replicated" 10 "$PQF" replicate "$P" "$T/r9" --state "$T/r9.db" --metrics-addr "$hostport"
+check_grep "the error names the address" "metrics address '$hostport'" "$T/last.out"
+check "nothing was replicated" test ! -e "$T/r9/issues"
 
 kill -TERM $pid
 wait $pid
