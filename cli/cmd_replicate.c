@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "pqfeed/feed.h"
 #include "pqfeed/metrics.h"
+#include "pqfeed/repl_native.h"
 #include "pqfeed/replicate.h"
 #include "store_cli.h"
 
@@ -44,6 +45,13 @@ static const char replicate_usage[] =
     "                          when XDG_STATE_HOME is set, else ./.pqfeed-replicate.db)\n"
     "  --watch [--interval S]  keep polling for new commits every S seconds (default 5);\n"
     "                          SIGTERM/SIGINT finish the objects in flight and exit 0\n"
+    "  --native                the bucket's own replication engine copies the data files:\n"
+    "                          copy nothing, verify them as they arrive at REPLICA and\n"
+    "                          publish each commit in order once complete\n"
+    "  --report                with --native: publish nothing, report each pending commit\n"
+    "                          as complete, waiting or corrupt\n"
+    "  --max-wait S            with --native: repeat passes (every --interval) for up to S\n"
+    "                          seconds until nothing is waiting (default 0: one pass)\n"
     "  --metrics-addr HOST:PORT  serve Prometheus metrics (GET /metrics) while running;\n"
     "                          HOST defaults to 127.0.0.1, port 0 picks one (printed)\n"
     "  --json                  one JSON object per event, and a summary\n"
@@ -57,7 +65,10 @@ static const char replicate_usage[] =
     "object's SHA-256 differs from its commit (corrupted after commit; not published);\n"
     "9 a commit names a file the primary does not have (not published); 5 a size\n"
     "mismatch or a broken primary log; 11 the replica diverged from the primary; 13\n"
-    "network or server errors after retries; 2 usage; others as in docs/CLI.md.\n";
+    "network or server errors after retries; 2 usage; others as in docs/CLI.md.\n"
+    "--native (without --watch): 20 a commit still waits for files, 21 a file arrived\n"
+    "with the wrong size or SHA-256 (not published), 11 the engine replicated a commit\n"
+    "object before its files (misconfigured rule) or the replica diverged.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -152,6 +163,129 @@ static void on_event(void *ud, const pqf_repl_event *ev)
         break;
     }
     fflush(stdout);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- native mode ----------------------------------------------------------------------- */
+
+typedef struct {
+    out_ctx *oc;
+    bool report, watch;
+    char last_bad[1024]; /* watch: a corrupt file is reported once */
+} native_ctx;
+
+static void on_native_commit(void *ud, const pqf_native_commit *c)
+{
+    native_ctx *x = ud;
+    char a[32], b[32];
+    if (c->state == PQF_NATIVE_PUBLISHED)
+        return; /* said by the PUBLISHED event */
+    if (x->oc->json) {
+        printf("{\"event\":\"commit\",\"replica\":");
+        pqf_cli_json_str(stdout, c->replica);
+        printf(",\"table\":");
+        pqf_cli_json_str(stdout, c->table);
+        printf(",\"seq\":%" PRIu64 ",\"state\":\"%s\",\"files\":%" PRIu64
+               ",\"files_ok\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"bytes_ok\":%" PRIu64
+               ",\"age_ms\":%" PRId64 ",\"key\":",
+               c->seq, pqf_native_state_name(c->state), c->files, c->files_ok, c->bytes,
+               c->bytes_ok, c->age_ms);
+        pqf_cli_json_str(stdout, c->key);
+        printf(",\"detail\":");
+        pqf_cli_json_str(stdout, c->detail);
+        printf("}\n");
+        fflush(stdout);
+        return;
+    }
+    bool bad = c->state == PQF_NATIVE_CORRUPT;
+    if (x->watch && !x->report) {
+        /* A watch says only what needs a human: a corrupt arrival, once. */
+        if (!bad || strcmp(x->last_bad, c->key) == 0)
+            return;
+        snprintf(x->last_bad, sizeof x->last_bad, "%s", c->key);
+    }
+    if (x->oc->quiet && !bad)
+        return;
+    human_bytes(c->bytes_ok, a, sizeof a);
+    human_bytes(c->bytes, b, sizeof b);
+    FILE *out = bad ? stderr : stdout;
+    fprintf(out, "%s%s: %s seq %" PRIu64 ": %s, %" PRIu64 " of %" PRIu64 " files (%s of %s)",
+            bad ? "pqfeed: " : "", c->replica, c->table, c->seq, pqf_native_state_name(c->state),
+            c->files_ok, c->files, a, b);
+    if (c->key[0])
+        fprintf(out, "; %s: %s", c->key, c->detail);
+    fprintf(out, "\n");
+    fflush(out);
+}
+
+/* --native: passes until nothing waits (or max_wait_s, or a signal); the
+ * exit code of the last pass. */
+static int run_native(pqf_store *primary, pqf_store *const *replicas, size_t nrep,
+                      pqf_replicate_opts *o, out_ctx *oc, bool report, bool watch,
+                      unsigned long long interval, unsigned long long max_wait_s)
+{
+    native_ctx x;
+    memset(&x, 0, sizeof x);
+    x.oc = oc;
+    x.report = report;
+    x.watch = watch;
+    pqf_native_opts no;
+    pqf_native_opts_init(&no);
+    no.report_only = report;
+    no.on_commit = on_native_commit;
+    no.ud = &x;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ret = 0;
+    for (;;) {
+        pqf_native_result res;
+        pqf_error err = {0};
+        pqf_err rc = pqf_replicate_native(primary, replicas, nrep, o, &no, &res, &err);
+        bool done = report ? res.waiting == 0 && res.corrupt == 0 : res.up_to_date;
+        if (rc != PQF_OK)
+            ret = pqf_cli_fail(&err);
+        else if (res.corrupt)
+            ret = 21;
+        else if (!done)
+            ret = 20;
+        else
+            ret = 0;
+        if (oc->json) {
+            printf("{\"event\":\"summary\",\"native\":true,\"published\":%" PRIu64
+                   ",\"complete\":%" PRIu64 ",\"waiting\":%" PRIu64 ",\"corrupt\":%" PRIu64
+                   ",\"files_verified\":%" PRIu64 ",\"bytes_verified\":%" PRIu64
+                   ",\"up_to_date\":%s,\"exit\":%d}\n",
+                   res.published, res.complete, res.waiting, res.corrupt, res.files_verified,
+                   res.bytes_verified, res.up_to_date ? "true" : "false", ret);
+            fflush(stdout);
+        } else if (!oc->quiet && (!watch || res.published)) {
+            printf("replicate --native: %" PRIu64 " commits published, %" PRIu64
+                   " complete, %" PRIu64 " waiting, %" PRIu64 " corrupt; %" PRIu64
+                   " files verified\n",
+                   res.published, res.complete, res.waiting, res.corrupt, res.files_verified);
+            fflush(stdout);
+        }
+        if (stop_flag)
+            return ret == 20 || ret == 21 ? 0 : ret; /* a clean stop */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        unsigned long long el = (unsigned long long)(now.tv_sec - t0.tv_sec);
+        if (!watch && (rc != PQF_OK || done || el >= max_wait_s))
+            return ret;
+        if (watch && rc != PQF_OK && rc != PQF_ERR_NET && rc != PQF_ERR_REMOTE &&
+            rc != PQF_ERR_TIMEOUT)
+            return ret;
+        /* --interval is whole seconds elsewhere; native polls faster when
+         * waiting for arrivals: at most 1 s. */
+        unsigned long long ticks = done || interval < 1 ? interval * 10 : 10;
+        for (unsigned long long t = 0; t < ticks && !stop_flag; t++)
+            sleep_ms(100);
+    }
 }
 
 /* ---- status output ------------------------------------------------------------------ */
@@ -266,11 +400,6 @@ static const char *default_state(char *buf, size_t cap)
     return ".pqfeed-replicate.db";
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 int pqf_cmd_replicate(int argc, char **argv)
 {
@@ -282,7 +411,9 @@ int pqf_cmd_replicate(int argc, char **argv)
     size_t nuris = 0;
     const char *tables[MAX_TABLES];
     char *tables_arg = NULL;
-    bool status = false, watch = false, server_copy = true;
+    bool status = false, watch = false, server_copy = true, native = false, report = false;
+    bool verify_set = false;
+    unsigned long long max_wait = 0;
     unsigned long long interval = 5, n;
     char state_buf[4096];
     const char *state = NULL;
@@ -324,7 +455,7 @@ int pqf_cmd_replicate(int argc, char **argv)
             o.tables = tables;
         } else if (strcmp(a, "--concurrency") == 0 || strcmp(a, "--lookahead") == 0 ||
                    strcmp(a, "--object-attempts") == 0 || strcmp(a, "--backoff-ms") == 0 ||
-                   strcmp(a, "--interval") == 0) {
+                   strcmp(a, "--interval") == 0 || strcmp(a, "--max-wait") == 0) {
             NEED_VALUE();
             if (pqf_cli_parse_u64(v, &n) != 0 || n == 0 || n > 100000) {
                 ret = pqf_cli_usage("replicate", "bad number '%s' for %s", v, a);
@@ -338,6 +469,8 @@ int pqf_cmd_replicate(int argc, char **argv)
                 o.max_attempts = (unsigned)n;
             else if (strcmp(a, "--backoff-ms") == 0)
                 o.retry_base_ms = (unsigned)n;
+            else if (strcmp(a, "--max-wait") == 0)
+                max_wait = n;
             else
                 interval = n;
         } else if (strcmp(a, "--max-inflight-bytes") == 0) {
@@ -353,6 +486,7 @@ int pqf_cmd_replicate(int argc, char **argv)
                 NEED_VALUE();
                 m = v;
             }
+            verify_set = true;
             if (strcmp(m, "size") == 0)
                 o.verify = PQF_VERIFY_SIZE;
             else if (strcmp(m, "full") == 0)
@@ -366,6 +500,10 @@ int pqf_cmd_replicate(int argc, char **argv)
         } else if (strcmp(a, "--state") == 0) {
             NEED_VALUE();
             state = v;
+        } else if (strcmp(a, "--native") == 0) {
+            native = true;
+        } else if (strcmp(a, "--report") == 0) {
+            report = true;
         } else if (strcmp(a, "--metrics-addr") == 0) {
             NEED_VALUE();
             metrics_addr = v;
@@ -399,6 +537,13 @@ int pqf_cmd_replicate(int argc, char **argv)
         ret = pqf_cli_usage("replicate", "needs PRIMARY and at least one REPLICA");
         goto done;
     }
+    if ((report || max_wait) && !native) {
+        ret = pqf_cli_usage("replicate", "--report and --max-wait go with --native");
+        goto done;
+    }
+    /* Native: the bytes never passed through pqfeed, so read them back. */
+    if (native && !verify_set)
+        o.verify = PQF_VERIFY_FULL;
     o.state_path = state ? state : default_state(state_buf, sizeof state_buf);
     /* Parts in flight per transfer: a few, since many objects move at once. */
     if (!sa.opt.concurrency)
@@ -458,6 +603,10 @@ int pqf_cmd_replicate(int argc, char **argv)
     sigemptyset(&act.sa_mask);
     sigaction(SIGTERM, &act, NULL);
     sigaction(SIGINT, &act, NULL);
+    if (native) {
+        ret = run_native(primary, replicas, nrep, &o, &oc, report, watch, interval, max_wait);
+        goto done;
+    }
     for (;;) {
         pqf_replicate_result res;
         pqf_error_clear(&err);
