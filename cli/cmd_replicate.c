@@ -52,6 +52,10 @@ static const char replicate_usage[] =
     "                          as complete, waiting or corrupt\n"
     "  --max-wait S            with --native: repeat passes (every --interval) for up to S\n"
     "                          seconds until nothing is waiting (default 0: one pass)\n"
+    "  --replica-endpoint-url URL  --replica-region R  --replica-profile P\n"
+    "                          S3 settings of the replicas where they differ from the\n"
+    "                          primary's (another region, zone or account; no server-side\n"
+    "                          copy then)\n"
     "  --metrics-addr HOST:PORT  serve Prometheus metrics (GET /metrics) while running;\n"
     "                          HOST defaults to 127.0.0.1, port 0 picks one (printed)\n"
     "  --json                  one JSON object per event, and a summary\n"
@@ -424,6 +428,7 @@ int pqf_cmd_replicate(int argc, char **argv)
     size_t nrep = 0;
     out_ctx oc = {false, false, NULL};
     const char *metrics_addr = NULL;
+    const char *rep_endpoint = NULL, *rep_region = NULL, *rep_profile = NULL;
     int first = 1;
     if (argc > 1 && strcmp(argv[1], "status") == 0) {
         status = true;
@@ -500,6 +505,15 @@ int pqf_cmd_replicate(int argc, char **argv)
         } else if (strcmp(a, "--state") == 0) {
             NEED_VALUE();
             state = v;
+        } else if (strcmp(a, "--replica-endpoint-url") == 0) {
+            NEED_VALUE();
+            rep_endpoint = v;
+        } else if (strcmp(a, "--replica-region") == 0) {
+            NEED_VALUE();
+            rep_region = v;
+        } else if (strcmp(a, "--replica-profile") == 0) {
+            NEED_VALUE();
+            rep_profile = v;
         } else if (strcmp(a, "--native") == 0) {
             native = true;
         } else if (strcmp(a, "--report") == 0) {
@@ -553,14 +567,22 @@ int pqf_cmd_replicate(int argc, char **argv)
         goto done;
     }
     bool all_s3 = pqf_store_is_s3(primary), any_s3 = all_s3;
+    pqf_store_options ropt = sa.opt;
+    if (rep_endpoint)
+        ropt.endpoint_url = rep_endpoint;
+    if (rep_region)
+        ropt.region = rep_region;
+    if (rep_profile)
+        ropt.profile = rep_profile;
+    bool same_ends = !rep_endpoint && !rep_region && !rep_profile;
     for (size_t i = 1; i < nuris; i++) {
-        if (pqf_store_open(uris[i], &sa.opt, &replicas[nrep], &err) != PQF_OK) {
+        if (pqf_store_open(uris[i], &ropt, &replicas[nrep], &err) != PQF_OK) {
             ret = pqf_cli_fail(&err);
             goto done;
         }
         all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]);
         any_s3 = any_s3 || pqf_store_is_s3(replicas[nrep]);
-        if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
+        if (same_ends && strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
             nrep++;
             ret = pqf_cli_usage("replicate", "replica %s is the primary", uris[i]);
             goto done;
@@ -580,7 +602,7 @@ int pqf_cmd_replicate(int argc, char **argv)
     }
     /* One set of store options for every store: S3 on both ends is one
      * endpoint and one set of credentials, so server-side copy applies. */
-    o.server_copy = server_copy && all_s3;
+    o.server_copy = server_copy && all_s3 && same_ends;
     uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
     /* Budget per transfer: S3 reads and writes hold up to part x concurrency
      * each (touched only as far as the object goes); local ones 1 MiB chunks. */
