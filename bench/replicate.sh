@@ -5,7 +5,8 @@
 # each replicated bucket to bucket by pqfeed replicate, by rclone copy
 # (--transfers/--checkers raised as its docs advise for many objects,
 # AWS_CA_BUNDLE unset) and by /usr/bin/aws s3 sync (defaults). All three do
-# server-side copies on one endpoint. Each run is timed with /usr/bin/time -v
+# server-side copies on one endpoint; then pqfeed and rclone once more with
+# the bytes streamed through them (--no-server-copy, --disable Copy). Each run is timed with /usr/bin/time -v
 # (wall, user+sys CPU, peak RSS) and its destination checked (object count and
 # bytes; pqfeed verify for pqfeed), then deleted. Then the lag of a new hourly
 # commit under replicate --watch (commit created -> published at the replica).
@@ -92,6 +93,19 @@ for set in small big; do
 done
 echo
 echo "(objects/s and MB/s count every object of the feed: data files, commit objects, schema, _feed.json)"
+echo
+echo "### Streamed through the tool (no server-side copy: what another account, region or provider needs)"
+echo
+echo "| set | tool | wall s | objects/s | MB/s | CPU s (user+sys) | peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|"
+for set in small big; do
+    run pqfeed $set "$PQF" replicate "s3://bench-src/$set" "s3://bench-dst/pqfeed-$set" \
+        --state "$T/state-st-$set.db" --concurrency "$PQF_CONC" --no-server-copy --quiet
+    run rclone $set "${RCLONE[@]}" copy "rgw:bench-src/$set" "rgw:bench-dst/rclone-$set" \
+        --transfers "$RCLONE_TRANSFERS" --checkers $((RCLONE_TRANSFERS * 2)) --fast-list --disable Copy
+done
+echo
+echo "(aws s3 sync has no streamed mode between two buckets of one endpoint: it always copies server-side)"
 
 # ---- lag of a new hourly commit under --watch --------------------------------------------------------
 G=$T/pages

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h"
 #include "base/crash.h"
@@ -73,7 +74,30 @@ typedef struct nlink {
     pqf_native_result *res;
     unsigned concurrency;
     int schema_ok;
+    uint64_t stage_ns[PQF_STAGE__COUNT]; /* for status's bottleneck */
 } nlink;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Stage times as the copying engine records them ("stage:<n>", ms). */
+static pqf_err flush_stages(nlink *L, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    static const char *const names[PQF_STAGE__COUNT] = {"stage:0", "stage:1", "stage:2", "stage:3"};
+    for (int s = 0; s < PQF_STAGE__COUNT; s++) {
+        uint64_t ms = L->stage_ns[s] / 1000000;
+        if (ms)
+            PQF_TRY(pqf__rstate_count(L->st, &L->id, names[s], (int64_t)ms, err));
+        L->stage_ns[s] -= ms * 1000000;
+    }
+done:
+    return rc;
+}
 
 /* ---- checking one file ----------------------------------------------------------------- */
 
@@ -455,16 +479,23 @@ static pqf_err native_link(nlink *L, pqf_error *err)
             break;
         if (!can_publish && past++ >= lookahead)
             break;
+        uint64_t t0 = mono_ns();
         PQF_TRY(read_raw(L->src, L->id.tbl, seq, &ra, &la, &ca, err));
+        L->stage_ns[PQF_STAGE_LISTING] += mono_ns() - t0;
         if (seq > 1 && strcmp(ca->prev, prev) != 0)
             PQF_FAIL(err, PQF_ERR_CORRUPT,
                      "table %s: the primary's hash chain is broken at commit %" PRIu64,
                      L->id.tbl, seq);
         memcpy(prev, ca->hash, sizeof prev);
         pqf_native_commit nc;
+        t0 = mono_ns();
         PQF_TRY(examine(L, ca, &nc, keybuf, sizeof keybuf, detail, sizeof detail, err));
+        /* HEADs and reading back: the replica's side is all there is to do */
+        L->stage_ns[PQF_STAGE_VERIFY] += mono_ns() - t0;
         if (nc.state == PQF_NATIVE_COMPLETE && can_publish) {
+            t0 = mono_ns();
             PQF_TRY(publish(L, ca, ra, la, err));
+            L->stage_ns[PQF_STAGE_WRITE] += mono_ns() - t0;
             nc.state = PQF_NATIVE_PUBLISHED;
             L->res->published++;
             published = seq;
@@ -486,6 +517,7 @@ static pqf_err native_link(nlink *L, pqf_error *err)
     }
     if (published != head)
         L->res->up_to_date = false;
+    PQF_TRY(flush_stages(L, err));
     if (L->o->on_event) {
         pqf_repl_event ev = {.kind = PQF_REPL_TABLE_DONE,
                              .replica = L->id.dst,

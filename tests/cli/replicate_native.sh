@@ -79,6 +79,7 @@ check "a rerun: up to date, exit 0" "$PQF" replicate "$P" "$R" --native --state 
 check_grep "nothing to do" "0 commits published, 0 complete, 0 waiting, 0 corrupt; 0 files verified" "$T/last.out"
 "$PQF" replicate status "$P" "$R" --state "$T/s.db" --json >"$T/st.json"
 check_grep "status: up to date, a lag recorded" '"published":6,"head":6,"pending_commits":0,.*"lag_ms":[0-9]+' "$T/st.json"
+check_grep "status: native mode's time goes to verifying (the bottleneck stage)" '"bottleneck":"verifying"' "$T/st.json"
 
 # ---- a corrupted arrival: reported, not published; published when repaired --------------------
 R2=$T/replica2
