@@ -6,7 +6,8 @@
 # (--transfers/--checkers raised as its docs advise for many objects,
 # AWS_CA_BUNDLE unset) and by /usr/bin/aws s3 sync (defaults). All three do
 # server-side copies on one endpoint; then pqfeed and rclone once more with
-# the bytes streamed through them (--no-server-copy, --disable Copy). Each run is timed with /usr/bin/time -v
+# the bytes streamed through them (--no-server-copy, --disable Copy). Two
+# rounds (BENCH_ROUNDS), the second in reverse tool order. Each run is timed with /usr/bin/time -v
 # (wall, user+sys CPU, peak RSS) and its destination checked (object count and
 # bytes; pqfeed verify for pqfeed), then deleted. Then the lag of a new hourly
 # commit under replicate --watch (commit created -> published at the replica).
@@ -21,7 +22,9 @@ PQF=${PQF:-$ROOT/build/pqfeed}
 SMALL_N=${BENCH_SMALL_N:-20000}
 BIG_N=${BENCH_BIG_N:-20}
 BIG_MIB=${BENCH_BIG_MIB:-256}
-PQF_CONC=${BENCH_PQF_CONCURRENCY:-32}
+PQF_CONC=${BENCH_PQF_CONCURRENCY:-32}          # server-side copies: latency-bound, 32 in flight
+PQF_STREAM_CONC=${BENCH_PQF_STREAM_CONCURRENCY:-16} # streamed: 16 is as fast here, half the memory
+ROUNDS=${BENCH_ROUNDS:-2}                           # round 2 runs the tools in reverse order
 RCLONE_TRANSFERS=${BENCH_RCLONE_TRANSFERS:-32}
 T=$(mktemp -d "${TMPDIR:-/tmp}/pqf-bench-repl.XXXXXX")
 RGW=$T/rgw
@@ -80,32 +83,49 @@ run() {
     "$PQF" rm --recursive --quiet "$dst/" >/dev/null 2>&1 || "${AWS[@]}" s3 rm --recursive --quiet "$dst/" >/dev/null 2>&1
 }
 
-echo "### Replication: $SMALL_N x 64 KiB and $BIG_N x $BIG_MIB MiB, bucket to bucket on one RGW"
-echo
-echo "| set | tool | wall s | objects/s | MB/s | CPU s (user+sys) | peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|"
-for set in small big; do
-    run pqfeed $set "$PQF" replicate "s3://bench-src/$set" "s3://bench-dst/pqfeed-$set" \
-        --state "$T/state-$set.db" --concurrency "$PQF_CONC" --quiet
-    run rclone $set "${RCLONE[@]}" copy "rgw:bench-src/$set" "rgw:bench-dst/rclone-$set" \
-        --transfers "$RCLONE_TRANSFERS" --checkers $((RCLONE_TRANSFERS * 2)) --fast-list
-    run aws $set "${AWS[@]}" s3 sync --quiet "s3://bench-src/$set" "s3://bench-dst/aws-$set"
+tools_for_round() { [ $(($1 % 2)) -eq 1 ] && echo "pqfeed rclone aws" || echo "aws rclone pqfeed"; }
+server_copy() { # TOOL SET
+    case $1 in
+    pqfeed) run pqfeed $2 "$PQF" replicate "s3://bench-src/$2" "s3://bench-dst/pqfeed-$2" \
+        --state "$T/state-$2.db" --concurrency "$PQF_CONC" --quiet ;;
+    rclone) run rclone $2 "${RCLONE[@]}" copy "rgw:bench-src/$2" "rgw:bench-dst/rclone-$2" \
+        --transfers "$RCLONE_TRANSFERS" --checkers $((RCLONE_TRANSFERS * 2)) --fast-list ;;
+    aws) run aws $2 "${AWS[@]}" s3 sync --quiet "s3://bench-src/$2" "s3://bench-dst/aws-$2" ;;
+    esac
+    rm -f "$T/state-$2.db"*
+}
+streamed() { # TOOL SET
+    case $1 in
+    pqfeed) run pqfeed $2 "$PQF" replicate "s3://bench-src/$2" "s3://bench-dst/pqfeed-$2" \
+        --state "$T/state-st-$2.db" --concurrency "$PQF_STREAM_CONC" --no-server-copy --quiet ;;
+    rclone) run rclone $2 "${RCLONE[@]}" copy "rgw:bench-src/$2" "rgw:bench-dst/rclone-$2" \
+        --transfers "$RCLONE_TRANSFERS" --checkers $((RCLONE_TRANSFERS * 2)) --fast-list --disable Copy ;;
+    aws) return ;; # no streamed mode between two buckets of one endpoint
+    esac
+    rm -f "$T/state-st-$2.db"*
+}
+for round in $(seq "$ROUNDS"); do
+    echo "### Round $round ($(tools_for_round "$round" | sed 's/ /, then /g')): $SMALL_N x 64 KiB and $BIG_N x $BIG_MIB MiB, bucket to bucket on one RGW"
+    echo
+    echo "Server-side copies (one endpoint):"
+    echo
+    echo "| set | tool | wall s | objects/s | MB/s | CPU s (user+sys) | peak RSS MiB |"
+    echo "|---|---|---|---|---|---|---|"
+    for set in small big; do
+        for tool in $(tools_for_round "$round"); do server_copy $tool $set; done
+    done
+    echo
+    echo "Streamed through the tool (no server-side copy: what another account, region or provider needs;"
+    echo "aws s3 sync has no such mode between two buckets of one endpoint):"
+    echo
+    echo "| set | tool | wall s | objects/s | MB/s | CPU s (user+sys) | peak RSS MiB |"
+    echo "|---|---|---|---|---|---|---|"
+    for set in small big; do
+        for tool in $(tools_for_round "$round"); do streamed $tool $set; done
+    done
+    echo
 done
-echo
 echo "(objects/s and MB/s count every object of the feed: data files, commit objects, schema, _feed.json)"
-echo
-echo "### Streamed through the tool (no server-side copy: what another account, region or provider needs)"
-echo
-echo "| set | tool | wall s | objects/s | MB/s | CPU s (user+sys) | peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|"
-for set in small big; do
-    run pqfeed $set "$PQF" replicate "s3://bench-src/$set" "s3://bench-dst/pqfeed-$set" \
-        --state "$T/state-st-$set.db" --concurrency "$PQF_CONC" --no-server-copy --quiet
-    run rclone $set "${RCLONE[@]}" copy "rgw:bench-src/$set" "rgw:bench-dst/rclone-$set" \
-        --transfers "$RCLONE_TRANSFERS" --checkers $((RCLONE_TRANSFERS * 2)) --fast-list --disable Copy
-done
-echo
-echo "(aws s3 sync has no streamed mode between two buckets of one endpoint: it always copies server-side)"
 
 # ---- lag of a new hourly commit under --watch --------------------------------------------------------
 G=$T/pages
