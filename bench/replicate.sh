@@ -24,7 +24,8 @@ BIG_N=${BENCH_BIG_N:-20}
 BIG_MIB=${BENCH_BIG_MIB:-256}
 PQF_CONC=${BENCH_PQF_CONCURRENCY:-32}          # server-side copies: latency-bound, 32 in flight
 PQF_STREAM_CONC=${BENCH_PQF_STREAM_CONCURRENCY:-16} # streamed: 16 is as fast here, half the memory
-ROUNDS=${BENCH_ROUNDS:-2}                           # round 2 runs the tools in reverse order
+ROUNDS=${BENCH_ROUNDS:-2}
+TIMEOUT=${BENCH_TIMEOUT:-600}                       # per run, then killed (reported)                           # round 2 runs the tools in reverse order
 RCLONE_TRANSFERS=${BENCH_RCLONE_TRANSFERS:-32}
 T=$(mktemp -d "${TMPDIR:-/tmp}/pqf-bench-repl.XXXXXX")
 RGW=$T/rgw
@@ -65,7 +66,9 @@ count() { "$PQF" ls --recursive "$1" 2>/dev/null | awk '{n++; b += $3} END {prin
 run() {
     local name=$1 set=$2; shift 2
     local dst=s3://bench-dst/$name-$set
-    /usr/bin/time -v "$@" >"$T/out" 2>"$T/time" || { echo "| $set | $name | FAILED: $(grep -v '^\s' "$T/time" | tail -n 3 | tr '\n' ' ') | | | | |"; return; }
+    /usr/bin/time -v timeout --signal=KILL "$TIMEOUT" "$@" >"$T/out" 2>"$T/time" || {
+        echo "| $set | $name | FAILED or over ${TIMEOUT}s: $(grep -v '^\s' "$T/time" | tail -n 3 | tr '\n' ' ') | | | | |"
+        cleanup_dst "$dst"; return; }
     local wall user sys rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s}' "$T/time")
     user=$(awk -F': ' '/User time/ {print $2}' "$T/time")
@@ -80,7 +83,11 @@ run() {
     local nobj=${want% *} nb=${want#* }
     awk -v set="$set" -v name="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v n="$nobj" -v b="$nb" -v note="$note" \
         'BEGIN { printf "| %s | %s | %.1f | %.0f | %.1f | %.1f | %s |%s\n", set, name, w, n / w, b / w / 1e6, u + s, r, note }'
-    "$PQF" rm --recursive --quiet "$dst/" >/dev/null 2>&1 || "${AWS[@]}" s3 rm --recursive --quiet "$dst/" >/dev/null 2>&1
+    cleanup_dst "$dst"
+}
+cleanup_dst() { # objects and unfinished multipart uploads (a killed run's parts hold memstore RAM)
+    "$PQF" rm --recursive --quiet "$1/" >/dev/null 2>&1 || "${AWS[@]}" s3 rm --recursive --quiet "$1/" >/dev/null 2>&1
+    "$PQF" rm --recursive --uploads --quiet "$1/" >/dev/null 2>&1
 }
 
 tools_for_round() { [ $(($1 % 2)) -eq 1 ] && echo "pqfeed rclone aws" || echo "aws rclone pqfeed"; }
