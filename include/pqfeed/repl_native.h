@@ -70,12 +70,12 @@ typedef struct pqf_native_opts {
 void pqf_native_opts_init(pqf_native_opts *o);
 
 typedef struct pqf_native_result {
-    uint64_t published;       /* commits published by this pass */
-    uint64_t complete;        /* pending commits complete but not published (report_only) */
+    uint64_t published;        /* commits published by this pass */
+    uint64_t complete;         /* pending commits complete but not published (report_only) */
     uint64_t waiting, corrupt; /* pending commits in those states */
-    uint64_t files_verified;  /* files verified by this pass (read back or HEAD+ETag) */
+    uint64_t files_verified;   /* files verified by this pass (read back or HEAD+ETag) */
     uint64_t bytes_verified;
-    bool up_to_date;          /* every (replica, table) at the primary's head */
+    bool up_to_date; /* every (replica, table) at the primary's head */
 } pqf_native_result;
 
 /* One pass over every replica and table. PQF_OK when the pass ran, whatever

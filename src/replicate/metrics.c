@@ -53,7 +53,7 @@ typedef struct series {
     char *replica, *table;
     /* refresher */
     bool scanned, live;
-    uint64_t lo, hi;               /* sums cover commits lo < seq <= hi */
+    uint64_t lo, hi;                 /* sums cover commits lo < seq <= hi */
     uint64_t pend_files, pend_bytes; /* of those commits */
     uint64_t ready_files, ready_bytes;
     uint64_t oldest_seq;
@@ -79,7 +79,7 @@ struct pqf_repl_metrics {
     series *s;
     size_t ns;
     uint64_t refresh_errors;
-    pqf__rstate *st; /* the refresher's connection to the state file */
+    pqf__rstate *st;            /* the refresher's connection to the state file */
     pthread_mutex_t refresh_mu; /* one refresh at a time */
     pthread_mutex_t quit_mu;
     pthread_cond_t quit_cv;
@@ -400,8 +400,17 @@ done:
     return rc;
 }
 
-typedef enum { F_PEND_BYTES, F_PEND_OPS, F_PEND_COMMITS, F_PUB, F_HEAD, F_OLDEST, F_LAST_LAT,
-               F_PUB_TOTAL, F_BYTES_TOTAL } field;
+typedef enum {
+    F_PEND_BYTES,
+    F_PEND_OPS,
+    F_PEND_COMMITS,
+    F_PUB,
+    F_HEAD,
+    F_OLDEST,
+    F_LAST_LAT,
+    F_PUB_TOTAL,
+    F_BYTES_TOTAL
+} field;
 
 static const struct {
     const char *name, *type, *help;
@@ -419,8 +428,8 @@ static const struct {
      "Age of the oldest unpublished commit (0: none).", F_OLDEST},
     {"pqf_replication_last_latency_seconds", "gauge",
      "Last publication: commit created to published at the replica.", F_LAST_LAT},
-    {"pqf_replication_commits_published_total", "counter",
-     "Commits published by this process.", F_PUB_TOTAL},
+    {"pqf_replication_commits_published_total", "counter", "Commits published by this process.",
+     F_PUB_TOTAL},
     {"pqf_replication_bytes_published_total", "counter",
      "Bytes of data files of the commits published by this process.", F_BYTES_TOTAL},
 };
@@ -429,9 +438,11 @@ static pqf_err put_value(pqf__buf *b, const series *s, field f, int64_t now)
 {
     switch (f) {
     case F_PEND_BYTES:
-        return pqf__buf_printf(b, " %" PRIu64 "\n", s->pend_bytes - PQF_MIN(s->pend_bytes, s->ready_bytes));
+        return pqf__buf_printf(b, " %" PRIu64 "\n",
+                               s->pend_bytes - PQF_MIN(s->pend_bytes, s->ready_bytes));
     case F_PEND_OPS:
-        return pqf__buf_printf(b, " %" PRIu64 "\n", s->pend_files - PQF_MIN(s->pend_files, s->ready_files));
+        return pqf__buf_printf(b, " %" PRIu64 "\n",
+                               s->pend_files - PQF_MIN(s->pend_files, s->ready_files));
     case F_PEND_COMMITS:
         return pqf__buf_printf(b, " %" PRIu64 "\n", s->hi - PQF_MIN(s->hi, s->lo));
     case F_PUB:
@@ -444,8 +455,8 @@ static pqf_err put_value(pqf__buf *b, const series *s, field f, int64_t now)
                                    ? (double)(now - s->oldest_created_ms) / 1000
                                    : 0.0);
     case F_LAST_LAT:
-        return pqf__buf_printf(b, " %.3f\n", s->last_latency_ms < 0 ? 0.0
-                                                                    : (double)s->last_latency_ms / 1000);
+        return pqf__buf_printf(b, " %.3f\n",
+                               s->last_latency_ms < 0 ? 0.0 : (double)s->last_latency_ms / 1000);
     case F_PUB_TOTAL:
         return pqf__buf_printf(b, " %" PRIu64 "\n", s->published_total);
     case F_BYTES_TOTAL:
@@ -588,8 +599,8 @@ static void serve_one(pqf_repl_metrics *m, int fd)
     static const char tp[] = "text/plain; charset=utf-8";
     if (!complete) {
         if (n >= REQ_MAX)
-            respond(fd, 431, "Request Header Fields Too Large", tp, "request head too large\n",
-                    23, false);
+            respond(fd, 431, "Request Header Fields Too Large", tp, "request head too large\n", 23,
+                    false);
         else if (n > 0)
             respond(fd, 400, "Bad Request", tp, "incomplete request\n", 19, false);
         goto done;
@@ -616,8 +627,8 @@ static void serve_one(pqf_repl_metrics *m, int fd)
         respond(fd, 500, "Internal Server Error", tp, "metrics page too large\n", 23, false);
         goto done;
     }
-    respond(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", (const char *)b.data,
-            b.len, head);
+    respond(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", (const char *)b.data, b.len,
+            head);
 done:
     pqf__buf_free(&b);
 }
@@ -669,8 +680,7 @@ static pqf_err parse_addr(const char *addr, char *host, size_t hcap, char *port,
         }
     }
     if (!*p || strlen(p) >= pcap || strspn(p, "0123456789") != strlen(p) || atol(p) > 65535)
-        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "metrics address '%s': the port must be 0..65535",
-                 addr);
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "metrics address '%s': the port must be 0..65535", addr);
     if (hl == 0 || hl >= hcap)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "metrics address '%s': bad host", addr);
     memcpy(host, h, hl);

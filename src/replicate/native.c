@@ -484,8 +484,8 @@ static pqf_err native_link(nlink *L, pqf_error *err)
         L->stage_ns[PQF_STAGE_LISTING] += mono_ns() - t0;
         if (seq > 1 && strcmp(ca->prev, prev) != 0)
             PQF_FAIL(err, PQF_ERR_CORRUPT,
-                     "table %s: the primary's hash chain is broken at commit %" PRIu64,
-                     L->id.tbl, seq);
+                     "table %s: the primary's hash chain is broken at commit %" PRIu64, L->id.tbl,
+                     seq);
         memcpy(prev, ca->hash, sizeof prev);
         pqf_native_commit nc;
         t0 = mono_ns();
