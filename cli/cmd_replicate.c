@@ -11,6 +11,8 @@
 
 #include "cli.h"
 #include "pqfeed/feed.h"
+#include "pqfeed/metrics.h"
+#include "pqfeed/repl_native.h"
 #include "pqfeed/replicate.h"
 #include "store_cli.h"
 
@@ -56,6 +58,19 @@ static const char replicate_usage[] =
     "                          when XDG_STATE_HOME is set, else ./.pqfeed-replicate.db)\n"
     "  --watch [--interval S]  keep polling for new commits every S seconds (default 5);\n"
     "                          SIGTERM/SIGINT finish the objects in flight and exit 0\n"
+    "  --native                the bucket's own replication engine copies the data files:\n"
+    "                          copy nothing, verify them as they arrive at REPLICA and\n"
+    "                          publish each commit in order once complete\n"
+    "  --report                with --native: publish nothing, report each pending commit\n"
+    "                          as complete, waiting or corrupt\n"
+    "  --max-wait S            with --native: repeat passes (every --interval) for up to S\n"
+    "                          seconds until nothing is waiting (default 0: one pass)\n"
+    "  --replica-endpoint-url URL  --replica-region R  --replica-profile P\n"
+    "                          S3 settings of the replicas where they differ from the\n"
+    "                          primary's (another region, zone or account; no server-side\n"
+    "                          copy then)\n"
+    "  --metrics-addr HOST:PORT  serve Prometheus metrics (GET /metrics) while running;\n"
+    "                          HOST defaults to 127.0.0.1, port 0 picks one (printed)\n"
     "  --json                  one JSON object per event, and a summary\n"
     "  --quiet                 only errors\n"
     "\n"
@@ -67,7 +82,10 @@ static const char replicate_usage[] =
     "object's SHA-256 differs from its commit (corrupted after commit; not published);\n"
     "9 a commit names a file the primary does not have (not published); 5 a size\n"
     "mismatch or a broken primary log; 11 the replica diverged from the primary; 13\n"
-    "network or server errors after retries; 2 usage; others as in docs/CLI.md.\n";
+    "network or server errors after retries; 2 usage; others as in docs/CLI.md.\n"
+    "--native (without --watch): 20 a commit still waits for files, 21 a file arrived\n"
+    "with the wrong size or SHA-256 (not published), 11 the engine replicated a commit\n"
+    "object before its files (misconfigured rule) or the replica diverged.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -79,6 +97,7 @@ static void on_signal(int sig)
 
 typedef struct {
     bool json, quiet;
+    pqf_repl_metrics *metrics; /* --metrics-addr: fed every event */
 } out_ctx;
 
 static void human_bytes(uint64_t b, char *out, size_t cap)
@@ -108,6 +127,8 @@ static void human_ms(int64_t ms, char *out, size_t cap)
 static void on_event(void *ud, const pqf_repl_event *ev)
 {
     out_ctx *o = ud;
+    if (o->metrics)
+        pqf_repl_metrics_on_event(o->metrics, ev);
     char a[32], b[32];
     if (o->json) {
         static const char *const kinds[] = {"",       "published", "retry",
@@ -173,6 +194,129 @@ static void on_event(void *ud, const pqf_repl_event *ev)
         break;
     }
     fflush(stdout);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* ---- native mode ----------------------------------------------------------------------- */
+
+typedef struct {
+    out_ctx *oc;
+    bool report, watch;
+    char last_bad[1024]; /* watch: a corrupt file is reported once */
+} native_ctx;
+
+static void on_native_commit(void *ud, const pqf_native_commit *c)
+{
+    native_ctx *x = ud;
+    char a[32], b[32];
+    if (c->state == PQF_NATIVE_PUBLISHED)
+        return; /* said by the PUBLISHED event */
+    if (x->oc->json) {
+        printf("{\"event\":\"commit\",\"replica\":");
+        pqf_cli_json_str(stdout, c->replica);
+        printf(",\"table\":");
+        pqf_cli_json_str(stdout, c->table);
+        printf(",\"seq\":%" PRIu64 ",\"state\":\"%s\",\"files\":%" PRIu64
+               ",\"files_ok\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"bytes_ok\":%" PRIu64
+               ",\"age_ms\":%" PRId64 ",\"key\":",
+               c->seq, pqf_native_state_name(c->state), c->files, c->files_ok, c->bytes,
+               c->bytes_ok, c->age_ms);
+        pqf_cli_json_str(stdout, c->key);
+        printf(",\"detail\":");
+        pqf_cli_json_str(stdout, c->detail);
+        printf("}\n");
+        fflush(stdout);
+        return;
+    }
+    bool bad = c->state == PQF_NATIVE_CORRUPT;
+    if (x->watch && !x->report) {
+        /* A watch says only what needs a human: a corrupt arrival, once. */
+        if (!bad || strcmp(x->last_bad, c->key) == 0)
+            return;
+        snprintf(x->last_bad, sizeof x->last_bad, "%s", c->key);
+    }
+    if (x->oc->quiet && !bad)
+        return;
+    human_bytes(c->bytes_ok, a, sizeof a);
+    human_bytes(c->bytes, b, sizeof b);
+    FILE *out = bad ? stderr : stdout;
+    fprintf(out, "%s%s: %s seq %" PRIu64 ": %s, %" PRIu64 " of %" PRIu64 " files (%s of %s)",
+            bad ? "pqfeed: " : "", c->replica, c->table, c->seq, pqf_native_state_name(c->state),
+            c->files_ok, c->files, a, b);
+    if (c->key[0])
+        fprintf(out, "; %s: %s", c->key, c->detail);
+    fprintf(out, "\n");
+    fflush(out);
+}
+
+/* --native: passes until nothing waits (or max_wait_s, or a signal); the
+ * exit code of the last pass. */
+static int run_native(pqf_store *primary, pqf_store *const *replicas, size_t nrep,
+                      pqf_replicate_opts *o, out_ctx *oc, bool report, bool watch,
+                      unsigned long long interval, unsigned long long max_wait_s)
+{
+    native_ctx x;
+    memset(&x, 0, sizeof x);
+    x.oc = oc;
+    x.report = report;
+    x.watch = watch;
+    pqf_native_opts no;
+    pqf_native_opts_init(&no);
+    no.report_only = report;
+    no.on_commit = on_native_commit;
+    no.ud = &x;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int ret = 0;
+    for (;;) {
+        pqf_native_result res;
+        pqf_error err = {0};
+        pqf_err rc = pqf_replicate_native(primary, replicas, nrep, o, &no, &res, &err);
+        bool done = report ? res.waiting == 0 && res.corrupt == 0 : res.up_to_date;
+        if (rc != PQF_OK)
+            ret = pqf_cli_fail(&err);
+        else if (res.corrupt)
+            ret = 21;
+        else if (!done)
+            ret = 20;
+        else
+            ret = 0;
+        if (oc->json) {
+            printf("{\"event\":\"summary\",\"native\":true,\"published\":%" PRIu64
+                   ",\"complete\":%" PRIu64 ",\"waiting\":%" PRIu64 ",\"corrupt\":%" PRIu64
+                   ",\"files_verified\":%" PRIu64 ",\"bytes_verified\":%" PRIu64
+                   ",\"up_to_date\":%s,\"exit\":%d}\n",
+                   res.published, res.complete, res.waiting, res.corrupt, res.files_verified,
+                   res.bytes_verified, res.up_to_date ? "true" : "false", ret);
+            fflush(stdout);
+        } else if (!oc->quiet && (!watch || res.published)) {
+            printf("replicate --native: %" PRIu64 " commits published, %" PRIu64
+                   " complete, %" PRIu64 " waiting, %" PRIu64 " corrupt; %" PRIu64
+                   " files verified\n",
+                   res.published, res.complete, res.waiting, res.corrupt, res.files_verified);
+            fflush(stdout);
+        }
+        if (stop_flag)
+            return ret == 20 || ret == 21 ? 0 : ret; /* a clean stop */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        unsigned long long el = (unsigned long long)(now.tv_sec - t0.tv_sec);
+        if (!watch && (rc != PQF_OK || done || el >= max_wait_s))
+            return ret;
+        if (watch && rc != PQF_OK && rc != PQF_ERR_NET && rc != PQF_ERR_REMOTE &&
+            rc != PQF_ERR_TIMEOUT)
+            return ret;
+        /* --interval is whole seconds elsewhere; native polls faster when
+         * waiting for arrivals: at most 1 s. */
+        unsigned long long ticks = done || interval < 1 ? interval * 10 : 10;
+        for (unsigned long long t = 0; t < ticks && !stop_flag; t++)
+            sleep_ms(100);
+    }
 }
 
 /* ---- status output ------------------------------------------------------------------ */
@@ -301,11 +445,6 @@ static const char *default_state(char *buf, size_t cap, const pqf_replicate_opts
     return buf;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 int pqf_cmd_replicate(int argc, char **argv)
 {
@@ -317,7 +456,9 @@ int pqf_cmd_replicate(int argc, char **argv)
     size_t nuris = 0;
     const char *tables[MAX_TABLES];
     char *tables_arg = NULL;
-    bool status = false, watch = false, server_copy = true;
+    bool status = false, watch = false, server_copy = true, native = false, report = false;
+    bool verify_set = false;
+    unsigned long long max_wait = 0;
     unsigned long long interval = 5, n;
     char state_buf[4096];
     const char *state = NULL;
@@ -326,7 +467,9 @@ int pqf_cmd_replicate(int argc, char **argv)
     pqf_store *primary = NULL;
     pqf_store *replicas[MAX_REPLICAS];
     size_t nrep = 0;
-    out_ctx oc = {false, false};
+    out_ctx oc = {false, false, NULL};
+    const char *metrics_addr = NULL;
+    const char *rep_endpoint = NULL, *rep_region = NULL, *rep_profile = NULL;
     int first = 1;
     if (argc > 1 && strcmp(argv[1], "status") == 0) {
         status = true;
@@ -358,7 +501,7 @@ int pqf_cmd_replicate(int argc, char **argv)
             o.tables = tables;
         } else if (strcmp(a, "--concurrency") == 0 || strcmp(a, "--lookahead") == 0 ||
                    strcmp(a, "--object-attempts") == 0 || strcmp(a, "--backoff-ms") == 0 ||
-                   strcmp(a, "--interval") == 0) {
+                   strcmp(a, "--interval") == 0 || strcmp(a, "--max-wait") == 0) {
             NEED_VALUE();
             if (pqf_cli_parse_u64(v, &n) != 0 || n == 0 || n > 100000) {
                 ret = pqf_cli_usage("replicate", "bad number '%s' for %s", v, a);
@@ -372,6 +515,8 @@ int pqf_cmd_replicate(int argc, char **argv)
                 o.max_attempts = (unsigned)n;
             else if (strcmp(a, "--backoff-ms") == 0)
                 o.retry_base_ms = (unsigned)n;
+            else if (strcmp(a, "--max-wait") == 0)
+                max_wait = n;
             else
                 interval = n;
         } else if (strcmp(a, "--max-inflight-bytes") == 0) {
@@ -387,6 +532,7 @@ int pqf_cmd_replicate(int argc, char **argv)
                 NEED_VALUE();
                 m = v;
             }
+            verify_set = true;
             if (strcmp(m, "size") == 0)
                 o.verify = PQF_VERIFY_SIZE;
             else if (strcmp(m, "full") == 0)
@@ -431,6 +577,22 @@ int pqf_cmd_replicate(int argc, char **argv)
         } else if (strcmp(a, "--state") == 0) {
             NEED_VALUE();
             state = v;
+        } else if (strcmp(a, "--replica-endpoint-url") == 0) {
+            NEED_VALUE();
+            rep_endpoint = v;
+        } else if (strcmp(a, "--replica-region") == 0) {
+            NEED_VALUE();
+            rep_region = v;
+        } else if (strcmp(a, "--replica-profile") == 0) {
+            NEED_VALUE();
+            rep_profile = v;
+        } else if (strcmp(a, "--native") == 0) {
+            native = true;
+        } else if (strcmp(a, "--report") == 0) {
+            report = true;
+        } else if (strcmp(a, "--metrics-addr") == 0) {
+            NEED_VALUE();
+            metrics_addr = v;
         } else if (strcmp(a, "--watch") == 0) {
             watch = true;
         } else if (strcmp(a, "--json") == 0) {
@@ -461,6 +623,13 @@ int pqf_cmd_replicate(int argc, char **argv)
         ret = pqf_cli_usage("replicate", "needs PRIMARY and at least one REPLICA");
         goto done;
     }
+    if ((report || max_wait) && !native) {
+        ret = pqf_cli_usage("replicate", "--report and --max-wait go with --native");
+        goto done;
+    }
+    /* Native: the bytes never passed through pqfeed, so read them back. */
+    if (native && !verify_set)
+        o.verify = PQF_VERIFY_FULL;
     o.state_path = state ? state : default_state(state_buf, sizeof state_buf, &o);
     /* Parts in flight per transfer: a few, since many objects move at once. */
     if (!sa.opt.concurrency)
@@ -470,8 +639,18 @@ int pqf_cmd_replicate(int argc, char **argv)
         goto done;
     }
     bool all_s3 = pqf_store_is_s3(primary), any_s3 = all_s3;
+    pqf_store_options ropt = sa.opt;
+    if (rep_endpoint)
+        ropt.endpoint_url = rep_endpoint;
+    if (rep_region)
+        ropt.region = rep_region;
+    if (rep_profile)
+        ropt.profile = rep_profile;
+    bool same_ends = !rep_endpoint && !rep_region && !rep_profile;
     for (size_t i = 1; i < nuris; i++) {
-        if (pqf_cli_store_open(uris[i], &sa, &replicas[nrep], &err) != PQF_OK) {
+        pqf_cli_store_args rsa = sa; /* --replica-* over the common options */
+        rsa.opt = ropt;
+        if (pqf_cli_store_open(uris[i], &rsa, &replicas[nrep], &err) != PQF_OK) {
             ret = pqf_cli_fail(&err);
             goto done;
         }
@@ -479,7 +658,7 @@ int pqf_cmd_replicate(int argc, char **argv)
         all_s3 = all_s3 && pqf_store_is_s3(replicas[nrep]) &&
                  strcmp(pqf_cli_store_settings(uris[i]), pqf_cli_store_settings(uris[0])) == 0;
         any_s3 = any_s3 || pqf_store_is_s3(replicas[nrep]);
-        if (strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
+        if (same_ends && strcmp(pqf_store_uri(replicas[nrep]), pqf_store_uri(primary)) == 0) {
             nrep++;
             ret = pqf_cli_usage("replicate", "replica %s is the primary", uris[i]);
             goto done;
@@ -506,8 +685,8 @@ int pqf_cmd_replicate(int argc, char **argv)
     }
     /* Every store S3 with the same settings: one endpoint and one set of
      * credentials, so server-side copy applies. Stores with settings of their
-     * own (another account) are streamed through pqfeed and hashed. */
-    o.server_copy = server_copy && all_s3;
+     * own (another account, --replica-*) are streamed through pqfeed and hashed. */
+    o.server_copy = server_copy && all_s3 && same_ends;
     uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
     /* Budget per transfer: S3 reads and writes hold up to part x concurrency
      * each (touched only as far as the object goes); local ones 1 MiB chunks. */
@@ -515,12 +694,25 @@ int pqf_cmd_replicate(int argc, char **argv)
     o.stop = &stop_flag;
     o.on_event = on_event;
     o.ud = &oc;
+    if (metrics_addr) {
+        if (pqf_repl_metrics_start(metrics_addr, primary, replicas, nrep, &o, &oc.metrics,
+                                   &err) != PQF_OK) {
+            ret = pqf_cli_fail(&err);
+            goto done;
+        }
+        fprintf(stderr, "pqfeed: metrics on http://%s/metrics\n",
+                pqf_repl_metrics_addr(oc.metrics));
+    }
     struct sigaction act;
     memset(&act, 0, sizeof act);
     act.sa_handler = on_signal;
     sigemptyset(&act.sa_mask);
     sigaction(SIGTERM, &act, NULL);
     sigaction(SIGINT, &act, NULL);
+    if (native) {
+        ret = run_native(primary, replicas, nrep, &o, &oc, report, watch, interval, max_wait);
+        goto done;
+    }
     for (;;) {
         pqf_replicate_result res;
         pqf_store_stats s0, s1;
@@ -580,6 +772,7 @@ int pqf_cmd_replicate(int argc, char **argv)
             break;
     }
 done:
+    pqf_repl_metrics_free(oc.metrics); /* before the stores it reads */
     for (size_t i = 0; i < nrep; i++)
         pqf_store_free(replicas[i]);
     pqf_store_free(primary);

@@ -16,6 +16,8 @@
 #
 # Idempotent package install (ceph-mon ceph-osd radosgw ceph-common awscli
 # rclone) when missing. RGW_MEMSTORE_BYTES sizes the OSD (default 4 GiB).
+# RGW_CLUSTER_ONLY=1 stops after the mon and the OSD (scripts/rgw-multisite.sh
+# adds its own gateways); DIR/env then has RGW_CONF only.
 # SSE-KMS uses the "testing" backend with key id "testkey"; SSE-C works over
 # plain HTTP (rgw crypt require ssl = false) unless RGW_TLS=1 (then RGW, like
 # AWS, refuses SSE-C keys sent in the clear). RGW_STS=1 turns STS on
@@ -151,6 +153,10 @@ EOF
     ceph "${C[@]}" auth get-or-create client.rgw.pqf mon 'allow rw' osd 'allow rwx' -o "$dir/rgw.keyring" >/dev/null 2>&1
     cat "$dir/rgw.keyring" >>"$dir/keyring"
     wait_for 60 bash -c "ceph -c '$dir/ceph.conf' osd stat | grep -q '1 up'"
+    if [ -n "${RGW_CLUSTER_ONLY:-}" ]; then
+        echo "RGW_CONF=$dir/ceph.conf" >"$dir/env"
+        return 0
+    fi
     radosgw "${C[@]}" -n client.rgw.pqf --keyring "$dir/keyring"
     local ak=PQFTESTACCESSKEY sk; sk=$(head -c 30 /dev/urandom | base64 | tr -d '/+=' | head -c 40)
     wait_for 60 curl -sf -o /dev/null "http://127.0.0.1:$port/" || {

@@ -483,7 +483,8 @@ static void copy_server(job *j, size_t k)
     char hex[65];
     pqf__bucket_take(&L->r->bw, f->bytes); /* the server moves them: pay up front */
     uint64_t t0 = mono_ns();
-    pqf_err rc = pqf_store_copy(j->T->src, f->key, L->dst, f->key, NULL, &d->err);
+    pqf_put_options po = {.size_hint = f->bytes}; /* spares the store a HEAD of the source */
+    pqf_err rc = pqf_store_copy(j->T->src, f->key, L->dst, f->key, &po, &d->err);
     add_ns(j, PQF_STAGE_WRITE, t0);
     if (rc != PQF_OK) {
         if (rc == PQF_ERR_NOT_FOUND)

@@ -330,3 +330,33 @@ pqf_err pqf__rstate_version_put(pqf__rstate *st, const pqf__rlink *l, const char
     sqlite3_bind_int64(q, 8, (sqlite3_int64)time(NULL) * 1000);
     return step_done(st, q, "record a version", err);
 }
+
+pqf_err pqf__rstate_ready(pqf__rstate *st, const pqf__rlink *l, uint64_t lo, uint64_t hi,
+                          uint64_t *objects, uint64_t *bytes, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    sqlite3_stmt *q = NULL;
+    *objects = *bytes = 0;
+    /* Prepared per call: used by the metrics refresher only, once a second. */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT count(*), coalesce(sum(bytes),0) FROM objects WHERE src=?1 AND "
+                           "dst=?2 AND tbl=?3 AND seq>?4 AND seq<=?5 AND state='verified'",
+                           -1, &q, NULL) != SQLITE_OK) {
+        rc = db_fail(st, err, "prepare");
+        goto done;
+    }
+    sqlite3_bind_text(q, 1, l->src, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, l->dst, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, l->tbl, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)lo);
+    sqlite3_bind_int64(q, 5, (sqlite3_int64)hi);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        rc = db_fail(st, err, "count ready objects");
+        goto done;
+    }
+    *objects = (uint64_t)sqlite3_column_int64(q, 0);
+    *bytes = (uint64_t)sqlite3_column_int64(q, 1);
+done:
+    sqlite3_finalize(q);
+    return rc;
+}

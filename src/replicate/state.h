@@ -76,4 +76,9 @@ pqf_err pqf__rstate_counters(pqf__rstate *st, const pqf__rlink *l,
                              void (*cb)(void *ud, const char *name, int64_t value), void *ud,
                              pqf_error *err);
 
+/* Objects recorded verified for commits lo < seq <= hi (copied ahead of
+ * publication): their number and bytes. */
+pqf_err pqf__rstate_ready(pqf__rstate *st, const pqf__rlink *l, uint64_t lo, uint64_t hi,
+                          uint64_t *objects, uint64_t *bytes, pqf_error *err);
+
 #endif

@@ -2141,7 +2141,14 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         rc = PQF_ERR_UNSUPPORTED; /* the caller streams instead */
         goto done;
     }
-    PQF_TRY(s3_head(sst, src_key, &(pqf_get_options){0}, &info, err));
+    if (opt->size_hint && opt->size_hint <= dst->copy_threshold) {
+        /* The caller knows the size (a commit names it): one CopyObject, no
+         * HEAD of the source first; the caller checks the copy's size. */
+        memset(&info, 0, sizeof info);
+        info.size = opt->size_hint;
+    } else {
+        PQF_TRY(s3_head(sst, src_key, &(pqf_get_options){0}, &info, err));
+    }
     PQF_TRY(full_key(src, src_key, &sfk, err));
     if (copy_source(src, sfk, &cs) != PQF_OK)
         PQF_FAIL(err, PQF_ERR_LIMIT, "copy source too long");
