@@ -447,6 +447,21 @@ bool pqf__parse_uuid(const char *s, size_t n, uint8_t out[16])
     return k == 16;
 }
 
+int pqf__count_digits(const char *s, size_t n)
+{
+    int d = 0;
+    bool lead = true;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            continue;
+        if (lead && s[i] == '0')
+            continue;
+        lead = false;
+        d++;
+    }
+    return d;
+}
+
 bool pqf__utf8_valid(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
