@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/timefmt.h"
 #include "pqfeed/schema.h"
 #include "parquet/flat.h"
 #include "pqfeed/writer.h"
@@ -129,8 +130,7 @@ int pqf__count_digits(const char *s, size_t n);
 /* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
 bool pqf__utf8_valid(const char *s, size_t n);
 
-/* days since epoch <-> civil date (proleptic Gregorian). */
-int64_t pqf__days_from_civil(int64_t y, unsigned m, unsigned d);
-void pqf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+/* days since epoch <-> civil date: pqf__days_from_civil, pqf__civil_from_days
+ * (base/timefmt.h). */
 
 #endif
