@@ -182,6 +182,21 @@ done:
     return rc;
 }
 
+/* <verb> INTO main."table" ("c1", ...) VALUES (?, ...): every column. */
+static pqf_err insert_sql(pqf__buf *b, const char *verb, const pqf__tdef *t)
+{
+    pqf_err rc = PQF_OK;
+    PQF_TRY(pqf__buf_printf(b, "%s INTO main.", verb));
+    PQF_TRY(pqf__sql_ident(b, t->table));
+    PQF_TRY(pqf__buf_printf(b, " ("));
+    PQF_TRY(pqf__sql_col_list(b, t));
+    PQF_TRY(pqf__buf_printf(b, ") VALUES ("));
+    PQF_TRY(placeholders(b, t->ncols));
+    PQF_TRY(pqf__buf_printf(b, ")"));
+done:
+    return rc;
+}
+
 static pqf_err create_table(sqlite_sink *s, const pqf__tdef *t, const char *name,
                             const have_col *extra, size_t nextra, pqf_error *err)
 {
@@ -377,13 +392,7 @@ static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
         if (sqlite3_prepare_v2(s->db, (const char *)s->sql.data, -1, &s->del, NULL) != SQLITE_OK)
             PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
         pqf__buf_reset(&s->sql);
-        PQF_TRY(pqf__buf_printf(&s->sql, "INSERT OR REPLACE INTO main."));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-        PQF_TRY(pqf__sql_col_list(&s->sql, t));
-        PQF_TRY(pqf__buf_printf(&s->sql, ") VALUES ("));
-        PQF_TRY(placeholders(&s->sql, t->ncols));
-        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        PQF_TRY(insert_sql(&s->sql, "INSERT OR REPLACE", t));
     } else if (changes) {
         PQF_TRY(exec(s, "DROP TABLE IF EXISTS temp._pqfeed_stage", err));
         /* Untyped columns: values keep what was bound; the target's
@@ -404,13 +413,7 @@ static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
         PQF_TRY(pqf__sql_ident(&s->sql, t->table));
         PQF_TRY(exec_buf(s, err));
         pqf__buf_reset(&s->sql);
-        PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO main."));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-        PQF_TRY(pqf__sql_col_list(&s->sql, t));
-        PQF_TRY(pqf__buf_printf(&s->sql, ") VALUES ("));
-        PQF_TRY(placeholders(&s->sql, t->ncols));
-        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        PQF_TRY(insert_sql(&s->sql, "INSERT", t));
     }
     PQF_TRY(pqf__buf_cstr(&s->sql));
     sqlite3_finalize(s->ins);

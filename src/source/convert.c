@@ -832,32 +832,9 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
 
 static pqf_err js_number(jscan *s, const char **out, size_t *n)
 {
-    const char *p = s->p, *e = s->e;
-    if (p < e && *p == '-')
-        p++;
-    if (p < e && *p == '0')
-        p++;
-    else if (p < e && *p >= '1' && *p <= '9')
-        while (p < e && (unsigned)(*p - '0') <= 9)
-            p++;
-    else
+    const char *p;
+    if (pqf__json_number_scan(s->p, s->e, &p))
         return JS_SYNTAX;
-    if (p < e && *p == '.') {
-        p++;
-        if (p == e || (unsigned)(*p - '0') > 9)
-            return JS_SYNTAX;
-        while (p < e && (unsigned)(*p - '0') <= 9)
-            p++;
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < e && (*p == '+' || *p == '-'))
-            p++;
-        if (p == e || (unsigned)(*p - '0') > 9)
-            return JS_SYNTAX;
-        while (p < e && (unsigned)(*p - '0') <= 9)
-            p++;
-    }
     *out = s->p;
     *n = (size_t)(p - s->p);
     if (*n > 128) /* the tree parser's default number cap */

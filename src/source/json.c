@@ -335,18 +335,19 @@ static pqf_err parse_string(parser *ps, const char **out, uint32_t *out_len)
     return PQF_OK;
 }
 
-static pqf_err parse_number(parser *ps, pqf__json *n)
+const char *pqf__json_number_scan(const char *p, const char *e, const char **end)
 {
-    const char *s = ps->p, *p = s, *e = ps->e;
+    const char *s = p;
+    *end = s;
     if (p < e && *p == '-')
         p++;
     if (p == e || (unsigned)(*p - '0') > 9)
-        return perr(ps, PQF_ERR_PARSE, "invalid number");
+        return "invalid number";
     if (*p == '0') {
         p++;
         if (p < e && (unsigned)(*p - '0') <= 9) {
-            ps->p = p;
-            return perr(ps, PQF_ERR_PARSE, "leading zero in a number");
+            *end = p;
+            return "leading zero in a number";
         }
     } else {
         while (p < e && (unsigned)(*p - '0') <= 9)
@@ -355,8 +356,8 @@ static pqf_err parse_number(parser *ps, pqf__json *n)
     if (p < e && *p == '.') {
         p++;
         if (p == e || (unsigned)(*p - '0') > 9) {
-            ps->p = p;
-            return perr(ps, PQF_ERR_PARSE, "digit expected after the decimal point");
+            *end = p;
+            return "digit expected after the decimal point";
         }
         while (p < e && (unsigned)(*p - '0') <= 9)
             p++;
@@ -366,11 +367,23 @@ static pqf_err parse_number(parser *ps, pqf__json *n)
         if (p < e && (*p == '+' || *p == '-'))
             p++;
         if (p == e || (unsigned)(*p - '0') > 9) {
-            ps->p = p;
-            return perr(ps, PQF_ERR_PARSE, "digit expected in the exponent");
+            *end = p;
+            return "digit expected in the exponent";
         }
         while (p < e && (unsigned)(*p - '0') <= 9)
             p++;
+    }
+    *end = p;
+    return NULL;
+}
+
+static pqf_err parse_number(parser *ps, pqf__json *n)
+{
+    const char *s = ps->p, *p, *e = ps->e;
+    const char *why = pqf__json_number_scan(s, e, &p);
+    if (why) {
+        ps->p = p;
+        return perr(ps, PQF_ERR_PARSE, why);
     }
     size_t len = (size_t)(p - s);
     if (len > ps->d->lim.max_number)

@@ -81,6 +81,10 @@ const char *pqf__json_type_name(pqf__jtype t);
  * the "\u" (4, or 10 for a pair), or -1 (not four hex digits) or -2 (a lone
  * surrogate). Shared by the tree parser and the streaming shredder. */
 int pqf__json_u_escape(const char *p, const char *e, uint32_t *cp);
+/* Scan the JSON number at p (text ends at e): NULL and *end past it, or a
+ * static reason ("leading zero in a number", ...) and *end where it went
+ * wrong. Shared by the tree parser and the streaming shredder. */
+const char *pqf__json_number_scan(const char *p, const char *e, const char **end);
 /* cp (<= U+10FFFF) as UTF-8 into w (room for 4 bytes); returns its length. */
 size_t pqf__utf8_put(char *w, uint32_t cp);
 
