@@ -410,26 +410,14 @@ pqf_err pqf_infer_page(pqf_infer *ix, const char *path, pqf_error *err)
         goto done;
     }
     while (!sampled_enough(ix)) {
-        const char *p = in.buf + in.pos, *e = in.buf + in.len;
-        const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
-        if (!nl && !in.eof) {
-            rc = pqf__input_fill(&in, in.pos, err);
-            if (rc == PQF_ERR_LIMIT)
-                PQF_FAIL(err, rc, "%s:%llu: line longer than the limit of %zu bytes", in.name,
-                         (unsigned long long)line + 1, in.max_cap);
-            PQF_TRY(rc);
-            continue;
-        }
-        if (!nl && p == e)
+        const char *p, *le;
+        rc = pqf__input_next_line(&in, &line, &p, &le, err);
+        if (rc == PQF_ERR_LIMIT)
+            PQF_FAIL(err, rc, "%s:%llu: line longer than the limit of %zu bytes", in.name,
+                     (unsigned long long)line + 1, in.max_cap);
+        PQF_TRY(rc);
+        if (!p)
             break;
-        const char *le = nl ? nl : e;
-        in.pos = (size_t)(le - in.buf) + (nl ? 1 : 0);
-        line++;
-        const char *q = p;
-        while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (q == le)
-            continue;
         pqf__json_doc_reset(&ix->doc);
         pqf__json *v;
         rc = pqf__json_parse(&ix->doc, p, (size_t)(le - p), &v);

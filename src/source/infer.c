@@ -365,22 +365,10 @@ static pqf_err infer_ndjson(const char *path, const pqf_source_opts *o, uint64_t
     open = true;
     root->k = K_STRUCT;
     while (r < rows) {
-        const char *p = in.buf + in.pos, *e = in.buf + in.len;
-        const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
-        if (!nl && !in.eof) {
-            PQF_TRY(pqf__input_fill(&in, in.pos, err));
-            continue;
-        }
-        if (!nl && p == e)
+        const char *p, *le;
+        PQF_TRY(pqf__input_next_line(&in, &line, &p, &le, err));
+        if (!p)
             break;
-        const char *le = nl ? nl : e;
-        in.pos = (size_t)(le - in.buf) + (nl ? 1 : 0);
-        line++;
-        const char *q = p;
-        while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (q == le)
-            continue;
         pqf__json_doc_reset(&doc);
         pqf__json *v;
         rc = pqf__json_parse(&doc, p, (size_t)(le - p), &v);
