@@ -78,3 +78,30 @@ start_pg() {
     on_exit "'$ROOT/scripts/pg.sh' stop '$PQF_PG_DIR'"
     ok "start a PostgreSQL cluster ($PQF_PG_DIR)"
 }
+
+# export_hours_with_crashes N: five hourly changes-mode exports of feed $C
+# (export options in the CHG array), hour H at --as-of 2026-01-05TH:00:00Z.
+# Before each, the suite's `hour H` changes the source and `changed_since H`
+# prints how many rows now have a watermark at or after H:00 (summed into
+# want_changes). Hours 2-4 are first killed (-9) at export.file-written:N,
+# export.before-publish and export.after-publish, then rerun to completion;
+# crash_ok ends 0 if a kill did not happen or a rerun failed. Each rerun's
+# --json output is in $T/hH.json.
+export_hours_with_crashes() {
+    local h n point rc
+    want_changes=0
+    crash_ok=1
+    for h in 1 2 3 4 5; do
+        hour $h
+        n=$(changed_since $h)
+        want_changes=$((want_changes + n))
+        point=
+        case $h in 2) point=export.file-written:$1 ;; 3) point=export.before-publish ;; 4) point=export.after-publish ;; esac
+        if [ -n "$point" ]; then
+            { (PQF_CRASHPOINT=$point exec "$PQF" export "$C" "${CHG[@]}" --as-of "2026-01-05T0$h:00:00Z" >/dev/null 2>&1); } 2>/dev/null
+            rc=$?
+            [ "$rc" -eq 137 ] || { crash_ok=0; echo "# $point: exit $rc, not killed"; }
+        fi
+        "$PQF" export "$C" "${CHG[@]}" --as-of "2026-01-05T0$h:00:00Z" --json >"$T/h$h.json" 2>&1 || { crash_ok=0; echo "# hour $h: $(cat "$T/h$h.json")"; }
+    done
+}

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/timefmt.h"
 #include "consume/sink.h"
 #include "parquet/render.h"
 #include "pqfeed/reader.h"
@@ -209,27 +210,6 @@ done:
 
 /* ---- values ------------------------------------------------------------------------ */
 
-static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-    /* Howard Hinnant's civil_from_days, as src/parquet/rows.c renders dates */
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
-static int64_t floordiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 static pqf_err put(pqf__buf *b, const char *s, size_t n, pqf__span *sp)
 {
     sp->off = b->len;
@@ -254,7 +234,7 @@ static int fmt_date(char *out, size_t cap, int64_t days)
 {
     int64_t y;
     unsigned mo, d;
-    civil(days, &y, &mo, &d);
+    pqf__civil_from_days(days, &y, &mo, &d);
     if (y < 0 || y > 9999)
         return snprintf(out, cap, "%04lld-%02u-%02u", (long long)y, mo, d);
     char *p = digits(out, (uint64_t)y, 4);
@@ -269,9 +249,9 @@ static int fmt_date(char *out, size_t cap, int64_t days)
  * path gives after pqf__tdef's normalisation): text order is time order. */
 static int fmt_ts(char *out, size_t cap, int64_t v, int64_t per_sec, int ndig, bool utc)
 {
-    int64_t secs = floordiv(v, per_sec);
+    int64_t secs = pqf__floordiv(v, per_sec);
     int64_t frac = v - secs * per_sec;
-    int64_t days = floordiv(secs, 86400);
+    int64_t days = pqf__floordiv(secs, 86400);
     int64_t sod = secs - days * 86400;
     int n = fmt_date(out, cap, days);
     if (n < 0 || (size_t)n + 12 + (size_t)ndig > cap)
@@ -515,6 +495,17 @@ done:
     return rc;
 }
 
+/* The row reader's next JSON line (*line NULL at its end); its error named. */
+static pqf_err json_row_next(pqf__colread *cr, const char **line, size_t *ll, pqf_error *err)
+{
+    pqf_err rc = pqf_row_reader_next(cr->rr, line, ll);
+    if (rc != PQF_OK) {
+        *err = *pqf_row_reader_error(cr->rr);
+        pqf_error_prefix(err, "%s: ", cr->name);
+    }
+    return rc;
+}
+
 pqf_err pqf__colread_next(pqf__colread *cr, pqf__val *vals, bool *got, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
@@ -526,12 +517,7 @@ pqf_err pqf__colread_next(pqf__colread *cr, pqf__val *vals, bool *got, pqf_error
         if (cr->rr) { /* the row reader must end with the cursors */
             const char *line = NULL;
             size_t ll = 0;
-            rc = pqf_row_reader_next(cr->rr, &line, &ll);
-            if (rc != PQF_OK) {
-                *err = *pqf_row_reader_error(cr->rr);
-                pqf_error_prefix(err, "%s: ", cr->name);
-                goto done;
-            }
+            PQF_TRY(json_row_next(cr, &line, &ll, err));
             if (line)
                 PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: more rows than its row groups hold", cr->name);
         }
@@ -541,12 +527,7 @@ pqf_err pqf__colread_next(pqf__colread *cr, pqf__val *vals, bool *got, pqf_error
     if (cr->rr) {
         const char *line = NULL;
         size_t ll = 0;
-        rc = pqf_row_reader_next(cr->rr, &line, &ll);
-        if (rc != PQF_OK) {
-            *err = *pqf_row_reader_error(cr->rr);
-            pqf_error_prefix(err, "%s: ", cr->name);
-            goto done;
-        }
+        PQF_TRY(json_row_next(cr, &line, &ll, err));
         if (!line)
             PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: row %" PRIu64 ": the row reader ended early",
                      cr->name, cr->row + 1);

@@ -199,4 +199,17 @@ pqf_err pqf__sink_parquet_open(const char *url, pqf_sink **out, pqf_error *err);
  * SQLite and PostgreSQL alike. */
 pqf_err pqf__sql_ident(pqf__buf *b, const char *name);
 
+/* SQL walks over a table definition shared by the SQLite and PostgreSQL sinks
+ * (src/consume/tdef.c); each appends to b. */
+/* "c1", "c2", ...: every column. */
+pqf_err pqf__sql_col_list(pqf__buf *b, const pqf__tdef *t);
+/* prefix"k1", prefix"k2", ...: the key columns in key order. */
+pqf_err pqf__sql_key_list(pqf__buf *b, const pqf__tdef *t, const char *prefix);
+/* The sink's type of a column (may write into buf[0..cap)). */
+typedef const char *(*pqf__sql_type_fn)(const pqf__col *c, char *buf, size_t cap);
+/* "c1" TYPE[ NOT NULL], ...: the column definitions of CREATE TABLE. */
+pqf_err pqf__sql_col_defs(pqf__buf *b, const pqf__tdef *t, pqf__sql_type_fn type);
+/* ", PRIMARY KEY (k1, ...)" when t has a key, else nothing. */
+pqf_err pqf__sql_primary_key(pqf__buf *b, const pqf__tdef *t);
+
 #endif

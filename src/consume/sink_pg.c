@@ -197,6 +197,22 @@ static pqf_err pg_begin(pqf_sink *base, pqf_error *err)
     return rc;
 }
 
+/* ALTER TABLE table ALTER COLUMN col <what><arg>, run. */
+static pqf_err alter_column(pg_sink *s, const char *table, const char *col, const char *what,
+                            const char *arg, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "ALTER TABLE "));
+    PQF_TRY(pqf__sql_ident(&s->sql, table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " ALTER COLUMN "));
+    PQF_TRY(pqf__sql_ident(&s->sql, col));
+    PQF_TRY(pqf__buf_printf(&s->sql, "%s%s", what, arg));
+    PQF_TRY(exec_buf(s, err));
+done:
+    return rc;
+}
+
 static pqf_err pg_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
 {
     pg_sink *s = (pg_sink *)base;
@@ -232,35 +248,11 @@ static pqf_err pg_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
             continue;
         const char *cur = PQgetvalue(r, row_of[i], 1);
         const char *want = pg_type(&t->cols[i], tb, sizeof tb);
-        if (strcmp(cur, want) != 0 && pg_widens(cur, want)) {
-            pqf__buf_reset(&s->sql);
-            rc = pqf__buf_printf(&s->sql, "ALTER TABLE ");
-            if (rc == PQF_OK)
-                rc = pqf__sql_ident(&s->sql, t->table);
-            if (rc == PQF_OK)
-                rc = pqf__buf_printf(&s->sql, " ALTER COLUMN ");
-            if (rc == PQF_OK)
-                rc = pqf__sql_ident(&s->sql, t->cols[i].name);
-            if (rc == PQF_OK)
-                rc = pqf__buf_printf(&s->sql, " TYPE %s", want);
-            if (rc == PQF_OK)
-                rc = exec_buf(s, err);
-        }
+        if (strcmp(cur, want) != 0 && pg_widens(cur, want))
+            rc = alter_column(s, t->table, t->cols[i].name, " TYPE ", want, err);
         if (rc == PQF_OK && t->cols[i].nullable && !t->cols[i].key &&
-            strcmp(PQgetvalue(r, row_of[i], 2), "NO") == 0) {
-            pqf__buf_reset(&s->sql);
-            rc = pqf__buf_printf(&s->sql, "ALTER TABLE ");
-            if (rc == PQF_OK)
-                rc = pqf__sql_ident(&s->sql, t->table);
-            if (rc == PQF_OK)
-                rc = pqf__buf_printf(&s->sql, " ALTER COLUMN ");
-            if (rc == PQF_OK)
-                rc = pqf__sql_ident(&s->sql, t->cols[i].name);
-            if (rc == PQF_OK)
-                rc = pqf__buf_printf(&s->sql, " DROP NOT NULL");
-            if (rc == PQF_OK)
-                rc = exec_buf(s, err);
-        }
+            strcmp(PQgetvalue(r, row_of[i], 2), "NO") == 0)
+            rc = alter_column(s, t->table, t->cols[i].name, " DROP NOT NULL", "", err);
     }
     free(row_of);
     PQF_TRY(rc);
@@ -269,20 +261,8 @@ static pqf_err pg_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
         PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TABLE "));
         PQF_TRY(pqf__sql_ident(&s->sql, t->table));
         PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-        for (size_t i = 0; i < t->ncols; i++) {
-            PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-            PQF_TRY(pqf__buf_printf(&s->sql, " %s%s", pg_type(&t->cols[i], tb, sizeof tb),
-                                    t->cols[i].nullable ? "" : " NOT NULL"));
-        }
-        if (t->nkeys) {
-            PQF_TRY(pqf__buf_printf(&s->sql, ", PRIMARY KEY ("));
-            for (size_t k = 0; k < t->nkeys; k++) {
-                PQF_TRY(pqf__buf_printf(&s->sql, "%s", k ? ", " : ""));
-                PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
-            }
-            PQF_TRY(pqf__buf_printf(&s->sql, ")"));
-        }
+        PQF_TRY(pqf__sql_col_defs(&s->sql, t, pg_type));
+        PQF_TRY(pqf__sql_primary_key(&s->sql, t));
         PQF_TRY(pqf__buf_printf(&s->sql, ")"));
         PQF_TRY(exec_buf(s, err));
     } else {
@@ -303,28 +283,6 @@ done:
         pqf_error_set(err, rc, "out of memory");
     PQclear(r);
     free(have);
-    return rc;
-}
-
-static pqf_err col_list(pqf__buf *b, const pqf__tdef *t)
-{
-    pqf_err rc = PQF_OK;
-    for (size_t i = 0; i < t->ncols; i++) {
-        PQF_TRY(pqf__buf_printf(b, "%s", i ? ", " : ""));
-        PQF_TRY(pqf__sql_ident(b, t->cols[i].name));
-    }
-done:
-    return rc;
-}
-
-static pqf_err key_list(pqf__buf *b, const pqf__tdef *t, const char *prefix)
-{
-    pqf_err rc = PQF_OK;
-    for (size_t k = 0; k < t->nkeys; k++) {
-        PQF_TRY(pqf__buf_printf(b, "%s%s", k ? ", " : "", prefix));
-        PQF_TRY(pqf__sql_ident(b, t->cols[t->keys[k]].name));
-    }
-done:
     return rc;
 }
 
@@ -372,7 +330,7 @@ static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
         PQF_TRY(pqf__buf_printf(&s->sql, "COPY "));
         PQF_TRY(pqf__sql_ident(&s->sql, t->table));
         PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-        PQF_TRY(col_list(&s->sql, t));
+        PQF_TRY(pqf__sql_col_list(&s->sql, t));
         PQF_TRY(pqf__buf_printf(&s->sql, ") FROM STDIN"));
     }
     PQF_TRY(start_copy(s, err));
@@ -528,7 +486,7 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
     PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
     PQF_TRY(pqf__sql_ident(&s->sql, t->table));
     PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING (SELECT DISTINCT "));
-    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
     PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage) AS s WHERE "));
     for (size_t k = 0; k < t->nkeys; k++) {
         PQF_TRY(pqf__buf_printf(&s->sql, "%st.", k ? " AND " : ""));
@@ -541,13 +499,13 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
     PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO "));
     PQF_TRY(pqf__sql_ident(&s->sql, t->table));
     PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-    PQF_TRY(col_list(&s->sql, t));
+    PQF_TRY(pqf__sql_col_list(&s->sql, t));
     PQF_TRY(pqf__buf_printf(&s->sql, ") SELECT "));
-    PQF_TRY(col_list(&s->sql, t));
+    PQF_TRY(pqf__sql_col_list(&s->sql, t));
     PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT DISTINCT ON ("));
-    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
     PQF_TRY(pqf__buf_printf(&s->sql, ") * FROM pg_temp._pqfeed_stage ORDER BY "));
-    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
     PQF_TRY(pqf__buf_printf(&s->sql, ", _pqfeed_seq DESC) AS l WHERE _pqfeed_op <> 'D'"));
     PQF_TRY(exec_buf(s, err));
     PQF_TRY(exec(s, "DROP TABLE pg_temp._pqfeed_stage", err));

@@ -172,36 +172,60 @@ typedef struct {
     int want; /* index in the tdef, -1: a column the schema dropped */
 } have_col;
 
+/* ?,?,...: n parameter markers. */
+static pqf_err placeholders(pqf__buf *b, size_t n)
+{
+    pqf_err rc = PQF_OK;
+    for (size_t i = 0; i < n; i++)
+        PQF_TRY(pqf__buf_printf(b, "%s?", i ? "," : ""));
+done:
+    return rc;
+}
+
+/* <verb> INTO main."table" ("c1", ...) VALUES (?, ...): every column. */
+static pqf_err insert_sql(pqf__buf *b, const char *verb, const pqf__tdef *t)
+{
+    pqf_err rc = PQF_OK;
+    PQF_TRY(pqf__buf_printf(b, "%s INTO main.", verb));
+    PQF_TRY(pqf__sql_ident(b, t->table));
+    PQF_TRY(pqf__buf_printf(b, " ("));
+    PQF_TRY(pqf__sql_col_list(b, t));
+    PQF_TRY(pqf__buf_printf(b, ") VALUES ("));
+    PQF_TRY(placeholders(b, t->ncols));
+    PQF_TRY(pqf__buf_printf(b, ")"));
+done:
+    return rc;
+}
+
 static pqf_err create_table(sqlite_sink *s, const pqf__tdef *t, const char *name,
                             const have_col *extra, size_t nextra, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
-    char tb[64];
     pqf__buf_reset(&s->sql);
     PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TABLE "));
     PQF_TRY(pqf__sql_ident(&s->sql, name));
     PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-    for (size_t i = 0; i < t->ncols; i++) {
-        PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-        PQF_TRY(pqf__buf_printf(&s->sql, " %s%s", decl_type(&t->cols[i], tb, sizeof tb),
-                                t->cols[i].nullable ? "" : " NOT NULL"));
-    }
+    PQF_TRY(pqf__sql_col_defs(&s->sql, t, decl_type));
     for (size_t i = 0; i < nextra; i++) { /* dropped by the schema: kept, nullable */
         PQF_TRY(pqf__buf_printf(&s->sql, ", "));
         PQF_TRY(pqf__sql_ident(&s->sql, extra[i].name));
         PQF_TRY(pqf__buf_printf(&s->sql, " %s", extra[i].type)); /* as SQLite keeps it */
     }
-    if (t->nkeys) {
-        PQF_TRY(pqf__buf_printf(&s->sql, ", PRIMARY KEY ("));
-        for (size_t k = 0; k < t->nkeys; k++) {
-            PQF_TRY(pqf__buf_printf(&s->sql, "%s", k ? ", " : ""));
-            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
-        }
-        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
-    }
+    PQF_TRY(pqf__sql_primary_key(&s->sql, t));
     PQF_TRY(pqf__buf_printf(&s->sql, ")"));
     PQF_TRY(exec_buf(s, err));
+done:
+    return rc;
+}
+
+/* "h1", "h2", ...: the columns the table has. */
+static pqf_err have_list(pqf__buf *b, const have_col *hv, size_t nhave)
+{
+    pqf_err rc = PQF_OK;
+    for (size_t i = 0; i < nhave; i++) {
+        PQF_TRY(pqf__buf_printf(b, "%s", i ? ", " : ""));
+        PQF_TRY(pqf__sql_ident(b, hv[i].name));
+    }
 done:
     return rc;
 }
@@ -224,15 +248,9 @@ static pqf_err rebuild_table(sqlite_sink *s, const pqf__tdef *t, const have_col 
     PQF_TRY(create_table(s, t, "_pqfeed_rebuild", extra, nextra, err));
     pqf__buf_reset(&s->sql);
     PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO main._pqfeed_rebuild ("));
-    for (size_t i = 0; i < nhave; i++) {
-        PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-        PQF_TRY(pqf__sql_ident(&s->sql, hv[i].name));
-    }
+    PQF_TRY(have_list(&s->sql, hv, nhave));
     PQF_TRY(pqf__buf_printf(&s->sql, ") SELECT "));
-    for (size_t i = 0; i < nhave; i++) {
-        PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-        PQF_TRY(pqf__sql_ident(&s->sql, hv[i].name));
-    }
+    PQF_TRY(have_list(&s->sql, hv, nhave));
     PQF_TRY(pqf__buf_printf(&s->sql, " FROM main."));
     PQF_TRY(pqf__sql_ident(&s->sql, t->table));
     PQF_TRY(exec_buf(s, err));
@@ -374,17 +392,7 @@ static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
         if (sqlite3_prepare_v2(s->db, (const char *)s->sql.data, -1, &s->del, NULL) != SQLITE_OK)
             PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
         pqf__buf_reset(&s->sql);
-        PQF_TRY(pqf__buf_printf(&s->sql, "INSERT OR REPLACE INTO main."));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-        for (size_t i = 0; i < t->ncols; i++) {
-            PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-        }
-        PQF_TRY(pqf__buf_printf(&s->sql, ") VALUES ("));
-        for (size_t i = 0; i < t->ncols; i++)
-            PQF_TRY(pqf__buf_printf(&s->sql, "%s?", i ? "," : ""));
-        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        PQF_TRY(insert_sql(&s->sql, "INSERT OR REPLACE", t));
     } else if (changes) {
         PQF_TRY(exec(s, "DROP TABLE IF EXISTS temp._pqfeed_stage", err));
         /* Untyped columns: values keep what was bound; the target's
@@ -398,25 +406,14 @@ static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
         PQF_TRY(exec_buf(s, err));
         pqf__buf_reset(&s->sql);
         PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO temp._pqfeed_stage VALUES ("));
-        for (size_t i = 0; i < t->ncols + 2; i++)
-            PQF_TRY(pqf__buf_printf(&s->sql, "%s?", i ? "," : ""));
+        PQF_TRY(placeholders(&s->sql, t->ncols + 2));
         PQF_TRY(pqf__buf_printf(&s->sql, ")"));
     } else {
         PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM main."));
         PQF_TRY(pqf__sql_ident(&s->sql, t->table));
         PQF_TRY(exec_buf(s, err));
         pqf__buf_reset(&s->sql);
-        PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO main."));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-        PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-        for (size_t i = 0; i < t->ncols; i++) {
-            PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-        }
-        PQF_TRY(pqf__buf_printf(&s->sql, ") VALUES ("));
-        for (size_t i = 0; i < t->ncols; i++)
-            PQF_TRY(pqf__buf_printf(&s->sql, "%s?", i ? "," : ""));
-        PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+        PQF_TRY(insert_sql(&s->sql, "INSERT", t));
     }
     PQF_TRY(pqf__buf_cstr(&s->sql));
     sqlite3_finalize(s->ins);
@@ -624,17 +621,6 @@ static pqf_err sq_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
     return PQF_OK;
 }
 
-static pqf_err key_list(pqf__buf *b, const pqf__tdef *t, const char *prefix)
-{
-    pqf_err rc = PQF_OK;
-    for (size_t k = 0; k < t->nkeys; k++) {
-        PQF_TRY(pqf__buf_printf(b, "%s%s", k ? ", " : "", prefix));
-        PQF_TRY(pqf__sql_ident(b, t->cols[t->keys[k]].name));
-    }
-done:
-    return rc;
-}
-
 static pqf_err sq_load_end(pqf_sink *base, pqf_error *err)
 {
     sqlite_sink *s = (sqlite_sink *)base;
@@ -653,9 +639,9 @@ static pqf_err sq_load_end(pqf_sink *base, pqf_error *err)
     PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM main."));
     PQF_TRY(pqf__sql_ident(&s->sql, t->table));
     PQF_TRY(pqf__buf_printf(&s->sql, " WHERE (%s", ""));
-    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
     PQF_TRY(pqf__buf_printf(&s->sql, ") IN (SELECT "));
-    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
     PQF_TRY(pqf__buf_printf(&s->sql, " FROM temp._pqfeed_stage)"));
     PQF_TRY(exec_buf(s, err));
     /* ...and comes back in its latest version, unless that is a delete. */
@@ -663,17 +649,11 @@ static pqf_err sq_load_end(pqf_sink *base, pqf_error *err)
     PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO main."));
     PQF_TRY(pqf__sql_ident(&s->sql, t->table));
     PQF_TRY(pqf__buf_printf(&s->sql, " ("));
-    for (size_t i = 0; i < t->ncols; i++) {
-        PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-    }
+    PQF_TRY(pqf__sql_col_list(&s->sql, t));
     PQF_TRY(pqf__buf_printf(&s->sql, ") SELECT "));
-    for (size_t i = 0; i < t->ncols; i++) {
-        PQF_TRY(pqf__buf_printf(&s->sql, "%s", i ? ", " : ""));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-    }
+    PQF_TRY(pqf__sql_col_list(&s->sql, t));
     PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT *, row_number() OVER (PARTITION BY "));
-    PQF_TRY(key_list(&s->sql, t, ""));
+    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
     PQF_TRY(pqf__buf_printf(&s->sql,
                             " ORDER BY _pqfeed_seq DESC) AS _pqfeed_rn FROM "
                             "temp._pqfeed_stage) WHERE _pqfeed_rn = 1 AND _pqfeed_op <> 'D'"));

@@ -40,6 +40,54 @@ done:
     return rc;
 }
 
+pqf_err pqf__sql_col_list(pqf__buf *b, const pqf__tdef *t)
+{
+    pqf_err rc = PQF_OK;
+    for (size_t i = 0; i < t->ncols; i++) {
+        PQF_TRY(pqf__buf_printf(b, "%s", i ? ", " : ""));
+        PQF_TRY(pqf__sql_ident(b, t->cols[i].name));
+    }
+done:
+    return rc;
+}
+
+pqf_err pqf__sql_key_list(pqf__buf *b, const pqf__tdef *t, const char *prefix)
+{
+    pqf_err rc = PQF_OK;
+    for (size_t k = 0; k < t->nkeys; k++) {
+        PQF_TRY(pqf__buf_printf(b, "%s%s", k ? ", " : "", prefix));
+        PQF_TRY(pqf__sql_ident(b, t->cols[t->keys[k]].name));
+    }
+done:
+    return rc;
+}
+
+pqf_err pqf__sql_col_defs(pqf__buf *b, const pqf__tdef *t, pqf__sql_type_fn type)
+{
+    pqf_err rc = PQF_OK;
+    char tb[64];
+    for (size_t i = 0; i < t->ncols; i++) {
+        PQF_TRY(pqf__buf_printf(b, "%s", i ? ", " : ""));
+        PQF_TRY(pqf__sql_ident(b, t->cols[i].name));
+        PQF_TRY(pqf__buf_printf(b, " %s%s", type(&t->cols[i], tb, sizeof tb),
+                                t->cols[i].nullable ? "" : " NOT NULL"));
+    }
+done:
+    return rc;
+}
+
+pqf_err pqf__sql_primary_key(pqf__buf *b, const pqf__tdef *t)
+{
+    pqf_err rc = PQF_OK;
+    if (!t->nkeys)
+        return PQF_OK;
+    PQF_TRY(pqf__buf_printf(b, ", PRIMARY KEY ("));
+    PQF_TRY(pqf__sql_key_list(b, t, ""));
+    PQF_TRY(pqf__buf_printf(b, ")"));
+done:
+    return rc;
+}
+
 static int unit_digits(pqf_time_unit u)
 {
     return u == PQF_MILLIS ? 3 : u == PQF_MICROS ? 6 : 9;

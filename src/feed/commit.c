@@ -196,16 +196,6 @@ static pqf_err get_hex(dctx *d, const pqf__json *o, const char *k, size_t n, boo
     return PQF_OK;
 }
 
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned dd)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static bool parse_iso_ms(const char *s, int64_t *ms)
 {
     int Y, M, D, h, m, sec, frac;
@@ -214,7 +204,7 @@ static bool parse_iso_ms(const char *s, int64_t *ms)
         sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &Y, &M, &D, &h, &m, &sec, &frac, &z) != 8 ||
         z != 'Z' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
         return false;
-    *ms = ((days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec) *
+    *ms = ((pqf__days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec) *
            1000) +
           frac;
     return true;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/timefmt.h"
 #include "base/buf.h"
 #include "pqfeed/reader.h"
 #include "parquet/render.h"
@@ -139,27 +140,6 @@ static pqf_err base64(pqf_row_reader *rr, pqf__buf *b, const uint8_t *s, size_t 
     return PQF_OK;
 }
 
-static void civil(int64_t days, int64_t *y, unsigned *m, unsigned *d)
-{
-    /* Howard Hinnant's civil_from_days */
-    days += 719468;
-    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-    unsigned doe = (unsigned)(days - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
-static int64_t floordiv(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-
 /* Fraction digits without trailing zeros (".5", ".123456"). */
 static int frac_text(char *out, size_t cap, int64_t frac, int digits)
 {
@@ -177,7 +157,7 @@ static void fmt_ts_parts(char *out, size_t cap, int64_t days, int64_t sod, int64
 {
     int64_t y;
     unsigned mo, d;
-    civil(days, &y, &mo, &d);
+    pqf__civil_from_days(days, &y, &mo, &d);
     int n = snprintf(out, cap, "%04lld-%02u-%02uT%02d:%02d:%02d", (long long)y, mo, d,
                      (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
     if (n > 0 && (size_t)n < cap)
@@ -189,15 +169,15 @@ static void fmt_ts_parts(char *out, size_t cap, int64_t days, int64_t sod, int64
 /* Render a point in time: v in units per second (1e3, 1e6, 1e9). */
 static void fmt_timestamp(char *out, size_t cap, int64_t v, int64_t per_sec, int digits, bool utc)
 {
-    int64_t secs = floordiv(v, per_sec);
+    int64_t secs = pqf__floordiv(v, per_sec);
     int64_t frac = v - secs * per_sec;
-    int64_t days = floordiv(secs, 86400);
+    int64_t days = pqf__floordiv(secs, 86400);
     fmt_ts_parts(out, cap, days, secs - days * 86400, frac, digits, utc);
 }
 
 static void fmt_time(char *out, size_t cap, int64_t v, int64_t per_sec, int digits)
 {
-    int64_t secs = floordiv(v, per_sec), frac = v - secs * per_sec;
+    int64_t secs = pqf__floordiv(v, per_sec), frac = v - secs * per_sec;
     int n = snprintf(out, cap, "%02lld:%02d:%02d", (long long)(secs / 3600), (int)(secs / 60 % 60),
                      (int)(secs % 60));
     if (n > 0 && (size_t)n < cap)
@@ -306,7 +286,7 @@ static pqf_err render(pqf_row_reader *rr, pqf__buf *b, const pqf_node_info *in, 
         if (lt->kind == PQF_LT_DATE) {
             int64_t y;
             unsigned m, d;
-            civil(v, &y, &m, &d);
+            pqf__civil_from_days(v, &y, &m, &d);
             snprintf(t, sizeof t, "%04lld-%02u-%02u", (long long)y, m, d);
             text = true;
         } else if (lt->kind == PQF_LT_TIME) {

@@ -206,21 +206,6 @@ static fnode *kid(pqf_infer *ix, fnode *n, const char *name, size_t len)
     return c;
 }
 
-static int digits(const char *s, size_t n)
-{
-    int d = 0;
-    bool lead = true;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            continue;
-        if (lead && s[i] == '0')
-            continue;
-        lead = false;
-        d++;
-    }
-    return d;
-}
-
 /* [-]digits[.digits], no leading zero before more digits ("007" is an id, not a number) */
 static bool numeric_string(const char *s, size_t n, int *idig, int *scale)
 {
@@ -244,7 +229,7 @@ static bool numeric_string(const char *s, size_t n, int *idig, int *scale)
     }
     if (i != n)
         return false;
-    *idig = digits(s + ip, il);
+    *idig = pqf__count_digits(s + ip, il);
     return true;
 }
 
@@ -321,7 +306,7 @@ static pqf_err observe(pqf_infer *ix, fnode *f, const pqf__json *v)
         int64_t i;
         if (pqf__parse_i64(v->str, v->len, &i)) {
             f->kinds[KN_INT]++;
-            int d = digits(v->str, v->len);
+            int d = pqf__count_digits(v->str, v->len);
             if (d > f->n_idig)
                 f->n_idig = d;
         } else {
@@ -425,26 +410,14 @@ pqf_err pqf_infer_page(pqf_infer *ix, const char *path, pqf_error *err)
         goto done;
     }
     while (!sampled_enough(ix)) {
-        const char *p = in.buf + in.pos, *e = in.buf + in.len;
-        const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
-        if (!nl && !in.eof) {
-            rc = pqf__input_fill(&in, in.pos, err);
-            if (rc == PQF_ERR_LIMIT)
-                PQF_FAIL(err, rc, "%s:%llu: line longer than the limit of %zu bytes", in.name,
-                         (unsigned long long)line + 1, in.max_cap);
-            PQF_TRY(rc);
-            continue;
-        }
-        if (!nl && p == e)
+        const char *p, *le;
+        rc = pqf__input_next_line(&in, &line, &p, &le, err);
+        if (rc == PQF_ERR_LIMIT)
+            PQF_FAIL(err, rc, "%s:%llu: line longer than the limit of %zu bytes", in.name,
+                     (unsigned long long)line + 1, in.max_cap);
+        PQF_TRY(rc);
+        if (!p)
             break;
-        const char *le = nl ? nl : e;
-        in.pos = (size_t)(le - in.buf) + (nl ? 1 : 0);
-        line++;
-        const char *q = p;
-        while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (q == le)
-            continue;
         pqf__json_doc_reset(&ix->doc);
         pqf__json *v;
         rc = pqf__json_parse(&ix->doc, p, (size_t)(le - p), &v);

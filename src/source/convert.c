@@ -721,50 +721,28 @@ static inline void js_ws(jscan *s)
         s->p++;
 }
 
+/* After a member or element: past a ',' (1: another follows), past `close`
+ * (0: the container ends), or -1 (a syntax error). */
+static inline int js_next(jscan *s, char close)
+{
+    js_ws(s);
+    if (s->p < s->e && *s->p == ',') {
+        s->p++;
+        return 1;
+    }
+    if (s->p < s->e && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    return -1;
+}
+
 static inline bool js_lit(jscan *s, const char *lit, size_t n)
 {
     if ((size_t)(s->e - s->p) < n || memcmp(s->p, lit, n) != 0)
         return false;
     s->p += n;
     return true;
-}
-
-static int js_hex4(const char *p)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-static size_t js_utf8(char *o, uint32_t cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* The string at s->p (a '"'), decoded: a pointer into the line when it has
@@ -827,21 +805,12 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
             case 'r': ch = '\r'; break;
             case 't': ch = '\t'; break;
             case 'u': {
-                int h = e - p >= 4 ? js_hex4(p) : -1;
-                if (h < 0)
+                uint32_t cp;
+                int used = pqf__json_u_escape(p, e, &cp);
+                if (used < 0)
                     return JS_SYNTAX;
-                p += 4;
-                uint32_t cp = (uint32_t)h;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    int lo = e - p >= 6 && p[0] == '\\' && p[1] == 'u' ? js_hex4(p + 2) : -1;
-                    if (lo < 0xDC00 || lo > 0xDFFF)
-                        return JS_SYNTAX;
-                    p += 6;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
-                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                    return JS_SYNTAX;
-                }
-                un = js_utf8(u, cp);
+                p += used;
+                un = pqf__utf8_put(u, cp);
                 break;
             }
             default:
@@ -863,32 +832,9 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
 
 static pqf_err js_number(jscan *s, const char **out, size_t *n)
 {
-    const char *p = s->p, *e = s->e;
-    if (p < e && *p == '-')
-        p++;
-    if (p < e && *p == '0')
-        p++;
-    else if (p < e && *p >= '1' && *p <= '9')
-        while (p < e && (unsigned)(*p - '0') <= 9)
-            p++;
-    else
+    const char *p;
+    if (pqf__json_number_scan(s->p, s->e, &p))
         return JS_SYNTAX;
-    if (p < e && *p == '.') {
-        p++;
-        if (p == e || (unsigned)(*p - '0') > 9)
-            return JS_SYNTAX;
-        while (p < e && (unsigned)(*p - '0') <= 9)
-            p++;
-    }
-    if (p < e && (*p == 'e' || *p == 'E')) {
-        p++;
-        if (p < e && (*p == '+' || *p == '-'))
-            p++;
-        if (p == e || (unsigned)(*p - '0') > 9)
-            return JS_SYNTAX;
-        while (p < e && (unsigned)(*p - '0') <= 9)
-            p++;
-    }
     *out = s->p;
     *n = (size_t)(p - s->p);
     if (*n > 128) /* the tree parser's default number cap */
@@ -1057,16 +1003,11 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
                 rc = js_value(src, s, w, pn->elem, line);
                 if (rc != PQF_OK)
                     return rc;
-                js_ws(s);
-                if (s->p < s->e && *s->p == ',') {
-                    s->p++;
-                    continue;
-                }
-                if (s->p < s->e && *s->p == ']') {
-                    s->p++;
+                int more = js_next(s, ']');
+                if (more < 0)
+                    return JS_SYNTAX;
+                if (!more)
                     break;
-                }
-                return JS_SYNTAX;
             }
         }
         s->depth--;
@@ -1143,16 +1084,11 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
                 if (rc != PQF_OK)
                     return rc;
             }
-            js_ws(s);
-            if (s->p < s->e && *s->p == ',') {
-                s->p++;
-                continue;
-            }
-            if (s->p < s->e && *s->p == '}') {
-                s->p++;
+            int more = js_next(s, '}');
+            if (more < 0)
+                return JS_SYNTAX;
+            if (!more)
                 break;
-            }
-            return JS_SYNTAX;
         }
     }
     s->depth--;

@@ -117,6 +117,35 @@ pqf_err pqf__input_fill(pqf__input *in, size_t keep, pqf_error *err)
     return PQF_OK;
 }
 
+pqf_err pqf__input_next_line(pqf__input *in, uint64_t *line, const char **lp, const char **lep,
+                             pqf_error *err)
+{
+    *lp = *lep = NULL;
+    for (;;) {
+        const char *p = in->buf + in->pos, *e = in->buf + in->len;
+        const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
+        if (!nl && !in->eof) {
+            pqf_err rc = pqf__input_fill(in, in->pos, err);
+            if (rc != PQF_OK)
+                return rc;
+            continue;
+        }
+        if (!nl && p == e)
+            return PQF_OK;
+        const char *le = nl ? nl : e;
+        in->pos = (size_t)(le - in->buf) + (nl ? 1 : 0);
+        (*line)++;
+        const char *q = p;
+        while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q == le)
+            continue;
+        *lp = p;
+        *lep = le;
+        return PQF_OK;
+    }
+}
+
 void pqf__input_close(pqf__input *in)
 {
     if (in->own_fd && in->fd >= 0)

@@ -43,6 +43,12 @@ pqf_err pqf__input_open(pqf__input *in, const char *path, const void *mem, size_
 /* Keep buf[keep..len) (moved to the front), then read more. Sets eof at end of
  * input. PQF_ERR_LIMIT when keep == 0, the buffer is full and at max_cap. */
 pqf_err pqf__input_fill(pqf__input *in, size_t keep, pqf_error *err);
+/* The next line that is not blank (only spaces, tabs, CRs) as [*p, *le), the
+ * '\n' not included; *line counts the lines passed, blank ones too. At the
+ * end PQF_OK with *p NULL. Errors are pqf__input_fill's (PQF_ERR_LIMIT: a line
+ * longer than max_cap, *line not counting it). Shared by the inferrers. */
+pqf_err pqf__input_next_line(pqf__input *in, uint64_t *line, const char **p, const char **le,
+                             pqf_error *err);
 void pqf__input_close(pqf__input *in);
 
 typedef struct pqf__csv_field {

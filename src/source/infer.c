@@ -119,21 +119,6 @@ static void merge(inode *n, ikind k, int scale, int int_digits)
         n->k = K_DOUBLE;
 }
 
-static size_t count_digits(const char *s, size_t n)
-{
-    size_t d = 0;
-    bool lead = true;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            continue;
-        if (lead && s[i] == '0')
-            continue;
-        lead = false;
-        d++;
-    }
-    return d;
-}
-
 /* Classify CSV text (or a JSON string when strings_only). */
 static void observe_text(inode *n, const char *s, size_t len, bool strings_only)
 {
@@ -149,7 +134,7 @@ static void observe_text(inode *n, const char *s, size_t len, bool strings_only)
             return;
         }
         if (pqf__parse_i64(s, len, &i)) {
-            merge(n, K_INT, 0, (int)count_digits(s, len));
+            merge(n, K_INT, 0, pqf__count_digits(s, len));
             return;
         }
         /* [-+]digits.digits -> decimal-looking */
@@ -166,7 +151,7 @@ static void observe_text(inode *n, const char *s, size_t len, bool strings_only)
                 k++;
             if (k == len && k > fp) {
                 int scale = (int)(k - fp);
-                int id = (int)count_digits(s + ip, idig);
+                int id = pqf__count_digits(s + ip, idig);
                 if (scale <= 18)
                     merge(n, K_DECIMAL, scale, id);
                 else
@@ -206,7 +191,7 @@ static pqf_err observe_json(inode *n, const pqf__json *v)
     case PQF__JNUM: {
         int64_t i;
         if (pqf__parse_i64(v->str, v->len, &i))
-            merge(n, K_INT, 0, (int)count_digits(v->str, v->len));
+            merge(n, K_INT, 0, pqf__count_digits(v->str, v->len));
         else
             merge(n, K_DOUBLE, 0, 0);
         return PQF_OK;
@@ -380,22 +365,10 @@ static pqf_err infer_ndjson(const char *path, const pqf_source_opts *o, uint64_t
     open = true;
     root->k = K_STRUCT;
     while (r < rows) {
-        const char *p = in.buf + in.pos, *e = in.buf + in.len;
-        const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
-        if (!nl && !in.eof) {
-            PQF_TRY(pqf__input_fill(&in, in.pos, err));
-            continue;
-        }
-        if (!nl && p == e)
+        const char *p, *le;
+        PQF_TRY(pqf__input_next_line(&in, &line, &p, &le, err));
+        if (!p)
             break;
-        const char *le = nl ? nl : e;
-        in.pos = (size_t)(le - in.buf) + (nl ? 1 : 0);
-        line++;
-        const char *q = p;
-        while (q < le && (*q == ' ' || *q == '\t' || *q == '\r'))
-            q++;
-        if (q == le)
-            continue;
         pqf__json_doc_reset(&doc);
         pqf__json *v;
         rc = pqf__json_parse(&doc, p, (size_t)(le - p), &v);

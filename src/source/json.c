@@ -161,7 +161,28 @@ static int hex4(const char *p)
     return v;
 }
 
-static size_t put_utf8(char *w, uint32_t cp)
+int pqf__json_u_escape(const char *p, const char *e, uint32_t *cp)
+{
+    int h = e - p >= 4 ? hex4(p) : -1;
+    if (h < 0)
+        return -1;
+    uint32_t c = (uint32_t)h;
+    int used = 4;
+    if (c >= 0xD800 && c <= 0xDBFF) {
+        p += 4;
+        int lo = (e - p >= 6 && p[0] == '\\' && p[1] == 'u') ? hex4(p + 2) : -1;
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return -2;
+        used += 6;
+        c = 0x10000 + ((c - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+    } else if (c >= 0xDC00 && c <= 0xDFFF) {
+        return -2;
+    }
+    *cp = c;
+    return used;
+}
+
+size_t pqf__utf8_put(char *w, uint32_t cp)
 {
     if (cp < 0x80) {
         w[0] = (char)cp;
@@ -288,26 +309,15 @@ static pqf_err parse_string(parser *ps, const char **out, uint32_t *out_len)
                 *w++ = '\t';
                 break;
             case 'u': {
-                int h = q - r >= 4 ? hex4(r) : -1;
-                if (h < 0) {
+                uint32_t cp;
+                int used = pqf__json_u_escape(r, q, &cp);
+                if (used < 0) {
                     ps->p = r - 2;
-                    return perr(ps, PQF_ERR_PARSE, "bad \\u escape");
+                    return perr(ps, PQF_ERR_PARSE,
+                                used == -1 ? "bad \\u escape" : "lone surrogate in \\u escape");
                 }
-                r += 4;
-                uint32_t cp = (uint32_t)h;
-                if (cp >= 0xD800 && cp <= 0xDBFF) {
-                    int lo = (q - r >= 6 && r[0] == '\\' && r[1] == 'u') ? hex4(r + 2) : -1;
-                    if (lo < 0xDC00 || lo > 0xDFFF) {
-                        ps->p = r - 6;
-                        return perr(ps, PQF_ERR_PARSE, "lone surrogate in \\u escape");
-                    }
-                    r += 6;
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
-                } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                    ps->p = r - 6;
-                    return perr(ps, PQF_ERR_PARSE, "lone surrogate in \\u escape");
-                }
-                w += put_utf8(w, cp);
+                r += used;
+                w += pqf__utf8_put(w, cp);
                 break;
             }
             default:
@@ -325,18 +335,19 @@ static pqf_err parse_string(parser *ps, const char **out, uint32_t *out_len)
     return PQF_OK;
 }
 
-static pqf_err parse_number(parser *ps, pqf__json *n)
+const char *pqf__json_number_scan(const char *p, const char *e, const char **end)
 {
-    const char *s = ps->p, *p = s, *e = ps->e;
+    const char *s = p;
+    *end = s;
     if (p < e && *p == '-')
         p++;
     if (p == e || (unsigned)(*p - '0') > 9)
-        return perr(ps, PQF_ERR_PARSE, "invalid number");
+        return "invalid number";
     if (*p == '0') {
         p++;
         if (p < e && (unsigned)(*p - '0') <= 9) {
-            ps->p = p;
-            return perr(ps, PQF_ERR_PARSE, "leading zero in a number");
+            *end = p;
+            return "leading zero in a number";
         }
     } else {
         while (p < e && (unsigned)(*p - '0') <= 9)
@@ -345,8 +356,8 @@ static pqf_err parse_number(parser *ps, pqf__json *n)
     if (p < e && *p == '.') {
         p++;
         if (p == e || (unsigned)(*p - '0') > 9) {
-            ps->p = p;
-            return perr(ps, PQF_ERR_PARSE, "digit expected after the decimal point");
+            *end = p;
+            return "digit expected after the decimal point";
         }
         while (p < e && (unsigned)(*p - '0') <= 9)
             p++;
@@ -356,11 +367,23 @@ static pqf_err parse_number(parser *ps, pqf__json *n)
         if (p < e && (*p == '+' || *p == '-'))
             p++;
         if (p == e || (unsigned)(*p - '0') > 9) {
-            ps->p = p;
-            return perr(ps, PQF_ERR_PARSE, "digit expected in the exponent");
+            *end = p;
+            return "digit expected in the exponent";
         }
         while (p < e && (unsigned)(*p - '0') <= 9)
             p++;
+    }
+    *end = p;
+    return NULL;
+}
+
+static pqf_err parse_number(parser *ps, pqf__json *n)
+{
+    const char *s = ps->p, *p, *e = ps->e;
+    const char *why = pqf__json_number_scan(s, e, &p);
+    if (why) {
+        ps->p = p;
+        return perr(ps, PQF_ERR_PARSE, why);
     }
     size_t len = (size_t)(p - s);
     if (len > ps->d->lim.max_number)

@@ -76,6 +76,18 @@ const pqf__json *pqf__json_at(const pqf__json *arr, size_t i);
 /* Name of a type for messages ("object", "string", ...). */
 const char *pqf__json_type_name(pqf__jtype t);
 
+/* The \u escape whose four hex digits start at p (text ends at e), a
+ * surrogate pair taken whole: the code point in *cp and the bytes read after
+ * the "\u" (4, or 10 for a pair), or -1 (not four hex digits) or -2 (a lone
+ * surrogate). Shared by the tree parser and the streaming shredder. */
+int pqf__json_u_escape(const char *p, const char *e, uint32_t *cp);
+/* Scan the JSON number at p (text ends at e): NULL and *end past it, or a
+ * static reason ("leading zero in a number", ...) and *end where it went
+ * wrong. Shared by the tree parser and the streaming shredder. */
+const char *pqf__json_number_scan(const char *p, const char *e, const char **end);
+/* cp (<= U+10FFFF) as UTF-8 into w (room for 4 bytes); returns its length. */
+size_t pqf__utf8_put(char *w, uint32_t cp);
+
 /* Append v, compact (no spaces; numbers as written). */
 pqf_err pqf__json_write(pqf__buf *b, const pqf__json *v);
 /* Append s[0..n) as a quoted JSON string (", \, control characters escaped;

@@ -671,6 +671,19 @@ static pqf_err put_array(pqf_dbsource *src, pqf_writer *w, int col, pgdec dec, c
     return pqf__db_list_end(src, w, col);
 }
 
+/* The length word of the next field of a COPY row p[0..n) at *off (-1: NULL),
+ * *off moved past it; an error when the row ends inside the field. */
+static pqf_err field_len(pqf_dbsource *src, const uint8_t *p, size_t n, size_t *off, int32_t *len)
+{
+    if (n - *off < 4)
+        return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
+    *len = (int32_t)be32(p + *off);
+    *off += 4;
+    if (*len >= 0 && (size_t)*len > n - *off)
+        return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
+    return PQF_OK;
+}
+
 static const uint8_t copy_sig[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xFF, '\r', '\n', 0};
 
 /* Write the current tuple's fields. */
@@ -682,12 +695,10 @@ static pqf_err pg_put(pqf_dbsource *src, pqf_writer *w)
     pqf_err rc = PQF_OK;
     size_t off = 0;
     for (int i = 0; i < src->ncols && rc == PQF_OK; i++) {
-        if (n - off < 4)
-            return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
-        int32_t len = (int32_t)be32(p + off);
-        off += 4;
-        if (len >= 0 && (size_t)len > n - off)
-            return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
+        int32_t len = -1; /* set by field_len on success */
+        pqf_err frc = field_len(src, p, n, &off, &len);
+        if (frc != PQF_OK)
+            return frc;
         const pgcol *pc = &g->cols[i];
         if (src->cols[i].node < 0 && i != src->wm_col) {
             off += len > 0 ? (size_t)len : 0;
@@ -721,12 +732,10 @@ static pqf_err pg_get(pqf_dbsource *src, int col, pqf__dbval *v)
     const uint8_t *p = g->tp;
     size_t n = g->tn, off = 0;
     for (int i = 0;; i++) {
-        if (n - off < 4)
-            return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
-        int32_t len = (int32_t)be32(p + off);
-        off += 4;
-        if (len >= 0 && (size_t)len > n - off)
-            return pqf__db_row_error(src, PQF_ERR_CORRUPT, -1, "truncated COPY row");
+        int32_t len = -1; /* set by field_len on success */
+        pqf_err frc = field_len(src, p, n, &off, &len);
+        if (frc != PQF_OK)
+            return frc;
         if (i < col) {
             off += len > 0 ? (size_t)len : 0;
             continue;

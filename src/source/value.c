@@ -209,31 +209,6 @@ bool pqf__parse_bool(const char *s, size_t n, bool *out)
     return false;
 }
 
-/* Howard Hinnant's days_from_civil / civil_from_days. */
-int64_t pqf__days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const unsigned yoe = (unsigned)(y - era * 400);
-    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-void pqf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const unsigned doe = (unsigned)(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t yy = (int64_t)yoe + era * 400;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 static inline int dig2(const char *s)
 {
     if (!is_digit(s[0]) || !is_digit(s[1]))
@@ -445,6 +420,21 @@ bool pqf__parse_uuid(const char *s, size_t n, uint8_t out[16])
         i += 2;
     }
     return k == 16;
+}
+
+int pqf__count_digits(const char *s, size_t n)
+{
+    int d = 0;
+    bool lead = true;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            continue;
+        if (lead && s[i] == '0')
+            continue;
+        lead = false;
+        d++;
+    }
+    return d;
 }
 
 bool pqf__utf8_valid(const char *str, size_t n)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/timefmt.h"
 #include "pqfeed/schema.h"
 #include "parquet/flat.h"
 #include "pqfeed/writer.h"
@@ -123,11 +124,13 @@ const char *pqf__parse_decimal(const char *s, size_t n, int precision, int scale
                                __int128 *unscaled);
 /* 8-4-4-4-12 hex UUID (also with braces or without dashes) -> 16 bytes. */
 bool pqf__parse_uuid(const char *s, size_t n, uint8_t out[16]);
+/* Significant digits in s[0..n): the digits after the leading zeros, other
+ * characters (sign, point) skipped ("-007.50" -> 3); for schema inference. */
+int pqf__count_digits(const char *s, size_t n);
 /* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF)? */
 bool pqf__utf8_valid(const char *s, size_t n);
 
-/* days since epoch <-> civil date (proleptic Gregorian). */
-int64_t pqf__days_from_civil(int64_t y, unsigned m, unsigned d);
-void pqf__civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+/* days since epoch <-> civil date: pqf__days_from_civil, pqf__civil_from_days
+ * (base/timefmt.h). */
 
 #endif

@@ -42,21 +42,10 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
 INSERT INTO issues SELECT 3000 + $1 * 100 + i, 'new ' || i, NULL, datetime($base + i, 'unixepoch'), datetime($base + i, 'unixepoch'), 0 FROM n;
 UPDATE issues SET deleted = 1, updated = datetime($base + 1000 + id % 100, 'unixepoch') WHERE id % 97 = $1;"
 }
-want_changes=0
-crash_ok=1
-for h in 1 2 3 4 5; do
-    hour $h
-    n=$(sqlite3 "$D" "SELECT count(*) FROM issues WHERE updated >= datetime($((B + 3600 * h)), 'unixepoch')")
-    want_changes=$((want_changes + n))
-    point=
-    case $h in 2) point=export.file-written:1 ;; 3) point=export.before-publish ;; 4) point=export.after-publish ;; esac
-    if [ -n "$point" ]; then
-        { (PQF_CRASHPOINT=$point exec "$PQF" export "$C" "${CHG[@]}" --as-of "2026-01-05T0$h:00:00Z" >/dev/null 2>&1); } 2>/dev/null
-        rc=$?
-        [ "$rc" -eq 137 ] || { crash_ok=0; echo "# $point: exit $rc, not killed"; }
-    fi
-    "$PQF" export "$C" "${CHG[@]}" --as-of "2026-01-05T0$h:00:00Z" --json >"$T/h$h.json" 2>&1 || { crash_ok=0; echo "# hour $h: $(cat "$T/h$h.json")"; }
-done
+changed_since() {
+    sqlite3 "$D" "SELECT count(*) FROM issues WHERE updated >= datetime($((B + 3600 * $1)), 'unixepoch')"
+}
+export_hours_with_crashes 1
 check_eq "kill -9 at three crash points, each followed by a rerun that completes" "$crash_ok" 1
 check "the log verifies" "$PQF" log "$C" --deep
 check_eq "a snapshot and five change commits" "$(ls "$C"/issues/_log | grep -c '^[0-9]*\.json$')" 6

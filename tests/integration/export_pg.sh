@@ -44,21 +44,10 @@ INSERT INTO tickets SELECT 10000 * $1 + i, 'new ' || i, NULL, NULL, timestamptz 
   timestamptz '2026-01-05 0$1:00:00+00' + i * interval '1 s', false FROM generate_series(1, 200) i;
 UPDATE tickets SET deleted = true, updated = timestamptz '2026-01-05 0$1:15:00+00' + (id % 100) * interval '1 s' WHERE id % 97 = $1;" >/dev/null
 }
-want_changes=0
-crash_ok=1
-for h in 1 2 3 4 5; do
-    hour $h
-    n=$(psql -X -At "$PQF_TEST_PG" -c "SELECT count(*) FROM tickets WHERE updated >= timestamptz '2026-01-05 0$h:00:00+00'")
-    want_changes=$((want_changes + n))
-    point=
-    case $h in 2) point=export.file-written:2 ;; 3) point=export.before-publish ;; 4) point=export.after-publish ;; esac
-    if [ -n "$point" ]; then
-        { (PQF_CRASHPOINT=$point exec "$PQF" export "$C" "${CHG[@]}" --as-of "2026-01-05T0$h:00:00Z" >/dev/null 2>&1); } 2>/dev/null
-        rc=$?
-        [ "$rc" -eq 137 ] || { crash_ok=0; echo "# $point: exit $rc, not killed"; }
-    fi
-    "$PQF" export "$C" "${CHG[@]}" --as-of "2026-01-05T0$h:00:00Z" --json >"$T/h$h.json" 2>&1 || { crash_ok=0; echo "# hour $h: $(cat "$T/h$h.json")"; }
-done
+changed_since() {
+    psql -X -At "$PQF_TEST_PG" -c "SELECT count(*) FROM tickets WHERE updated >= timestamptz '2026-01-05 0$1:00:00+00'"
+}
+export_hours_with_crashes 2
 check_eq "kill -9 at three crash points, each followed by a rerun that completes" "$crash_ok" 1
 check "the log verifies" "$PQF" log "$C" --deep
 check_eq "a snapshot and five change commits" "$(ls "$C"/tickets/_log | grep -c '^[0-9]*\.json$')" 6

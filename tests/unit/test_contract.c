@@ -16,6 +16,8 @@
 #include "pqfeed/contract.h"
 #include "pqfeed/source.h"
 
+#include "testutil.h"
+
 static pqf_schema *schema(const char *cols)
 {
     char json[4096];
@@ -201,26 +203,19 @@ static char dir[64];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/pqf-contract.XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_tmpdir(dir, sizeof dir, "contract");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(dir);
 }
 
 static pqf_err load(const char *yaml, pqf_contract **c, pqf_error *err)
 {
     char path[128];
-    snprintf(path, sizeof path, "%s/c.yaml", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(yaml, f);
-    fclose(f);
+    tu_write(path, sizeof path, dir, "c.yaml", yaml);
     return pqf_contract_load(path, c, err);
 }
 

@@ -13,21 +13,20 @@
 
 #include "pqfeed/source.h"
 
+#include "testutil.h"
+
 static char dir[64];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/pqf-infer.XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_tmpdir(dir, sizeof dir, "infer");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(dir);
 }
 
 /* Write text to dir/name, infer, return the schema file JSON without spaces/newlines. */
@@ -35,11 +34,7 @@ static char *infer(const char *name, const char *text, uint64_t rows)
 {
     static char out[8192];
     char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    tu_write(path, sizeof path, dir, name, text);
     pqf_schema *s = NULL;
     pqf_error e = {0};
     if (pqf_schema_infer(path, NULL, rows, &s, &e) != PQF_OK) {

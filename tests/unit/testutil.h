@@ -1,0 +1,39 @@
+/* Helpers the unit tests share: a scratch directory per test file and files
+ * written into it. Include after <cmocka.h> (the helpers assert). */
+#ifndef PQF_TESTS_UNIT_TESTUTIL_H
+#define PQF_TESTS_UNIT_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* A fresh directory /tmp/pqf-<tag>.XXXXXX, its name in dir[0..cap): 0, or -1
+ * (a cmocka group setup's result). */
+static inline int tu_tmpdir(char *dir, size_t cap, const char *tag)
+{
+    snprintf(dir, cap, "/tmp/pqf-%s.XXXXXX", tag);
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+/* rm -rf dir: 0, or -1 (a group teardown's result). */
+static inline int tu_rmtree(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Write text to dir/name (the test fails if it cannot); returns path, where
+ * its name was put (path[0..cap)). */
+static inline const char *tu_write(char *path, size_t cap, const char *dir, const char *name,
+                                   const char *text)
+{
+    snprintf(path, cap, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+#endif
