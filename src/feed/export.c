@@ -824,6 +824,9 @@ done:
 pqf_err pqf_export_check_key(const pqf_schema *schema, const char *table, const char *key,
                             pqf_error *err)
 {
+    if (!schema && key && *key)
+        return pqf_error_set(err, PQF_ERR_INVALID_ARG, "table %s: a key needs a schema",
+                             table ? table : "");
     for (const char *k = key; k && *k;) {
         size_t n = strcspn(k, ",");
         char name[PQF_TABLE_NAME_MAX * 2];
@@ -880,7 +883,6 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
     if (sp->kind == PQF_COMMIT_CHANGES && !sp->watermark)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "table %s: changes mode needs a watermark column",
                  sp->table);
-    PQF_TRY(pqf_export_check_key(sp->schema, sp->table, sp->key, err)); /* before any write */
     uint64_t seq = 0;
     PQF_TRY(pqf_feed_head(f, sp->table, &seq, err));
     if (seq > 0)
@@ -892,6 +894,8 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         local.schema = pqf_dbsource_schema(opened);
         sp = &local;
     }
+    /* before any write (a database source's schema is known once it is open) */
+    PQF_TRY(pqf_export_check_key(sp->schema, sp->table, sp->key, err));
     if (sp->contract) /* contract hook 1: the schema, before it is registered */
         PQF_TRY(pqf__contract_check_export(f, sp, NULL, err));
     PQF_TRY(pqf_feed_register_table(f, sp->table, err));
