@@ -691,7 +691,9 @@ pqf_err pqf_config_check_table(const pqf_config *c, const pqf_config_table *t, p
     size_t nin = 0;
     pqf_schema *schema = NULL;
     pqf_error e2 = {0};
-    if (!t->key || !*t->key)
+    /* a database table's columns are known once its export opens it, and
+     * that export checks the key then, before it writes anything */
+    if (!t->key || !*t->key || t->db_driver)
         return PQF_OK;
     pqf_export_spec sp; /* for export's source defaults */
     pqf_export_spec_init(&sp);
