@@ -177,7 +177,8 @@ static pqf_err copy_one(const cp_opts *o, pqf_store *src, const char *skey, pqf_
         }
     } else {
         pqf_get_options g = {.if_match = si.etag[0] ? si.etag : NULL,
-                             .version_id = o->a.version_id};
+                             .version_id = o->a.version_id,
+                             .size_hint = si.size};
         rc = pqf_store_get_to(src, skey, &g, t, &gi, err);
         if (rc != PQF_OK)
             goto done;

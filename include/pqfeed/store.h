@@ -168,6 +168,8 @@ typedef struct pqf_get_options {
     const char *if_match;   /* ETag the object must still have (else PQF_ERR_PRECONDITION) */
     uint64_t offset;        /* get_to: start here */
     uint64_t length;        /* get_to: this many bytes; 0: to the end */
+    uint64_t size_hint;     /* get_to: the expected size (from a listing); a smaller object
+                             * gets a first buffer of that size, not a whole part. 0: unknown */
 } pqf_get_options;
 
 /* Random access: *out reads the object with ranged GETs (locally pread). The

@@ -914,13 +914,15 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     memset(inf, 0, sizeof *inf);
     PQF_TRY(full_key(s, key, &fk, err));
     PQF_TRY(version_query(opt, &q, err));
-    bufs[0] = malloc(part);
-    if (!bufs[0])
-        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory for a %zu-byte part", part);
     uint64_t start = opt->offset;
     size_t first = part;
     if (opt->length && opt->length < first)
         first = (size_t)opt->length;
+    if (opt->size_hint > start && opt->size_hint - start < first)
+        first = (size_t)(opt->size_hint - start); /* small objects: no part-sized buffer */
+    bufs[0] = malloc(first);
+    if (!bufs[0])
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory for a %zu-byte part", first);
     PQF_TRY(get_range_init(&calls[0], s, fk, q, opt->if_match, start, first, bufs[0], err));
     pqf__http_run(s->http, &calls[0].http);
     if (calls[0].http.status == 416) {
@@ -967,6 +969,7 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     pend = bufs[0];
     pend_len = got;
     bufs[0] = NULL;
+    bool pend_small = first < part; /* not reused for later parts */
     unsigned head = 0, inflight = 0;
     while (next < end || inflight || pend) {
         while (next < end && inflight < nslots) {
@@ -993,6 +996,11 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             spare = pend;
             pend = NULL;
             rc = pqf_ostream_write(dst, spare, pend_len);
+            if (pend_small) {
+                free(spare);
+                spare = NULL;
+                pend_small = false;
+            }
             if (rc != PQF_OK)
                 PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
         }
