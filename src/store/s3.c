@@ -884,6 +884,8 @@ static uint64_t mpv_match(mpv *v, const char *etag_hex)
     return 0;
 }
 
+#define GET_CHUNK ((size_t)1 << 20)
+
 /* Parallel ranged GETs written in order into dst. The first request learns the
  * size and ETag; the others are pinned to that ETag. A whole object is checked
  * against its ETag: a single-part one against its MD5, a multipart one against
@@ -989,13 +991,19 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             inflight++;
         }
         if (pend) {
-            if (check_md5)
-                EVP_DigestUpdate(mctx, pend, pend_len);
-            if (check_mp)
-                mpv_feed(&mp, pend, pend_len);
+            /* Hash and write 1 MiB at a time, so the write copies bytes the
+             * hash just brought into the cache instead of reading the part
+             * from memory a second time. */
+            for (size_t o = 0; o < pend_len && rc == PQF_OK; o += GET_CHUNK) {
+                size_t n = PQF_MIN(GET_CHUNK, pend_len - o);
+                if (check_md5)
+                    EVP_DigestUpdate(mctx, pend + o, n);
+                if (check_mp)
+                    mpv_feed(&mp, pend + o, n);
+                rc = pqf_ostream_write(dst, pend + o, n);
+            }
             spare = pend;
             pend = NULL;
-            rc = pqf_ostream_write(dst, spare, pend_len);
             if (pend_small) {
                 free(spare);
                 spare = NULL;
