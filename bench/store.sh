@@ -41,6 +41,7 @@ for i in $(seq "$SMALL_N"); do head -c 65536 /dev/urandom >"$T/small/f$i"; done
 "${AWS[@]}" s3 mb s3://bench >/dev/null
 
 timeit() { # cmd... -> "wall (cpu, rss MiB)" on stdout
+    sync # no tool pays for the writeback of data written before it (the generated data, a peer's download)
     /usr/bin/time -f "%e %U %S %M" -o "$T/time" "$@" >/dev/null 2>"$T/err" ||
         { echo "FAIL($(head -c 200 "$T/err" | tr '\n' ' '))"; return; }
     awk '{printf "%.2f (%.2f, %d)", $1, $2 + $3, $4 / 1024}' "$T/time"

@@ -108,7 +108,11 @@ static pqf_err copy_one(const cp_opts *o, pqf_store *src, const char *skey, pqf_
     uint8_t *buf = NULL;
     pqf_object_info si = {0};
     find_upload fu = {.key = dkey, .when = -1};
-    pqf_put_options po = {.if_absent = o->if_absent, .result = res};
+    /* A recursive copy to a local directory syncs all its files at once
+     * (pqf_store_sync after the workers). */
+    pqf_put_options po = {.if_absent = o->if_absent, .result = res,
+                          .defer_sync = o->a.recursive && !pqf_store_is_s3(dst)};
+    pqf_object_info gi = {0};
     memset(res, 0, sizeof *res);
     if (!from_stdin && !o->resume && pqf_store_is_s3(src) && pqf_store_is_s3(dst)) {
         rc = pqf_store_copy(src, skey, dst, dkey, &po, err);
@@ -173,14 +177,16 @@ static pqf_err copy_one(const cp_opts *o, pqf_store *src, const char *skey, pqf_
         }
     } else {
         pqf_get_options g = {.if_match = si.etag[0] ? si.etag : NULL,
-                             .version_id = o->a.version_id};
-        rc = pqf_store_get_to(src, skey, &g, t, NULL, err);
+                             .version_id = o->a.version_id,
+                             .size_hint = si.size};
+        rc = pqf_store_get_to(src, skey, &g, t, &gi, err);
         if (rc != PQF_OK)
             goto done;
     }
     rc = pqf_ostream_commit(os);
     if (rc != PQF_OK)
         pqf_error_set(err, rc, "%s", pqf_ostream_error(os)->msg);
+    res->etag_layouts_tried = gi.etag_layouts_tried;
 done:
     pqf_ostream_free(t);
     pqf_ostream_free(os);
@@ -264,6 +270,8 @@ static void report(const cp_opts *o, const char *verb, const char *suri, const c
         pqf_cli_json_str(stdout, b);
         printf(",\"bytes\":%llu,\"etag\":", (unsigned long long)r->size);
         pqf_cli_json_str(stdout, r->etag);
+        if (r->etag_layouts_tried)
+            printf(",\"etag_layouts_tried\":%u", r->etag_layouts_tried);
         if (r->version_id[0]) {
             printf(",\"version_id\":");
             pqf_cli_json_str(stdout, r->version_id);
@@ -478,9 +486,15 @@ int pqf_cmd_cp(int argc, char **argv)
         worker(&w);
     for (unsigned i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    /* Every downloaded file is complete under its temporary name: one sync,
+     * then the renames (also after a failure, for the files that finished). */
+    pqf_error serr = {0};
+    bool sync_failed = pqf_store_sync(dst, &serr) != PQF_OK;
     progress_show(&pr, true);
     if (atomic_load(&w.failed))
         rc = pqf_cli_fail(&w.first);
+    else if (sync_failed)
+        rc = pqf_cli_fail(&serr);
     else if (o.a.json)
         printf("{\"objects\":%zu,\"bytes\":%llu,\"seconds\":%.3f}\n", pl.n,
                (unsigned long long)atomic_load(&pr.done), now_s() - pr.start);

@@ -109,6 +109,14 @@ typedef struct pqf_object_info {
     bool is_prefix;        /* listing with a delimiter: a common prefix */
     bool is_delete_marker; /* version listings */
     bool is_latest;        /* version listings */
+    /* S3: the part layout pqfeed recorded at upload (x-amz-meta-pqfeed-part-size):
+     * part 1's size in bytes (0: none recorded), doubling every 1,000 parts when
+     * part_doubling (streams of unknown length). */
+    uint64_t part_size;
+    bool part_doubling;
+    /* get_to: how many multipart layouts were hashed to check the ETag (0: no
+     * multipart check; 1 when the recorded layout was used). */
+    unsigned etag_layouts_tried;
 } pqf_object_info;
 
 /* ---- writing --------------------------------------------------------------- */
@@ -127,6 +135,13 @@ typedef struct pqf_put_options {
     /* Filled at commit: etag, version id, size. May be NULL. Must outlive
      * the stream. */
     pqf_object_info *result;
+    /* Local stores, plain puts only (S3: ignored): commit writes and closes
+     * the temporary but leaves it unsynced under its temporary name; the next
+     * pqf_store_sync() makes every such file durable with one syncfs(2), then
+     * renames them into place and fsyncs their directories. A crash before
+     * then leaves only temporaries (never a partial file under the key). At
+     * most 1,024 files wait: the commit that fills the batch syncs it. */
+    bool defer_sync;
 } pqf_put_options;
 
 /* Start writing key. Bytes written to *out are buffered up to one part; a
@@ -142,6 +157,9 @@ pqf_err pqf_store_put(pqf_store *s, const char *key, const pqf_put_options *opt,
 /* put of a memory buffer in one call. */
 pqf_err pqf_store_put_bytes(pqf_store *s, const char *key, const void *data, size_t len,
                             const pqf_put_options *opt, pqf_error *err);
+/* Finish the puts committed with defer_sync (see above); thread-safe. A store
+ * freed before this removes their temporaries. No-op for S3 stores. */
+pqf_err pqf_store_sync(pqf_store *s, pqf_error *err);
 
 /* ---- reading --------------------------------------------------------------- */
 
@@ -150,6 +168,8 @@ typedef struct pqf_get_options {
     const char *if_match;   /* ETag the object must still have (else PQF_ERR_PRECONDITION) */
     uint64_t offset;        /* get_to: start here */
     uint64_t length;        /* get_to: this many bytes; 0: to the end */
+    uint64_t size_hint;     /* get_to: the expected size (from a listing); a smaller object
+                             * gets a first buffer of that size, not a whole part. 0: unknown */
 } pqf_get_options;
 
 /* Random access: *out reads the object with ranged GETs (locally pread). The

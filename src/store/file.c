@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +24,23 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/crash.h"
 #include "base/fsutil.h"
 #include "store/store_impl.h"
+
+/* A put committed with defer_sync: complete under tmp, to be renamed to path. */
+typedef struct deferred_put {
+    char *tmp, *path;
+} deferred_put;
+
+#define DEFER_MAX 1024
 
 typedef struct file_store {
     struct pqf_store base;
     char *root; /* absolute, no trailing slash */
+    pthread_mutex_t mu; /* guards the deferred puts */
+    deferred_put *pend; /* [DEFER_MAX] */
+    size_t npend;
 } file_store;
 
 static pqf_err key_path(file_store *fs, const char *key, char **out, pqf_error *err)
@@ -77,7 +89,7 @@ typedef struct file_put {
     pqf_ostream *inner; /* plain put: pqf_ostream_file does it all */
     int fd;             /* conditional put: our own temporary */
     char *tmp;
-    bool if_absent;
+    bool if_absent, deferred;
     char *if_match;
     pqf_object_info *result;
 } file_put;
@@ -160,10 +172,43 @@ done:
     return rc;
 }
 
+static pqf_err fs_sync_locked(file_store *fs, pqf_error *err);
+
+/* defer_sync: close the complete temporary and queue its rename. */
+static pqf_err fp_commit_deferred(file_put *p, pqf_error *err)
+{
+    file_store *fs = p->fs;
+    pqf_err rc = PQF_OK;
+    int fd = p->fd;
+    p->fd = -1;
+    if (close(fd) != 0)
+        return pqf__errno(err, "close", p->tmp);
+    if (p->result) {
+        struct stat st;
+        memset(p->result, 0, sizeof *p->result);
+        if (stat(p->tmp, &st) == 0) /* rename keeps size, mtime and inode */
+            fill_info(&st, p->result);
+    }
+    pthread_mutex_lock(&fs->mu);
+    if (!fs->pend && !(fs->pend = calloc(DEFER_MAX, sizeof *fs->pend)))
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    fs->pend[fs->npend].tmp = p->tmp;
+    fs->pend[fs->npend].path = p->path;
+    fs->npend++;
+    p->tmp = p->path = NULL;
+    if (fs->npend == DEFER_MAX)
+        PQF_TRY(fs_sync_locked(fs, err));
+done:
+    pthread_mutex_unlock(&fs->mu);
+    return rc;
+}
+
 static pqf_err fp_commit(void *impl, pqf_error *err)
 {
     file_put *p = impl;
     pqf_err rc = PQF_OK;
+    if (p->deferred)
+        return fp_commit_deferred(p, err);
     if (p->inner) {
         rc = pqf_ostream_commit(p->inner);
         if (rc != PQF_OK)
@@ -241,7 +286,8 @@ static pqf_err fs_put(pqf_store *s, const char *key, const pqf_put_options *opt,
         if (!p->if_match)
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
-    if (!opt->if_absent && !opt->if_match) {
+    p->deferred = opt->defer_sync && !opt->if_absent && !opt->if_match;
+    if (!opt->if_absent && !opt->if_match && !p->deferred) {
         PQF_TRY(pqf_ostream_file(p->path, &p->inner, err));
     } else {
         size_t n = strlen(p->path) + 48;
@@ -542,9 +588,100 @@ done:
     return rc;
 }
 
+static int pend_cmp(const void *a, const void *b)
+{
+    return strcmp(((const deferred_put *)a)->path, ((const deferred_put *)b)->path);
+}
+
+/* Drop the deferred puts from i on, removing their temporaries. */
+static void pend_drop(file_store *fs, size_t i)
+{
+    for (; i < fs->npend; i++) {
+        unlink(fs->pend[i].tmp);
+        free(fs->pend[i].tmp);
+        free(fs->pend[i].path);
+    }
+    fs->npend = 0;
+}
+
+/* One syncfs for every deferred temporary (all under root, one file system:
+ * a different mount under root would not be covered, so those are fsynced
+ * one by one), then the renames in path order, then an fsync of each
+ * directory that got one. fs->mu held. */
+static pqf_err fs_sync_locked(file_store *fs, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    size_t i = 0;
+    struct stat rst;
+    if (!fs->npend)
+        return PQF_OK;
+    int rfd = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rfd < 0 || fstat(rfd, &rst) != 0) {
+        rc = pqf__errno(err, "open", fs->root);
+        goto done;
+    }
+    if (syncfs(rfd) != 0) {
+        rc = pqf__errno(err, "syncfs", fs->root);
+        goto done;
+    }
+    for (size_t k = 0; k < fs->npend; k++) {
+        struct stat st;
+        if (stat(fs->pend[k].tmp, &st) != 0) {
+            rc = pqf__errno(err, "stat", fs->pend[k].tmp);
+            goto done;
+        }
+        if (st.st_dev != rst.st_dev) {
+            int fd = open(fs->pend[k].tmp, O_RDONLY | O_CLOEXEC);
+            if (fd < 0 || fsync(fd) != 0) {
+                rc = pqf__errno(err, "fsync", fs->pend[k].tmp);
+                if (fd >= 0)
+                    close(fd);
+                goto done;
+            }
+            close(fd);
+        }
+    }
+    pqf__crashpoint("file.deferred-before-rename");
+    qsort(fs->pend, fs->npend, sizeof *fs->pend, pend_cmp);
+    for (; i < fs->npend; i++) {
+        deferred_put *d = &fs->pend[i];
+        if (rename(d->tmp, d->path) != 0) {
+            rc = pqf__errno(err, "rename to", d->path);
+            goto done;
+        }
+        const char *sl = strrchr(d->path, '/');
+        size_t dl = (size_t)(sl - d->path);
+        bool last_in_dir = i + 1 == fs->npend ||
+                           strncmp(fs->pend[i + 1].path, d->path, dl + 1) != 0 ||
+                           strchr(fs->pend[i + 1].path + dl + 1, '/');
+        if (last_in_dir)
+            PQF_TRY(pqf__fsync_parent(d->path, err));
+        free(d->tmp);
+        free(d->path);
+        d->tmp = d->path = NULL;
+    }
+done:
+    if (rfd >= 0)
+        close(rfd);
+    pend_drop(fs, i);
+    return rc;
+}
+
+static pqf_err fs_sync(pqf_store *s, pqf_error *err)
+{
+    file_store *fs = (file_store *)s;
+    pthread_mutex_lock(&fs->mu);
+    pqf_err rc = fs_sync_locked(fs, err);
+    pthread_mutex_unlock(&fs->mu);
+    return rc;
+}
+
 static void fs_destroy(pqf_store *s)
 {
     file_store *fs = (file_store *)s;
+    pend_drop(fs, 0);
+    free(fs->pend);
+    pthread_mutex_destroy(&fs->mu);
     free(fs->root);
     free(fs);
 }
@@ -612,6 +749,7 @@ static const pqf__store_vt file_vt = {
     .head = fs_head,
     .list = fs_list,
     .del = fs_del,
+    .sync = fs_sync,
     .destroy = fs_destroy,
 };
 
@@ -626,6 +764,7 @@ pqf_err pqf__store_file_open(const char *dir, const pqf_store_options *opt, pqf_
     if (!fs)
         return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
     fs->base.vt = &file_vt;
+    pthread_mutex_init(&fs->mu, NULL);
     if (dir[0] != '/') {
         char cwd[PATH_MAX];
         if (!getcwd(cwd, sizeof cwd)) {

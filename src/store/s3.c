@@ -513,6 +513,36 @@ static pqf_err q_add(pqf__buf *q, const char *k, const char *v)
 
 /* ---- head ---------------------------------------------------------------------- */
 
+/* The part layout of a multipart upload is recorded in this user metadata,
+ * so a download can check the multipart ETag with that one layout instead of
+ * inferring candidates: "<bytes>" (equal parts but the last) or "<bytes>
+ * doubling" (pqfeed's streams: the part size doubles every 1,000 parts). */
+#define PART_SIZE_META "x-amz-meta-pqfeed-part-size"
+
+static void part_meta_value(uint64_t part, bool doubling, char *out, size_t cap)
+{
+    snprintf(out, cap, "%llu%s", (unsigned long long)part, doubling ? " doubling" : "");
+}
+
+/* Anything malformed (or out of S3's part range) is ignored: the ETag is then
+ * checked by inference, as for objects other tools wrote. */
+static void parse_part_meta(const char *v, pqf_object_info *info)
+{
+    char *e = NULL;
+    if (*v < '0' || *v > '9')
+        return;
+    unsigned long long n = strtoull(v, &e, 10);
+    bool dbl = false;
+    if (strcmp(e, " doubling") == 0)
+        dbl = true;
+    else if (*e)
+        return;
+    if (n < 1 || n > (5ull << 30))
+        return;
+    info->part_size = n;
+    info->part_doubling = dbl;
+}
+
 static void info_from_headers(const pqf__http_req *r, pqf_object_info *info)
 {
     char v[256];
@@ -538,6 +568,8 @@ static void info_from_headers(const pqf__http_req *r, pqf_object_info *info)
         snprintf(info->sse, sizeof info->sse, "SSE-C");
     if (pqf__http_header(r, "x-amz-delete-marker", v, sizeof v) && strcmp(v, "true") == 0)
         info->is_delete_marker = true;
+    if (pqf__http_header(r, PART_SIZE_META, v, sizeof v))
+        parse_part_meta(v, info);
 }
 
 static pqf_err version_query(const pqf_get_options *opt, char **q, pqf_error *err)
@@ -695,6 +727,7 @@ typedef struct mpv_layout {
 typedef struct mpv {
     unsigned nparts, n, max;
     bool truncated; /* a fitting layout was not tried */
+    bool recorded;  /* the one layout is the recorded one */
     uint64_t total, pos;
     mpv_layout l[MPV_MAX];
 } mpv;
@@ -761,7 +794,8 @@ static bool mpv_add(mpv *v, uint64_t part, bool dbl)
 /* Layouts for an object of total bytes in nparts parts; own: the store's
  * part size (what pqfeed starts a stream of unknown length with). false: out
  * of memory. */
-static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own)
+static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own,
+                     const pqf_object_info *inf)
 {
     memset(v, 0, sizeof *v);
     v->nparts = nparts;
@@ -769,6 +803,18 @@ static bool mpv_init(mpv *v, unsigned nparts, uint64_t total, uint64_t own)
     v->max = total <= (64ull << 20) ? MPV_MAX : total <= (1ull << 30) ? 4 : 2;
     if (nparts == 1)
         return mpv_add(v, total, false);
+    /* The layout pqfeed recorded at upload: hash only that one when it fits
+     * N parts and the size (a mismatch then fails the download). */
+    if (inf->part_size) {
+        v->max = 1;
+        if (!mpv_add(v, inf->part_size, inf->part_doubling))
+            return false;
+        if (v->n == 1) {
+            v->recorded = true;
+            return true;
+        }
+        v->max = total <= (64ull << 20) ? MPV_MAX : total <= (1ull << 30) ? 4 : 2;
+    }
     if (nparts > 1000 && !mpv_add(v, own, true)) /* pqfeed's streams of unknown length */
         return false;
     const uint64_t mib = 1ull << 20;
@@ -843,6 +889,8 @@ static uint64_t mpv_match(mpv *v, const char *etag_hex)
     return 0;
 }
 
+#define GET_CHUNK ((size_t)1 << 20)
+
 /* Parallel ranged GETs written in order into dst. The first request learns the
  * size and ETag; the others are pinned to that ETag. A whole object is checked
  * against its ETag: a single-part one against its MD5, a multipart one against
@@ -873,13 +921,15 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     memset(inf, 0, sizeof *inf);
     PQF_TRY(full_key(s, key, &fk, err));
     PQF_TRY(version_query(opt, &q, err));
-    bufs[0] = malloc(part);
-    if (!bufs[0])
-        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory for a %zu-byte part", part);
     uint64_t start = opt->offset;
     size_t first = part;
     if (opt->length && opt->length < first)
         first = (size_t)opt->length;
+    if (opt->size_hint > start && opt->size_hint - start < first)
+        first = (size_t)(opt->size_hint - start); /* small objects: no part-sized buffer */
+    bufs[0] = malloc(first);
+    if (!bufs[0])
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory for a %zu-byte part", first);
     PQF_TRY(get_range_init(&calls[0], s, fk, q, opt->if_match, start, first, bufs[0], err));
     pqf__http_run(s->http, &calls[0].http);
     if (calls[0].http.status == 416) {
@@ -912,7 +962,7 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
         char *e = NULL;
         nparts = strtoul(inf->etag + 33, &e, 10);
         check_mp = e && !*e && nparts >= 1 && nparts <= MAX_PARTS && nparts <= total;
-        if (check_mp && !mpv_init(&mp, (unsigned)nparts, total, s->part_size))
+        if (check_mp && !mpv_init(&mp, (unsigned)nparts, total, s->part_size, inf))
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
     char etag[72];
@@ -926,6 +976,7 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     pend = bufs[0];
     pend_len = got;
     bufs[0] = NULL;
+    bool pend_small = first < part; /* not reused for later parts */
     unsigned head = 0, inflight = 0;
     while (next < end || inflight || pend) {
         while (next < end && inflight < nslots) {
@@ -945,13 +996,24 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             inflight++;
         }
         if (pend) {
-            if (check_md5)
-                EVP_DigestUpdate(mctx, pend, pend_len);
-            if (check_mp)
-                mpv_feed(&mp, pend, pend_len);
+            /* Hash and write 1 MiB at a time, so the write copies bytes the
+             * hash just brought into the cache instead of reading the part
+             * from memory a second time. */
+            for (size_t o = 0; o < pend_len && rc == PQF_OK; o += GET_CHUNK) {
+                size_t n = PQF_MIN(GET_CHUNK, pend_len - o);
+                if (check_md5)
+                    EVP_DigestUpdate(mctx, pend + o, n);
+                if (check_mp)
+                    mpv_feed(&mp, pend + o, n);
+                rc = pqf_ostream_write(dst, pend + o, n);
+            }
             spare = pend;
             pend = NULL;
-            rc = pqf_ostream_write(dst, spare, pend_len);
+            if (pend_small) {
+                free(spare);
+                spare = NULL;
+                pend_small = false;
+            }
             if (rc != PQF_OK)
                 PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
         }
@@ -982,7 +1044,15 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
             PQF_FAIL(err, PQF_ERR_CHECKSUM, "s3://%s/%s: downloaded bytes have MD5 %s, ETag is %s",
                      s->bucket, fk, hex, inf->etag);
     }
-    if (check_mp && !mpv_match(&mp, inf->etag) && !mp.truncated)
+    if (check_mp)
+        inf->etag_layouts_tried = mp.n;
+    if (check_mp && mp.recorded && !mpv_match(&mp, inf->etag))
+        PQF_FAIL(err, PQF_ERR_CHECKSUM,
+                 "s3://%s/%s: downloaded bytes do not give the multipart ETag %s for the recorded "
+                 "layout (%lu parts of %llu bytes%s): corrupt",
+                 s->bucket, fk, inf->etag, nparts, (unsigned long long)inf->part_size,
+                 inf->part_doubling ? ", doubling every 1,000" : "");
+    else if (check_mp && !mp.recorded && !mpv_match(&mp, inf->etag) && !mp.truncated)
         PQF_FAIL(err, PQF_ERR_CHECKSUM,
                  "s3://%s/%s: downloaded bytes do not give the multipart ETag %s for any layout of "
                  "%lu equal parts of whole MiB or MB (all %u tried): corrupt, or uploaded in parts "
@@ -1036,6 +1106,7 @@ typedef struct s3_put {
     bool crc32c, sha256, resuming;
     pqf_object_info *result;
     uint64_t base_part;
+    bool fixed_parts; /* UploadPartCopy: equal parts, no doubling */
     unsigned nslots;
     put_slot *slots;
     unsigned cur;       /* slot being filled */
@@ -1072,12 +1143,15 @@ static pqf_err mp_initiate(s3_put *p, pqf_error *err)
     s3_call c;
     pqf_err rc = PQF_OK;
     initiate_xml x = {{0}};
+    char meta[64];
     memset(&c, 0, sizeof c);
     PQF_TRY(call_init(&c, p->s, "POST", p->fk, "uploads=", err));
     c.http.resp_limit = ERR_RESP_LIMIT;
     /* Without one, curl would label the POST as a form. */
     PQF_TRY(call_hdr(&c, "Content-Type", p->content_type ? p->content_type : "binary/octet-stream",
                      err));
+    part_meta_value(p->base_part, !p->fixed_parts, meta, sizeof meta);
+    PQF_TRY(call_hdr(&c, PART_SIZE_META, meta, err));
     PQF_TRY(add_sse(&c, err));
     PQF_TRY(call_run(&c, err));
     PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, init_end, &x, err));
@@ -2194,6 +2268,8 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
     uint64_t part = pqf_store_part_size(
         PQF_MAX(dst->part_size, info.size > (5ull << 30) ? 256 * MIB : dst->part_size), info.size);
     unsigned nparts = (unsigned)((info.size + part - 1) / part);
+    p->base_part = part;
+    p->fixed_parts = true;
     p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
     calls = calloc(dst->concurrency, sizeof *calls);
     busy = calloc(dst->concurrency, sizeof *busy);

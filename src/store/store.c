@@ -104,6 +104,11 @@ pqf_err pqf_store_put(pqf_store *s, const char *key, const pqf_put_options *opt,
     return s->vt->put(s, key, opt ? opt : &none, out, err);
 }
 
+pqf_err pqf_store_sync(pqf_store *s, pqf_error *err)
+{
+    return s->vt->sync ? s->vt->sync(s, err) : PQF_OK;
+}
+
 pqf_err pqf_store_put_bytes(pqf_store *s, const char *key, const void *data, size_t len,
                             const pqf_put_options *opt, pqf_error *err)
 {

@@ -36,6 +36,7 @@ typedef struct pqf__store_vt {
     pqf_err (*abort_upload)(pqf_store *s, const char *key, const char *upload_id, pqf_error *err);
     pqf_err (*presign)(pqf_store *s, const char *method, const char *key, unsigned expires_s,
                        char **url, pqf_error *err);
+    pqf_err (*sync)(pqf_store *s, pqf_error *err); /* deferred puts; NULL: none */
     void (*destroy)(pqf_store *s);
 } pqf__store_vt;
 

@@ -167,6 +167,70 @@ static void abort_leaves_nothing(void **state)
     pqf_store_free(s);
 }
 
+static bool count_upload(void *ud, const pqf_upload_info *u)
+{
+    (void)u;
+    (*(int *)ud)++;
+    return true;
+}
+
+static int uploads(pqf_store *s)
+{
+    int n = 0;
+    pqf_error e = {0};
+    assert_int_equal(pqf_store_list_uploads(s, "", count_upload, &n, &e), PQF_OK);
+    return n;
+}
+
+/* defer_sync: nothing under the key until pqf_store_sync (or a full batch);
+ * a store freed before the sync leaves nothing behind. */
+static void deferred_puts_appear_at_sync(void **state)
+{
+    (void)state;
+    pqf_store *s = open_root();
+    pqf_error e = {0};
+    pqf_object_info res[3], h;
+    const char *keys[] = {"a/x", "a/y", "b/c/z"};
+    for (int i = 0; i < 3; i++) {
+        pqf_put_options po = {.defer_sync = true, .result = &res[i]};
+        assert_int_equal(pqf_store_put_bytes(s, keys[i], keys[i], strlen(keys[i]), &po, &e), PQF_OK);
+        assert_int_equal(res[i].size, strlen(keys[i]));
+    }
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(pqf_store_head(s, keys[i], NULL, &h, &e), PQF_ERR_NOT_FOUND);
+    assert_int_equal(uploads(s), 3);
+    assert_int_equal(pqf_store_sync(s, &e), PQF_OK);
+    assert_int_equal(uploads(s), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pqf_store_head(s, keys[i], NULL, &h, &e), PQF_OK);
+        assert_string_equal(h.etag, res[i].etag); /* the rename kept the file */
+        uint8_t *d;
+        size_t n;
+        assert_int_equal(pqf_store_get_bytes(s, keys[i], NULL, 100, &d, &n, &e), PQF_OK);
+        assert_memory_equal(d, keys[i], n);
+        free(d);
+    }
+    /* Conditional puts ignore defer_sync. */
+    pqf_put_options pa = {.defer_sync = true, .if_absent = true};
+    assert_int_equal(pqf_store_put_bytes(s, "now", "n", 1, &pa, &e), PQF_OK);
+    assert_int_equal(pqf_store_head(s, "now", NULL, &h, &e), PQF_OK);
+    /* A full batch of 1,024 syncs at its last commit. */
+    pqf_put_options pd = {.defer_sync = true};
+    char k[32];
+    for (int i = 0; i < 1025; i++) {
+        snprintf(k, sizeof k, "many/%04d", i);
+        assert_int_equal(pqf_store_put_bytes(s, k, "m", 1, &pd, &e), PQF_OK);
+    }
+    assert_int_equal(pqf_store_head(s, "many/1023", NULL, &h, &e), PQF_OK);
+    assert_int_equal(pqf_store_head(s, "many/1024", NULL, &h, &e), PQF_ERR_NOT_FOUND);
+    pqf_store_free(s); /* without a sync: the last temporary is removed */
+    s = open_root();
+    assert_int_equal(pqf_store_head(s, "many/1024", NULL, &h, &e), PQF_ERR_NOT_FOUND);
+    assert_int_equal(uploads(s), 0);
+    assert_int_equal(pqf_store_sync(s, &e), PQF_OK); /* nothing to do */
+    pqf_store_free(s);
+}
+
 typedef struct names {
     char v[16][64];
     bool prefix[16];
@@ -365,6 +429,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(put_if_absent_has_one_winner, setup, teardown),
         cmocka_unit_test_setup_teardown(conditional_put_on_etag, setup, teardown),
         cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(deferred_puts_appear_at_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(list_sorted_with_delimiter_and_hides_temporaries, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(delete_and_delete_many, setup, teardown),
