@@ -30,7 +30,6 @@
 #include "replicate/state.h"
 
 #define COMMIT_MAX_BYTES (64u << 20)
-#define SMALL_MAX_BYTES (16u << 20)
 #define MAX_THREADS 64
 
 void pqf_native_opts_init(pqf_native_opts *o)
@@ -234,47 +233,6 @@ done:
     return rc;
 }
 
-/* Copy a small metadata object (schema version, _feed.json) unless the
- * replica has the same bytes (the engine may have brought it). */
-static pqf_err copy_meta(pqf_store *src, pqf_store *dst, const char *key, bool immutable,
-                         pqf_error *err)
-{
-    pqf_err rc = PQF_OK;
-    uint8_t *a = NULL, *b = NULL;
-    size_t al = 0, bl = 0;
-    pqf_error e2 = {0};
-    PQF_TRY(pqf_store_get_bytes(src, key, NULL, SMALL_MAX_BYTES, &a, &al, err));
-    pqf_err r2 = pqf_store_get_bytes(dst, key, NULL, SMALL_MAX_BYTES, &b, &bl, &e2);
-    if (r2 == PQF_OK && al == bl && memcmp(a, b, al) == 0)
-        goto done;
-    if (r2 == PQF_OK && immutable)
-        PQF_FAIL(err, PQF_ERR_CONFLICT, "%s at the replica holds other bytes than the primary's",
-                 key);
-    if (r2 != PQF_OK && r2 != PQF_ERR_NOT_FOUND) {
-        rc = r2;
-        *err = e2;
-        goto done;
-    }
-    pqf_put_options po = {.if_absent = immutable, .content_type = "application/json"};
-    rc = pqf_store_put_bytes(dst, key, a, al, &po, err);
-    if (rc == PQF_ERR_EXISTS) {
-        free(b);
-        b = NULL;
-        if (pqf_store_get_bytes(dst, key, NULL, SMALL_MAX_BYTES, &b, &bl, &e2) == PQF_OK &&
-            al == bl && memcmp(a, b, al) == 0) {
-            rc = PQF_OK;
-            pqf_error_clear(err);
-        } else {
-            PQF_FAIL(err, PQF_ERR_CONFLICT,
-                     "%s at the replica holds other bytes than the primary's", key);
-        }
-    }
-done:
-    free(a);
-    free(b);
-    return rc;
-}
-
 static pqf_err publish(nlink *L, const pqf_commit *c, const uint8_t *raw, size_t rawlen,
                        pqf_error *err)
 {
@@ -284,7 +242,7 @@ static pqf_err publish(nlink *L, const pqf_commit *c, const uint8_t *raw, size_t
     size_t hl = 0;
     if (c->schema_version != L->schema_ok) {
         pqf__schema_key(L->id.tbl, c->schema_version, key, sizeof key);
-        rc = copy_meta(L->src, L->dst, key, true, err);
+        rc = pqf__repl_copy_small(L->src, L->dst, key, true, err);
         if (rc != PQF_OK) {
             pqf_error_prefix(err, "schema version %d: ", c->schema_version);
             goto done;
@@ -565,7 +523,7 @@ pqf_err pqf_replicate_native(pqf_store *primary, pqf_store *const *replicas, siz
             pqf_object_info info;
             pqf_error e2 = {0};
             if (pqf_store_head(primary, "_feed.json", NULL, &info, &e2) == PQF_OK) {
-                rc = copy_meta(primary, replicas[k], "_feed.json", false, err);
+                rc = pqf__repl_copy_small(primary, replicas[k], "_feed.json", false, err);
                 if (rc != PQF_OK) {
                     pqf_error_prefix(err, "replica %s: _feed.json: ", pqf_store_uri(replicas[k]));
                     goto done;

@@ -2,11 +2,13 @@
 #ifndef PQF_REPLICATE_REPL_IMPL_H
 #define PQF_REPLICATE_REPL_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pqfeed/feed.h"
 #include "pqfeed/replicate.h"
+#include "pqfeed/store.h"
 
 /* Wall clock, Unix milliseconds. */
 int64_t pqf__repl_now_ms(void);
@@ -19,5 +21,10 @@ unsigned pqf__repl_shard_of(const char *table, unsigned count);
  * with pqf_strv_free. */
 pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names, size_t *n,
                          pqf_error *err);
+/* Copy a small object (a schema version, _feed.json; at most 16 MiB) unless
+ * the replica already holds the same bytes. immutable: put-if-absent, and
+ * other bytes at the replica are PQF_ERR_CONFLICT. */
+pqf_err pqf__repl_copy_small(pqf_store *src, pqf_store *dst, const char *key, bool immutable,
+                             pqf_error *err);
 
 #endif

@@ -794,10 +794,8 @@ done:
     return rc;
 }
 
-/* A small immutable object (schema version): copy unless present; present
- * with other bytes is a conflict. */
-static pqf_err copy_small(pqf_store *src, pqf_store *dst, const char *key, bool immutable,
-                          pqf_error *err)
+pqf_err pqf__repl_copy_small(pqf_store *src, pqf_store *dst, const char *key, bool immutable,
+                             pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     uint8_t *a = NULL, *b = NULL;
@@ -899,7 +897,7 @@ static pqf_err publish(link_ctx *L, wcommit *wc, pqf_error *err)
         pqf__schema_key(L->table, c->schema_version, key, sizeof key);
         for (unsigned a = 1;; a++) {
             pqf_error_clear(&e2);
-            r2 = copy_small(L->T->src, L->dst, key, true, &e2);
+            r2 = pqf__repl_copy_small(L->T->src, L->dst, key, true, &e2);
             if (r2 == PQF_OK || !retryable_code(r2) || a >= r->max_attempts || stopping(r))
                 break;
             r->res.retries++;
@@ -1555,7 +1553,7 @@ pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nre
                 r2 = versions_run(r, primary, replicas[k], &id, "_feed.json", true, &e2);
             }
             if (r2 == PQF_OK)
-                r2 = copy_small(primary, replicas[k], "_feed.json", false, &e2);
+                r2 = pqf__repl_copy_small(primary, replicas[k], "_feed.json", false, &e2);
             if (r2 != PQF_OK && r->first_rc == PQF_OK) {
                 r->first_rc = r2;
                 r->first_err = e2;
