@@ -19,6 +19,8 @@
 #
 #   ROWS=10000000 (default)  BENCH_DIR=build/bench  SINKS="sqlite postgres"
 #   OLD_PQF=path/to/an/older/pqfeed   also time that binary (before/after)
+#   UNIQUE_KEYS=1   updates and deletes touch each existing key at most once (as
+#                   an API's hourly pages or a database's changes do), not random keys
 # Results: $BENCH_DIR/apply.md (also printed). Copy them into docs/BENCHMARKS.md.
 set -eu
 cd "$(dirname "$0")/.."
@@ -35,7 +37,7 @@ REPORT=$DIR/apply.md
 
 # ---- data -----------------------------------------------------------------------------------
 gen_rows() { # MODE(base|changes) N  -> CSV on stdout
-    awk -v mode="$1" -v n="$2" 'BEGIN {
+    awk -v mode="$1" -v n="$2" -v uniq="${UNIQUE_KEYS:-0}" 'BEGIN {
         srand(mode == "base" ? 1 : 2)
         split("alpha beta gamma delta epsilon zeta eta theta", cat, " ")
         print "id,i32,f64,flag,ts,day,category,uid,maybe_int,amount,created_at,updated_at,deleted"
@@ -44,9 +46,11 @@ gen_rows() { # MODE(base|changes) N  -> CSV on stdout
             if (mode == "base") { id = j; op = "I" }
             else {
                 r = rand()
-                if (r < 0.7) { id = 1 + int(rand() * n); op = "U" }
+                # uniq: 999983 is prime to n = 10^k, so (999983 j) mod n visits each key once
+                old = uniq ? 1 + (999983 * j) % n : 1 + int(rand() * n)
+                if (r < 0.7) { id = old; op = "U" }
                 else if (r < 0.9) { id = ++ins; op = "I" }
-                else { id = 1 + int(rand() * n); op = "D" }
+                else { id = old; op = "D" }
             }
             sec = 1704067200 + int(rand() * 63072000)
             ts = strftime("%Y-%m-%dT%H:%M:%S", sec, 1) sprintf(".%06dZ", int(rand() * 1000000))

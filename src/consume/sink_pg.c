@@ -8,6 +8,8 @@
  * Rows go with COPY ... FROM STDIN (text format): a snapshot straight into
  * the emptied table, changes into a temporary stage table that one DELETE
  * and one INSERT ... SELECT DISTINCT ON (key) ... ORDER BY key, _seq DESC
+ * (or, when the client saw each key once in the stage, a plain DELETE USING
+ * and INSERT ... SELECT, without the aggregate and the sort)
  * merge into the table, all inside the commit's transaction.
  */
 #include <inttypes.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/strset.h"
 #include "consume/sink.h"
 
 #define COPY_CHUNK (1u << 20)
@@ -31,7 +34,24 @@ typedef struct pg_sink {
     bool copying;
     pqf__buf sql;
     pqf__buf copy; /* COPY data waiting to be sent */
+    /* changes: the stage's keys while they are all distinct (then the merge
+     * needs no DISTINCT and no sort); capped, past the cap assumed not */
+    pqf__strset keys; /* keys as text */
+    int64_t *ikeys;   /* or, for one integer key, the values (checked sorted at the end) */
+    size_t nikeys, capikeys;
+    bool keys_distinct;
+    pqf__buf keybuf;
 } pg_sink;
+
+#define STAGE_KEYS_LIMIT ((size_t)256 << 20) /* bytes of key text tracked at most */
+#define STAGE_IKEYS_MAX ((size_t)32 << 20)   /* integer keys tracked at most (256 MiB) */
+
+static void keys_reset(pg_sink *s)
+{
+    pqf__strset_free(&s->keys);
+    pqf__strset_init(&s->keys, STAGE_KEYS_LIMIT);
+    s->nikeys = 0;
+}
 
 /* Server message without the trailing newline. */
 static const char *pg_msg(pg_sink *s, const PGresult *r)
@@ -311,6 +331,8 @@ static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
     s->t = t;
     s->changes = changes;
     pqf__buf_reset(&s->sql);
+    keys_reset(s);
+    s->keys_distinct = changes && t->nkeys > 0;
     if (changes) {
         PQF_TRY(exec(s, "DROP TABLE IF EXISTS pg_temp._pqfeed_stage", err));
         PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TEMP TABLE _pqfeed_stage ("));
@@ -398,6 +420,76 @@ static size_t fmt_double(char *t, size_t cap, double d)
     return (size_t)n;
 }
 
+/* Note the row's key: one integer key goes to a vector that load_end sorts
+ * and scans, other keys into a set of their texts. A repeat, or a cap, ends
+ * the tracking: the merge then deduplicates on the server. */
+static pqf_err note_key(pg_sink *s, const pqf__val *vals)
+{
+    pqf_err rc = PQF_OK;
+    const pqf__val *v0 = &vals[s->t->keys[0]];
+    if (s->t->nkeys == 1 && v0->t == PQF__V_INT && !v0->s) {
+        if (s->nikeys == s->capikeys) {
+            size_t nc = s->capikeys ? s->capikeys * 2 : 65536;
+            int64_t *p = nc <= STAGE_IKEYS_MAX ? realloc(s->ikeys, nc * sizeof *p) : NULL;
+            if (!p) {
+                s->keys_distinct = false;
+                goto done;
+            }
+            s->ikeys = p;
+            s->capikeys = nc;
+        }
+        s->ikeys[s->nikeys++] = v0->i;
+        goto done;
+    }
+    if (s->nikeys) { /* mixed representations: give up */
+        s->keys_distinct = false;
+        goto done;
+    }
+    pqf__buf *k = &s->keybuf;
+    pqf__buf_reset(k);
+    for (size_t i = 0; i < s->t->nkeys; i++) {
+        const pqf__val *v = &vals[s->t->keys[i]];
+        if (v->t == PQF__V_NULL) {
+            PQF_TRY(pqf__buf_append(k, "\x01N", 2));
+        } else if ((v->t == PQF__V_INT || v->t == PQF__V_BOOL) && !v->s) {
+            char t[24];
+            PQF_TRY(pqf__buf_append(k, t, fmt_int(t, v->i)));
+        } else if (v->t == PQF__V_DOUBLE && !v->s) {
+            char t[40];
+            PQF_TRY(pqf__buf_append(k, t, fmt_double(t, sizeof t, v->d)));
+        } else {
+            PQF_TRY(pqf__buf_append(k, v->s, v->n));
+        }
+        PQF_TRY(pqf__buf_append_byte(k, 0)); /* separator */
+    }
+    bool added = false;
+    if (pqf__strset_add(&s->keys, k->data, k->len, &added) != PQF_OK || !added)
+        s->keys_distinct = false;
+done:
+    if (!s->keys_distinct)
+        keys_reset(s);
+    return rc;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* At the end of the stage: were all its keys distinct? */
+static bool keys_were_distinct(pg_sink *s)
+{
+    bool d = s->keys_distinct;
+    if (d && s->nikeys > 1) {
+        qsort(s->ikeys, s->nikeys, sizeof *s->ikeys, cmp_i64);
+        for (size_t i = 1; i < s->nikeys && d; i++)
+            d = s->ikeys[i] != s->ikeys[i - 1];
+    }
+    keys_reset(s);
+    return d;
+}
+
 static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
 {
     pg_sink *s = (pg_sink *)base;
@@ -446,6 +538,8 @@ static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
         }
     }
     PQF_TRY(pqf__buf_append_byte(b, '\n'));
+    if (s->keys_distinct)
+        PQF_TRY(note_key(s, vals));
     if (b->len >= COPY_CHUNK)
         PQF_TRY(flush_copy(s, err));
 done:
@@ -482,12 +576,19 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
     if (!s->changes)
         goto done;
 
+    /* Each key at most once in the stage: its row is the key's last change,
+     * so no DISTINCT (a hash aggregate) and no sort (of the whole stage) */
+    const bool distinct = keys_were_distinct(s);
     pqf__buf_reset(&s->sql);
     PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
     PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-    PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING (SELECT DISTINCT "));
-    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
-    PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage) AS s WHERE "));
+    if (distinct) {
+        PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING pg_temp._pqfeed_stage AS s WHERE "));
+    } else {
+        PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING (SELECT DISTINCT "));
+        PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
+        PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage) AS s WHERE "));
+    }
     for (size_t k = 0; k < t->nkeys; k++) {
         PQF_TRY(pqf__buf_printf(&s->sql, "%st.", k ? " AND " : ""));
         PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
@@ -502,11 +603,15 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
     PQF_TRY(pqf__sql_col_list(&s->sql, t));
     PQF_TRY(pqf__buf_printf(&s->sql, ") SELECT "));
     PQF_TRY(pqf__sql_col_list(&s->sql, t));
-    PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT DISTINCT ON ("));
-    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
-    PQF_TRY(pqf__buf_printf(&s->sql, ") * FROM pg_temp._pqfeed_stage ORDER BY "));
-    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
-    PQF_TRY(pqf__buf_printf(&s->sql, ", _pqfeed_seq DESC) AS l WHERE _pqfeed_op <> 'D'"));
+    if (distinct) {
+        PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage WHERE _pqfeed_op <> 'D'"));
+    } else {
+        PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT DISTINCT ON ("));
+        PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
+        PQF_TRY(pqf__buf_printf(&s->sql, ") * FROM pg_temp._pqfeed_stage ORDER BY "));
+        PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
+        PQF_TRY(pqf__buf_printf(&s->sql, ", _pqfeed_seq DESC) AS l WHERE _pqfeed_op <> 'D'"));
+    }
     PQF_TRY(exec_buf(s, err));
     PQF_TRY(exec(s, "DROP TABLE pg_temp._pqfeed_stage", err));
 done:
@@ -575,6 +680,9 @@ static void pg_destroy(pqf_sink *base)
     }
     pqf__buf_free(&s->sql);
     pqf__buf_free(&s->copy);
+    pqf__buf_free(&s->keybuf);
+    pqf__strset_free(&s->keys);
+    free(s->ikeys);
     free(s);
 }
 
@@ -595,6 +703,8 @@ pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
     snprintf(s->base.name, sizeof s->base.name, "postgres");
     pqf__buf_init(&s->sql, (size_t)64 << 20);
     pqf__buf_init(&s->copy, (size_t)COPY_CHUNK * 2 + ((size_t)256 << 20));
+    pqf__buf_init(&s->keybuf, (size_t)1 << 20);
+    pqf__strset_init(&s->keys, STAGE_KEYS_LIMIT);
     s->conn = PQconnectdb(conninfo);
     if (!s->conn)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");

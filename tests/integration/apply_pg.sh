@@ -57,6 +57,32 @@ cp -r "$F" "$E"
 check "apply the commit with schema version 2" "$PQF" apply "$E" "$SINK"
 check_eq "the column was added and filled" "$(psql_ -c "SELECT count(*) FROM issues WHERE team = 'blue'")" 1
 
+# ---- a commit with a key several times, and one with each key once (the merge without
+# DISTINCT/sort), for an integer key and a text key ----------------------------------------
+mkdir -p "$T/dup"
+for kt in int64 string; do
+    printf '{"columns": [{"name": "k", "type": "%s", "nullable": false}, {"name": "v", "type": "string"},
+ {"name": "wm", "type": "timestamp_us", "nullable": false}, {"name": "del", "type": "bool"}]}\n' "$kt" >"$T/dup/$kt.json"
+    q=; [ "$kt" = string ] && q='"'
+    printf '%s\n' "{\"k\":${q}1${q},\"v\":\"a\",\"wm\":\"2026-01-01T00:00:01Z\"}" \
+        "{\"k\":${q}2${q},\"v\":\"x\",\"wm\":\"2026-01-01T00:00:02Z\"}" \
+        "{\"k\":${q}1${q},\"v\":\"b\",\"wm\":\"2026-01-01T00:00:03Z\"}" \
+        "{\"k\":${q}3${q},\"v\":\"z\",\"wm\":\"2026-01-01T00:00:04Z\"}" \
+        "{\"k\":${q}2${q},\"v\":\"x\",\"wm\":\"2026-01-01T00:00:05Z\",\"del\":true}" >"$T/dup/$kt-1.ndjson"
+    printf '%s\n' "{\"k\":${q}1${q},\"v\":\"c\",\"wm\":\"2026-01-02T00:00:01Z\"}" \
+        "{\"k\":${q}4${q},\"v\":\"w\",\"wm\":\"2026-01-02T00:00:02Z\"}" \
+        "{\"k\":${q}3${q},\"v\":\"z\",\"wm\":\"2026-01-02T00:00:03Z\",\"del\":true}" >"$T/dup/$kt-2.ndjson"
+    DK=(--table "d_$kt" --schema "$T/dup/$kt.json" --mode changes --key k --watermark wm --delete-column del)
+    "$PQF" export "$T/dup/feed" "${DK[@]}" "$T/dup/$kt-1.ndjson" >/dev/null
+    check "$kt key: apply a commit that changes a key several times" "$PQF" apply "$T/dup/feed" "$SINK" --tables "d_$kt"
+    check_eq "$kt key: the last change of each key wins" \
+        "$(psql_ -c "SELECT string_agg(k || '=' || v, ' ' ORDER BY k) FROM d_$kt")" "1=b 3=z"
+    "$PQF" export "$T/dup/feed" "${DK[@]}" "$T/dup/$kt-2.ndjson" >/dev/null
+    check "$kt key: apply a commit with each key once" "$PQF" apply "$T/dup/feed" "$SINK" --tables "d_$kt"
+    check_eq "$kt key: updated, inserted and deleted" \
+        "$(psql_ -c "SELECT string_agg(k || '=' || v, ' ' ORDER BY k) FROM d_$kt")" "1=c 4=w"
+done
+
 # ---- widened columns: ALTER COLUMN TYPE ---------------------------------------------------------
 mkdir -p "$T/wide"
 cat >"$T/wide/v1.json" <<'EOF'
