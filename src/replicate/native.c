@@ -29,7 +29,7 @@
 #include "replicate/repl_impl.h"
 #include "replicate/state.h"
 
-#define COMMIT_MAX_BYTES (64u << 20)
+#define COMMIT_MAX_BYTES PQF__REPL_COMMIT_MAX_BYTES
 #define MAX_THREADS 64
 
 void pqf_native_opts_init(pqf_native_opts *o)
@@ -211,28 +211,6 @@ static void check_all(const nlink *L, fcheck *v, size_t n)
 
 /* ---- one link ------------------------------------------------------------------------------- */
 
-static pqf_err read_raw(pqf_store *s, const char *table, uint64_t seq, uint8_t **raw, size_t *len,
-                        pqf_commit **c, pqf_error *err)
-{
-    pqf_err rc = PQF_OK;
-    char key[PQF_TABLE_NAME_MAX + 64];
-    pqf_feed_log_key(table, seq, key, sizeof key);
-    *raw = NULL;
-    *c = NULL;
-    PQF_TRY(pqf_store_get_bytes(s, key, NULL, COMMIT_MAX_BYTES, raw, len, err));
-    PQF_TRY(pqf_commit_decode((const char *)*raw, *len, key, c, err));
-    if (strcmp((*c)->table, table) != 0 || (*c)->seq != seq)
-        PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: the object names another commit", key);
-done:
-    if (rc != PQF_OK) {
-        free(*raw);
-        *raw = NULL;
-        pqf_commit_free(*c);
-        *c = NULL;
-    }
-    return rc;
-}
-
 static pqf_err publish(nlink *L, const pqf_commit *c, const uint8_t *raw, size_t rawlen,
                        pqf_error *err)
 {
@@ -410,8 +388,8 @@ static pqf_err native_link(nlink *L, pqf_error *err)
                  " is beyond the primary's %" PRIu64,
                  L->id.dst, L->id.tbl, published, head);
     if (published > 0) {
-        PQF_TRY(read_raw(L->src, L->id.tbl, published, &ra, &la, &ca, err));
-        PQF_TRY(read_raw(L->dst, L->id.tbl, published, &rb, &lb, &cb, err));
+        PQF_TRY(pqf__repl_read_commit(L->src, L->id.tbl, published, &ra, &la, &ca, err));
+        PQF_TRY(pqf__repl_read_commit(L->dst, L->id.tbl, published, &rb, &lb, &cb, err));
         if (strcmp(ca->hash, cb->hash) != 0)
             PQF_FAIL(err, PQF_ERR_CONFLICT,
                      "replica %s: table %s: commit %" PRIu64
@@ -438,7 +416,7 @@ static pqf_err native_link(nlink *L, pqf_error *err)
         if (!can_publish && past++ >= lookahead)
             break;
         uint64_t t0 = mono_ns();
-        PQF_TRY(read_raw(L->src, L->id.tbl, seq, &ra, &la, &ca, err));
+        PQF_TRY(pqf__repl_read_commit(L->src, L->id.tbl, seq, &ra, &la, &ca, err));
         L->stage_ns[PQF_STAGE_LISTING] += mono_ns() - t0;
         if (seq > 1 && strcmp(ca->prev, prev) != 0)
             PQF_FAIL(err, PQF_ERR_CORRUPT,

@@ -21,6 +21,13 @@ unsigned pqf__repl_shard_of(const char *table, unsigned count);
  * with pqf_strv_free. */
 pqf_err pqf__repl_tables(pqf_feed *f, const pqf_replicate_opts *o, char ***names, size_t *n,
                          pqf_error *err);
+/* Largest commit object the replication modules read. */
+#define PQF__REPL_COMMIT_MAX_BYTES (64u << 20)
+/* Read commit seq of table from s: its exact bytes (*raw, *len; free) and the
+ * decoded object (*c; pqf_commit_free); PQF_ERR_CORRUPT when the object names
+ * another commit. On failure both are NULL. */
+pqf_err pqf__repl_read_commit(pqf_store *s, const char *table, uint64_t seq, uint8_t **raw,
+                              size_t *len, pqf_commit **c, pqf_error *err);
 /* Copy a small object (a schema version, _feed.json; at most 16 MiB) unless
  * the replica already holds the same bytes. immutable: put-if-absent, and
  * other bytes at the replica are PQF_ERR_CONFLICT. */

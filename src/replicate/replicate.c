@@ -35,7 +35,7 @@
 #include "replicate/state.h"
 #include "replicate/versions.h"
 
-#define COMMIT_MAX_BYTES (64u << 20)
+#define COMMIT_MAX_BYTES PQF__REPL_COMMIT_MAX_BYTES
 #define SMALL_MAX_BYTES (16u << 20) /* schema files, _feed.json */
 #define LOOKAHEAD_MAX 1024
 #define BACKOFF_CAP_MS 10000
@@ -696,9 +696,8 @@ static void wcommit_clear(wcommit *wc)
     memset(wc, 0, sizeof *wc);
 }
 
-/* Read the primary's commit seq: its exact bytes and the decoded object. */
-static pqf_err read_raw_commit(pqf_store *s, const char *table, uint64_t seq, uint8_t **raw,
-                               size_t *len, pqf_commit **c, pqf_error *err)
+pqf_err pqf__repl_read_commit(pqf_store *s, const char *table, uint64_t seq, uint8_t **raw,
+                              size_t *len, pqf_commit **c, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     char key[PQF_TABLE_NAME_MAX + 64];
@@ -736,7 +735,7 @@ static pqf_err load_one(tbl_ctx *T, pqf_error *err)
     uint64_t seq = T->next_load;
     uint64_t t0 = mono_ns();
     pqf_error e2 = {0};
-    pqf_err r2 = read_raw_commit(T->src, T->table, seq, &wc->raw, &wc->rawlen, &wc->c, &e2);
+    pqf_err r2 = pqf__repl_read_commit(T->src, T->table, seq, &wc->raw, &wc->rawlen, &wc->c, &e2);
     uint64_t dt = mono_ns() - t0;
     for (size_t k = 0; k < T->nlinks; k++)
         if (link_needs(&T->links[k], seq))
@@ -1323,8 +1322,8 @@ static pqf_err link_start(link_ctx *L, pqf_error *err)
                  " is beyond the primary's %" PRIu64 " (another feed, or the primary lost commits)",
                  L->id.dst, L->table, L->published, L->T->head);
     if (L->published > 0) {
-        PQF_TRY(read_raw_commit(L->T->src, L->table, L->published, &ra, &la, &ca, err));
-        PQF_TRY(read_raw_commit(L->dst, L->table, L->published, &rb, &lb, &cb, err));
+        PQF_TRY(pqf__repl_read_commit(L->T->src, L->table, L->published, &ra, &la, &ca, err));
+        PQF_TRY(pqf__repl_read_commit(L->dst, L->table, L->published, &rb, &lb, &cb, err));
         if (strcmp(ca->hash, cb->hash) != 0)
             PQF_FAIL(err, PQF_ERR_CONFLICT,
                      "replica %s: table %s: commit %" PRIu64

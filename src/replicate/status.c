@@ -11,7 +11,7 @@
 #include "replicate/repl_impl.h"
 #include "replicate/state.h"
 
-#define COMMIT_MAX_BYTES (64u << 20)
+#define COMMIT_MAX_BYTES PQF__REPL_COMMIT_MAX_BYTES
 #define SMALL_MAX_BYTES (16u << 20)
 
 /* ---- status -------------------------------------------------------------------------- */
