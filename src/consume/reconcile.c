@@ -1999,6 +1999,28 @@ typedef struct dref {
     entry *ea, *eb;
 } dref;
 
+/* Appends d to the growing diff list; false when out of memory. */
+static bool dref_push(dref **v, size_t *n, size_t *cap, dref d)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        dref *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv)
+            return false;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = d;
+    return true;
+}
+
+/* The other side's live (not deleted) entry for e's key, or NULL. */
+static entry *side_find_live(side *other, const entry *e)
+{
+    entry *o = side_find(other, e->key, e->klen, e->khash);
+    return o && !o->deleted ? o : NULL;
+}
+
 static const char *dref_key(const dref *d)
 {
     return d->ea ? d->ea->key : d->eb->key;
@@ -2071,19 +2093,11 @@ static pqf_err table_run(recon *r, src *a, src *b, pqf_reconcile_cb cb, void *ud
         s->hash_a += ea->rhash;
         rows_a++;
         hash_a += ea->rhash;
-        entry *eb = side_find(&r->b, ea->key, ea->klen, ea->khash);
-        if (eb && eb->deleted)
-            eb = NULL;
+        entry *eb = side_find_live(&r->b, ea);
         if (eb && eb->rhash == ea->rhash)
             continue;
-        if (nd == capd) {
-            capd = capd ? capd * 2 : 64;
-            dref *nv = realloc(diffs, capd * sizeof *nv);
-            if (!nv)
-                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-            diffs = nv;
-        }
-        diffs[nd++] = (dref){eb ? PQF_DIFF_CHANGED : PQF_DIFF_ONLY_A, ea, eb};
+        if (!dref_push(&diffs, &nd, &capd, (dref){eb ? PQF_DIFF_CHANGED : PQF_DIFF_ONLY_A, ea, eb}))
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
         s->diffs++;
     }
     for (size_t i = 0; i < r->b.n; i++) {
@@ -2097,9 +2111,7 @@ static pqf_err table_run(recon *r, src *a, src *b, pqf_reconcile_cb cb, void *ud
         s->hash_b += eb->rhash;
         rows_b++;
         hash_b += eb->rhash;
-        entry *ea = side_find(&r->a, eb->key, eb->klen, eb->khash);
-        if (ea && ea->deleted)
-            ea = NULL;
+        entry *ea = side_find_live(&r->a, eb);
         if (ea && ea->rhash == eb->rhash)
             continue;
         if (ea && ea->bnull == eb->bnull && ea->bucket == eb->bucket)
@@ -2107,14 +2119,8 @@ static pqf_err table_run(recon *r, src *a, src *b, pqf_reconcile_cb cb, void *ud
         s->diffs++;
         if (ea)
             continue; /* changed: listed once, from A */
-        if (nd == capd) {
-            capd = capd ? capd * 2 : 64;
-            dref *nv = realloc(diffs, capd * sizeof *nv);
-            if (!nv)
-                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-            diffs = nv;
-        }
-        diffs[nd++] = (dref){PQF_DIFF_ONLY_B, NULL, eb};
+        if (!dref_push(&diffs, &nd, &capd, (dref){PQF_DIFF_ONLY_B, NULL, eb}))
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     }
     if (nd)
         qsort(diffs, nd, sizeof *diffs, cmp_dref);
