@@ -1,4 +1,5 @@
 #include "base/buf.h"
+#include "base/hash.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,53 @@ pqf_err pqf__buf_append(pqf__buf *b, const void *p, size_t n)
 pqf_err pqf__buf_append_byte(pqf__buf *b, uint8_t c)
 {
     return pqf__buf_append(b, &c, 1);
+}
+
+static int b64v(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+pqf_err pqf__buf_append_base64(pqf__buf *b, const char *s, size_t n)
+{
+    size_t at = b->len;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n && s[i] != '='; i++) {
+        int v = b64v((unsigned char)s[i]);
+        pqf_err rc = v < 0 ? PQF_ERR_VALUE : PQF_OK;
+        acc = acc << 6 | (uint32_t)(v & 63);
+        bits += 6;
+        if (rc == PQF_OK && bits >= 8) {
+            bits -= 8;
+            rc = pqf__buf_append_byte(b, (uint8_t)(acc >> bits));
+        }
+        if (rc != PQF_OK) {
+            b->len = at;
+            return rc;
+        }
+    }
+    return PQF_OK;
+}
+
+pqf_err pqf__buf_append_hex(pqf__buf *b, const uint8_t *p, size_t n)
+{
+    pqf_err rc = pqf__buf_reserve(b, 2 * n + 1);
+    if (rc != PQF_OK)
+        return rc;
+    pqf__hex(p, n, (char *)b->data + b->len);
+    b->len += 2 * n;
+    return PQF_OK;
 }
 
 pqf_err pqf__buf_printf(pqf__buf *b, const char *fmt, ...)

@@ -30,6 +30,11 @@ pqf_err pqf__buf_printf(pqf__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* Appends the bytes that base64 text s (standard or URL alphabet, '=' padding
+ * ends it) stands for, plus pqf__buf_append_hex of raw bytes. On text that is not
+ * base64, PQF_ERR_VALUE with b as it was. */
+pqf_err pqf__buf_append_base64(pqf__buf *b, const char *s, size_t n);
+pqf_err pqf__buf_append_hex(pqf__buf *b, const uint8_t *p, size_t n);
 /* Ensure a NUL follows the contents (not counted in len). */
 pqf_err pqf__buf_cstr(pqf__buf *b);
 /* Hand the allocation to the caller; b is left empty. */

@@ -346,52 +346,18 @@ static bool looks_like_container(const char *s, size_t n)
     return i < n && (s[i] == '{' || s[i] == '[');
 }
 
-static int b64v(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-static pqf_err put_hex(pqf__buf *b, const uint8_t *p, size_t n)
-{
-    static const char hx[] = "0123456789abcdef";
-    pqf_err rc = PQF_OK;
-    for (size_t i = 0; i < n; i++) {
-        PQF_TRY(pqf__buf_append_byte(b, (uint8_t)hx[p[i] >> 4]));
-        PQF_TRY(pqf__buf_append_byte(b, (uint8_t)hx[p[i] & 15]));
-    }
-done:
-    return rc;
-}
-
 /* base64 text -> lower-case hex of the bytes; -1 when not base64. */
 static int put_b64_hex(pqf__buf *b, const char *s, size_t n, pqf_err *rc)
 {
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n && s[i] != '='; i++) {
-        int v = b64v((unsigned char)s[i]);
-        if (v < 0)
-            return -1;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            uint8_t byte = (uint8_t)(acc >> bits);
-            *rc = put_hex(b, &byte, 1);
-            if (*rc != PQF_OK)
-                return 0;
-        }
-    }
+    pqf__buf raw;
+    pqf__buf_init(&raw, n);
+    pqf_err e = pqf__buf_append_base64(&raw, s, n);
+    if (e == PQF_OK)
+        e = pqf__buf_append_hex(b, raw.data, raw.len);
+    pqf__buf_free(&raw);
+    if (e == PQF_ERR_VALUE)
+        return -1;
+    *rc = e;
     return 0;
 }
 
@@ -407,7 +373,7 @@ static pqf_err put_raw(pqf__buf *b, const gval *v)
     case G_DBL:
         return put_double(b, v->d);
     case G_BLOB:
-        return put_hex(b, (const uint8_t *)v->s, v->n);
+        return pqf__buf_append_hex(b, (const uint8_t *)v->s, v->n);
     case G_TEXT:
         return pqf__buf_append(b, v->s, v->n);
     default:
@@ -547,7 +513,7 @@ static pqf_err canon(canon_ctx *cx, const ctype *t, const gval *v, pqf__buf *b)
         break;
     case K_BINARY:
         if (v->t == G_BLOB)
-            return put_hex(b, (const uint8_t *)v->s, v->n);
+            return pqf__buf_append_hex(b, (const uint8_t *)v->s, v->n);
         if (v->t == G_TEXT && n >= 2 && s[0] == '\\' && s[1] == 'x') { /* PostgreSQL bytea */
             for (size_t i = 2; i < n; i++)
                 PQF_TRY(pqf__buf_append_byte(b, (uint8_t)tolower((unsigned char)s[i])));

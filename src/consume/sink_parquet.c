@@ -197,32 +197,6 @@ static void del_row(parquet_sink *s)
 
 /* ---- rendering ---------------------------------------------------------------------- */
 
-static pqf_err json_str(pqf__buf *b, const char *p, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    pqf_err rc = PQF_OK;
-    PQF_TRY(pqf__buf_append_byte(b, '"'));
-    size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = (uint8_t)p[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        PQF_TRY(pqf__buf_append(b, p + run, i - run));
-        run = i + 1;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            PQF_TRY(pqf__buf_append(b, e, 2));
-        } else {
-            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-            PQF_TRY(pqf__buf_append(b, e, 6));
-        }
-    }
-    PQF_TRY(pqf__buf_append(b, p + run, n - run));
-    PQF_TRY(pqf__buf_append_byte(b, '"'));
-done:
-    return rc;
-}
-
 /* One row as an NDJSON object (NULLs left out) in s->line; its key in s->key. */
 static pqf_err render(parquet_sink *s, const pqf__val *vals, pqf_error *err)
 {
@@ -241,7 +215,7 @@ static pqf_err render(parquet_sink *s, const pqf__val *vals, pqf_error *err)
         if (!first)
             PQF_TRY(pqf__buf_append_byte(&s->line, ','));
         first = false;
-        PQF_TRY(json_str(&s->line, c->name, strlen(c->name)));
+        PQF_TRY(pqf__json_write_str(&s->line, c->name, strlen(c->name)));
         PQF_TRY(pqf__buf_append_byte(&s->line, ':'));
         size_t vstart = s->line.len;
         switch (v->t) {
@@ -266,10 +240,10 @@ static pqf_err render(parquet_sink *s, const pqf__val *vals, pqf_error *err)
             if (c->kind == PQF__C_NESTED || c->kind == PQF__C_JSON)
                 PQF_TRY(pqf__buf_append(&s->line, v->s, v->n)); /* JSON text already */
             else
-                PQF_TRY(json_str(&s->line, v->s, v->n));
+                PQF_TRY(pqf__json_write_str(&s->line, v->s, v->n));
             break;
         case PQF__V_BLOB:
-            PQF_TRY(json_str(&s->line, v->s, v->n));
+            PQF_TRY(pqf__json_write_str(&s->line, v->s, v->n));
             break;
         default:
             break;
@@ -732,7 +706,7 @@ static pqf_err pq_commit(pqf_sink *base, pqf_error *err)
         PQF_FAIL(err, PQF_ERR_INTERNAL, "%s: commit without a written state", s->base.name);
     pqf__buf_reset(m);
     PQF_TRY(pqf__buf_printf(m, "{\"format\":\"pqfeed-parquet-snapshot\",\"version\":1,\"table\":"));
-    PQF_TRY(json_str(m, s->t->table, strlen(s->t->table)));
+    PQF_TRY(pqf__json_write_str(m, s->t->table, strlen(s->t->table)));
     PQF_TRY(pqf__buf_printf(m,
                             ",\"seq\":%" PRIu64 ",\"commit_hash\":\"%s\",\"schema_version\":%d,"
                             "\"kind\":\"%s\",\"commit_rows\":%" PRIu64
@@ -740,7 +714,7 @@ static pqf_err pq_commit(pqf_sink *base, pqf_error *err)
                             ",\"files\":[{\"key\":",
                             s->ck_seq, s->ck_hash, s->ck_version, s->ck_kind, s->ck_rows,
                             s->ck_created, s->ck_applied, s->file_rows));
-    PQF_TRY(json_str(m, s->file_key, strlen(s->file_key)));
+    PQF_TRY(pqf__json_write_str(m, s->file_key, strlen(s->file_key)));
     PQF_TRY(pqf__buf_printf(m, ",\"rows\":%" PRIu64 "}]}\n", s->file_rows));
     manifest_key(s->t->table, s->ck_seq, key, sizeof key);
     pqf_put_options po = {.if_absent = true, .content_type = "application/json"};
@@ -784,9 +758,9 @@ static pqf_err pq_quarantine(pqf_sink *base, const pqf__quarantine_put *q, pqf_e
     snprintf(key, sizeof key, "%s/_quarantine/%020" PRIu64 "-%.16s.json", q->table, q->seq,
              q->got_sha256);
     PQF_TRY(pqf__buf_printf(&b, "{\"table\":"));
-    PQF_TRY(json_str(&b, q->table, strlen(q->table)));
+    PQF_TRY(pqf__json_write_str(&b, q->table, strlen(q->table)));
     PQF_TRY(pqf__buf_printf(&b, ",\"seq\":%" PRIu64 ",\"file_key\":", q->seq));
-    PQF_TRY(json_str(&b, q->key, strlen(q->key)));
+    PQF_TRY(pqf__json_write_str(&b, q->key, strlen(q->key)));
     PQF_TRY(pqf__buf_printf(
         &b, ",\"expected_sha256\":\"%s\",\"got_sha256\":\"%s\",\"detected_at\":\"%s\"}\n",
         q->expected_sha256, q->got_sha256, q->at));

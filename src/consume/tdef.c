@@ -238,44 +238,6 @@ done:
 
 /* ---- values ------------------------------------------------------------------------ */
 
-static int b64v(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-/* Standard base64 (as the row reader writes binary) into b. */
-static pqf_err base64_decode(pqf__buf *b, const char *s, size_t n)
-{
-    pqf_err rc = PQF_OK;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '=')
-            break;
-        int v = b64v((unsigned char)s[i]);
-        if (v < 0)
-            return PQF_ERR_VALUE;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            PQF_TRY(pqf__buf_append_byte(b, (uint8_t)(acc >> bits)));
-        }
-    }
-done:
-    return rc;
-}
-
 /* "YYYY-MM-DDTHH:MM:SS[.f][Z]" with exactly `digits` fraction digits, so that
  * text order is time order in sinks that keep the text (SQLite). */
 static pqf_err norm_timestamp(pqf__buf *b, const char *s, size_t n, int digits)
@@ -414,7 +376,7 @@ pqf_err pqf__json_to_val(const pqf__col *c, const pqf__json *v, pqf__buf *b, pqf
             return bad_value(err, c, "expected base64 text");
         out->t = PQF__V_BLOB;
         sp->off = b->len;
-        rc = base64_decode(b, v->str, v->len);
+        rc = pqf__buf_append_base64(b, v->str, v->len);
         if (rc == PQF_ERR_VALUE)
             return bad_value(err, c, "malformed base64");
         PQF_TRY(rc);

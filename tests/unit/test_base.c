@@ -97,6 +97,35 @@ static void crcs_match_the_definition(void **state)
         }
 }
 
+static void buf_base64_and_hex(void **state)
+{
+    (void)state;
+    pqf__buf b;
+    pqf__buf_init(&b, 1 << 10);
+    assert_int_equal(pqf__buf_append(&b, "x:", 2), PQF_OK);
+    /* standard and URL alphabets, padding ends the text */
+    assert_int_equal(pqf__buf_append_base64(&b, "+/8A-_w==", 9), PQF_OK);
+    assert_int_equal(b.len, 2 + 5);
+    assert_memory_equal(b.data, "x:\xfb\xff\x00\xfb\xfc", 7);
+    /* not base64: an error and the buffer as it was */
+    assert_int_equal(pqf__buf_append_base64(&b, "QUJD*", 5), PQF_ERR_VALUE);
+    assert_int_equal(b.len, 7);
+    pqf__buf_reset(&b);
+    assert_int_equal(pqf__buf_append_base64(&b, "QUJDRA", 6), PQF_OK);
+    assert_int_equal(b.len, 4);
+    assert_memory_equal(b.data, "ABCD", 4);
+    assert_int_equal(pqf__buf_append_hex(&b, (const uint8_t *)"\x00\x9f\xff", 3), PQF_OK);
+    assert_int_equal(b.len, 10);
+    assert_memory_equal(b.data, "ABCD009fff", 10);
+    pqf__buf_free(&b);
+    /* the cap holds for both */
+    pqf__buf_init(&b, 4);
+    assert_int_equal(pqf__buf_append_hex(&b, (const uint8_t *)"ab", 2), PQF_ERR_LIMIT);
+    assert_int_equal(pqf__buf_append_base64(&b, "QUJDREVG", 8), PQF_ERR_LIMIT);
+    assert_int_equal(b.len, 0);
+    pqf__buf_free(&b);
+}
+
 static void hashes_match_known_vectors(void **state)
 {
     (void)state;
@@ -180,6 +209,7 @@ int main(void)
         cmocka_unit_test(error_codes_have_names_and_exit_codes),
         cmocka_unit_test(error_set_and_prefix),
         cmocka_unit_test(buf_respects_its_cap),
+        cmocka_unit_test(buf_base64_and_hex),
         cmocka_unit_test(hashes_match_known_vectors),
         cmocka_unit_test(crcs_match_the_definition),
         cmocka_unit_test(file_stream_commit_is_atomic),
