@@ -15,6 +15,7 @@
 # package when missing (idempotent). Root runs the server as `nobody`
 # (PostgreSQL refuses to run as root); other users run it as themselves.
 set -eu
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/daemon-lib.sh"
 
 DB=${PG_DB:-pqf}
 SUPER=${PG_USER:-pqf}
@@ -36,10 +37,6 @@ install_pkgs() {
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
     pg_bindir >/dev/null || { log "no pg_ctl after installing postgresql"; return 1; }
-}
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 # as_owner CMD...: run CMD as the cluster's owner.

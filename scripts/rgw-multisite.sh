@@ -13,19 +13,8 @@
 #                            (RGW_ENDPOINT_A, RGW_ENDPOINT_B, keys, RGW_CONF)
 #   scripts/rgw-multisite.sh stop DIR
 set -eu
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/daemon-lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-wait_for() { # seconds cmd...
-    local t=$1; shift
-    local end=$((SECONDS + t))
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.2
-    done
-}
 
 start() {
     local dir=$1

@@ -23,6 +23,7 @@
 # AWS, refuses SSE-C keys sent in the clear). RGW_STS=1 turns STS on
 # (GetSessionToken), for temporary credentials with a session token.
 set -eu
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/daemon-lib.sh"
 
 PKGS=(ceph-mon ceph-osd radosgw ceph-common awscli rclone)
 
@@ -36,19 +37,6 @@ install_pkgs() {
     local SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() { # seconds cmd...
-    local t=$1; shift
-    local end=$((SECONDS + t))
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $end ] || return 1
-        sleep 0.2
-    done
 }
 
 # A throwaway CA (ca.pem, ca.key) and a server certificate it signed
