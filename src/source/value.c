@@ -994,6 +994,18 @@ static inline unsigned dv(const char *s, int k)
     return (unsigned)(unsigned char)s[k] - '0';
 }
 
+/* pqf__days_from_civil for years 0..9999, inlined and in unsigned arithmetic
+ * (400 years added so that January and February of year 0 stay positive):
+ * every division is by a constant. */
+static inline int64_t days_from_civil_0_9999(unsigned y, unsigned m, unsigned d)
+{
+    const unsigned yy = y + 400 - (m <= 2);
+    const unsigned era = yy / 400, yoe = yy - era * 400;
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468 - 146097;
+}
+
 /* YYYY-MM-DD at s (10 bytes readable) -> days; false unless valid. */
 static inline bool fast_date(const char *s, int64_t *days)
 {
@@ -1011,7 +1023,7 @@ static inline bool fast_date(const char *s, int64_t *days)
         maxd = 29;
     if (d > maxd)
         return false;
-    *days = pqf__days_from_civil(y, mo, d);
+    *days = days_from_civil_0_9999(y, mo, d);
     return true;
 }
 
@@ -1112,17 +1124,36 @@ static const char *pp_date(const pqf__conv *c, const char *s, size_t n, pqf__val
     return NULL;
 }
 
-static const char *pp_timestamp(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+/* One per unit, so the unit's divisions are by constants (multiplications)
+ * instead of two integer divisions per value. */
+static inline __attribute__((always_inline)) const char *
+pp_timestamp_unit(const pqf__conv *c, const char *s, size_t n, pqf__val *v, int64_t per_sec,
+                  int32_t ns_per_unit)
 {
     int64_t secs, r;
     int32_t ns;
     bool zulu;
-    if (!fast_timestamp(s, n, &secs, &ns, &zulu) || (zulu && !c->utc) ||
-        ns % nanos_per_unit[c->unit] || __builtin_mul_overflow(secs, unit_per_sec[c->unit], &r) ||
-        __builtin_add_overflow(r, (int64_t)(ns / nanos_per_unit[c->unit]), &r))
+    if (!fast_timestamp(s, n, &secs, &ns, &zulu) || (zulu && !c->utc) || ns % ns_per_unit ||
+        __builtin_mul_overflow(secs, per_sec, &r) ||
+        __builtin_add_overflow(r, (int64_t)(ns / ns_per_unit), &r))
         return pqf__value_parse(c, s, n, v);
     v->u.i64 = r;
     return NULL;
+}
+
+static const char *pp_timestamp_ms(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pp_timestamp_unit(c, s, n, v, 1000, 1000000);
+}
+
+static const char *pp_timestamp_us(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pp_timestamp_unit(c, s, n, v, 1000000, 1000);
+}
+
+static const char *pp_timestamp_ns(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pp_timestamp_unit(c, s, n, v, 1000000000, 1);
 }
 
 static const char *pp_bool(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
@@ -1159,7 +1190,10 @@ pqf__parse_fn pqf__value_padded_fn(const pqf__conv *c)
     case PQF__V_DATE:
         return pp_date;
     case PQF__V_TIMESTAMP:
-        return pp_timestamp;
+        _Static_assert(sizeof unit_per_sec / sizeof unit_per_sec[0] == 3, "three units");
+        return c->unit == PQF_MILLIS ? pp_timestamp_ms
+               : c->unit == PQF_MICROS ? pp_timestamp_us
+                                       : pp_timestamp_ns;
     case PQF__V_BOOL:
         return pp_bool;
     case PQF__V_STRING:
