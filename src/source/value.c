@@ -11,6 +11,10 @@
 
 #include "base/base.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static inline bool is_digit(char c)
 {
     return (unsigned)(c - '0') < 10u;
@@ -904,20 +908,33 @@ static const uint64_t pow10_u64[] = {1ull,
                                      100000000000000000ull,
                                      1000000000000000000ull};
 
+/* A leading sign without a branch (the sign of real data is random, so a
+ * branch on it is mispredicted half the time): *i = 1 after a sign, and the
+ * result says negative. s[0] is readable even when n is 0 (the pad). */
+static inline bool lead_sign(const char *s, size_t n, size_t *i)
+{
+    const char c0 = s[0];
+    const bool some = n != 0;
+    *i = (size_t)(((c0 == '-') | (c0 == '+')) & some);
+    return (c0 == '-') & some;
+}
+
+/* neg ? -u : u without a branch (two's complement: (u ^ m) - m, m all ones). */
+static inline int64_t with_sign(uint64_t u, bool neg)
+{
+    const uint64_t m = 0 - (uint64_t)neg;
+    return (int64_t)((u ^ m) - m);
+}
+
 /* [-+]digits{1,16} -> value; false when not that shape (the caller falls back). */
 static inline bool fast_i64(const char *s, size_t n, int64_t *out)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
+    size_t i;
+    const bool neg = lead_sign(s, n, &i);
     size_t k = n - i;
     if (k == 0 || k > 16 || digit_run(s + i, k) != k)
         return false;
-    uint64_t u = digits16(s + i, k);
-    *out = neg ? -(int64_t)u : (int64_t)u;
+    *out = with_sign(digits16(s + i, k), neg);
     return true;
 }
 
@@ -925,12 +942,8 @@ static inline bool fast_i64(const char *s, size_t n, int64_t *out)
  * (a lone 0 is fine) -> unscaled value within precision. */
 static inline bool fast_decimal(const char *s, size_t n, int precision, int scale, int64_t *out)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
+    size_t i;
+    const bool neg = lead_sign(s, n, &i);
     size_t a = digit_run(s + i, n - i);
     if (a == 0 || a > 16 || (a > 1 && s[i] == '0'))
         return false;
@@ -951,7 +964,7 @@ static inline bool fast_decimal(const char *s, size_t n, int precision, int scal
     u = u * pow10_u64[scale];
     if (b)
         u += digits16(s + i, b) * pow10_u64[(size_t)scale - b];
-    *out = neg ? -(int64_t)u : (int64_t)u;
+    *out = with_sign(u, neg);
     return true;
 }
 
@@ -959,12 +972,8 @@ static inline bool fast_decimal(const char *s, size_t n, int precision, int scal
  * pqf__parse_double's exact path gives. */
 static inline bool fast_double(const char *s, size_t n, double *out)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
+    size_t i;
+    const bool neg = lead_sign(s, n, &i);
     size_t a = digit_run(s + i, n - i);
     if (a > 16)
         return false;
@@ -985,7 +994,10 @@ static inline bool fast_double(const char *s, size_t n, double *out)
         return false;
     double d = (double)m;
     d = b ? d / pow10_exact[b] : d * pow10_exact[0];
-    *out = neg ? -d : d;
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    bits ^= (uint64_t)neg << 63; /* -d, also for 0 (-0.0, as the reference gives) */
+    memcpy(out, &bits, 8);
     return true;
 }
 
@@ -1029,7 +1041,7 @@ static inline bool fast_date(const char *s, int64_t *days)
 
 /* YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z] -> seconds and nanoseconds; *zulu when
  * it ends in Z. Other spellings (offsets, no seconds, ',') are not handled. */
-static inline bool fast_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos,
+static inline __attribute__((always_inline)) bool fast_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos,
                                   bool *zulu)
 {
     int64_t days;
@@ -1069,6 +1081,17 @@ static inline bool fast_timestamp(const char *s, size_t n, int64_t *secs, int32_
 /* ASCII (so valid UTF-8) in s[0..n)? Whole 8-byte words, the last one masked. */
 static inline bool fast_ascii(const char *s, size_t n)
 {
+#if defined(__SSE2__)
+    /* up to 32 bytes (the pad makes s[0..32) readable): one test, no loop
+     * whose trip count changes with every value */
+    if (PQF_LIKELY(n <= 32)) {
+        const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        const __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+        const uint32_t hi =
+            (uint32_t)_mm_movemask_epi8(x) | (uint32_t)_mm_movemask_epi8(y) << 16;
+        return (hi & (uint32_t)((1ull << n) - 1)) == 0;
+    }
+#endif
     uint64_t acc = 0;
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -1158,15 +1181,15 @@ static const char *pp_timestamp_ns(const pqf__conv *c, const char *s, size_t n, 
 
 static const char *pp_bool(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
 {
-    if (n == 4 && memcmp(s, "true", 4) == 0) {
-        v->u.b = true;
-        return NULL;
-    }
-    if (n == 5 && memcmp(s, "false", 5) == 0) {
-        v->u.b = false;
-        return NULL;
-    }
-    return pqf__value_parse(c, s, n, v);
+    /* "true" / "false" as little-endian words, tested without a branch on
+     * which (real data has them at random) */
+    const uint64_t w = load8(s);
+    const bool t = (n == 4) & ((w & 0xFFFFFFFFull) == 0x65757274ull);
+    const bool f = (n == 5) & ((w & 0xFFFFFFFFFFull) == 0x65736C6166ull);
+    if (PQF_UNLIKELY(!(t | f)))
+        return pqf__value_parse(c, s, n, v);
+    v->u.b = t;
+    return NULL;
 }
 
 static const char *pp_string(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
