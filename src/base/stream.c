@@ -13,6 +13,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/crash.h"
 #include "base/fsutil.h"
 #include "base/ostream_fault.h"
 
@@ -214,8 +215,10 @@ static pqf_err fs_write_aligned(file_sink *f, size_t n, pqf_error *err)
                 return fs_write_all(f, f->buf + done, n - done, err);
             }
         }
-        if (f->mode == FS_DIRECT)
+        if (f->mode == FS_DIRECT) {
+            pqf__crashpoint("file.direct-written");
             return PQF_OK;
+        }
     }
     return fs_write_all(f, f->buf, n, err);
 }
