@@ -142,14 +142,14 @@ int pqf_cmd_convert(int argc, char **argv)
     /* with OUT '-' stdout carries the Parquet file: the summary goes aside */
     FILE *sum = strcmp(outp, "-") == 0 ? stderr : stdout;
     if (json)
-        fprintf(sum, "{\"input\":\"%s\",\"output\":\"%s\",\"rows\":%llu,\"row_groups\":%llu,"
+        fprintf(sum,
+                "{\"input\":\"%s\",\"output\":\"%s\",\"rows\":%llu,\"row_groups\":%llu,"
                 "\"bytes\":%llu,\"input_bytes\":%llu,\"seconds\":%.3f,\"rows_per_second\":%.0f}\n",
                 in, outp, (unsigned long long)rows, (unsigned long long)st.row_groups,
-                (unsigned long long)st.bytes, (unsigned long long)pqf_source_bytes(src), secs,
-                rps);
+                (unsigned long long)st.bytes, (unsigned long long)pqf_source_bytes(src), secs, rps);
     else
-        fprintf(sum, "%s: %llu rows, %llu row groups, %llu bytes in %.3f s (%.0f rows/s)\n",
-                outp, (unsigned long long)rows, (unsigned long long)st.row_groups,
+        fprintf(sum, "%s: %llu rows, %llu row groups, %llu bytes in %.3f s (%.0f rows/s)\n", outp,
+                (unsigned long long)rows, (unsigned long long)st.row_groups,
                 (unsigned long long)st.bytes, secs, rps);
 done:
     pqf_writer_free(w);

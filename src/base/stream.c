@@ -187,8 +187,8 @@ static bool fs_set_direct(file_sink *f, bool on)
 static pqf_err fs_write_aligned(file_sink *f, size_t n, pqf_error *err)
 {
     if (f->mode == FS_UNDECIDED)
-        f->mode = pqf__ostream_direct_fault != 1 && fs_set_direct(f, true) ? FS_DIRECT
-                                                                            : FS_BUFFERED;
+        f->mode =
+            pqf__ostream_direct_fault != 1 && fs_set_direct(f, true) ? FS_DIRECT : FS_BUFFERED;
     if (f->mode == FS_DIRECT) {
         size_t done = 0;
         while (done < n) {

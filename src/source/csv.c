@@ -230,9 +230,8 @@ int pqf__csv_simd_override = -1;
  * when a quote or CR comes before the record's end: scan_record then does it
  * byte by byte. Loads stay inside the allocation: a block starts at or before
  * the sentinel '\n' at buf[len], and PQF__INPUT_PAD (64) bytes follow it. */
-static inline __attribute__((always_inline)) int scan_bits(pqf__csv *c, bool at_eof,
-                                                           const char *p, uint64_t dn,
-                                                           uint64_t nl, uint64_t st,
+static inline __attribute__((always_inline)) int scan_bits(pqf__csv *c, bool at_eof, const char *p,
+                                                           uint64_t dn, uint64_t nl, uint64_t st,
                                                            const char **sp, size_t *nfp)
 {
     /* the bits before the record's end (all of them when it is not here) */
@@ -280,7 +279,10 @@ static inline __attribute__((always_inline)) int scan_bits(pqf__csv *c, bool at_
     return SCAN_DONE;
 }
 
-static inline uint64_t mask16(__m128i x, __m128i v) { return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, v)); }
+static inline uint64_t mask16(__m128i x, __m128i v)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, v));
+}
 
 static int scan_record_sse2(pqf__csv *c, bool at_eof)
 {
@@ -351,7 +353,10 @@ static uint8_t simd_level(void)
 }
 #else
 int pqf__csv_simd_override = -1;
-static uint8_t simd_level(void) { return 0; }
+static uint8_t simd_level(void)
+{
+    return 0;
+}
 #endif
 
 /* Scan one record starting at in.pos. On SCAN_DONE in.pos is past it. */

@@ -1041,8 +1041,8 @@ static inline __attribute__((always_inline)) bool fast_date(const char *s, int64
 
 /* YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z] -> seconds and nanoseconds; *zulu when
  * it ends in Z. Other spellings (offsets, no seconds, ',') are not handled. */
-static inline __attribute__((always_inline)) bool fast_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos,
-                                  bool *zulu)
+static inline __attribute__((always_inline)) bool
+fast_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos, bool *zulu)
 {
     int64_t days;
     if (n < 19 || !fast_date(s, &days))
@@ -1087,8 +1087,7 @@ static inline bool fast_ascii(const char *s, size_t n)
     if (PQF_LIKELY(n <= 32)) {
         const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
         const __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
-        const uint32_t hi =
-            (uint32_t)_mm_movemask_epi8(x) | (uint32_t)_mm_movemask_epi8(y) << 16;
+        const uint32_t hi = (uint32_t)_mm_movemask_epi8(x) | (uint32_t)_mm_movemask_epi8(y) << 16;
         return (hi & (uint32_t)((1ull << n) - 1)) == 0;
     }
 #endif
@@ -1214,7 +1213,7 @@ pqf__parse_fn pqf__value_padded_fn(const pqf__conv *c)
         return pp_date;
     case PQF__V_TIMESTAMP:
         _Static_assert(sizeof unit_per_sec / sizeof unit_per_sec[0] == 3, "three units");
-        return c->unit == PQF_MILLIS ? pp_timestamp_ms
+        return c->unit == PQF_MILLIS   ? pp_timestamp_ms
                : c->unit == PQF_MICROS ? pp_timestamp_us
                                        : pp_timestamp_ns;
     case PQF__V_BOOL:
