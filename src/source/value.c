@@ -669,6 +669,7 @@ void pqf__conv_describe(const pqf__conv *c, char *buf, size_t cap)
 
 static const int64_t unit_per_sec[] = {1000, 1000000, 1000000000};
 static const int32_t nanos_per_unit[] = {1000000, 1000, 1};
+_Static_assert(sizeof unit_per_sec / sizeof unit_per_sec[0] == 3, "three time units");
 
 const char *pqf__value_parse(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
 {
@@ -1212,7 +1213,6 @@ pqf__parse_fn pqf__value_padded_fn(const pqf__conv *c)
     case PQF__V_DATE:
         return pp_date;
     case PQF__V_TIMESTAMP:
-        _Static_assert(sizeof unit_per_sec / sizeof unit_per_sec[0] == 3, "three units");
         return c->unit == PQF_MILLIS   ? pp_timestamp_ms
                : c->unit == PQF_MICROS ? pp_timestamp_us
                                        : pp_timestamp_ns;
