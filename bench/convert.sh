@@ -9,6 +9,8 @@
 # zstd adds over --codec none, on the same bytes).
 #
 #   ROWS=10000000 (default)  BENCH_DIR=build/bench  SEED=1
+#   PQF_BASE=path/to/older/pqfeed: also runs that binary (zstd and snappy, each
+#   right after the current one's run), for before/after in the same sitting.
 # Results: $BENCH_DIR/convert.md (also printed). Copy them into docs/BENCHMARKS.md.
 set -eu
 cd "$(dirname "$0")/.."
@@ -31,6 +33,9 @@ if [ ! -f "$CSV" ] || [ "$(cat "$DIR/.rows" 2>/dev/null)" != "$ROWS:$SEED" ]; th
     echo "$ROWS:$SEED" >"$DIR/.rows"
 fi
 csv_bytes=$(stat -c %s "$CSV")
+# read the CSV once first, so that the first measured run does not pay for
+# bringing it into the page cache (on a loaded VM the file may have been evicted)
+cat "$CSV" >/dev/null
 
 # measure NAME CMD...: runs CMD under /usr/bin/time -v; sets wall, cpu, rss_kb.
 measure() {
@@ -57,7 +62,9 @@ run() { # name out cmd...
 }
 
 run "pqfeed-zstd" "$DIR/pqfeed.zstd.parquet" "$PQF" convert "$CSV" "$DIR/pqfeed.zstd.parquet" --schema "$SCHEMA" --codec zstd
+[ -z "${PQF_BASE:-}" ] || run "base-zstd" "$DIR/base.zstd.parquet" "$PQF_BASE" convert "$CSV" "$DIR/base.zstd.parquet" --schema "$SCHEMA" --codec zstd
 run "pqfeed-snappy" "$DIR/pqfeed.snappy.parquet" "$PQF" convert "$CSV" "$DIR/pqfeed.snappy.parquet" --schema "$SCHEMA" --codec snappy
+[ -z "${PQF_BASE:-}" ] || run "base-snappy" "$DIR/base.snappy.parquet" "$PQF_BASE" convert "$CSV" "$DIR/base.snappy.parquet" --schema "$SCHEMA" --codec snappy
 run "pqfeed-none" "$DIR/pqfeed.none.parquet" "$PQF" convert "$CSV" "$DIR/pqfeed.none.parquet" --schema "$SCHEMA" --codec none
 run "duckdb-zstd" "$DIR/duckdb.zstd.parquet" node tests/interop/duckdb_copy.mjs "$CSV" "$DIR/duckdb.zstd.parquet" zstd
 run "duckdb-snappy" "$DIR/duckdb.snappy.parquet" node tests/interop/duckdb_copy.mjs "$CSV" "$DIR/duckdb.snappy.parquet" snappy
@@ -80,6 +87,9 @@ none_bytes=$bytes_pqfeed_none
     echo
     echo "- pqfeed zstd vs DuckDB zstd: $(awk -v a="$wall_duckdb_zstd" -v b="$wall_pqfeed_zstd" 'BEGIN { printf "%.2fx", a / b }') the rows/s by wall time, $(awk -v a="$cpu_duckdb_zstd" -v b="$cpu_pqfeed_zstd" 'BEGIN { printf "%.2fx", a / b }') by CPU time; $(awk -v a="$bytes_pqfeed_zstd" -v b="$bytes_duckdb_zstd" 'BEGIN { printf "%.3fx", a / b }') the bytes."
     echo "- pqfeed snappy vs DuckDB snappy: $(awk -v a="$wall_duckdb_snappy" -v b="$wall_pqfeed_snappy" 'BEGIN { printf "%.2fx", a / b }') the rows/s by wall time, $(awk -v a="$cpu_duckdb_snappy" -v b="$cpu_pqfeed_snappy" 'BEGIN { printf "%.2fx", a / b }') by CPU time; $(awk -v a="$bytes_pqfeed_snappy" -v b="$bytes_duckdb_snappy" 'BEGIN { printf "%.3fx", a / b }') the bytes."
+    if [ -n "${PQF_BASE:-}" ]; then
+        echo "- against PQF_BASE ($PQF_BASE): zstd $(awk -v a="$cpu_base_zstd" -v b="$cpu_pqfeed_zstd" 'BEGIN { printf "%.2f", a / b }')x the rows/s by CPU time, $(awk -v a="$wall_base_zstd" -v b="$wall_pqfeed_zstd" 'BEGIN { printf "%.2f", a / b }')x by wall; snappy $(awk -v a="$cpu_base_snappy" -v b="$cpu_pqfeed_snappy" 'BEGIN { printf "%.2f", a / b }')x by CPU, $(awk -v a="$wall_base_snappy" -v b="$wall_pqfeed_snappy" 'BEGIN { printf "%.2f", a / b }')x by wall; output bytes $(cmp -s "$DIR/base.zstd.parquet" "$DIR/pqfeed.zstd.parquet" && cmp -s "$DIR/base.snappy.parquet" "$DIR/pqfeed.snappy.parquet" && echo identical || echo DIFFERENT)."
+    fi
     echo "- pqfeed uncompressed: $(awk -v b="$none_bytes" -v w="$cpu_pqfeed_none" 'BEGIN { printf "%.1f MiB/s of Parquet bytes per CPU second", b / w / 1048576 }'), CSV parsing included."
     echo "- Encode rate without CSV parsing: zstd adds $(awk -v a="$cpu_pqfeed_zstd" -v b="$cpu_pqfeed_none" 'BEGIN { printf "%.2f CPU s", a - b }') to the uncompressed run, i.e. pqfeed's compression stage runs at $(awk -v n="$none_bytes" -v a="$cpu_pqfeed_zstd" -v b="$cpu_pqfeed_none" 'BEGIN { if (a > b) printf "%.1f MB/s", n / (a - b) / 1e6; else print "n/a" }') on the $none_bytes uncompressed Parquet bytes (pages zstd cannot shrink are stored, not compressed)."
     echo "- zstd's own rate on the same bytes, zstd -b1 -T1 -B1M: $z_parquet (level 3: $z_parquet3); zstd -b1 on the CSV: $z_csv."

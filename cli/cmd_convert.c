@@ -12,7 +12,8 @@ static const char convert_usage[] =
     "usage: pqfeed convert IN OUT.parquet [options]\n"
     "\n"
     "Convert a CSV or NDJSON file (IN '-' = stdin) to Parquet. The output is written\n"
-    "atomically: on any error no OUT file exists.\n"
+    "atomically: on any error no OUT file exists. OUT '-' writes the Parquet bytes to\n"
+    "stdout (not atomically) and the summary to stderr.\n"
     "\n"
     "  --schema FILE           schema file (docs/SCHEMA-FILE.md)\n"
     "  --infer-rows N          infer the schema from the first N records (default 1000)\n"
@@ -138,16 +139,18 @@ int pqf_cmd_convert(int argc, char **argv)
     pqf_writer_stats st;
     pqf_writer_get_stats(w, &st);
     double rps = secs > 0 ? (double)rows / secs : 0;
+    /* with OUT '-' stdout carries the Parquet file: the summary goes aside */
+    FILE *sum = strcmp(outp, "-") == 0 ? stderr : stdout;
     if (json)
-        printf("{\"input\":\"%s\",\"output\":\"%s\",\"rows\":%llu,\"row_groups\":%llu,"
-               "\"bytes\":%llu,\"input_bytes\":%llu,\"seconds\":%.3f,\"rows_per_second\":%.0f}\n",
-               in, outp, (unsigned long long)rows, (unsigned long long)st.row_groups,
-               (unsigned long long)st.bytes, (unsigned long long)pqf_source_bytes(src), secs,
-               rps);
+        fprintf(sum,
+                "{\"input\":\"%s\",\"output\":\"%s\",\"rows\":%llu,\"row_groups\":%llu,"
+                "\"bytes\":%llu,\"input_bytes\":%llu,\"seconds\":%.3f,\"rows_per_second\":%.0f}\n",
+                in, outp, (unsigned long long)rows, (unsigned long long)st.row_groups,
+                (unsigned long long)st.bytes, (unsigned long long)pqf_source_bytes(src), secs, rps);
     else
-        printf("%s: %llu rows, %llu row groups, %llu bytes in %.3f s (%.0f rows/s)\n", outp,
-               (unsigned long long)rows, (unsigned long long)st.row_groups,
-               (unsigned long long)st.bytes, secs, rps);
+        fprintf(sum, "%s: %llu rows, %llu row groups, %llu bytes in %.3f s (%.0f rows/s)\n", outp,
+                (unsigned long long)rows, (unsigned long long)st.row_groups,
+                (unsigned long long)st.bytes, secs, rps);
 done:
     pqf_writer_free(w);
     pqf_ostream_free(os);

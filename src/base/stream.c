@@ -13,7 +13,9 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/crash.h"
 #include "base/fsutil.h"
+#include "base/ostream_fault.h"
 
 enum { OS_OPEN, OS_COMMITTED, OS_ABORTED };
 
@@ -131,17 +133,33 @@ void pqf_ostream_free(pqf_ostream *s)
 
 /* ---- file sink ---------------------------------------------------------------- */
 
+/* A file sink collects the bytes in its own 4 MiB buffer, aligned for direct
+ * I/O, and writes each full buffer with one write(2). From the first full
+ * buffer on the file is switched to O_DIRECT: the data is fsynced at commit
+ * anyway, so copying it into the page cache first (the kernel does that at
+ * about 1 GB/s here, 10-20% of a CSV conversion's CPU time) buys nothing. A
+ * file system that refuses O_DIRECT (fcntl or the first direct write fails
+ * with EINVAL) gets buffered writes, as do the unaligned tail written at
+ * commit and files smaller than the buffer. Only whole buffers are written
+ * directly, so offsets, lengths and the buffer stay aligned. Standard output
+ * keeps plain buffered writes. */
+enum { FS_BUF = 4u << 20, FS_ALIGN = 4096 };
+enum { FS_UNDECIDED, FS_DIRECT, FS_BUFFERED };
+
+int pqf__ostream_direct_fault;
+
 typedef struct {
     int fd;
     bool is_stdout;
+    int mode; /* FS_UNDECIDED until the first full buffer */
     char *path;
     char *tmp;
+    uint8_t *buf; /* FS_BUF bytes, FS_ALIGN-aligned (not for stdout) */
+    size_t len;
 } file_sink;
 
-static pqf_err fs_write(void *impl, const void *data, size_t len, pqf_error *err)
+static pqf_err fs_write_all(file_sink *f, const uint8_t *p, size_t len, pqf_error *err)
 {
-    file_sink *f = impl;
-    const uint8_t *p = data;
     while (len) {
         ssize_t n = write(f->fd, p, len);
         if (n < 0) {
@@ -155,11 +173,99 @@ static pqf_err fs_write(void *impl, const void *data, size_t len, pqf_error *err
     return PQF_OK;
 }
 
+static bool fs_set_direct(file_sink *f, bool on)
+{
+    int fl = fcntl(f->fd, F_GETFL);
+    if (fl < 0)
+        return false;
+    fl = on ? fl | O_DIRECT : fl & ~O_DIRECT;
+    return fcntl(f->fd, F_SETFL, fl) == 0;
+}
+
+/* Write the first n bytes of the buffer (n a multiple of FS_ALIGN), directly
+ * when the file takes it. */
+static pqf_err fs_write_aligned(file_sink *f, size_t n, pqf_error *err)
+{
+    if (f->mode == FS_UNDECIDED)
+        f->mode =
+            pqf__ostream_direct_fault != 1 && fs_set_direct(f, true) ? FS_DIRECT : FS_BUFFERED;
+    if (f->mode == FS_DIRECT) {
+        size_t done = 0;
+        while (done < n) {
+            ssize_t w = pqf__ostream_direct_fault == 2 ? (errno = EINVAL, -1)
+                                                       : write(f->fd, f->buf + done, n - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && errno == EINVAL && done == 0) {
+                /* accepted O_DIRECT but not this I/O: buffered from now on */
+                pqf__ostream_direct_fault = 0;
+                if (!fs_set_direct(f, false))
+                    return pqf__errno(err, "fcntl", f->tmp);
+                f->mode = FS_BUFFERED;
+                break;
+            }
+            if (w < 0)
+                return pqf__errno(err, "write", f->tmp);
+            done += (size_t)w;
+            if (done < n && (done % FS_ALIGN) != 0) {
+                /* a short direct write left an unaligned offset: finish buffered */
+                if (!fs_set_direct(f, false))
+                    return pqf__errno(err, "fcntl", f->tmp);
+                f->mode = FS_BUFFERED;
+                return fs_write_all(f, f->buf + done, n - done, err);
+            }
+        }
+        if (f->mode == FS_DIRECT) {
+            pqf__crashpoint("file.direct-written");
+            return PQF_OK;
+        }
+    }
+    return fs_write_all(f, f->buf, n, err);
+}
+
+static pqf_err fs_write(void *impl, const void *data, size_t len, pqf_error *err)
+{
+    file_sink *f = impl;
+    const uint8_t *p = data;
+    if (f->is_stdout)
+        return fs_write_all(f, p, len, err);
+    while (len) {
+        size_t k = FS_BUF - f->len;
+        if (k > len)
+            k = len;
+        memcpy(f->buf + f->len, p, k);
+        f->len += k;
+        p += k;
+        len -= k;
+        if (f->len == FS_BUF) {
+            pqf_err rc = fs_write_aligned(f, FS_BUF, err);
+            if (rc != PQF_OK)
+                return rc;
+            f->len = 0;
+        }
+    }
+    return PQF_OK;
+}
+
 static pqf_err fs_commit(void *impl, pqf_error *err)
 {
     file_sink *f = impl;
     if (f->is_stdout)
         return PQF_OK;
+    size_t head = f->mode == FS_DIRECT ? f->len / FS_ALIGN * FS_ALIGN : 0;
+    if (head) {
+        pqf_err rc = fs_write_aligned(f, head, err);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    if (f->mode == FS_DIRECT && f->len > head && !fs_set_direct(f, false))
+        return pqf__errno(err, "fcntl", f->tmp);
+    if (f->len > head) {
+        pqf_err rc = fs_write_all(f, f->buf + head, f->len - head, err);
+        if (rc != PQF_OK)
+            return rc;
+    }
+    f->len = 0;
     if (fsync(f->fd) != 0)
         return pqf__errno(err, "fsync", f->tmp);
     if (close(f->fd) != 0) {
@@ -179,6 +285,7 @@ static void fs_abort(void *impl)
     file_sink *f = impl;
     if (f->is_stdout)
         return;
+    f->len = 0;
     if (f->fd >= 0) {
         close(f->fd);
         f->fd = -1;
@@ -196,6 +303,7 @@ static void fs_destroy(void *impl)
         close(f->fd);
     free(f->path);
     free(f->tmp);
+    free(f->buf);
     free(f);
 }
 
@@ -215,9 +323,13 @@ pqf_err pqf_ostream_file(const char *path, pqf_ostream **out, pqf_error *err)
         f->fd = STDOUT_FILENO;
     } else {
         size_t n = strlen(path) + 64;
+        void *b = NULL;
         f->path = strdup(path);
         f->tmp = malloc(n);
-        if (!f->path || !f->tmp)
+        if (posix_memalign(&b, FS_ALIGN, FS_BUF) != 0)
+            b = NULL;
+        f->buf = b;
+        if (!f->path || !f->tmp || !f->buf)
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
         snprintf(f->tmp, n, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -226,7 +338,8 @@ pqf_err pqf_ostream_file(const char *path, pqf_ostream **out, pqf_error *err)
             goto done;
         }
     }
-    *out = pqf_ostream_create(&file_vt, f, 1 << 20);
+    /* stdout: the stream's 1 MiB buffer; a file: the sink's own */
+    *out = pqf_ostream_create(&file_vt, f, f->is_stdout ? 1u << 20 : 0);
     f = NULL;
     if (!*out)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");

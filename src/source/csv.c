@@ -217,69 +217,145 @@ static int grow_fields(pqf__csv *c)
 }
 
 #if defined(__SSE2__)
-enum { SCAN_SLOW = 100 };
+enum { SCAN_SLOW = 100, SCAN_CONT = 101 };
 
-/* The common record: no quote and no CR anywhere in it. 16 bytes at a time,
- * a bit mask of the delimiters and newlines in them, one field per set bit.
- * Returns SCAN_SLOW (having changed nothing but the field array) when the
- * record holds a quote or a CR: scan_record then does it byte by byte. */
-static int scan_record_simd(pqf__csv *c, bool at_eof)
+int pqf__csv_simd_override = -1;
+
+/* The common record: no quote and no CR anywhere in it, scanned 64 bytes at a
+ * time. Per block, three bit masks (delimiter or newline, newline, quote or
+ * CR) come from SSE2 or AVX2 compares; the fields are the delimiter bits
+ * before the block's first newline, so the loop per field has no branch but
+ * its own, and there is one record-end test per block, not per field.
+ * scan_bits returns SCAN_SLOW (having changed nothing but the field array)
+ * when a quote or CR comes before the record's end: scan_record then does it
+ * byte by byte. Loads stay inside the allocation: a block starts at or before
+ * the sentinel '\n' at buf[len], and PQF__INPUT_PAD (64) bytes follow it. */
+static inline __attribute__((always_inline)) int scan_bits(pqf__csv *c, bool at_eof, const char *p,
+                                                           uint64_t dn, uint64_t nl, uint64_t st,
+                                                           const char **sp, size_t *nfp)
 {
-    const char *buf = c->in.buf;
-    const char *p = buf + c->in.pos;
-    const char *end = buf + c->in.len;
+    /* the bits before the record's end (all of them when it is not here) */
+    const uint64_t lim = nl ? (nl & (0 - nl)) - 1 : ~0ull;
+    if (st & lim)
+        return SCAN_SLOW;
+    uint64_t m = dn & lim;
+    size_t nf = *nfp;
+    const char *s = *sp;
+    const size_t k = (size_t)__builtin_popcountll(m) + (nl != 0);
+    while (PQF_UNLIKELY(nf + k > c->fields_cap)) {
+        c->nfields = nf;
+        if (grow_fields(c) != SCAN_DONE)
+            return SCAN_ERR;
+    }
+    pqf__csv_field *fields = c->fields;
+    while (m) {
+        const char *q = p + __builtin_ctzll(m);
+        m &= m - 1;
+        pqf__csv_field *f = &fields[nf++];
+        f->p = s;
+        f->len = (uint32_t)(q - s);
+        f->quoted = 0;
+        s = q + 1;
+    }
+    *nfp = nf;
+    *sp = s;
+    if (!nl)
+        return SCAN_CONT;
+    const char *q = p + __builtin_ctzll(nl);
+    pqf__csv_field *f = &fields[nf++];
+    f->p = s;
+    f->len = (uint32_t)(q - s);
+    f->quoted = 0;
+    const char *buf = c->in.buf, *end = buf + c->in.len;
+    if (PQF_UNLIKELY(q == end)) { /* the sentinel */
+        if (!at_eof)
+            return SCAN_MORE;
+        c->in.pos = (size_t)(end - buf);
+    } else {
+        c->in.pos = (size_t)(q + 1 - buf);
+    }
+    c->nfields = nf;
+    c->next_line = c->line + 1;
+    return SCAN_DONE;
+}
+
+static inline uint64_t mask16(__m128i x, __m128i v)
+{
+    return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, v));
+}
+
+static int scan_record_sse2(pqf__csv *c, bool at_eof)
+{
+    const char *p = c->in.buf + c->in.pos, *s = p;
     const __m128i vd = _mm_set1_epi8(c->delim), vn = _mm_set1_epi8('\n');
     const __m128i vq = _mm_set1_epi8(c->quote), vr = _mm_set1_epi8('\r');
-    pqf__csv_field *fields = c->fields;
-    size_t nf = 0, cap = c->fields_cap;
-    const char *s = p; /* start of the current field */
+    size_t nf = 0;
     for (;;) {
-        /* p <= end, and the sentinel '\n' at end stops the record; the pad
-         * after it keeps the load inside the allocation. */
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned stop = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vr)));
-        unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(x, vd), _mm_cmpeq_epi8(x, vn)));
-        for (;;) {
-            /* the next delimiter or newline, unless a quote or CR comes first */
-            if (!m) {
-                if (stop)
-                    return SCAN_SLOW;
-                break;
-            }
-            unsigned first = m & (0u - m);
-            if (stop & (first - 1))
-                return SCAN_SLOW;
-            m &= m - 1;
-            const char *q = p + __builtin_ctz(first);
-            if (PQF_UNLIKELY(nf == cap)) {
-                c->nfields = nf;
-                if (grow_fields(c) != SCAN_DONE)
-                    return SCAN_ERR;
-                fields = c->fields;
-                cap = c->fields_cap;
-            }
-            pqf__csv_field *f = &fields[nf++];
-            f->p = s;
-            f->len = (uint32_t)(q - s);
-            f->quoted = 0;
-            s = q + 1;
-            if (*q == '\n') {
-                if (PQF_UNLIKELY(q == end)) { /* the sentinel */
-                    if (!at_eof)
-                        return SCAN_MORE;
-                    c->in.pos = (size_t)(end - buf);
-                } else {
-                    c->in.pos = (size_t)(s - buf);
-                }
-                c->nfields = nf;
-                c->next_line = c->line + 1;
-                return SCAN_DONE;
-            }
+        uint64_t d = 0, n = 0, st = 0;
+        for (int i = 0; i < 4; i++) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
+            d |= mask16(x, vd) << (16 * i);
+            n |= mask16(x, vn) << (16 * i);
+            st |= (mask16(x, vq) | mask16(x, vr)) << (16 * i);
         }
-        p += 16;
+        int r = scan_bits(c, at_eof, p, d | n, n, st, &s, &nf);
+        if (r != SCAN_CONT)
+            return r;
+        p += 64;
     }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PQF_CSV_AVX2 1
+
+__attribute__((target("avx2"))) static inline uint64_t mask32x2(__m256i a, __m256i b, __m256i v)
+{
+    uint32_t lo = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, v));
+    uint32_t hi = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, v));
+    return (uint64_t)hi << 32 | lo;
+}
+
+__attribute__((target("avx2"))) static int scan_record_avx2(pqf__csv *c, bool at_eof)
+{
+    const char *p = c->in.buf + c->in.pos, *s = p;
+    const __m256i vd = _mm256_set1_epi8(c->delim), vn = _mm256_set1_epi8('\n');
+    const __m256i vq = _mm256_set1_epi8(c->quote), vr = _mm256_set1_epi8('\r');
+    size_t nf = 0;
+    for (;;) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+        uint64_t n = mask32x2(a, b, vn);
+        uint64_t d = mask32x2(a, b, vd);
+        uint64_t st = mask32x2(a, b, vq) | mask32x2(a, b, vr);
+        int r = scan_bits(c, at_eof, p, d | n, n, st, &s, &nf);
+        if (r != SCAN_CONT)
+            return r;
+        p += 64;
+    }
+}
+#endif
+
+/* The scanner for this CPU: 2 AVX2, 1 SSE2; pqf__csv_simd_override (tests)
+ * picks one, 0 none (byte by byte). */
+static uint8_t simd_level(void)
+{
+    int want = pqf__csv_simd_override;
+    int have = 1;
+#ifdef PQF_CSV_AVX2
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        have = 2;
+#endif
+    if (want >= 0 && want < have)
+        have = want;
+    return (uint8_t)have;
+}
+#else
+int pqf__csv_simd_override = -1;
+static uint8_t simd_level(void)
+{
+    return 0;
 }
 #endif
 
@@ -297,8 +373,14 @@ static int scan_record(pqf__csv *c, bool at_eof, bool *has_dq)
     if (p == end)
         return at_eof ? SCAN_EOF : SCAN_MORE;
 #if defined(__SSE2__)
-    if (*p != quote) {
-        int r = scan_record_simd(c, at_eof);
+    if (*p != quote && c->simd) {
+        int r;
+#ifdef PQF_CSV_AVX2
+        if (c->simd == 2)
+            r = scan_record_avx2(c, at_eof);
+        else
+#endif
+            r = scan_record_sse2(c, at_eof);
         if (r != SCAN_SLOW)
             return r;
     }
@@ -498,6 +580,7 @@ pqf_err pqf__csv_open(const char *path, const void *mem, size_t len, const char 
     c->delim = opts->delimiter;
     c->quote = opts->quote;
     c->header = opts->header;
+    c->simd = simd_level();
     c->max_fields = max_fields ? max_fields : 16384;
     if (max_record > UINT32_MAX) /* field lengths are 32-bit */
         max_record = UINT32_MAX;

@@ -18,7 +18,7 @@
 #include "pqfeed/source.h"
 
 /* Bytes allocated past the sentinel (zeroed once, never data), so that the
- * tokenizer's 16-byte loads and the padded value parsers (value.h) may read a
+ * tokenizer's 64-byte blocks and the padded value parsers (value.h) may read a
  * little past the end of a field. */
 #define PQF__INPUT_PAD 64
 
@@ -72,8 +72,14 @@ typedef struct pqf__csv {
     uint64_t next_line;
     uint64_t records;
     unsigned char special[256];
+    uint8_t simd; /* record scanner: 2 AVX2, 1 SSE2, 0 byte by byte only */
     pqf_error err;
 } pqf__csv;
+
+/* Tests: the record scanner of readers opened from now on; -1 (default) the
+ * best the CPU has, 0 byte by byte, 1 SSE2, 2 AVX2 (lowered to what the CPU
+ * has). */
+extern int pqf__csv_simd_override;
 
 /* Open a CSV reader (path or memory as pqf__input_open). Reads the header
  * record when opts->header. */

@@ -11,6 +11,10 @@
 
 #include "base/base.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 static inline bool is_digit(char c)
 {
     return (unsigned)(c - '0') < 10u;
@@ -665,6 +669,7 @@ void pqf__conv_describe(const pqf__conv *c, char *buf, size_t cap)
 
 static const int64_t unit_per_sec[] = {1000, 1000000, 1000000000};
 static const int32_t nanos_per_unit[] = {1000000, 1000, 1};
+_Static_assert(sizeof unit_per_sec / sizeof unit_per_sec[0] == 3, "three time units");
 
 const char *pqf__value_parse(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
 {
@@ -904,20 +909,33 @@ static const uint64_t pow10_u64[] = {1ull,
                                      100000000000000000ull,
                                      1000000000000000000ull};
 
+/* A leading sign without a branch (the sign of real data is random, so a
+ * branch on it is mispredicted half the time): *i = 1 after a sign, and the
+ * result says negative. s[0] is readable even when n is 0 (the pad). */
+static inline bool lead_sign(const char *s, size_t n, size_t *i)
+{
+    const char c0 = s[0];
+    const bool some = n != 0;
+    *i = (size_t)(((c0 == '-') | (c0 == '+')) & some);
+    return (c0 == '-') & some;
+}
+
+/* neg ? -u : u without a branch (two's complement: (u ^ m) - m, m all ones). */
+static inline int64_t with_sign(uint64_t u, bool neg)
+{
+    const uint64_t m = 0 - (uint64_t)neg;
+    return (int64_t)((u ^ m) - m);
+}
+
 /* [-+]digits{1,16} -> value; false when not that shape (the caller falls back). */
 static inline bool fast_i64(const char *s, size_t n, int64_t *out)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
+    size_t i;
+    const bool neg = lead_sign(s, n, &i);
     size_t k = n - i;
     if (k == 0 || k > 16 || digit_run(s + i, k) != k)
         return false;
-    uint64_t u = digits16(s + i, k);
-    *out = neg ? -(int64_t)u : (int64_t)u;
+    *out = with_sign(digits16(s + i, k), neg);
     return true;
 }
 
@@ -925,12 +943,8 @@ static inline bool fast_i64(const char *s, size_t n, int64_t *out)
  * (a lone 0 is fine) -> unscaled value within precision. */
 static inline bool fast_decimal(const char *s, size_t n, int precision, int scale, int64_t *out)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
+    size_t i;
+    const bool neg = lead_sign(s, n, &i);
     size_t a = digit_run(s + i, n - i);
     if (a == 0 || a > 16 || (a > 1 && s[i] == '0'))
         return false;
@@ -951,7 +965,7 @@ static inline bool fast_decimal(const char *s, size_t n, int precision, int scal
     u = u * pow10_u64[scale];
     if (b)
         u += digits16(s + i, b) * pow10_u64[(size_t)scale - b];
-    *out = neg ? -(int64_t)u : (int64_t)u;
+    *out = with_sign(u, neg);
     return true;
 }
 
@@ -959,12 +973,8 @@ static inline bool fast_decimal(const char *s, size_t n, int precision, int scal
  * pqf__parse_double's exact path gives. */
 static inline bool fast_double(const char *s, size_t n, double *out)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (n && (s[0] == '-' || s[0] == '+')) {
-        neg = s[0] == '-';
-        i = 1;
-    }
+    size_t i;
+    const bool neg = lead_sign(s, n, &i);
     size_t a = digit_run(s + i, n - i);
     if (a > 16)
         return false;
@@ -985,7 +995,10 @@ static inline bool fast_double(const char *s, size_t n, double *out)
         return false;
     double d = (double)m;
     d = b ? d / pow10_exact[b] : d * pow10_exact[0];
-    *out = neg ? -d : d;
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    bits ^= (uint64_t)neg << 63; /* -d, also for 0 (-0.0, as the reference gives) */
+    memcpy(out, &bits, 8);
     return true;
 }
 
@@ -994,8 +1007,20 @@ static inline unsigned dv(const char *s, int k)
     return (unsigned)(unsigned char)s[k] - '0';
 }
 
+/* pqf__days_from_civil for years 0..9999, inlined and in unsigned arithmetic
+ * (400 years added so that January and February of year 0 stay positive):
+ * every division is by a constant. */
+static inline int64_t days_from_civil_0_9999(unsigned y, unsigned m, unsigned d)
+{
+    const unsigned yy = y + 400 - (m <= 2);
+    const unsigned era = yy / 400, yoe = yy - era * 400;
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + (int64_t)doe - 719468 - 146097;
+}
+
 /* YYYY-MM-DD at s (10 bytes readable) -> days; false unless valid. */
-static inline bool fast_date(const char *s, int64_t *days)
+static inline __attribute__((always_inline)) bool fast_date(const char *s, int64_t *days)
 {
     /* digits at 0-3, 5-6, 8-9; '-' at 4 and 7 */
     uint64_t nd = nondigits(load8(s)) & 0x00FFFF00FFFFFFFFull;
@@ -1011,14 +1036,14 @@ static inline bool fast_date(const char *s, int64_t *days)
         maxd = 29;
     if (d > maxd)
         return false;
-    *days = pqf__days_from_civil(y, mo, d);
+    *days = days_from_civil_0_9999(y, mo, d);
     return true;
 }
 
 /* YYYY-MM-DD(T| )HH:MM:SS[.f{1,9}][Z] -> seconds and nanoseconds; *zulu when
  * it ends in Z. Other spellings (offsets, no seconds, ',') are not handled. */
-static inline bool fast_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos,
-                                  bool *zulu)
+static inline __attribute__((always_inline)) bool
+fast_timestamp(const char *s, size_t n, int64_t *secs, int32_t *nanos, bool *zulu)
 {
     int64_t days;
     if (n < 19 || !fast_date(s, &days))
@@ -1057,6 +1082,16 @@ static inline bool fast_timestamp(const char *s, size_t n, int64_t *secs, int32_
 /* ASCII (so valid UTF-8) in s[0..n)? Whole 8-byte words, the last one masked. */
 static inline bool fast_ascii(const char *s, size_t n)
 {
+#if defined(__SSE2__)
+    /* up to 32 bytes (the pad makes s[0..32) readable): one test, no loop
+     * whose trip count changes with every value */
+    if (PQF_LIKELY(n <= 32)) {
+        const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        const __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(s + 16));
+        const uint32_t hi = (uint32_t)_mm_movemask_epi8(x) | (uint32_t)_mm_movemask_epi8(y) << 16;
+        return (hi & (uint32_t)((1ull << n) - 1)) == 0;
+    }
+#endif
     uint64_t acc = 0;
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -1112,30 +1147,49 @@ static const char *pp_date(const pqf__conv *c, const char *s, size_t n, pqf__val
     return NULL;
 }
 
-static const char *pp_timestamp(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+/* One per unit, so the unit's divisions are by constants (multiplications)
+ * instead of two integer divisions per value. */
+static inline __attribute__((always_inline)) const char *
+pp_timestamp_unit(const pqf__conv *c, const char *s, size_t n, pqf__val *v, int64_t per_sec,
+                  int32_t ns_per_unit)
 {
     int64_t secs, r;
     int32_t ns;
     bool zulu;
-    if (!fast_timestamp(s, n, &secs, &ns, &zulu) || (zulu && !c->utc) ||
-        ns % nanos_per_unit[c->unit] || __builtin_mul_overflow(secs, unit_per_sec[c->unit], &r) ||
-        __builtin_add_overflow(r, (int64_t)(ns / nanos_per_unit[c->unit]), &r))
+    if (!fast_timestamp(s, n, &secs, &ns, &zulu) || (zulu && !c->utc) || ns % ns_per_unit ||
+        __builtin_mul_overflow(secs, per_sec, &r) ||
+        __builtin_add_overflow(r, (int64_t)(ns / ns_per_unit), &r))
         return pqf__value_parse(c, s, n, v);
     v->u.i64 = r;
     return NULL;
 }
 
+static const char *pp_timestamp_ms(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pp_timestamp_unit(c, s, n, v, 1000, 1000000);
+}
+
+static const char *pp_timestamp_us(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pp_timestamp_unit(c, s, n, v, 1000000, 1000);
+}
+
+static const char *pp_timestamp_ns(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
+{
+    return pp_timestamp_unit(c, s, n, v, 1000000000, 1);
+}
+
 static const char *pp_bool(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
 {
-    if (n == 4 && memcmp(s, "true", 4) == 0) {
-        v->u.b = true;
-        return NULL;
-    }
-    if (n == 5 && memcmp(s, "false", 5) == 0) {
-        v->u.b = false;
-        return NULL;
-    }
-    return pqf__value_parse(c, s, n, v);
+    /* "true" / "false" as little-endian words, tested without a branch on
+     * which (real data has them at random) */
+    const uint64_t w = load8(s);
+    const bool t = (n == 4) & ((w & 0xFFFFFFFFull) == 0x65757274ull);
+    const bool f = (n == 5) & ((w & 0xFFFFFFFFFFull) == 0x65736C6166ull);
+    if (PQF_UNLIKELY((int)t + (int)f == 0)) /* a sum: GCC splits "!(t | f)" into two branches */
+        return pqf__value_parse(c, s, n, v);
+    v->u.b = t;
+    return NULL;
 }
 
 static const char *pp_string(const pqf__conv *c, const char *s, size_t n, pqf__val *v)
@@ -1159,7 +1213,9 @@ pqf__parse_fn pqf__value_padded_fn(const pqf__conv *c)
     case PQF__V_DATE:
         return pp_date;
     case PQF__V_TIMESTAMP:
-        return pp_timestamp;
+        return c->unit == PQF_MILLIS   ? pp_timestamp_ms
+               : c->unit == PQF_MICROS ? pp_timestamp_us
+                                       : pp_timestamp_ns;
     case PQF__V_BOOL:
         return pp_bool;
     case PQF__V_STRING:

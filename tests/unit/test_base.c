@@ -8,10 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/ostream_fault.h"
 #include "base/hash.h"
 #include "pqfeed/pqfeed.h"
 
@@ -189,6 +193,92 @@ static void file_stream_commit_is_atomic(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Pages of path's first `len` bytes in the page cache. */
+static size_t cached_pages(const char *path, size_t len)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+    assert_true(m != MAP_FAILED);
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = (len + pg - 1) / pg, r = 0;
+    unsigned char *v = malloc(n);
+    assert_non_null(v);
+    assert_int_equal(mincore(m, len, v), 0);
+    for (size_t i = 0; i < n; i++)
+        r += v[i] & 1;
+    free(v);
+    munmap(m, len);
+    close(fd);
+    return r;
+}
+
+/* The file sink writes whole 4 MiB buffers with O_DIRECT (they bypass the
+ * page cache) and the tail buffered; a file system that refuses O_DIRECT at
+ * fcntl (hook 1) or at the first write (hook 2) gets buffered writes. All
+ * three give the same bytes, whatever the sizes of the writes. */
+static void file_stream_direct_io_and_fallbacks(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pqf-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct statfs sf;
+    assert_int_equal(statfs(dir, &sf), 0);
+    const bool tmpfs = sf.f_type == 0x01021994; /* TMPFS_MAGIC: direct I/O still cached */
+    const size_t total = (9u << 20) + 777;
+    uint8_t *data = malloc(total);
+    assert_non_null(data);
+    for (size_t i = 0; i < total; i++)
+        data[i] = (uint8_t)(i * 7 + (i >> 13));
+    static const size_t chunks[] = {1, 4095, (1u << 20) + 3, 3u << 20, 17, 5u << 20};
+    size_t resident[3];
+    for (int mode = 0; mode <= 2; mode++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/out%d.bin", dir, mode);
+        pqf_error err = {0};
+        pqf_ostream *s = NULL;
+        pqf__ostream_direct_fault = mode;
+        assert_int_equal(pqf_ostream_file(path, &s, &err), PQF_OK);
+        size_t off = 0;
+        for (int i = 0; off < total; i++) {
+            size_t k = chunks[i % 6] < total - off ? chunks[i % 6] : total - off;
+            assert_int_equal(pqf_ostream_write(s, data + off, k), PQF_OK);
+            off += k;
+        }
+        /* two whole buffers are in the temporary by now */
+        char cmd[600], tmp[300];
+        snprintf(cmd, sizeof cmd, "ls %s/out%d.bin.tmp-* 2>/dev/null", dir, mode);
+        FILE *ls = popen(cmd, "r");
+        assert_non_null(ls);
+        assert_non_null(fgets(tmp, sizeof tmp, ls));
+        pclose(ls);
+        tmp[strcspn(tmp, "\n")] = 0;
+        resident[mode] = cached_pages(tmp, 8u << 20);
+        assert_int_equal(pqf_ostream_tell(s), total);
+        assert_int_equal(pqf_ostream_commit(s), PQF_OK);
+        pqf_ostream_free(s);
+        assert_int_equal(pqf__ostream_direct_fault, mode == 2 ? 0 : mode);
+        pqf__ostream_direct_fault = 0;
+        pqf_istream *in = NULL;
+        assert_int_equal(pqf_istream_file(path, &in, &err), PQF_OK);
+        assert_int_equal(pqf_istream_size(in), total);
+        uint8_t *got = malloc(total);
+        assert_non_null(got);
+        assert_int_equal(pqf_istream_read_at(in, 0, got, total), PQF_OK);
+        assert_memory_equal(got, data, total);
+        free(got);
+        pqf_istream_free(in);
+    }
+    if (!tmpfs) {
+        assert_true(resident[0] < 64);   /* direct: not in the page cache */
+        assert_true(resident[1] > 1000); /* buffered: 2048 pages of 4 KiB */
+        assert_true(resident[2] > 1000);
+    }
+    free(data);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 3 && rm -rf %s", dir, dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void mem_stream_caps_and_errors_are_sticky(void **state)
 {
     (void)state;
@@ -213,6 +303,7 @@ int main(void)
         cmocka_unit_test(hashes_match_known_vectors),
         cmocka_unit_test(crcs_match_the_definition),
         cmocka_unit_test(file_stream_commit_is_atomic),
+        cmocka_unit_test(file_stream_direct_io_and_fallbacks),
         cmocka_unit_test(mem_stream_caps_and_errors_are_sticky),
     };
     return cmocka_run_group_tests_name("base", tests, NULL, NULL);

@@ -15,7 +15,7 @@
  * and quoted fields as [x]. buffer is the read buffer size. */
 static char *render(const char *text, const pqf_csv_opts *o, size_t buffer, pqf_error *err)
 {
-    static char out[8192];
+    static char out[1 << 17];
     pqf__csv *c = NULL;
     size_t w = 0;
     out[0] = 0;
@@ -223,6 +223,100 @@ static void any_buffer_size_gives_the_same_records(void **state)
     free(want);
 }
 
+/* The record scanners (byte by byte, SSE2, AVX2: pqf__csv_simd_override)
+ * give the same records for records of every length from 1 to 200 bytes, so
+ * delimiters, newlines, quotes and CRs fall at every place of the 64-byte
+ * blocks, with 1 to 40 fields, blank lines between them, and the read buffer
+ * cutting records anywhere. Quotes and CRs in a record send the SIMD scanners
+ * to the byte-by-byte path, at whatever offset they come. */
+static void every_scanner_gives_the_same_records(void **state)
+{
+    (void)state;
+    pqf_csv_opts o;
+    pqf_csv_opts_init(&o);
+    o.header = false;
+    static char text[1 << 16];
+    size_t n = 0;
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int len = 1; len <= 200; len++) {
+        /* each record: 5 fields of lengths adding up to about len bytes */
+        for (int f = 0; f < 5; f++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int fl = (int)(x % (uint64_t)(len / 5 + 1));
+            int kind = (int)((x >> 20) % 23);
+            if (kind == 0 && fl > 2) { /* a quoted field with a delimiter in it */
+                text[n++] = '"';
+                for (int i = 0; i < fl - 2; i++)
+                    text[n++] = i == fl / 2 ? ',' : (char)('a' + i % 26);
+                text[n++] = '"';
+            } else if (kind == 1 && fl > 4) { /* quoted: a CR and a doubled quote */
+                text[n++] = '"';
+                for (int i = 0; i < fl - 4; i++)
+                    text[n++] = i == fl / 2 ? '\r' : 'r';
+                text[n++] = '"';
+                text[n++] = '"';
+                text[n++] = '"';
+            } else {
+                for (int i = 0; i < fl; i++)
+                    text[n++] = (char)('0' + (i + len) % 10);
+            }
+            if (f < 4)
+                text[n++] = ',';
+        }
+        if (len % 7 == 0)
+            text[n++] = '\r';
+        text[n++] = '\n';
+        if (len % 31 == 0)
+            text[n++] = '\n'; /* a blank line */
+    }
+    text[n] = 0;
+    assert_true(n < sizeof text);
+    pqf_error err = {0};
+    pqf__csv_simd_override = 0;
+    char *want_p = render(text, &o, 1 << 16, &err);
+    assert_non_null(want_p);
+    char *want = strdup(want_p);
+    assert_true(strlen(want) > 5000);
+    for (int level = 0; level <= 2; level++) {
+        pqf__csv_simd_override = level;
+        for (size_t buffer = 16; buffer <= 600; buffer += 13) {
+            char *got = render(text, &o, buffer, &err);
+            if (!got)
+                fail_msg("scanner %d with buffer %zu: %s", level, buffer, err.msg);
+            if (strcmp(got, want) != 0)
+                fail_msg("scanner %d with buffer %zu gives other records", level, buffer);
+        }
+    }
+    /* one record of 300 fields (many 64-byte blocks, the field array grown
+     * within a block) and the field cap hit inside a block */
+    n = 0;
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s%d", i ? "," : "", i);
+    text[n++] = '\n';
+    text[n] = 0;
+    for (int level = 0; level <= 2; level++) {
+        pqf__csv_simd_override = level;
+        pqf__csv *c = NULL;
+        assert_int_equal(pqf__csv_open(NULL, text, n, "w.csv", &o, 1 << 12, 1 << 16, 0, &c, &err),
+                         PQF_OK);
+        bool eof;
+        assert_int_equal(pqf__csv_next(c, &eof), PQF_OK);
+        assert_int_equal(c->nfields, 300);
+        assert_int_equal(c->fields[299].len, 3);
+        assert_memory_equal(c->fields[299].p, "299", 3);
+        assert_int_equal(c->fields[64].len, 2);
+        assert_memory_equal(c->fields[64].p, "64", 2);
+        pqf__csv_free(c);
+        assert_int_equal(pqf__csv_open(NULL, text, n, "w.csv", &o, 1 << 12, 1 << 16, 100, &c, &err),
+                         PQF_OK);
+        assert_int_equal(pqf__csv_next(c, &eof), PQF_ERR_PARSE);
+        assert_string_equal(c->err.msg, "w.csv:1: field 100: more than 100 fields in a record");
+        pqf__csv_free(c);
+    }
+    pqf__csv_simd_override = -1;
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +329,7 @@ int main(void)
         cmocka_unit_test(wrong_field_count_is_an_error),
         cmocka_unit_test(record_longer_than_the_cap),
         cmocka_unit_test(too_many_fields),
+        cmocka_unit_test(every_scanner_gives_the_same_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

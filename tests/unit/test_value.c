@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "source/value.h"
@@ -192,6 +193,13 @@ static void padded_parser_agrees_with_reference(void **state)
         {.physical = PQF_INT64,
          .logical = {.kind = PQF_LT_TIMESTAMP, .unit = PQF_MICROS, .utc = true}},
         {.physical = PQF_BYTE_ARRAY, .logical = {.kind = PQF_LT_STRING}},
+        /* each timestamp unit has its own fast path */
+        {.physical = PQF_INT64,
+         .logical = {.kind = PQF_LT_TIMESTAMP, .unit = PQF_MILLIS, .utc = true}},
+        {.physical = PQF_INT64,
+         .logical = {.kind = PQF_LT_TIMESTAMP, .unit = PQF_NANOS, .utc = true}},
+        {.physical = PQF_INT64,
+         .logical = {.kind = PQF_LT_TIMESTAMP, .unit = PQF_MICROS, .utc = false}},
     };
     static const char *seeds[] = {
         "0", "-1", "42", "+7", "9223372036854775807", "-9223372036854775808",
@@ -202,7 +210,24 @@ static void padded_parser_agrees_with_reference(void **state)
         "2026-01-05", "2026-02-30", "1970-01-01", "9999-12-31", "2026-1-5",
         "2026-01-05T01:02:03Z", "2026-01-05T01:02:03.123456Z", "2026-01-05T01:02:03.1234567Z",
         "2026-01-05 01:02:03+02:00", "2026-01-05T24:00:00Z", "2026-01-05T01:02:03",
-        "hello", "h\xc3\xa9llo", "bad\xff", "a,b"};
+        "hello", "h\xc3\xa9llo", "bad\xff", "a,b",
+        /* calendar edges: year 0, leap rules, the last day */
+        "0000-01-01", "0000-02-29", "0000-03-01", "0001-01-01", "1900-02-29", "2000-02-29",
+        "2023-02-29", "2024-02-29", "2100-02-29", "9999-12-31", "1969-12-31",
+        /* unit edges: sub-unit digits, int64 nanoseconds' range and past it */
+        "2026-01-05T01:02:03.123Z", "2026-01-05T01:02:03.1234Z", "2026-01-05T01:02:03.000001Z",
+        "2262-04-11T23:47:16.854775807Z", "2262-04-11T23:47:16.854775808Z",
+        "1677-09-21T00:12:43.145224192Z", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
+        "2026-01-05T01:02:03.123456789",
+        /* signs (the fast paths take them without a branch), zeros, digit counts */
+        "-0", "+0", "-0.0", "+0.5", "+-1", "--1", "-+1", "+", "0.00", "-0.00", "00.5", "-00",
+        "-9999999999999999", "-99999999999999999", "9999999999999999.9", "1234567890123456.5",
+        "9007199254740992", "9007199254740993", "-9007199254740992.0", "-2147483648", "-2147483649",
+        "-32769", "true ", "truee", "fals", "falsee", "False",
+        /* ASCII test at 32 bytes (one SIMD test) and past it (the loop) */
+        "abcdefghijklmnopqrstuvwxyz012345", "abcdefghijklmnopqrstuvwxyz0123456",
+        "abcdefghijklmnopqrstuvwxyz01234\xc3\xa9", "abcdefghijklmnopqrstuvwxyz0123\xc3\xa9",
+        "abcdefghijklmnopqrstuvwxyz012345\xff", "abcdefghijklmnopqrstuvwxyz01234\xff", "\x80"};
     uint64_t x = 0x9E3779B97F4A7C15ull;
     long checked = 0;
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
@@ -252,6 +277,34 @@ static void padded_parser_agrees_with_reference(void **state)
     assert_true(checked > 10000);
 }
 
+/* The fast date path's inlined day count agrees with pqf__value_parse on the
+ * first, the 28th and the 29th to 31st of every month of years 0 to 9999
+ * (valid or not). */
+static void fast_dates_agree_for_every_year(void **state)
+{
+    (void)state;
+    pqf_node_info date = {.physical = PQF_INT32, .logical = {.kind = PQF_LT_DATE}};
+    pqf__conv c;
+    assert_null(pqf__conv_init(&c, &date));
+    static const int days[] = {1, 28, 29, 30, 31};
+    long ok = 0;
+    for (int y = 0; y <= 9999; y++)
+        for (int m = 1; m <= 12; m++)
+            for (int k = 0; k < 5; k++) {
+                char padded[16 + PQF__PARSE_PAD];
+                memset(padded, 0, sizeof padded);
+                snprintf(padded, sizeof padded, "%04d-%02d-%02d", y, m, days[k]);
+                pqf__val a, b;
+                const char *ea = pqf__value_parse(&c, padded, 10, &a);
+                const char *eb = pqf__value_parse_padded(&c, padded, 10, &b);
+                if ((ea == NULL) != (eb == NULL) || (!ea && a.u.i32 != b.u.i32))
+                    fail_msg("%s: reference %s %d, fast path %s %d", padded, ea ? ea : "ok",
+                             ea ? 0 : a.u.i32, eb ? eb : "ok", eb ? 0 : b.u.i32);
+                ok += ea == NULL;
+            }
+    assert_true(ok > 10000L * 12 * 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +315,7 @@ int main(void)
         cmocka_unit_test(dates_times_timestamps),
         cmocka_unit_test(uuid_and_utf8),
         cmocka_unit_test(padded_parser_agrees_with_reference),
+        cmocka_unit_test(fast_dates_agree_for_every_year),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
