@@ -79,6 +79,9 @@ struct pqf_source {
     /* mapping (NDJSON only; the tree path) */
     pqf__mapplan *map;
     uint64_t recno; /* 1-based record number in the file */
+    /* NDJSON: every byte read, in order (pqf__source_open_tap) */
+    pqf__source_tap tap;
+    void *tap_ud;
     /* both */
     pqf__json_doc doc;
     pqf__buf tmp;
@@ -631,6 +634,17 @@ static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
 
 /* ---- NDJSON rows ------------------------------------------------------------- */
 
+/* pqf__input_fill, showing the bytes it read to the tap. */
+static pqf_err nd_fill(pqf_source *src, size_t keep, pqf_error *err)
+{
+    pqf__input *in = &src->in;
+    size_t kept = in->len - (keep < in->len ? keep : in->len);
+    pqf_err rc = pqf__input_fill(in, keep, err);
+    if (rc == PQF_OK && src->tap && in->len > kept)
+        src->tap(src->tap_ud, in->buf + kept, in->len - kept);
+    return rc;
+}
+
 /* Next non-blank line into [*s, *s + *n). */
 static pqf_err ndjson_line(pqf_source *src, const char **s, size_t *n, bool *eof)
 {
@@ -641,7 +655,7 @@ static pqf_err ndjson_line(pqf_source *src, const char **s, size_t *n, bool *eof
         const char *e = in->buf + in->len;
         const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
         if (!nl && !in->eof) {
-            pqf_err rc = pqf__input_fill(in, in->pos, &src->err);
+            pqf_err rc = nd_fill(src, in->pos, &src->err);
             if (rc == PQF_ERR_LIMIT)
                 return pqf_error_set(&src->err, rc, "%s:%llu: line longer than the limit of %zu bytes",
                                      src->name, (unsigned long long)src->next_line, in->max_cap);
@@ -1206,7 +1220,7 @@ static pqf_err open_array_page(pqf_source *src, const pqf_source_opts *opts, pqf
     if (i >= in->len || in->buf[i] != '[')
         return PQF_OK;
     while (!in->eof) {
-        pqf_err rc = pqf__input_fill(in, in->pos, err);
+        pqf_err rc = nd_fill(src, in->pos, err);
         if (rc == PQF_ERR_LIMIT)
             return pqf_error_set(err, rc, "%s: a JSON array page is larger than the limit of %zu bytes",
                                  src->name, in->max_cap);
@@ -1416,27 +1430,35 @@ done:
 
 static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
                            bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
-                           pqf_source **out, pqf_error *err);
+                           pqf__source_tap tap, void *tap_ud, pqf_source **out, pqf_error *err);
 
 pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_source_opts *opts,
                         pqf_source **out, pqf_error *err)
 {
-    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, out,
-                       err);
+    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, NULL,
+                       NULL, out, err);
+}
+
+pqf_err pqf__source_open_tap(const char *path, const pqf_schema *schema,
+                             const pqf_source_opts *opts, pqf__source_tap tap, void *tap_ud,
+                             pqf_source **out, pqf_error *err)
+{
+    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, tap,
+                       tap_ud, out, err);
 }
 
 pqf_err pqf__source_open_mem(const void *data, size_t len, const char *name, bool tree,
                              const pqf_schema *schema, const pqf_source_opts *opts,
                              pqf_source **out, pqf_error *err)
 {
-    return source_open(NULL, data, len, name, tree, schema, opts, out, err);
+    return source_open(NULL, data, len, name, tree, schema, opts, NULL, NULL, out, err);
 }
 
 /* PQF_NDJSON_TREE (any value) selects the tree path for NDJSON lines: the
  * reference the streaming shredder is tested against. */
 static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
                            bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
-                           pqf_source **out, pqf_error *err)
+                           pqf__source_tap tap, void *tap_ud, pqf_source **out, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_source_opts defaults;
@@ -1453,6 +1475,10 @@ static pqf_err source_open(const char *path, const void *mem, size_t mem_len, co
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     src->schema = schema;
     src->fmt = pqf_format_for_path(path, opts->format);
+    if (tap && src->fmt == PQF_FORMAT_CSV)
+        PQF_FAIL(err, PQF_ERR_INTERNAL, "%s: a read tap is for NDJSON input", path);
+    src->tap = tap;
+    src->tap_ud = tap_ud;
     src->ignore_unknown = opts->ignore_unknown;
     src->next_line = 1;
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
@@ -1485,7 +1511,7 @@ static pqf_err source_open(const char *path, const void *mem, size_t mem_len, co
         PQF_TRY(pqf__input_open(&src->in, path, mem, mem_len, name, buffer, maxrec, err));
         src->in_open = true;
         src->name = src->in.name;
-        PQF_TRY(pqf__input_fill(&src->in, 0, err));
+        PQF_TRY(nd_fill(src, 0, err));
         if (src->in.len >= 3 && memcmp(src->in.buf, "\xEF\xBB\xBF", 3) == 0)
             src->in.pos = 3;
         PQF_TRY(open_array_page(src, opts, err));
