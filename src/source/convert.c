@@ -28,6 +28,7 @@ typedef struct pnode {
     bool group, is_list, nullable;
     const char *name;
     size_t name_len;
+    bool key_fast;  /* the name needs no escape in JSON: a member's key may match it raw */
     int elem;      /* LIST: element node id */
     int *kids;     /* struct/root: child node ids */
     int nkids;
@@ -112,6 +113,10 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
     pn->used = true;
     pn->name = info.name;
     pn->name_len = strlen(info.name);
+    pn->key_fast = pn->name_len <= src->max_string && pqf__utf8_valid(pn->name, pn->name_len);
+    for (size_t i = 0; i < pn->name_len; i++)
+        if (pn->name[i] == '"' || pn->name[i] == '\\' || (unsigned char)pn->name[i] < 0x20)
+            pn->key_fast = false;
     pn->nullable = info.repetition == PQF_OPTIONAL;
     pn->group = info.is_group;
     size_t ll = (parent_label ? strlen(parent_label) + 1 : 0) + pn->name_len + 3;
@@ -1062,19 +1067,29 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
             js_ws(s);
             if (s->p >= s->e || *s->p != '"')
                 return JS_SYNTAX;
-            rc = js_string(src, s, &src->kbuf, &key, &kl);
-            if (rc != PQF_OK)
-                return rc;
+            int k = -1, c = pn->cursor;
+            const pnode *ck = c < pn->nkids ? &src->nodes[pn->kids[c]] : NULL;
+            if (ck && ck->key_fast && (size_t)(s->e - s->p) >= ck->name_len + 2 &&
+                s->p[ck->name_len + 1] == '"' && memcmp(s->p + 1, ck->name, ck->name_len) == 0) {
+                /* the expected member, spelt without escapes: no scan, no search */
+                key = ck->name;
+                kl = ck->name_len;
+                s->p += kl + 2;
+                k = c;
+            } else {
+                rc = js_string(src, s, &src->kbuf, &key, &kl);
+                if (rc != PQF_OK)
+                    return rc;
+                if (ck && js_key_eq(ck, key, kl))
+                    k = c;
+                for (int i = 0; k < 0 && i < pn->nkids; i++)
+                    if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
+                        k = i;
+            }
             js_ws(s);
             if (s->p >= s->e || *s->p != ':')
                 return JS_SYNTAX;
             s->p++;
-            int k = -1, c = pn->cursor;
-            if (c < pn->nkids && js_key_eq(&src->nodes[pn->kids[c]], key, kl))
-                k = c;
-            for (int i = 0; k < 0 && i < pn->nkids; i++)
-                if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
-                    k = i;
             if (k < 0 || src->nodes[pn->kids[k]].generated) {
                 if (k < 0 && !src->ignore_unknown)
                     return pqf_error_set(&src->err, PQF_ERR_VALUE,
