@@ -29,6 +29,7 @@ typedef struct pnode {
     const char *name;
     size_t name_len;
     bool key_fast;  /* the name needs no escape in JSON: a member's key may match it raw */
+    uint64_t kw[2], km[2]; /* key_fast, name_len <= 16: the name's bytes and mask, 8 a word */
     int elem;      /* LIST: element node id */
     int *kids;     /* struct/root: child node ids */
     int nkids;
@@ -117,6 +118,10 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
     for (size_t i = 0; i < pn->name_len; i++)
         if (pn->name[i] == '"' || pn->name[i] == '\\' || (unsigned char)pn->name[i] < 0x20)
             pn->key_fast = false;
+    for (size_t i = 0; i < pn->name_len && i < 16; i++) {
+        pn->kw[i / 8] |= (uint64_t)(unsigned char)pn->name[i] << (8 * (i % 8));
+        pn->km[i / 8] |= (uint64_t)0xff << (8 * (i % 8));
+    }
     pn->nullable = info.repetition == PQF_OPTIONAL;
     pn->group = info.is_group;
     size_t ll = (parent_label ? strlen(parent_label) + 1 : 0) + pn->name_len + 3;
@@ -939,6 +944,20 @@ static inline bool js_key_eq(const pnode *kn, const char *key, size_t n)
     return true;
 }
 
+/* The name's bytes at p (a key_fast node's, which the line holds whole). Names
+ * of up to 16 bytes are compared as two masked words: the 16 bytes from p are
+ * inside the read buffer, which ends in PQF__INPUT_PAD bytes past its data. */
+_Static_assert(PQF__INPUT_PAD >= 16, "js_key_raw reads 16 bytes from a key");
+static inline bool js_key_raw(const pnode *kn, const char *p)
+{
+    if (kn->name_len > 16)
+        return memcmp(p, kn->name, kn->name_len) == 0;
+    uint64_t w0, w1;
+    memcpy(&w0, p, 8);
+    memcpy(&w1, p + 8, 8);
+    return (((w0 ^ kn->kw[0]) & kn->km[0]) | ((w1 ^ kn->kw[1]) & kn->km[1])) == 0;
+}
+
 static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
 {
     pnode *pn = &src->nodes[id];
@@ -1070,7 +1089,7 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
             int k = -1, c = pn->cursor;
             const pnode *ck = c < pn->nkids ? &src->nodes[pn->kids[c]] : NULL;
             if (ck && ck->key_fast && (size_t)(s->e - s->p) >= ck->name_len + 2 &&
-                s->p[ck->name_len + 1] == '"' && memcmp(s->p + 1, ck->name, ck->name_len) == 0) {
+                s->p[ck->name_len + 1] == '"' && js_key_raw(ck, s->p + 1)) {
                 /* the expected member, spelt without escapes: no scan, no search */
                 key = ck->name;
                 kl = ck->name_len;
