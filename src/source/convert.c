@@ -8,6 +8,9 @@
  * straight into the writer (see "NDJSON lines, streamed"). Array pages and
  * lines under change capture are parsed into a JSON tree (arena reset per
  * line) and shredded depth-first, as are CSV fields holding JSON. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -775,6 +778,29 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
 {
     const char *p = s->p + 1, *e = s->e, *start = p;
     bool high = false;
+    /* 16 bytes at a time to the first '"', '\\' or control byte: the loads
+     * may pass e (the line is in the read buffer, PQF__INPUT_PAD bytes of pad
+     * after its data), what lies past e is masked off */
+#if defined(__SSE2__)
+    const __m128i vq = _mm_set1_epi8('"'), vbs = _mm_set1_epi8('\\'), vc = _mm_set1_epi8(0x1f);
+    while (p < e) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vbs)),
+                                 _mm_cmpeq_epi8(_mm_min_epu8(x, vc), x));
+        size_t lim = e - p < 16 ? (size_t)(e - p) : 16;
+        unsigned valid = lim == 16 ? 0xffffu : (1u << lim) - 1;
+        unsigned stop = (unsigned)_mm_movemask_epi8(m) & valid;
+        unsigned hb = (unsigned)_mm_movemask_epi8(x);
+        if (stop) {
+            int k = __builtin_ctz(stop);
+            high |= (hb & ((1u << k) - 1)) != 0;
+            p += k;
+            break;
+        }
+        high |= (hb & valid) != 0;
+        p += lim;
+    }
+#else
     /* eight bytes at a time while none is '"', '\\' or a control byte */
     uint64_t hi_acc = 0;
     while (e - p >= 8) {
@@ -789,6 +815,7 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
         p += 8;
     }
     high = (hi_acc & 0x8080808080808080ull) != 0;
+#endif
     while (p < e && *p != '"' && *p != '\\') {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20)
@@ -947,7 +974,7 @@ static inline bool js_key_eq(const pnode *kn, const char *key, size_t n)
 /* The name's bytes at p (a key_fast node's, which the line holds whole). Names
  * of up to 16 bytes are compared as two masked words: the 16 bytes from p are
  * inside the read buffer, which ends in PQF__INPUT_PAD bytes past its data. */
-_Static_assert(PQF__INPUT_PAD >= 16, "js_key_raw reads 16 bytes from a key");
+_Static_assert(PQF__INPUT_PAD >= 16, "js_key_raw and js_string read 16 bytes at a time");
 static inline bool js_key_raw(const pnode *kn, const char *p)
 {
     if (kn->name_len > 16)
