@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/base.h"
@@ -899,14 +900,17 @@ done:
     return rc;
 }
 
-/* The digest is taken in the parsing pass when every input is an NDJSON file. */
+/* The digest is taken in the parsing pass when every input is a regular NDJSON
+ * file (a pipe such as /dev/stdin has no size to check the reads against). */
 static bool digest_folds(const pqf_export_spec *sp)
 {
+    struct stat st;
     if (getenv("PQF_EXPORT_DIGEST_PASS"))
         return false;
     for (size_t i = 0; i < sp->ninputs; i++)
         if (strcmp(sp->inputs[i], "-") == 0 ||
-            pqf_format_for_path(sp->inputs[i], sp->source.format) != PQF_FORMAT_NDJSON)
+            pqf_format_for_path(sp->inputs[i], sp->source.format) != PQF_FORMAT_NDJSON ||
+            stat(sp->inputs[i], &st) != 0 || !S_ISREG(st.st_mode))
             return false;
     return true;
 }

@@ -71,4 +71,7 @@ printf 'id,name\n7001,c\n' >"$T/c.csv"
 check "NDJSON and CSV inputs together" "$PQF" export "$T/mixed" "${AS[@]}" "$P/p1.ndjson" "$T/c.csv"
 env PQF_EXPORT_DIGEST_PASS=1 "$PQF" export "$T/mixed2" "${AS[@]}" "$P/p1.ndjson" "$T/c.csv" >/dev/null 2>&1
 check_eq "mixed inputs: the same digest" "$(digest "$T/mixed")" "$(digest "$T/mixed2")"
+# a pipe (no size to check the reads against) keeps the separate pass, as before
+printf '{"id":1}\n{"id":2}\n' | "$PQF" export "$T/pipe" "${AS[@]}" --format ndjson /dev/stdin >"$T/pipe.out" 2>&1
+check_grep "NDJSON from a pipe is exported" 'commit 1 \(snapshot\): 2 rows' "$T/pipe.out"
 done_testing
