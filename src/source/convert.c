@@ -1042,7 +1042,14 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
         if (rc != PQF_OK)
             return rc;
         pqf__val val;
-        const char *why = pqf__value_parse(&pn->conv, t, n, &val);
+        const char *why = NULL;
+        if (pn->conv.kind == PQF__V_STRING) {
+            /* js_string checked the UTF-8 already (pqf__value_parse would again) */
+            val.p = t;
+            val.n = n;
+        } else {
+            why = pqf__value_parse(&pn->conv, t, n, &val);
+        }
         if (PQF_UNLIKELY(why != NULL)) {
             char lab[300];
             snprintf(lab, sizeof lab, "'%s'", pn->label);
