@@ -1023,6 +1023,27 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
             return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
         }
         case PQF__V_INT:
+            if (!pn->conv.is_unsigned && c != '"') {
+                /* a plain integer of up to 18 digits in range: parsed as it is
+                 * scanned; anything else (a fraction, an exponent, a leading
+                 * zero, out of range) goes the general way, for its error */
+                const char *p = s->p + (c == '-'), *e = s->e, *d = p;
+                int64_t x = 0;
+                while (p < e && (unsigned)(*p - '0') <= 9 && p - d < 18)
+                    x = x * 10 + (*p++ - '0');
+                if (p > d && (p == e || ((unsigned)(*p - '0') > 9 && *p != '.' && *p != 'e' &&
+                                         *p != 'E')) &&
+                    (*d != '0' || p == d + 1)) {
+                    x = c == '-' ? -x : x;
+                    if (x >= pn->conv.imin && x <= pn->conv.imax) {
+                        s->p = p;
+                        rc = pn->conv.phys == PQF_INT32 ? pqf_writer_i32(w, id, (int32_t)x)
+                                                        : pqf_writer_i64(w, id, x);
+                        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+                    }
+                }
+            }
+            /* fall through */
         case PQF__V_FLOAT:
         case PQF__V_DOUBLE:
         case PQF__V_DECIMAL:
