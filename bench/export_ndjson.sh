@@ -6,6 +6,7 @@
 # also pqfeed's tree path (PQF_NDJSON_TREE=1), which the streaming shredder replaced.
 #
 #   ROWS=1000000 (default)  BENCH_DIR=build/bench  PQF=build/pqfeed
+#   OLD_PQF=path: also the same export by another (older) binary, for before/after
 # Results: $BENCH_DIR/export_ndjson.md (also printed).
 set -eu
 cd "$(dirname "$0")/.."
@@ -40,6 +41,13 @@ rm -rf "$DIR/feed"
 # the same export through the tree path the streaming shredder replaced (reference)
 measure pqfeed_tree env PQF_NDJSON_TREE=1 "$PQF" export "$DIR/feed" --table issues --schema "$DIR/api/issues.schema.json" --codec zstd "$PAGES"
 t_wall=$wall t_cpu=$cpu t_rss=$rss_mb
+if [ -n "${OLD_PQF:-}" ]; then
+    rm -rf "$DIR/feed"
+    measure pqfeed_old "$OLD_PQF" export "$DIR/feed" --table issues --schema "$DIR/api/issues.schema.json" --codec zstd "$PAGES"
+    o_wall=$wall o_cpu=$cpu o_rss=$rss_mb
+    o_bytes=$(du -cb "$DIR"/feed/issues/data/*/*/*.parquet | tail -1 | cut -f1)
+    rm -rf "$DIR/feed"
+fi
 COLS="{id:'BIGINT', key:'VARCHAR', project:'VARCHAR', title:'VARCHAR', status:'VARCHAR', created_at:'TIMESTAMPTZ', updated_at:'TIMESTAMPTZ', resolved_on:'DATE', estimate_hours:'DECIMAL(10,2)', story_points:'INTEGER', labels:'VARCHAR[]', author:'STRUCT(id BIGINT, name VARCHAR, email VARCHAR)', fields:'STRUCT(priority VARCHAR, components VARCHAR[])', deleted:'BOOLEAN'}"
 measure duckdb node tests/interop/duck.mjs "COPY (SELECT * FROM read_json('$PAGES/*.ndjson', format='newline_delimited', columns=$COLS)) TO '$DIR/duck.parquet' (FORMAT parquet, COMPRESSION zstd)"
 d_wall=$wall d_cpu=$cpu d_rss=$rss_mb
@@ -51,6 +59,7 @@ d_bytes=$(stat -c %s "$DIR/duck.parquet")
     echo "|---|---|---|---|---|---|"
     printf '| pqfeed export (zstd) | %.2f | %.2f | %.0f | %s | %s |\n' "$p_wall" "$p_cpu" "$(awk -v r="$ROWS" -v w="$p_wall" 'BEGIN{print r/w}')" "$p_bytes" "$p_rss"
     printf '| pqfeed export, tree path (PQF_NDJSON_TREE=1) | %.2f | %.2f | %.0f | %s | %s |\n' "$t_wall" "$t_cpu" "$(awk -v r="$ROWS" -v w="$t_wall" 'BEGIN{print r/w}')" "$p_bytes" "$t_rss"
+    [ -z "${OLD_PQF:-}" ] || printf '| pqfeed export, OLD_PQF | %.2f | %.2f | %.0f | %s | %s |\n' "$o_wall" "$o_cpu" "$(awk -v r="$ROWS" -v w="$o_wall" 'BEGIN{print r/w}')" "$o_bytes" "$o_rss"
     printf '| DuckDB read_json -> COPY (zstd, 1 thread) | %.2f | %.2f | %.0f | %s | %s |\n' "$d_wall" "$d_cpu" "$(awk -v r="$ROWS" -v w="$d_wall" 'BEGIN{print r/w}')" "$d_bytes" "$d_rss"
     echo
     awk -v a="$p_wall" -v b="$d_wall" -v c="$p_cpu" -v d="$d_cpu" 'BEGIN { printf "pqfeed / DuckDB rows/s: %.2fx by wall time, %.2fx by CPU time (target 2x).\n", b / a, d / c }'

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "base/base.h"
@@ -19,6 +20,7 @@
 #include "pqfeed/mapping.h"
 #include "pqfeed/pqfeed.h"
 #include "pqfeed/reader.h"
+#include "source/source_int.h"
 #include "source/value.h"
 
 #define SCHEMA_READ_LIMIT (16u << 20)
@@ -270,6 +272,18 @@ typedef struct {
     char after_buf[64];
     pqf_commit *c;
     char digest[65];  /* input + settings: names the files, and sits in the commit */
+    /* The digest taken in the parsing pass (NDJSON inputs: the sources' reads
+     * feed it, see input_digest): final once every byte went in; a data file
+     * opened before that (its first row group) finishes it by reading the rest. */
+    pqf__sha256_ctx dh;
+    bool dh_live;      /* dh holds a digest in progress */
+    bool digest_final; /* digest[] is known */
+    bool unchanged;    /* the digest equals the head snapshot's: nothing to write */
+    const pqf_commit *head;
+    int schema_version;
+    size_t din;        /* input whose bytes are going into dh */
+    bool din_open;     /* its header went in, and dgot of its bytes */
+    uint64_t dsize, dgot;
     int64_t as_of;
     pqf_ostream *out; /* hash stream over the store's put stream */
     pqf__hashsum sum;
@@ -281,10 +295,24 @@ typedef struct {
 /* Data files are put-if-absent: a rerun rewrites a name only with the same
  * bytes (checked in file_close), and a racing producer cannot replace a file
  * that the winner's commit names. */
+static pqf_err digest_finish(exp_ctx *x, pqf_error *err);
+
+/* The file's name holds the input digest: a file opened before the sources
+ * read every input finishes the digest first. */
 static pqf_err open_put(void *ctx, pqf_ostream **inner, pqf_error *err)
 {
     exp_ctx *x = ctx;
     pqf_put_options po = {.if_absent = true, .content_type = "application/vnd.apache.parquet"};
+    if (!x->digest_final) {
+        pqf_err rc = digest_finish(x, err);
+        if (rc != PQF_OK)
+            return rc;
+        if (x->unchanged) /* nothing is written: pqf_export sees the flag */
+            return pqf_error_set(err, PQF_ERR_EXISTS, "table %s: the snapshot is unchanged",
+                                 x->sp->table);
+    }
+    pqf_feed_data_key(x->sp->table, x->c->seq, x->part, x->as_of, x->digest, x->key,
+                      sizeof x->key);
     return pqf_store_put(pqf_feed_store(x->f), x->key, &po, inner, err);
 }
 
@@ -294,8 +322,8 @@ static pqf_err file_open(exp_ctx *x, pqf_error *err)
     pqf_writer_opts wo = x->sp->writer;
     if (wo.row_group_bytes == 0 || wo.row_group_bytes > x->sp->target_file_bytes)
         wo.row_group_bytes = x->sp->target_file_bytes;
-    pqf_feed_data_key(x->sp->table, x->c->seq, x->part, x->as_of, x->digest, x->key,
-                      sizeof x->key);
+    /* the name, until open_put knows it (the digest is in it) */
+    snprintf(x->key, sizeof x->key, "table %s, data file %u", x->sp->table, x->part);
     x->out = pqf__hashstream(open_put, x, &x->sum);
     if (!x->out)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
@@ -679,6 +707,214 @@ static pqf_err open_db(const pqf_export_spec *sp, const pqf_commit *head, char *
                          "(postgres or sqlite)", sp->table, sp->db_driver);
 }
 
+/* SHA-256 over every setting that shapes the output and every input byte (in
+ * order, each input after its length): the same digest means the same Parquet
+ * bytes (the writer is deterministic; the hour folder is in the key, not
+ * here, so an unchanged snapshot is one in any hour). It names the data files and is kept
+ * in the commit, so that an unchanged snapshot is recognised before any
+ * file is written. The definition is docs/FORMAT.md's `source_sha256`; it is
+ * taken in one of two ways, with the same value:
+ * - up front (digest_pass): every input read once more before the export
+ *   (CSV inputs, stdin, or PQF_EXPORT_DIGEST_PASS set);
+ * - in the parsing pass (NDJSON files): the sources' reads feed it (the tap),
+ *   and it is final at the end of the last input, or when the first data file
+ *   opens (its first row group: files are named by the digest), which then
+ *   reads the inputs' remaining bytes (digest_finish). */
+static pqf_err digest_begin(exp_ctx *x, const char *schema_json, pqf_error *err)
+{
+    const pqf_export_spec *sp = x->sp;
+    char line[1024];
+    if (pqf__sha256_init(&x->dh) != 0)
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+    x->dh_live = true;
+    const pqf_writer_opts *w = &sp->writer;
+    int n = snprintf(line, sizeof line,
+                     "pqfeed-export/1 table=%s kind=%d wm=%s del=%s cre=%s after=%s "
+                     "target=%llu codec=%d level=%d rg=%llu page=%llu dict=%d dictpage=%llu pv=%d "
+                     "crc=%d stats=%d pidx=%d statmax=%u fmt=%d delim=%d quote=%d header=%d "
+                     "null=%s unknown=%d\n",
+                     sp->table, (int)sp->kind, sp->watermark ? sp->watermark : "",
+                     sp->delete_column ? sp->delete_column : "",
+                     sp->created_column ? sp->created_column : "",
+                     x->co.after ? x->co.after : "",
+                     (unsigned long long)sp->target_file_bytes, (int)w->codec, w->level,
+                     (unsigned long long)w->row_group_bytes, (unsigned long long)w->page_bytes,
+                     (int)w->dictionary, (unsigned long long)w->dict_page_bytes, w->page_version,
+                     (int)w->page_crc, (int)w->statistics, (int)w->page_index,
+                     w->stats_max_bytes, (int)sp->source.format, sp->source.csv.delimiter,
+                     sp->source.csv.quote, (int)sp->source.csv.header,
+                     sp->source.csv.null_marker ? sp->source.csv.null_marker : "",
+                     (int)sp->source.ignore_unknown);
+    pqf__sha256_update(&x->dh, line, (size_t)n);
+    if (sp->source.mapping) {
+        n = snprintf(line, sizeof line, "mapping %s\n", pqf_mapping_digest(sp->source.mapping));
+        pqf__sha256_update(&x->dh, line, (size_t)n);
+    }
+    for (size_t i = 0; i < w->ncolumns; i++) {
+        const pqf_column_opts *c = &w->columns[i];
+        n = snprintf(line, sizeof line, "col %s enc=%d dict=%d bloom=%d ndv=%llu fpp=%g\n",
+                     c->path, (int)c->encoding, c->dictionary, (int)c->bloom_filter,
+                     (unsigned long long)c->bloom_ndv, c->bloom_fpp);
+        pqf__sha256_update(&x->dh, line, (size_t)n);
+    }
+    pqf__sha256_update(&x->dh, schema_json, strlen(schema_json));
+    return PQF_OK;
+}
+
+static void digest_header(exp_ctx *x, uint64_t size)
+{
+    char line[64];
+    int n = snprintf(line, sizeof line, "\ninput %llu\n", (unsigned long long)size);
+    pqf__sha256_update(&x->dh, line, (size_t)n);
+}
+
+/* Bytes [off, size) of input i into the digest (size: its header's). */
+static pqf_err digest_read(exp_ctx *x, size_t i, uint64_t off, uint64_t size, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_istream *in = NULL;
+    uint8_t *buf = malloc(1 << 20);
+    if (!buf)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(pqf_istream_file(x->sp->inputs[i], &in, err));
+    if (pqf_istream_size(in) != size)
+        PQF_FAIL(err, PQF_ERR_IO, "%s: the input changed while it was read (%llu bytes, "
+                 "then %llu)", x->sp->inputs[i], (unsigned long long)size,
+                 (unsigned long long)pqf_istream_size(in));
+    while (off < size) {
+        size_t len = (size_t)PQF_MIN((uint64_t)(1 << 20), size - off);
+        if (pqf_istream_read_at(in, off, buf, len) != PQF_OK) {
+            *err = *pqf_istream_error(in);
+            rc = err->code;
+            goto done;
+        }
+        pqf__sha256_update(&x->dh, buf, len);
+        off += len;
+    }
+done:
+    pqf_istream_free(in);
+    free(buf);
+    return rc;
+}
+
+static void digest_end(exp_ctx *x)
+{
+    uint8_t d[32];
+    pqf__sha256_final(&x->dh, d);
+    x->dh_live = false;
+    pqf__hex(d, 32, x->digest);
+    x->digest_final = true;
+    /* the same snapshot again (a rerun after a crash that followed the
+     * publish, or an unchanged source): nothing to write */
+    const pqf_commit *h = x->head;
+    x->unchanged = h && x->sp->kind == PQF_COMMIT_SNAPSHOT && h->kind == PQF_COMMIT_SNAPSHOT &&
+                   strcmp(h->source_sha256, x->digest) == 0 &&
+                   h->schema_version == x->schema_version;
+}
+
+/* Every input read once more, before the export. */
+static pqf_err digest_pass(exp_ctx *x, const char *schema_json, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_istream *in = NULL;
+    PQF_TRY(digest_begin(x, schema_json, err));
+    for (size_t i = 0; i < x->sp->ninputs; i++) {
+        PQF_TRY(pqf_istream_file(x->sp->inputs[i], &in, err));
+        uint64_t size = pqf_istream_size(in);
+        pqf_istream_free(in);
+        in = NULL;
+        digest_header(x, size);
+        PQF_TRY(digest_read(x, i, 0, size, err));
+    }
+    digest_end(x);
+done:
+    pqf_istream_free(in);
+    return rc;
+}
+
+/* The parsing pass: input din's header, before its source opens. */
+static pqf_err digest_input_open(exp_ctx *x, size_t i, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_istream *in = NULL;
+    if (x->digest_final)
+        return PQF_OK;
+    PQF_TRY(pqf_istream_file(x->sp->inputs[i], &in, err));
+    x->din = i;
+    x->dsize = pqf_istream_size(in);
+    x->dgot = 0;
+    x->din_open = true;
+    digest_header(x, x->dsize);
+done:
+    pqf_istream_free(in);
+    return rc;
+}
+
+static void digest_tap(void *ud, const void *data, size_t len)
+{
+    exp_ctx *x = ud;
+    if (x->digest_final)
+        return;
+    x->dgot += len;
+    if (x->dgot <= x->dsize)
+        pqf__sha256_update(&x->dh, data, len);
+}
+
+/* At the end of input din: the source read exactly the bytes its header counts. */
+static pqf_err digest_input_end(exp_ctx *x, pqf_error *err)
+{
+    if (x->digest_final)
+        return PQF_OK;
+    x->din_open = false;
+    x->din++;
+    if (x->dgot != x->dsize)
+        return pqf_error_set(err, PQF_ERR_IO, "%s: the input changed while it was read (%llu "
+                             "bytes, then %llu)", x->sp->inputs[x->din - 1],
+                             (unsigned long long)x->dsize, (unsigned long long)x->dgot);
+    return PQF_OK;
+}
+
+/* Before the digest is known from the parsing pass alone: the rest of the
+ * current input and all later ones, read here. */
+static pqf_err digest_finish(exp_ctx *x, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    size_t i = x->din;
+    if (x->din_open) {
+        if (x->dgot > x->dsize)
+            PQF_FAIL(err, PQF_ERR_IO, "%s: the input changed while it was read (%llu bytes, "
+                     "then more)", x->sp->inputs[i], (unsigned long long)x->dsize);
+        PQF_TRY(digest_read(x, i, x->dgot, x->dsize, err));
+        i++;
+    }
+    for (; i < x->sp->ninputs; i++) {
+        pqf_istream *in = NULL;
+        PQF_TRY(pqf_istream_file(x->sp->inputs[i], &in, err));
+        uint64_t size = pqf_istream_size(in);
+        pqf_istream_free(in);
+        digest_header(x, size);
+        PQF_TRY(digest_read(x, i, 0, size, err));
+    }
+    digest_end(x);
+done:
+    return rc;
+}
+
+/* The digest is taken in the parsing pass when every input is a regular NDJSON
+ * file (a pipe such as /dev/stdin has no size to check the reads against). */
+static bool digest_folds(const pqf_export_spec *sp)
+{
+    struct stat st;
+    if (getenv("PQF_EXPORT_DIGEST_PASS"))
+        return false;
+    for (size_t i = 0; i < sp->ninputs; i++)
+        if (strcmp(sp->inputs[i], "-") == 0 ||
+            pqf_format_for_path(sp->inputs[i], sp->source.format) != PQF_FORMAT_NDJSON ||
+            stat(sp->inputs[i], &st) != 0 || !S_ISREG(st.st_mode))
+            return false;
+    return true;
+}
+
 static pqf_err export_rows(exp_ctx *x, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
@@ -689,7 +925,13 @@ static pqf_err export_rows(exp_ctx *x, pqf_error *err)
     if (x->sp->kind == PQF_COMMIT_CHANGES)
         so.changes = &x->co;
     for (size_t i = 0; i < x->sp->ninputs; i++) {
-        PQF_TRY(pqf_source_open(x->sp->inputs[i], x->file_schema, &so, &src, err));
+        if (x->digest_final) {
+            PQF_TRY(pqf_source_open(x->sp->inputs[i], x->file_schema, &so, &src, err));
+        } else {
+            PQF_TRY(digest_input_open(x, i, err));
+            PQF_TRY(pqf__source_open_tap(x->sp->inputs[i], x->file_schema, &so, digest_tap, x,
+                                         &src, err));
+        }
         uint64_t n = 0;
         for (;; n++) {
             bool eof = false;
@@ -719,6 +961,12 @@ static pqf_err export_rows(exp_ctx *x, pqf_error *err)
         }
         pqf_source_free(src);
         src = NULL;
+        PQF_TRY(digest_input_end(x, err));
+    }
+    if (!x->digest_final) {
+        digest_end(x);
+        if (x->unchanged)
+            goto done; /* nothing was written (no file opened before the digest was known) */
     }
     if (x->w) {
         pqf_writer_stats st;
@@ -744,81 +992,6 @@ static pqf_err random_digest(exp_ctx *x, pqf_error *err)
         return pqf_error_set(err, PQF_ERR_IO, "cannot read /dev/urandom");
     pqf__hex(r, 32, x->digest);
     return PQF_OK;
-}
-
-/* SHA-256 over every input byte (in order, with its length) and every
- * setting that shapes the output: the same digest means the same Parquet
- * bytes (the writer is deterministic; the hour folder is in the key, not
- * here, so an unchanged snapshot is one in any hour). It names the data files and is kept
- * in the commit, so that an unchanged snapshot is recognised before any
- * file is written. */
-static pqf_err input_digest(exp_ctx *x, const char *schema_json, pqf_error *err)
-{
-    pqf_err rc = PQF_OK;
-    const pqf_export_spec *sp = x->sp;
-    pqf__sha256_ctx h = {0};
-    pqf_istream *in = NULL;
-    uint8_t *buf = malloc(1 << 20);
-    char line[1024];
-    if (!buf || pqf__sha256_init(&h) != 0)
-        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-    const pqf_writer_opts *w = &sp->writer;
-    int n = snprintf(line, sizeof line,
-                     "pqfeed-export/1 table=%s kind=%d wm=%s del=%s cre=%s after=%s "
-                     "target=%llu codec=%d level=%d rg=%llu page=%llu dict=%d dictpage=%llu pv=%d "
-                     "crc=%d stats=%d pidx=%d statmax=%u fmt=%d delim=%d quote=%d header=%d "
-                     "null=%s unknown=%d\n",
-                     sp->table, (int)sp->kind, sp->watermark ? sp->watermark : "",
-                     sp->delete_column ? sp->delete_column : "",
-                     sp->created_column ? sp->created_column : "",
-                     x->co.after ? x->co.after : "",
-                     (unsigned long long)sp->target_file_bytes, (int)w->codec, w->level,
-                     (unsigned long long)w->row_group_bytes, (unsigned long long)w->page_bytes,
-                     (int)w->dictionary, (unsigned long long)w->dict_page_bytes, w->page_version,
-                     (int)w->page_crc, (int)w->statistics, (int)w->page_index,
-                     w->stats_max_bytes, (int)sp->source.format, sp->source.csv.delimiter,
-                     sp->source.csv.quote, (int)sp->source.csv.header,
-                     sp->source.csv.null_marker ? sp->source.csv.null_marker : "",
-                     (int)sp->source.ignore_unknown);
-    pqf__sha256_update(&h, line, (size_t)n);
-    if (sp->source.mapping) {
-        n = snprintf(line, sizeof line, "mapping %s\n", pqf_mapping_digest(sp->source.mapping));
-        pqf__sha256_update(&h, line, (size_t)n);
-    }
-    for (size_t i = 0; i < w->ncolumns; i++) {
-        const pqf_column_opts *c = &w->columns[i];
-        n = snprintf(line, sizeof line, "col %s enc=%d dict=%d bloom=%d ndv=%llu fpp=%g\n",
-                     c->path, (int)c->encoding, c->dictionary, (int)c->bloom_filter,
-                     (unsigned long long)c->bloom_ndv, c->bloom_fpp);
-        pqf__sha256_update(&h, line, (size_t)n);
-    }
-    pqf__sha256_update(&h, schema_json, strlen(schema_json));
-    for (size_t i = 0; i < sp->ninputs; i++) {
-        PQF_TRY(pqf_istream_file(sp->inputs[i], &in, err));
-        uint64_t size = pqf_istream_size(in);
-        n = snprintf(line, sizeof line, "\ninput %llu\n", (unsigned long long)size);
-        pqf__sha256_update(&h, line, (size_t)n);
-        for (uint64_t off = 0; off < size;) {
-            size_t len = (size_t)PQF_MIN((uint64_t)(1 << 20), size - off);
-            if (pqf_istream_read_at(in, off, buf, len) != PQF_OK) {
-                *err = *pqf_istream_error(in);
-                rc = err->code;
-                goto done;
-            }
-            pqf__sha256_update(&h, buf, len);
-            off += len;
-        }
-        pqf_istream_free(in);
-        in = NULL;
-    }
-    uint8_t d[32];
-    pqf__sha256_final(&h, d);
-    pqf__hex(d, 32, x->digest);
-done:
-    pqf__sha256_free(&h);
-    pqf_istream_free(in);
-    free(buf);
-    return rc;
 }
 
 pqf_err pqf_export_check_key(const pqf_schema *schema, const char *table, const char *key,
@@ -961,26 +1134,33 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     if (head)
         memcpy(x.c->prev, head->hash, sizeof x.c->prev);
-    {
+    x.head = head;
+    x.schema_version = res->schema_version;
+    if (sp->db) {
+        PQF_TRY(random_digest(&x, err));
+        x.digest_final = true;
+    } else {
         char *sj = NULL;
         size_t sl = 0;
         PQF_TRY(pqf_schema_to_json(x.file_schema, &sj, &sl, err));
-        rc = sp->db ? random_digest(&x, err) : input_digest(&x, sj, err);
+        rc = digest_folds(sp) ? digest_begin(&x, sj, err) : digest_pass(&x, sj, err);
         free(sj);
         if (rc != PQF_OK)
             goto done;
     }
-    if (!sp->db)
-        memcpy(x.c->source_sha256, x.digest, sizeof x.digest);
-    if (head && sp->kind == PQF_COMMIT_SNAPSHOT && head->kind == PQF_COMMIT_SNAPSHOT &&
-        strcmp(head->source_sha256, x.digest) == 0 && head->schema_version == res->schema_version) {
-        /* the same snapshot again (a rerun after a crash that followed the
-         * publish, or an unchanged source): nothing to write */
+    if (!x.unchanged) {
+        rc = export_rows(&x, err);
+        if (rc != PQF_OK && !x.unchanged)
+            goto done;
+    }
+    if (x.unchanged) {
+        rc = PQF_OK;
         res->seq = seq;
         memcpy(res->hash, head->hash, sizeof res->hash);
         goto done;
     }
-    PQF_TRY(export_rows(&x, err));
+    if (!sp->db)
+        memcpy(x.c->source_sha256, x.digest, sizeof x.digest);
     res->skipped = x.skipped;
     res->duplicates = x.duplicates;
     if (x.seen_oom)
@@ -1031,6 +1211,8 @@ done:
     pqf_dbsource_free(opened);
     pqf_schema_free(changes_schema);
     pqf__strset_free(&x.seen);
+    if (x.dh_live)
+        pqf__sha256_free(&x.dh);
     free(x.wm_min);
     free(x.wm_max);
     return rc;

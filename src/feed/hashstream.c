@@ -14,25 +14,42 @@ typedef struct {
     pqf__sha256_ctx sha;
     uint32_t crc;
     pqf__hashsum *sum;
+    /* the first writes, while they are this small, are held (the writer's
+     * 4-byte magic at its first row), so the inner stream is opened at the
+     * first row group, when the export's input digest may be known */
+    uint8_t held[64];
+    size_t nheld;
 } hs;
 
 static pqf_err hs_open(hs *h, pqf_error *err)
 {
     if (h->inner)
         return PQF_OK;
-    return h->open(h->ctx, &h->inner, err);
+    pqf_err rc = h->open(h->ctx, &h->inner, err);
+    if (rc == PQF_OK && h->nheld) {
+        rc = pqf_ostream_write(h->inner, h->held, h->nheld);
+        if (rc != PQF_OK)
+            *err = *pqf_ostream_error(h->inner);
+        h->nheld = 0;
+    }
+    return rc;
 }
 
 static pqf_err hs_write(void *impl, const void *data, size_t len, pqf_error *err)
 {
     hs *h = impl;
-    pqf_err rc = hs_open(h, err);
-    if (rc != PQF_OK)
-        return rc;
-    rc = pqf_ostream_write(h->inner, data, len);
-    if (rc != PQF_OK) {
-        *err = *pqf_ostream_error(h->inner);
-        return rc;
+    if (!h->inner && h->nheld + len <= sizeof h->held) {
+        memcpy(h->held + h->nheld, data, len);
+        h->nheld += len;
+    } else {
+        pqf_err rc = hs_open(h, err);
+        if (rc != PQF_OK)
+            return rc;
+        rc = pqf_ostream_write(h->inner, data, len);
+        if (rc != PQF_OK) {
+            *err = *pqf_ostream_error(h->inner);
+            return rc;
+        }
     }
     pqf__sha256_update(&h->sha, data, len);
     h->crc = pqf__crc32c(h->crc, data, len);

@@ -13,8 +13,9 @@ typedef struct pqf__hashsum {
     uint64_t bytes;
 } pqf__hashsum;
 
-/* Opens the inner stream; called on the first write (or at commit when
- * nothing was written), so a file that never gets a byte is never created. */
+/* Opens the inner stream; called when the bytes written pass 64 (the first
+ * ones are held until then) or at commit, so a file that never gets a byte is
+ * never created, and a Parquet file's stream opens at its first row group. */
 typedef pqf_err (*pqf__open_fn)(void *ctx, pqf_ostream **inner, pqf_error *err);
 
 /* A stream whose inner stream is opened lazily by open(ctx) and then owned by

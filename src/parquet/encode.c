@@ -330,11 +330,7 @@ void pqf__dict_reset(pqf__dict *d)
     pqf__buf_reset(&d->offs);
 }
 
-static inline uint32_t slot_of(uint64_t key, uint32_t mask)
-{
-    key *= 0x9E3779B97F4A7C15ull;
-    return (uint32_t)(key >> 32) & mask;
-}
+#define slot_of pqf__dict_slot_of
 
 static pqf_err dict_grow(pqf__dict *d)
 {

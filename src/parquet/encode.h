@@ -77,6 +77,21 @@ static inline size_t pqf__dict_bytes(const pqf__dict *d)
     return d->plain.len;
 }
 
+/* The slot where a fixed-width value's probe starts. */
+static inline uint32_t pqf__dict_slot_of(uint64_t key, uint32_t mask)
+{
+    key *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(key >> 32) & mask;
+}
+
+/* Bring the slot of a fixed-width value (put32/put64 keys) into the cache
+ * ahead of its put. */
+static inline void pqf__dict_prefetch(const pqf__dict *d, uint64_t key)
+{
+    if (d->slots)
+        __builtin_prefetch(&d->slots[pqf__dict_slot_of(key, d->mask)]);
+}
+
 /* Find or add a value; *idx gets its entry index, *added whether it is new. */
 pqf_err pqf__dict_put32(pqf__dict *d, uint32_t v, uint32_t *idx, bool *added);
 pqf_err pqf__dict_put64(pqf__dict *d, uint64_t v, uint32_t *idx, bool *added);

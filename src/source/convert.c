@@ -8,6 +8,9 @@
  * straight into the writer (see "NDJSON lines, streamed"). Array pages and
  * lines under change capture are parsed into a JSON tree (arena reset per
  * line) and shredded depth-first, as are CSV fields holding JSON. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,8 @@ typedef struct pnode {
     bool group, is_list, nullable;
     const char *name;
     size_t name_len;
+    bool key_fast;  /* the name needs no escape in JSON: a member's key may match it raw */
+    uint64_t kw[2], km[2]; /* key_fast, name_len <= 16: the name's bytes and mask, 8 a word */
     int elem;      /* LIST: element node id */
     int *kids;     /* struct/root: child node ids */
     int nkids;
@@ -79,6 +84,9 @@ struct pqf_source {
     /* mapping (NDJSON only; the tree path) */
     pqf__mapplan *map;
     uint64_t recno; /* 1-based record number in the file */
+    /* NDJSON: every byte read, in order (pqf__source_open_tap) */
+    pqf__source_tap tap;
+    void *tap_ud;
     /* both */
     pqf__json_doc doc;
     pqf__buf tmp;
@@ -109,6 +117,14 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
     pn->used = true;
     pn->name = info.name;
     pn->name_len = strlen(info.name);
+    pn->key_fast = pn->name_len <= src->max_string && pqf__utf8_valid(pn->name, pn->name_len);
+    for (size_t i = 0; i < pn->name_len; i++)
+        if (pn->name[i] == '"' || pn->name[i] == '\\' || (unsigned char)pn->name[i] < 0x20)
+            pn->key_fast = false;
+    for (size_t i = 0; i < pn->name_len && i < 16; i++) {
+        pn->kw[i / 8] |= (uint64_t)(unsigned char)pn->name[i] << (8 * (i % 8));
+        pn->km[i / 8] |= (uint64_t)0xff << (8 * (i % 8));
+    }
     pn->nullable = info.repetition == PQF_OPTIONAL;
     pn->group = info.is_group;
     size_t ll = (parent_label ? strlen(parent_label) + 1 : 0) + pn->name_len + 3;
@@ -631,6 +647,17 @@ static pqf_err csv_next(pqf_source *src, pqf_writer *w, bool *eof)
 
 /* ---- NDJSON rows ------------------------------------------------------------- */
 
+/* pqf__input_fill, showing the bytes it read to the tap. */
+static pqf_err nd_fill(pqf_source *src, size_t keep, pqf_error *err)
+{
+    pqf__input *in = &src->in;
+    size_t kept = in->len - (keep < in->len ? keep : in->len);
+    pqf_err rc = pqf__input_fill(in, keep, err);
+    if (rc == PQF_OK && src->tap && in->len > kept)
+        src->tap(src->tap_ud, in->buf + kept, in->len - kept);
+    return rc;
+}
+
 /* Next non-blank line into [*s, *s + *n). */
 static pqf_err ndjson_line(pqf_source *src, const char **s, size_t *n, bool *eof)
 {
@@ -641,7 +668,7 @@ static pqf_err ndjson_line(pqf_source *src, const char **s, size_t *n, bool *eof
         const char *e = in->buf + in->len;
         const char *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
         if (!nl && !in->eof) {
-            pqf_err rc = pqf__input_fill(in, in->pos, &src->err);
+            pqf_err rc = nd_fill(src, in->pos, &src->err);
             if (rc == PQF_ERR_LIMIT)
                 return pqf_error_set(&src->err, rc, "%s:%llu: line longer than the limit of %zu bytes",
                                      src->name, (unsigned long long)src->next_line, in->max_cap);
@@ -751,6 +778,29 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
 {
     const char *p = s->p + 1, *e = s->e, *start = p;
     bool high = false;
+    /* 16 bytes at a time to the first '"', '\\' or control byte: the loads
+     * may pass e (the line is in the read buffer, PQF__INPUT_PAD bytes of pad
+     * after its data), what lies past e is masked off */
+#if defined(__SSE2__)
+    const __m128i vq = _mm_set1_epi8('"'), vbs = _mm_set1_epi8('\\'), vc = _mm_set1_epi8(0x1f);
+    while (p < e) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vbs)),
+                                 _mm_cmpeq_epi8(_mm_min_epu8(x, vc), x));
+        size_t lim = e - p < 16 ? (size_t)(e - p) : 16;
+        unsigned valid = lim == 16 ? 0xffffu : (1u << lim) - 1;
+        unsigned stop = (unsigned)_mm_movemask_epi8(m) & valid;
+        unsigned hb = (unsigned)_mm_movemask_epi8(x);
+        if (stop) {
+            int k = __builtin_ctz(stop);
+            high |= (hb & ((1u << k) - 1)) != 0;
+            p += k;
+            break;
+        }
+        high |= (hb & valid) != 0;
+        p += lim;
+    }
+#else
     /* eight bytes at a time while none is '"', '\\' or a control byte */
     uint64_t hi_acc = 0;
     while (e - p >= 8) {
@@ -765,6 +815,7 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
         p += 8;
     }
     high = (hi_acc & 0x8080808080808080ull) != 0;
+#endif
     while (p < e && *p != '"' && *p != '\\') {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20)
@@ -920,6 +971,20 @@ static inline bool js_key_eq(const pnode *kn, const char *key, size_t n)
     return true;
 }
 
+/* The name's bytes at p (a key_fast node's, which the line holds whole). Names
+ * of up to 16 bytes are compared as two masked words: the 16 bytes from p are
+ * inside the read buffer, which ends in PQF__INPUT_PAD bytes past its data. */
+_Static_assert(PQF__INPUT_PAD >= 16, "js_key_raw and js_string read 16 bytes at a time");
+static inline bool js_key_raw(const pnode *kn, const char *p)
+{
+    if (kn->name_len > 16)
+        return memcmp(p, kn->name, kn->name_len) == 0;
+    uint64_t w0, w1;
+    memcpy(&w0, p, 8);
+    memcpy(&w1, p + 8, 8);
+    return (((w0 ^ kn->kw[0]) & kn->km[0]) | ((w1 ^ kn->kw[1]) & kn->km[1])) == 0;
+}
+
 static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
 {
     pnode *pn = &src->nodes[id];
@@ -958,6 +1023,27 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
             return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
         }
         case PQF__V_INT:
+            if (!pn->conv.is_unsigned && c != '"') {
+                /* a plain integer of up to 18 digits in range: parsed as it is
+                 * scanned; anything else (a fraction, an exponent, a leading
+                 * zero, out of range) goes the general way, for its error */
+                const char *p = s->p + (c == '-'), *e = s->e, *d = p;
+                int64_t x = 0;
+                while (p < e && (unsigned)(*p - '0') <= 9 && p - d < 18)
+                    x = x * 10 + (*p++ - '0');
+                if (p > d && (p == e || ((unsigned)(*p - '0') > 9 && *p != '.' && *p != 'e' &&
+                                         *p != 'E')) &&
+                    (*d != '0' || p == d + 1)) {
+                    x = c == '-' ? -x : x;
+                    if (x >= pn->conv.imin && x <= pn->conv.imax) {
+                        s->p = p;
+                        rc = pn->conv.phys == PQF_INT32 ? pqf_writer_i32(w, id, (int32_t)x)
+                                                        : pqf_writer_i64(w, id, x);
+                        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+                    }
+                }
+            }
+            /* fall through */
         case PQF__V_FLOAT:
         case PQF__V_DOUBLE:
         case PQF__V_DECIMAL:
@@ -977,7 +1063,14 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
         if (rc != PQF_OK)
             return rc;
         pqf__val val;
-        const char *why = pqf__value_parse(&pn->conv, t, n, &val);
+        const char *why = NULL;
+        if (pn->conv.kind == PQF__V_STRING) {
+            /* js_string checked the UTF-8 already (pqf__value_parse would again) */
+            val.p = t;
+            val.n = n;
+        } else {
+            why = pqf__value_parse(&pn->conv, t, n, &val);
+        }
         if (PQF_UNLIKELY(why != NULL)) {
             char lab[300];
             snprintf(lab, sizeof lab, "'%s'", pn->label);
@@ -1048,19 +1141,29 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
             js_ws(s);
             if (s->p >= s->e || *s->p != '"')
                 return JS_SYNTAX;
-            rc = js_string(src, s, &src->kbuf, &key, &kl);
-            if (rc != PQF_OK)
-                return rc;
+            int k = -1, c = pn->cursor;
+            const pnode *ck = c < pn->nkids ? &src->nodes[pn->kids[c]] : NULL;
+            if (ck && ck->key_fast && (size_t)(s->e - s->p) >= ck->name_len + 2 &&
+                s->p[ck->name_len + 1] == '"' && js_key_raw(ck, s->p + 1)) {
+                /* the expected member, spelt without escapes: no scan, no search */
+                key = ck->name;
+                kl = ck->name_len;
+                s->p += kl + 2;
+                k = c;
+            } else {
+                rc = js_string(src, s, &src->kbuf, &key, &kl);
+                if (rc != PQF_OK)
+                    return rc;
+                if (ck && js_key_eq(ck, key, kl))
+                    k = c;
+                for (int i = 0; k < 0 && i < pn->nkids; i++)
+                    if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
+                        k = i;
+            }
             js_ws(s);
             if (s->p >= s->e || *s->p != ':')
                 return JS_SYNTAX;
             s->p++;
-            int k = -1, c = pn->cursor;
-            if (c < pn->nkids && js_key_eq(&src->nodes[pn->kids[c]], key, kl))
-                k = c;
-            for (int i = 0; k < 0 && i < pn->nkids; i++)
-                if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
-                    k = i;
             if (k < 0 || src->nodes[pn->kids[k]].generated) {
                 if (k < 0 && !src->ignore_unknown)
                     return pqf_error_set(&src->err, PQF_ERR_VALUE,
@@ -1206,7 +1309,7 @@ static pqf_err open_array_page(pqf_source *src, const pqf_source_opts *opts, pqf
     if (i >= in->len || in->buf[i] != '[')
         return PQF_OK;
     while (!in->eof) {
-        pqf_err rc = pqf__input_fill(in, in->pos, err);
+        pqf_err rc = nd_fill(src, in->pos, err);
         if (rc == PQF_ERR_LIMIT)
             return pqf_error_set(err, rc, "%s: a JSON array page is larger than the limit of %zu bytes",
                                  src->name, in->max_cap);
@@ -1416,27 +1519,35 @@ done:
 
 static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
                            bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
-                           pqf_source **out, pqf_error *err);
+                           pqf__source_tap tap, void *tap_ud, pqf_source **out, pqf_error *err);
 
 pqf_err pqf_source_open(const char *path, const pqf_schema *schema, const pqf_source_opts *opts,
                         pqf_source **out, pqf_error *err)
 {
-    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, out,
-                       err);
+    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, NULL,
+                       NULL, out, err);
+}
+
+pqf_err pqf__source_open_tap(const char *path, const pqf_schema *schema,
+                             const pqf_source_opts *opts, pqf__source_tap tap, void *tap_ud,
+                             pqf_source **out, pqf_error *err)
+{
+    return source_open(path, NULL, 0, NULL, getenv("PQF_NDJSON_TREE") != NULL, schema, opts, tap,
+                       tap_ud, out, err);
 }
 
 pqf_err pqf__source_open_mem(const void *data, size_t len, const char *name, bool tree,
                              const pqf_schema *schema, const pqf_source_opts *opts,
                              pqf_source **out, pqf_error *err)
 {
-    return source_open(NULL, data, len, name, tree, schema, opts, out, err);
+    return source_open(NULL, data, len, name, tree, schema, opts, NULL, NULL, out, err);
 }
 
 /* PQF_NDJSON_TREE (any value) selects the tree path for NDJSON lines: the
  * reference the streaming shredder is tested against. */
 static pqf_err source_open(const char *path, const void *mem, size_t mem_len, const char *name,
                            bool tree, const pqf_schema *schema, const pqf_source_opts *opts,
-                           pqf_source **out, pqf_error *err)
+                           pqf__source_tap tap, void *tap_ud, pqf_source **out, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_source_opts defaults;
@@ -1453,6 +1564,10 @@ static pqf_err source_open(const char *path, const void *mem, size_t mem_len, co
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     src->schema = schema;
     src->fmt = pqf_format_for_path(path, opts->format);
+    if (tap && src->fmt == PQF_FORMAT_CSV)
+        PQF_FAIL(err, PQF_ERR_INTERNAL, "%s: a read tap is for NDJSON input", path);
+    src->tap = tap;
+    src->tap_ud = tap_ud;
     src->ignore_unknown = opts->ignore_unknown;
     src->next_line = 1;
     pqf__json_limits jl = {opts->max_depth, opts->max_string_bytes, 0, 0};
@@ -1485,7 +1600,7 @@ static pqf_err source_open(const char *path, const void *mem, size_t mem_len, co
         PQF_TRY(pqf__input_open(&src->in, path, mem, mem_len, name, buffer, maxrec, err));
         src->in_open = true;
         src->name = src->in.name;
-        PQF_TRY(pqf__input_fill(&src->in, 0, err));
+        PQF_TRY(nd_fill(src, 0, err));
         if (src->in.len >= 3 && memcmp(src->in.buf, "\xEF\xBB\xBF", 3) == 0)
             src->in.pos = 3;
         PQF_TRY(open_array_page(src, opts, err));

@@ -30,6 +30,9 @@ JSON
     echo '{"id":4,"tags":[null,"",  "long string that is longer than eight bytes, with no escapes at all"],"at":"2026-01-05 10:00:00.123456+02:00"}'
     echo '{"id":-9223372036854775808,"amt":-99999999.99,"pts":[2147483647,-2147483648],"j":"text","meta":{}}'
     echo '{"id":6,"name":"\u0000nul","j":123.0e-5}'
+    echo '{"id":-0,"meta":{"a":-2147483648},"pts":[0,7,-12,999999999]}'
+    echo '{"id":123456789012345678,"meta":{"a":2147483647}}'
+    echo '{"id":-123456789012345678}'
 } >"$T/good.ndjson"
 for i in $(seq 7 3000); do echo "{\"id\":$i,\"name\":\"row $i\",\"tags\":[\"t$((i % 7))\"],\"meta\":{\"a\":$((i % 100))},\"amt\":$((i % 1000)).25}"; done >>"$T/good.ndjson"
 check "streamed" "$PQF" convert "$T/good.ndjson" "$T/stream.parquet" --schema "$T/s.json"
@@ -77,6 +80,15 @@ bad_lines=(
     '{"id": 1, "name": "unterminated}'
     '{"id": tru}'
     '{"id": 1, "ok": nul}'
+    '{"id": -}'
+    '{"id": -01}'
+    '{"id": 1x}'
+    '{"id": 1e3}'
+    '{"id": 2.0}'
+    '{"id": 12345678901234567890}'
+    '{"id": -9223372036854775809}'
+    '{"id": 1, "meta": {"a": 2147483648}}'
+    '{"id": 1, "meta": {"a": -2147483649}}'
 )
 same=1
 for i in "${!bad_lines[@]}"; do
