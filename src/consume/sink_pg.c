@@ -706,7 +706,8 @@ done:
  * Only a table that is nothing but what the sink made of it (its columns,
  * NOT NULL, its primary key on the feed's key, owned by this user, in the
  * current schema) is rewritten: views, grants, other indexes, triggers,
- * foreign keys, rules, policies, publications, comments, statistics,
+ * foreign keys, rules, policies, publications (of the table, its schema or
+ * all tables: logical replication does not carry the swap), comments, statistics,
  * defaults, storage options and inheritance would be lost or block the
  * DROP, so such a table is merged in place. *pk receives the primary key
  * constraint's name. */
@@ -725,8 +726,11 @@ static pqf_err want_rewrite(pg_sink *s, bool *rewrite, pqf__buf *pk, pqf_error *
     }
     PQF_TRY(pqf__buf_cstr(&keys));
     const char *p[2] = {t->table, (const char *)keys.data};
-    PQF_TRY(exec_params(
-        s,
+    /* catalogs of later releases only where the server has them */
+    const int ver = PQserverVersion(s->conn);
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(
+        &s->sql,
         "SELECT current_setting('pqfeed.rewrite_ratio', true), (SELECT con.conname FROM "
         "pg_class c JOIN pg_constraint con ON con.conrelid = c.oid AND con.contype = 'p' "
         "WHERE c.relname = $1 AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname "
@@ -743,14 +747,20 @@ static pqf_err want_rewrite(pg_sink *s, bool *rewrite, pqf__buf *pk, pqf_error *
         "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass "
         "AND d.refobjid = c.oid AND d.deptype = 'n') "
         "AND NOT EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = c.oid) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_publication WHERE puballtables) "
+        "%s"
         "AND NOT EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxrelid = c.oid) "
         "AND NOT EXISTS (SELECT 1 FROM pg_description WHERE objoid = c.oid AND classoid = "
         "'pg_class'::regclass) "
         "AND NOT EXISTS (SELECT 1 FROM pg_attrdef WHERE adrelid = c.oid) "
         "AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
-        "AND (a.attidentity <> '' OR a.attgenerated <> '' OR a.attoptions IS NOT NULL OR "
-        "a.attacl IS NOT NULL)))",
-        2, p, &r, err));
+        "AND (a.attidentity <> '' %s OR a.attoptions IS NOT NULL OR a.attacl IS NOT NULL)))",
+        ver >= 150000 ? "AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace WHERE pnnspid = "
+                        "c.relnamespace) "
+                      : "",
+        ver >= 120000 ? "OR a.attgenerated <> ''" : ""));
+    PQF_TRY(pqf__buf_cstr(&s->sql));
+    PQF_TRY(exec_params(s, (const char *)s->sql.data, 2, p, &r, err));
     double ratio = REWRITE_RATIO_DEFAULT;
     if (!PQgetisnull(r, 0, 0) && *PQgetvalue(r, 0, 0)) {
         const char *v = PQgetvalue(r, 0, 0);
