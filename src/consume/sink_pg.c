@@ -6,11 +6,18 @@
  * the PRIMARY KEY. Tables live in the connection's current schema.
  *
  * Rows go with COPY ... FROM STDIN (text format): a snapshot straight into
- * the emptied table, changes into a temporary stage table that one DELETE
- * and one INSERT ... SELECT DISTINCT ON (key) ... ORDER BY key, _seq DESC
- * (or, when the client saw each key once in the stage, a plain DELETE USING
- * and INSERT ... SELECT, without the aggregate and the sort)
- * merge into the table, all inside the commit's transaction.
+ * the emptied table, changes into a temporary stage table merged into the
+ * table inside the commit's transaction, one of two ways:
+ *  - in place: one DELETE of the stage's keys and one INSERT ... SELECT of
+ *    each key's last change unless it is a delete;
+ *  - rewrite, when the stage holds at least pqfeed.rewrite_ratio (a server
+ *    setting, default 0.3) times the table's rows and the table is only
+ *    what the sink made: a new table with the untouched rows and the same
+ *    INSERT ... SELECT, its primary key built after the load, swapped in.
+ * Each key's last change: the stage as it is when the client saw each key
+ * once; for one integer key with repeats, the stage minus the superseded
+ * changes the client lists in _pqfeed_gone; else DISTINCT ON (key) ...
+ * ORDER BY key, _seq DESC.
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
