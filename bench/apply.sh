@@ -21,6 +21,8 @@
 #   OLD_PQF=path/to/an/older/pqfeed   also time that binary (before/after)
 #   UNIQUE_KEYS=1   updates and deletes touch each existing key at most once (as
 #                   an API's hourly pages or a database's changes do), not random keys
+#   PG_INPLACE=1    also time the PostgreSQL apply with pqfeed.rewrite_ratio=off (the
+#                   in-place DELETE + INSERT merge instead of rewriting the table)
 # Results: $BENCH_DIR/apply.md (also printed). Copy them into docs/BENCHMARKS.md.
 set -eu
 cd "$(dirname "$0")/.."
@@ -149,6 +151,7 @@ postgres)
     trap 'scripts/pg.sh stop "$PQF_PG_DIR"' EXIT
     PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$PQF_TEST_PG")
     "${PSQL[@]}" -c "CREATE DATABASE pqf_old" 2>/dev/null || true
+    "${PSQL[@]}" -c "CREATE DATABASE pqf_inplace" 2>/dev/null || true
     "$PQF" apply "$FEED" "postgres:$PQF_TEST_PG" --until 1 >/dev/null
     "${PSQL[@]}" -c "VACUUM ANALYZE mixed" -c "CHECKPOINT"
     "${PSQL[@]}" -c "CREATE TABLE ceil (id bigint, i32 integer, f64 double precision, flag boolean,
@@ -167,6 +170,15 @@ postgres)
         psql -X -q "$OLD_URL" -c "VACUUM ANALYZE mixed" -c "CHECKPOINT"
         measure "PostgreSQL: older pqfeed apply ($OLD_PQF)" "$OLD_PQF" apply "$FEED" "postgres:$OLD_URL"
         SUMMARY+=("PostgreSQL: older pqfeed apply = $(ratio "$ceil" "$LAST_WALL")x")
+    fi
+    if [ "${PG_INPLACE:-0}" = 1 ]; then
+        IP_URL="$(echo "$PQF_TEST_PG" | sed "s/dbname=[^ ]*/dbname=pqf_inplace/") options='-c pqfeed.rewrite_ratio=off'"
+        "$PQF" apply "$FEED" "postgres:$IP_URL" --until 1 >/dev/null
+        psql -X -q "$IP_URL" -c "VACUUM ANALYZE mixed" -c "CHECKPOINT"
+        measure "PostgreSQL: pqfeed apply in place (pqfeed.rewrite_ratio=off)" "$PQF" apply "$FEED" "postgres:$IP_URL"
+        SUMMARY+=("PostgreSQL: pqfeed apply in place = $(ratio "$ceil" "$LAST_WALL")x")
+        [ "$(psql -X -At "$IP_URL" -c "SELECT count(*) FROM mixed")" = "$("${PSQL[@]}" -At -c "SELECT count(*) FROM mixed")" ] ||
+            SUMMARY+=("PostgreSQL: in place and rewrite hold different row counts!")
     fi
     n_sink=$("${PSQL[@]}" -At -c "SELECT count(*) FROM mixed")
     SUMMARY+=("PostgreSQL sink holds $n_sink rows after the commit")

@@ -6,11 +6,18 @@
  * the PRIMARY KEY. Tables live in the connection's current schema.
  *
  * Rows go with COPY ... FROM STDIN (text format): a snapshot straight into
- * the emptied table, changes into a temporary stage table that one DELETE
- * and one INSERT ... SELECT DISTINCT ON (key) ... ORDER BY key, _seq DESC
- * (or, when the client saw each key once in the stage, a plain DELETE USING
- * and INSERT ... SELECT, without the aggregate and the sort)
- * merge into the table, all inside the commit's transaction.
+ * the emptied table, changes into a temporary stage table merged into the
+ * table inside the commit's transaction, one of two ways:
+ *  - in place: one DELETE of the stage's keys and one INSERT ... SELECT of
+ *    each key's last change unless it is a delete;
+ *  - rewrite, when the stage holds at least pqfeed.rewrite_ratio (a server
+ *    setting, default 0.3) times the table's rows and the table is only
+ *    what the sink made: a new table with the untouched rows and the same
+ *    INSERT ... SELECT, its primary key built after the load, swapped in.
+ * Each key's last change: the stage as it is when the client saw each key
+ * once; for one integer key with repeats, the stage minus the superseded
+ * changes the client lists in _pqfeed_gone; else DISTINCT ON (key) ...
+ * ORDER BY key, _seq DESC.
  */
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -20,6 +27,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/crash.h"
 #include "base/strset.h"
 #include "consume/sink.h"
 
@@ -37,14 +45,24 @@ typedef struct pg_sink {
     /* changes: the stage's keys while they are all distinct (then the merge
      * needs no DISTINCT and no sort); capped, past the cap assumed not */
     pqf__strset keys; /* keys as text */
-    int64_t *ikeys;   /* or, for one integer key, the values (checked sorted at the end) */
+    struct kseq {
+        int64_t k, seq;
+    } *ikeys; /* or, for one integer key, the keys with their _seq (sorted at the end) */
     size_t nikeys, capikeys;
     bool keys_distinct;
     pqf__buf keybuf;
+    uint64_t nstage; /* rows in the stage */
 } pg_sink;
 
 #define STAGE_KEYS_LIMIT ((size_t)256 << 20) /* bytes of key text tracked at most */
-#define STAGE_IKEYS_MAX ((size_t)32 << 20)   /* integer keys tracked at most (256 MiB) */
+#define STAGE_IKEYS_MAX ((size_t)16 << 20)   /* integer keys tracked at most (256 MiB) */
+
+/* How the merge finds each key's last change in the stage */
+typedef enum dedup {
+    DEDUP_NONE,  /* each key once: the stage as it is */
+    DEDUP_GONE,  /* the client listed the superseded rows in _pqfeed_gone */
+    DEDUP_SERVER /* DISTINCT ON (key) ... ORDER BY key, _seq DESC */
+} dedup;
 
 static void keys_reset(pg_sink *s)
 {
@@ -332,6 +350,7 @@ static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
     s->changes = changes;
     pqf__buf_reset(&s->sql);
     keys_reset(s);
+    s->nstage = 0;
     s->keys_distinct = changes && t->nkeys > 0;
     if (changes) {
         PQF_TRY(exec(s, "DROP TABLE IF EXISTS pg_temp._pqfeed_stage", err));
@@ -430,7 +449,7 @@ static pqf_err note_key(pg_sink *s, const pqf__val *vals)
     if (s->t->nkeys == 1 && v0->t == PQF__V_INT && !v0->s) {
         if (s->nikeys == s->capikeys) {
             size_t nc = s->capikeys ? s->capikeys * 2 : 65536;
-            int64_t *p = nc <= STAGE_IKEYS_MAX ? realloc(s->ikeys, nc * sizeof *p) : NULL;
+            struct kseq *p = nc <= STAGE_IKEYS_MAX ? realloc(s->ikeys, nc * sizeof *p) : NULL;
             if (!p) {
                 s->keys_distinct = false;
                 goto done;
@@ -438,7 +457,8 @@ static pqf_err note_key(pg_sink *s, const pqf__val *vals)
             s->ikeys = p;
             s->capikeys = nc;
         }
-        s->ikeys[s->nikeys++] = v0->i;
+        s->ikeys[s->nikeys].k = v0->i;
+        s->ikeys[s->nikeys++].seq = vals[s->t->ncols + 1].i;
         goto done;
     }
     if (s->nikeys) { /* mixed representations: give up */
@@ -471,23 +491,67 @@ done:
     return rc;
 }
 
-static int cmp_i64(const void *a, const void *b)
+static int cmp_kseq(const void *a, const void *b)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
+    const struct kseq *x = a, *y = b;
+    if (x->k != y->k)
+        return (x->k > y->k) - (x->k < y->k);
+    return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* At the end of the stage: were all its keys distinct? */
-static bool keys_were_distinct(pg_sink *s)
+static pqf_err end_copy(pg_sink *s, pqf_error *err);
+
+/* At the end of the stage: were all its keys distinct? With one integer
+ * key the client saw every (key, _seq): it sorts them and COPYs each
+ * superseded change (a key's changes but its last) into _pqfeed_gone, so
+ * the merge drops them with a hash anti-join instead of sorting the whole
+ * stage on the server (the same rows: a key's highest _seq wins). */
+static pqf_err stage_dedup(pg_sink *s, dedup *out, pqf_error *err)
 {
+    pqf_err rc = PQF_OK;
     bool d = s->keys_distinct;
-    if (d && s->nikeys > 1) {
-        qsort(s->ikeys, s->nikeys, sizeof *s->ikeys, cmp_i64);
-        for (size_t i = 1; i < s->nikeys && d; i++)
-            d = s->ikeys[i] != s->ikeys[i - 1];
+    size_t ngone = 0;
+    *out = d ? DEDUP_NONE : DEDUP_SERVER;
+    if (!d || s->nikeys < 2)
+        goto done;
+    qsort(s->ikeys, s->nikeys, sizeof *s->ikeys, cmp_kseq);
+    for (size_t i = 1; i < s->nikeys; i++) {
+        if (s->ikeys[i].k != s->ikeys[i - 1].k)
+            continue;
+        if (s->ikeys[i].seq == s->ikeys[i - 1].seq) { /* a tie: let the server decide */
+            *out = DEDUP_SERVER;
+            goto done;
+        }
+        ngone++;
     }
+    if (ngone == 0)
+        goto done;
+    *out = DEDUP_GONE;
+    PQF_TRY(exec(s, "DROP TABLE IF EXISTS pg_temp._pqfeed_gone", err));
+    PQF_TRY(exec(s, "CREATE TEMP TABLE _pqfeed_gone (k bigint, seq bigint) ON COMMIT DROP", err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "COPY pg_temp._pqfeed_gone FROM STDIN"));
+    PQF_TRY(start_copy(s, err));
+    for (size_t i = 0; i + 1 < s->nikeys; i++) {
+        if (s->ikeys[i + 1].k != s->ikeys[i].k)
+            continue;
+        char t[48];
+        size_t n = fmt_int(t, s->ikeys[i].k);
+        t[n++] = '\t';
+        n += fmt_int(t + n, s->ikeys[i].seq);
+        t[n++] = '\n';
+        PQF_TRY(pqf__buf_append(&s->copy, t, n));
+        if (s->copy.len >= COPY_CHUNK)
+            PQF_TRY(flush_copy(s, err));
+    }
+    PQF_TRY(end_copy(s, err));
+    /* its size, so the planner hashes it (not a merge join sorting the stage) */
+    PQF_TRY(exec(s, "ANALYZE pg_temp._pqfeed_gone", err));
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
     keys_reset(s);
-    return d;
+    return rc;
 }
 
 static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
@@ -538,6 +602,7 @@ static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
         }
     }
     PQF_TRY(pqf__buf_append_byte(b, '\n'));
+    s->nstage++;
     if (s->keys_distinct)
         PQF_TRY(note_key(s, vals));
     if (b->len >= COPY_CHUNK)
@@ -567,44 +632,22 @@ done:
     return rc;
 }
 
-static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
+/* The merge's source of new rows: each key's last change unless it is a
+ * delete (the stage as it is when each key is there once). */
+static pqf_err latest_rows(pg_sink *s, dedup dd)
 {
-    pg_sink *s = (pg_sink *)base;
     const pqf__tdef *t = s->t;
     pqf_err rc = PQF_OK;
-    PQF_TRY(end_copy(s, err));
-    if (!s->changes)
-        goto done;
-
-    /* Each key at most once in the stage: its row is the key's last change,
-     * so no DISTINCT (a hash aggregate) and no sort (of the whole stage) */
-    const bool distinct = keys_were_distinct(s);
-    pqf__buf_reset(&s->sql);
-    PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
-    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-    if (distinct) {
-        PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING pg_temp._pqfeed_stage AS s WHERE "));
-    } else {
-        PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING (SELECT DISTINCT "));
-        PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
-        PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage) AS s WHERE "));
-    }
-    for (size_t k = 0; k < t->nkeys; k++) {
-        PQF_TRY(pqf__buf_printf(&s->sql, "%st.", k ? " AND " : ""));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
-        PQF_TRY(pqf__buf_printf(&s->sql, " = s."));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
-    }
-    PQF_TRY(exec_buf(s, err));
-    pqf__buf_reset(&s->sql);
-    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO "));
-    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-    PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+    PQF_TRY(pqf__buf_printf(&s->sql, "SELECT "));
     PQF_TRY(pqf__sql_col_list(&s->sql, t));
-    PQF_TRY(pqf__buf_printf(&s->sql, ") SELECT "));
-    PQF_TRY(pqf__sql_col_list(&s->sql, t));
-    if (distinct) {
+    if (dd == DEDUP_NONE) {
         PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage WHERE _pqfeed_op <> 'D'"));
+    } else if (dd == DEDUP_GONE) {
+        PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage AS s WHERE _pqfeed_op <> "
+                                         "'D' AND NOT EXISTS (SELECT FROM pg_temp._pqfeed_gone "
+                                         "AS g WHERE g.k = s."));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[0]].name));
+        PQF_TRY(pqf__buf_printf(&s->sql, " AND g.seq = s._pqfeed_seq)"));
     } else {
         PQF_TRY(pqf__buf_printf(&s->sql, " FROM (SELECT DISTINCT ON ("));
         PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
@@ -612,11 +655,236 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
         PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
         PQF_TRY(pqf__buf_printf(&s->sql, ", _pqfeed_seq DESC) AS l WHERE _pqfeed_op <> 'D'"));
     }
+done:
+    return rc;
+}
+
+/* " t.k1 = s.k1 AND ...": a table row t and a stage row s of the same key. */
+static pqf_err key_match(pg_sink *s)
+{
+    const pqf__tdef *t = s->t;
+    pqf_err rc = PQF_OK;
+    for (size_t k = 0; k < t->nkeys; k++) {
+        PQF_TRY(pqf__buf_printf(&s->sql, "%st.", k ? " AND " : " "));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
+        PQF_TRY(pqf__buf_printf(&s->sql, " = s."));
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[t->keys[k]].name));
+    }
+done:
+    return rc;
+}
+
+/* In place: DELETE every key the stage holds, INSERT the latest rows. */
+static pqf_err merge_in_place(pg_sink *s, dedup dd, pqf_error *err)
+{
+    const pqf__tdef *t = s->t;
+    pqf_err rc = PQF_OK;
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    if (dd == DEDUP_NONE) {
+        PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING pg_temp._pqfeed_stage AS s WHERE"));
+    } else {
+        PQF_TRY(pqf__buf_printf(&s->sql, " AS t USING (SELECT DISTINCT "));
+        PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
+        PQF_TRY(pqf__buf_printf(&s->sql, " FROM pg_temp._pqfeed_stage) AS s WHERE"));
+    }
+    PQF_TRY(key_match(s));
     PQF_TRY(exec_buf(s, err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " ("));
+    PQF_TRY(pqf__sql_col_list(&s->sql, t));
+    PQF_TRY(pqf__buf_printf(&s->sql, ") "));
+    PQF_TRY(latest_rows(s, dd));
+    PQF_TRY(exec_buf(s, err));
+done:
+    return rc;
+}
+
+#define REWRITE_RATIO_DEFAULT 0.3
+#define REWRITE_TABLE "_pqfeed_rewrite"
+
+/* Rewrite or merge in place? A rewrite writes the whole table once, an
+ * in-place merge a deleted and an inserted row version, with their index
+ * entries, per change: past a fraction of the table (the setting
+ * pqfeed.rewrite_ratio, default 0.3, 0 or off: never) rewriting is cheaper.
+ * Only a table that is nothing but what the sink made of it (its columns,
+ * NOT NULL, its primary key on the feed's key, owned by this user, in the
+ * current schema) is rewritten: views, grants, other indexes, triggers,
+ * foreign keys, rules, policies, publications (of the table, its schema or
+ * all tables: logical replication does not carry the swap), comments, statistics,
+ * defaults, storage options and inheritance would be lost or block the
+ * DROP, so such a table is merged in place. *pk receives the primary key
+ * constraint's name. */
+static pqf_err want_rewrite(pg_sink *s, bool *rewrite, pqf__buf *pk, pqf_error *err)
+{
+    const pqf__tdef *t = s->t;
+    pqf_err rc = PQF_OK;
+    PGresult *r = NULL;
+    pqf__buf keys;
+    pqf__buf_init(&keys, (size_t)1 << 20);
+    *rewrite = false;
+    for (size_t k = 0; k < t->nkeys; k++) {
+        if (k)
+            PQF_TRY(pqf__buf_append_byte(&keys, 1));
+        PQF_TRY(pqf__buf_printf(&keys, "%s", t->cols[t->keys[k]].name));
+    }
+    PQF_TRY(pqf__buf_cstr(&keys));
+    const char *p[2] = {t->table, (const char *)keys.data};
+    /* catalogs of later releases only where the server has them */
+    const int ver = PQserverVersion(s->conn);
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(
+        &s->sql,
+        "SELECT current_setting('pqfeed.rewrite_ratio', true), (SELECT con.conname FROM "
+        "pg_class c JOIN pg_constraint con ON con.conrelid = c.oid AND con.contype = 'p' "
+        "WHERE c.relname = $1 AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname "
+        "= current_schema()) AND c.relkind = 'r' AND c.relpersistence = 'p' AND NOT "
+        "c.relispartition AND NOT c.relhassubclass AND NOT c.relhastriggers AND NOT "
+        "c.relhasrules AND NOT c.relrowsecurity AND c.relacl IS NULL AND c.reloptions IS NULL "
+        "AND c.reltablespace = 0 AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = "
+        "current_user) "
+        "AND (SELECT string_agg(a.attname, chr(1) ORDER BY k.n) FROM unnest(con.conkey) WITH "
+        "ORDINALITY AS k(att, n) JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = "
+        "k.att) = $2 "
+        "AND (SELECT count(*) FROM pg_index i WHERE i.indrelid = c.oid) = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = c.oid) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass "
+        "AND d.refobjid = c.oid AND d.deptype = 'n') "
+        "AND NOT EXISTS (SELECT 1 FROM pg_publication_rel WHERE prrelid = c.oid) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_publication WHERE puballtables) "
+        "%s"
+        "AND NOT EXISTS (SELECT 1 FROM pg_statistic_ext WHERE stxrelid = c.oid) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_description WHERE objoid = c.oid AND classoid = "
+        "'pg_class'::regclass) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_attrdef WHERE adrelid = c.oid) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 "
+        "AND (a.attidentity <> '' %s OR a.attoptions IS NOT NULL OR a.attacl IS NOT NULL)))",
+        ver >= 150000 ? "AND NOT EXISTS (SELECT 1 FROM pg_publication_namespace WHERE pnnspid = "
+                        "c.relnamespace) "
+                      : "",
+        ver >= 120000 ? "OR a.attgenerated <> ''" : ""));
+    PQF_TRY(pqf__buf_cstr(&s->sql));
+    PQF_TRY(exec_params(s, (const char *)s->sql.data, 2, p, &r, err));
+    double ratio = REWRITE_RATIO_DEFAULT;
+    if (!PQgetisnull(r, 0, 0) && *PQgetvalue(r, 0, 0)) {
+        const char *v = PQgetvalue(r, 0, 0);
+        char *end = NULL;
+        ratio = strcmp(v, "off") == 0 ? 0 : strtod(v, &end);
+        if ((end && (end == v || *end)) || !(ratio >= 0) || isinf(ratio))
+            PQF_FAIL(err, PQF_ERR_INVALID_ARG,
+                     "%s: setting pqfeed.rewrite_ratio: '%.40s' is not a number >= 0 or off",
+                     s->base.name, v);
+    }
+    if (ratio == 0 || s->nstage == 0 || PQgetisnull(r, 0, 1))
+        goto done;
+    pqf__buf_reset(pk);
+    PQF_TRY(pqf__buf_printf(pk, "%s", PQgetvalue(r, 0, 1)));
+    PQF_TRY(pqf__buf_cstr(pk));
+    PQclear(r);
+    r = NULL;
+    /* The table's rows, counted no further than the threshold */
+    double lim = floor((double)s->nstage / ratio);
+    char limit[32];
+    snprintf(limit, sizeof limit, "%.0f", lim < 9e18 ? lim + 1 : 9e18);
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "SELECT count(*) FROM (SELECT FROM ONLY "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " LIMIT %s) AS n", limit));
+    PQF_TRY(pqf__buf_cstr(&s->sql));
+    PQF_TRY(exec_params(s, (const char *)s->sql.data, 0, NULL, &r, err));
+    *rewrite = strtod(PQgetvalue(r, 0, 0), NULL) <= lim;
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    pqf__buf_free(&keys);
+    PQclear(r);
+    return rc;
+}
+
+/* Rewrite: a new table with the rows the stage leaves alone and each key's
+ * latest row, its primary key built after the load, swapped in for the old
+ * one (DROP, RENAME), all in the commit's transaction. */
+static pqf_err merge_rewrite(pg_sink *s, dedup dd, const char *pk, pqf_error *err)
+{
+    const pqf__tdef *t = s->t;
+    pqf_err rc = PQF_OK;
+    /* the index build's sort in memory (512 MB, unless more is set) */
+    PQF_TRY(exec(s,
+                 "SELECT set_config('maintenance_work_mem', '512MB', true) WHERE "
+                 "pg_size_bytes(current_setting('maintenance_work_mem')) < 512 * 1048576",
+                 err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TABLE " REWRITE_TABLE " (LIKE "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING "
+                                     "COMPRESSION)"));
+    PQF_TRY(exec_buf(s, err));
+    /* the rows no change touches, every column (dropped ones too) */
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO " REWRITE_TABLE " SELECT t.* FROM ONLY "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " AS t WHERE NOT EXISTS (SELECT FROM pg_temp._pqfeed_stage "
+                                     "AS s WHERE"));
+    PQF_TRY(key_match(s));
+    PQF_TRY(pqf__buf_printf(&s->sql, ")"));
+    PQF_TRY(exec_buf(s, err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO " REWRITE_TABLE " ("));
+    PQF_TRY(pqf__sql_col_list(&s->sql, t));
+    PQF_TRY(pqf__buf_printf(&s->sql, ") "));
+    PQF_TRY(latest_rows(s, dd));
+    PQF_TRY(exec_buf(s, err));
+    pqf__crashpoint("apply.pg-rewrite-loaded");
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "DROP TABLE "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, "; ALTER TABLE " REWRITE_TABLE " RENAME TO "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, "; ALTER TABLE "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " ADD CONSTRAINT "));
+    PQF_TRY(pqf__sql_ident(&s->sql, pk));
+    PQF_TRY(pqf__buf_printf(&s->sql, " PRIMARY KEY ("));
+    PQF_TRY(pqf__sql_key_list(&s->sql, t, ""));
+    /* statistics for the queries after it (a sample: 300 x the target rows) */
+    PQF_TRY(pqf__buf_printf(&s->sql, "); ANALYZE "));
+    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(exec_buf(s, err));
+    pqf__crashpoint("apply.pg-rewrite-swapped");
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = PQF_OK;
+    pqf__buf pk;
+    pqf__buf_init(&pk, 1024);
+    PQF_TRY(end_copy(s, err));
+    if (!s->changes)
+        goto done;
+
+    /* Each key at most once in the stage: its row is the key's last change,
+     * so no DISTINCT (a hash aggregate) and no sort (of the whole stage) */
+    dedup dd = DEDUP_SERVER;
+    PQF_TRY(stage_dedup(s, &dd, err));
+    bool rewrite = false;
+    PQF_TRY(want_rewrite(s, &rewrite, &pk, err));
+    if (rewrite)
+        PQF_TRY(merge_rewrite(s, dd, (const char *)pk.data, err));
+    else
+        PQF_TRY(merge_in_place(s, dd, err));
     PQF_TRY(exec(s, "DROP TABLE pg_temp._pqfeed_stage", err));
 done:
     if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
         pqf_error_set(err, rc, "out of memory");
+    pqf__buf_free(&pk);
     return rc;
 }
 
