@@ -735,11 +735,13 @@ int pqf_cmd_replicate(int argc, char **argv)
                    ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"source_bytes_read\":%" PRIu64
                    ",\"target_bytes_sent\":%" PRIu64 ",\"uploads_resumed\":%" PRIu64
                    ",\"versions_copied\":%" PRIu64 ",\"delete_markers\":%" PRIu64
-                   ",\"versions_adopted\":%" PRIu64 ",\"stopped\":%s,\"error\":",
+                   ",\"versions_adopted\":%" PRIu64 ",\"source_listings\":%" PRIu64
+                   ",\"copy_heads\":%" PRIu64 ",\"stopped\":%s,\"error\":",
                    res.published, res.objects_copied, res.objects_skipped, res.bytes_copied,
                    res.retries, res.failed, s1.bytes_down - s0.bytes_down, sent1 - sent0,
                    res.uploads_resumed, res.versions_copied, res.delete_markers,
-                   res.versions_adopted, res.stopped ? "true" : "false");
+                   res.versions_adopted, res.source_listings, res.copy_heads,
+                   res.stopped ? "true" : "false");
             if (rc != PQF_OK)
                 pqf_cli_json_str(stdout, err.msg);
             else

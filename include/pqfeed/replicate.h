@@ -191,6 +191,10 @@ typedef struct pqf_replicate_result {
     /* versions: versions put at the replica, delete markers created, and
      * versions found there already (mapped, not copied) */
     uint64_t versions_copied, delete_markers, versions_adopted;
+    /* Server-side copies: listings of the source for ETags (one per up to
+     * 1,000 files), and copies checked by a HEAD because the CopyObject
+     * answer's ETag could not vouch for them (not listed, or another ETag). */
+    uint64_t source_listings, copy_heads;
 } pqf_replicate_result;
 
 /* One pass: bring every replica up to the primary's current heads. Returns
