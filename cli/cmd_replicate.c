@@ -38,7 +38,8 @@ static const char replicate_usage[] =
     "options:\n"
     "  --tables a,b            only these tables (default: every table of PRIMARY)\n"
     "  --concurrency N         objects copied at once (default 8)\n"
-    "  --max-inflight-bytes SIZE  transfer memory budget (default 256M)\n"
+    "  --max-inflight-bytes SIZE  transfer memory budget (default 80M: two streamed\n"
+    "                          transfers of large objects at the default part size)\n"
     "  --lookahead N           commits whose files may be in flight (default 32)\n"
     "  --verify size|full      full: also read every copy back and hash it (default size;\n"
     "                          streamed copies are always hashed on the way)\n"
@@ -688,9 +689,11 @@ int pqf_cmd_replicate(int argc, char **argv)
      * own (another account, --replica-*) are streamed through pqfeed and hashed. */
     o.server_copy = server_copy && all_s3 && same_ends;
     uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
-    /* Budget per transfer: S3 reads and writes hold up to part x concurrency
-     * each (touched only as far as the object goes); local ones 1 MiB chunks. */
-    o.transfer_bytes = any_s3 ? 2 * part * sa.opt.concurrency : (2u << 20);
+    /* Memory of one streamed transfer: an S3 read holds its parts in flight
+     * and the one being written out (concurrency + 1 parts), an S3 write its
+     * parts in flight (concurrency); local ends 1 MiB chunks. Touched only as
+     * far as the object goes. */
+    o.transfer_bytes = any_s3 ? (2 * (uint64_t)sa.opt.concurrency + 1) * part : (2u << 20);
     o.stop = &stop_flag;
     o.on_event = on_event;
     o.ud = &oc;
