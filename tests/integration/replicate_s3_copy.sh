@@ -5,7 +5,9 @@
 # in the CopyObject answer, without a HEAD of the copy; and the pin holds: a
 # source replaced between the listing and its copy (the copy held by the fault
 # proxy meanwhile) is refused by RGW (412), listed again, and the new bytes are
-# caught by --verify=full, so nothing of them is published.
+# caught by --verify=full, so nothing of them is published. And memory: a
+# streamed replication of several large objects stays within a bound computed
+# from the settings (the budget over a baseline run of one small object).
 . "$(dirname "$0")/../lib.sh"
 
 start_rgw
@@ -80,6 +82,34 @@ if command -v node >/dev/null; then
     check "and it equals the primary" "$PQF" verify "$PRIM" s3://pqf-cr2/r --deep
 else
     skip "the pinned copy race" "node not installed"
+fi
+
+# ---- memory: streamed large objects within --max-inflight-bytes -------------------------------
+# Six 40 MiB objects (5 parts of 8 MiB), streamed with --concurrency 8 and a
+# 96 MiB budget: one transfer holds (2 x 2 + 1) x 8 = 40 MiB (S3 read: 2 parts
+# in flight and one being written; S3 write: 2 parts in flight), so two run at
+# once. Peak RSS must stay within the same run's baseline (one 64 KiB object)
+# plus the budget and 8 MiB of slack; under-counted reservations (the earlier
+# 2 x 8 x 2 = 32 MiB) let three run and pass it.
+PKGS="libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec sqlite3 libpq libxxhash libisal"
+# shellcheck disable=SC2046
+if cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" $(pkg-config --cflags $PKGS) -o "$T/feedgen" \
+    "$ROOT/bench/replicate_feedgen.c" "$ROOT/build/libpqfeed.a" $(pkg-config --libs $PKGS) -lsnappy -lpthread -lm \
+    >"$T/cc.out" 2>&1; then
+    for b in pqf-mem pqf-memrep; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
+    check "a feed of six 40 MiB objects" "$T/feedgen" s3://pqf-mem/big big 6 $((40 << 20)) 3 5
+    check "a feed of one 64 KiB object" "$T/feedgen" s3://pqf-mem/tiny tiny 1 65536 1 6
+    MEM=(--no-server-copy --concurrency 8 --max-inflight-bytes 96M --part-size 8M --quiet)
+    /usr/bin/time -f '%M' -o "$T/base.rss" "$PQF" replicate s3://pqf-mem/tiny s3://pqf-memrep/tiny "${MEM[@]}" --state "$T/m.db"
+    check_eq "baseline run succeeds" "$?" 0
+    /usr/bin/time -f '%M' -o "$T/big.rss" "$PQF" replicate s3://pqf-mem/big s3://pqf-memrep/big "${MEM[@]}" --state "$T/m.db"
+    check_eq "streamed replication of the large objects succeeds" "$?" 0
+    base=$(tail -n 1 "$T/base.rss"); big=$(tail -n 1 "$T/big.rss")
+    bound=$((base + (96 + 8) * 1024))
+    check "peak RSS ${big} KiB <= baseline ${base} KiB + 96 MiB budget + 8 MiB" test "$big" -le "$bound"
+    check "the streamed replica equals the primary" "$PQF" verify s3://pqf-mem/big s3://pqf-memrep/big --deep
+else
+    not_ok "build bench/replicate_feedgen.c" "$(tail -n 5 "$T/cc.out")"
 fi
 
 done_testing
