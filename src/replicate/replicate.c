@@ -207,7 +207,7 @@ struct link_ctx {
  * a copy uses it; at most ETAGS_MAX are kept (past that the cache starts
  * afresh). */
 #define ETAGS_BUCKETS 4096
-#define ETAGS_MAX 65536
+#define ETAGS_MAX 8192 /* about 1.5 MiB */
 
 typedef struct etag_ent {
     struct etag_ent *next;
