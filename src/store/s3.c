@@ -2286,9 +2286,12 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
             c.http.resp_limit = ERR_RESP_LIMIT;
             rc = call_run(&c, err); /* (a 200 with an <Error> body is an error there) */
         }
-        if (rc == PQF_OK)
-            rc = pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, copy_end, &x, err);
-        /* A 200 whose body names no ETag did not say the copy was made. */
+        /* A 200 whose body is empty, not XML or names no ETag did not say the
+         * copy was made: a server failure (retried), not a bad answer. */
+        if (rc == PQF_OK && (!c.http.resp.len ||
+                             pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, copy_end, &x,
+                                            NULL) != PQF_OK))
+            x.etag[0] = '\0';
         if (rc == PQF_OK && !x.etag[0])
             rc = pqf_error_set(err, PQF_ERR_REMOTE,
                                "CopyObject s3://%s/%s: HTTP %ld without a CopyObjectResult ETag",
@@ -2366,9 +2369,15 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         copy_xml x = {{0}, {0}, {0}};
         if (rc == PQF_OK)
             rc = call_result(&calls[k], err);
-        if (rc == PQF_OK)
-            rc = pqf__xml_parse(calls[k].http.resp.data, calls[k].http.resp.len, NULL, copy_end, &x,
-                                err);
+        if (rc == PQF_OK && (!calls[k].http.resp.len ||
+                             pqf__xml_parse(calls[k].http.resp.data, calls[k].http.resp.len, NULL,
+                                            copy_end, &x, NULL) != PQF_OK))
+            x.etag[0] = '\0';
+        if (rc == PQF_OK && !x.etag[0])
+            rc = pqf_error_set(err, PQF_ERR_REMOTE,
+                               "UploadPartCopy s3://%s/%s part %u: HTTP %ld without a "
+                               "CopyPartResult ETag",
+                               dst->bucket, p->fk, nos[k], calls[k].http.status);
         if (rc == PQF_OK) {
             part_rec *r = &p->parts[nos[k]];
             snprintf(r->etag, sizeof r->etag, "%s", x.etag);

@@ -84,6 +84,28 @@ else
     skip "the pinned copy race" "node not installed"
 fi
 
+# ---- a CopyObject answered 200 without a copy: an <Error> body, or no body ----------------------
+if command -v node >/dev/null; then
+    node "$ROOT/tests/integration/faultproxy.js" --target "$RGW_ENDPOINT" --faults copyerr,copyempty \
+        --every 3 >"$T/proxy2.out" 2>&1 &
+    proxy2_pid=$!
+    on_exit "kill $proxy2_pid 2>/dev/null"
+    for _ in $(seq 50); do grep -q listening "$T/proxy2.out" && break; sleep 0.1; done
+    PROXY2=http://127.0.0.1:$(awk '/listening/{print $2}' "$T/proxy2.out")
+    "${AWS[@]}" s3 mb s3://pqf-cr3 >/dev/null
+    "$PQF" replicate "$PRIM" s3://pqf-cr3/r --endpoint-url "$PROXY2" --state "$T/c.db" \
+        --object-attempts 10 --backoff-ms 10 --json >"$T/c.json" 2>"$T/c.err"
+    check_eq "replication through 200 answers without a copy succeeds" "$?" 0
+    curl -s "$PROXY2/__faultproxy/stats" >"$T/proxy2.json"
+    check_grep "200 answers with an <Error> body were injected" '"copyerr":[1-9]' "$T/proxy2.json"
+    check_grep "200 answers with no body were injected" '"copyempty":[1-9]' "$T/proxy2.json"
+    sum=$(tail -n 1 "$T/c.json")
+    check "they were retried, not taken for copies (retries $(field retries))" test "$(field retries)" -gt 0
+    check "the replica equals the primary (no file missing)" "$PQF" verify "$PRIM" s3://pqf-cr3/r --deep
+else
+    skip "200 answers without a copy" "node not installed"
+fi
+
 # ---- memory: streamed large objects within --max-inflight-bytes -------------------------------
 # Six 40 MiB objects (5 parts of 8 MiB), streamed with --concurrency 8 and a
 # 96 MiB budget: one transfer holds (2 x 2 + 1) x 8 = 40 MiB (S3 read: 2 parts
