@@ -32,9 +32,12 @@ RGW=$T/rgw
 cleanup() { "$ROOT/scripts/rgw.sh" stop "$RGW"; rm -rf "$T"; }
 trap cleanup EXIT
 [ -x "$PQF" ] || make -j2 build/pqfeed >/dev/null
-cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Isrc -o "$T/feedgen" bench/replicate_feedgen.c \
-    build/libpqfeed.a -lzstd -llz4 -lz -lcurl -lexpat -lssl -lcrypto -lyaml -lbrotlienc \
-    -lbrotlidec -lsqlite3 -lpq -lxxhash -lsnappy -lpthread -lm || { echo "bench/replicate: feedgen does not build"; exit 1; }
+# The libraries the Makefile links (PKGS there).
+PKGS="libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec sqlite3 libpq libxxhash libisal"
+# shellcheck disable=SC2046
+cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags $PKGS) -o "$T/feedgen" \
+    bench/replicate_feedgen.c build/libpqfeed.a $(pkg-config --libs $PKGS) -lsnappy -lpthread -lm ||
+    { echo "bench/replicate: feedgen does not build"; exit 1; }
 small_bytes=$((SMALL_N * 65536))
 big_bytes=$((BIG_N * BIG_MIB << 20))
 # The sources, one destination at a time, and slack.

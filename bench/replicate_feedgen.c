@@ -3,7 +3,8 @@
  * moves exactly that many bytes), PER_COMMIT files per commit, with valid
  * commit objects (sizes, SHA-256, CRC-32C, hash chain), a schema version and
  * _feed.json, into STORE (any pqfeed store URI; S3 settings from AWS_*).
- * Built by the script against build/libpqfeed.a; never part of the suite.
+ * Built against build/libpqfeed.a by the script and by
+ * tests/integration/replicate_s3_copy.sh (large objects for its memory bound).
  *
  *   replicate_feedgen STORE TABLE NFILES FILE_BYTES PER_COMMIT [SEED]
  */

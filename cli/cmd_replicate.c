@@ -38,7 +38,8 @@ static const char replicate_usage[] =
     "options:\n"
     "  --tables a,b            only these tables (default: every table of PRIMARY)\n"
     "  --concurrency N         objects copied at once (default 8)\n"
-    "  --max-inflight-bytes SIZE  transfer memory budget (default 256M)\n"
+    "  --max-inflight-bytes SIZE  transfer memory budget (default 80M: two streamed\n"
+    "                          transfers of large objects at the default part size)\n"
     "  --lookahead N           commits whose files may be in flight (default 32)\n"
     "  --verify size|full      full: also read every copy back and hash it (default size;\n"
     "                          streamed copies are always hashed on the way)\n"
@@ -688,9 +689,11 @@ int pqf_cmd_replicate(int argc, char **argv)
      * own (another account, --replica-*) are streamed through pqfeed and hashed. */
     o.server_copy = server_copy && all_s3 && same_ends;
     uint64_t part = sa.opt.part_size ? sa.opt.part_size : (8u << 20);
-    /* Budget per transfer: S3 reads and writes hold up to part x concurrency
-     * each (touched only as far as the object goes); local ones 1 MiB chunks. */
-    o.transfer_bytes = any_s3 ? 2 * part * sa.opt.concurrency : (2u << 20);
+    /* Memory of one streamed transfer: an S3 read holds its parts in flight
+     * and the one being written out (concurrency + 1 parts), an S3 write its
+     * parts in flight (concurrency); local ends 1 MiB chunks. Touched only as
+     * far as the object goes. */
+    o.transfer_bytes = any_s3 ? (2 * (uint64_t)sa.opt.concurrency + 1) * part : (2u << 20);
     o.stop = &stop_flag;
     o.on_event = on_event;
     o.ud = &oc;
@@ -735,11 +738,13 @@ int pqf_cmd_replicate(int argc, char **argv)
                    ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"source_bytes_read\":%" PRIu64
                    ",\"target_bytes_sent\":%" PRIu64 ",\"uploads_resumed\":%" PRIu64
                    ",\"versions_copied\":%" PRIu64 ",\"delete_markers\":%" PRIu64
-                   ",\"versions_adopted\":%" PRIu64 ",\"stopped\":%s,\"error\":",
+                   ",\"versions_adopted\":%" PRIu64 ",\"source_listings\":%" PRIu64
+                   ",\"copy_heads\":%" PRIu64 ",\"stopped\":%s,\"error\":",
                    res.published, res.objects_copied, res.objects_skipped, res.bytes_copied,
                    res.retries, res.failed, s1.bytes_down - s0.bytes_down, sent1 - sent0,
                    res.uploads_resumed, res.versions_copied, res.delete_markers,
-                   res.versions_adopted, res.stopped ? "true" : "false");
+                   res.versions_adopted, res.source_listings, res.copy_heads,
+                   res.stopped ? "true" : "false");
             if (rc != PQF_OK)
                 pqf_cli_json_str(stdout, err.msg);
             else

@@ -120,19 +120,62 @@ static int cycle(const pqf_config *cfg, const pqf_cli_store_args *sa, const char
             ret = pqf_cli_fail(&err);
             goto done;
         }
-        for (size_t i = 0; i < cfg->nreplicas; i++)
-            if (pqf_store_open(cfg->replicas[i], &sa->opt, &replicas[i], &err) != PQF_OK) {
+        for (size_t i = 0; i < cfg->nreplicas; i++) {
+            /* A replica's own part size applies to its store. */
+            pqf_store_options so = sa->opt;
+            if (cfg->replica_opts[i].part_size)
+                so.part_size = cfg->replica_opts[i].part_size;
+            if (pqf_store_open(cfg->replicas[i], &so, &replicas[i], &err) != PQF_OK) {
                 ret = pqf_cli_fail(&err);
                 goto done;
             }
-        pqf_replicate_opts ro;
-        pqf_replicate_opts_init(&ro);
-        ro.state_path = state;
-        ro.stop = &stop_flag;
-        if (pqf_replicate(primary, replicas, cfg->nreplicas, &ro, &rr, &err) != PQF_OK) {
-            int code = pqf_cli_fail(&err);
-            if (!ret)
-                ret = code;
+        }
+        /* Replicas without settings of their own in one pass (one read of the
+         * primary for all of them); each with settings in a pass of its own. */
+        for (size_t g = 0; g <= cfg->nreplicas && !stop_flag; g++) {
+            pqf_store *grp[64];
+            size_t ng = 0;
+            const pqf_config_replica *rs = g ? &cfg->replica_opts[g - 1] : NULL;
+            if (rs && !rs->set)
+                continue;
+            for (size_t i = 0; i < cfg->nreplicas && ng < 64; i++)
+                if (rs ? i == g - 1 : !cfg->replica_opts[i].set)
+                    grp[ng++] = replicas[i];
+            if (!ng)
+                continue;
+            pqf_replicate_opts ro;
+            pqf_replicate_result gr;
+            pqf_replicate_opts_init(&ro);
+            ro.state_path = state;
+            ro.stop = &stop_flag;
+            bool any_s3 = pqf_store_is_s3(primary);
+            for (size_t i = 0; i < ng; i++)
+                any_s3 = any_s3 || pqf_store_is_s3(grp[i]);
+            uint64_t part = rs && rs->part_size ? rs->part_size
+                            : sa->opt.part_size ? sa->opt.part_size
+                                                : (8u << 20);
+            unsigned sc = sa->opt.concurrency ? sa->opt.concurrency : 8; /* the S3 store's */
+            /* What one streamed transfer holds (as in replicate). */
+            ro.transfer_bytes = any_s3 ? (2 * (uint64_t)sc + 1) * part : (2u << 20);
+            if (rs) {
+                ro.concurrency = rs->concurrency;
+                ro.max_inflight_bytes = rs->max_inflight_bytes;
+                ro.bwlimit = rs->bwlimit;
+                if (rs->verify >= 0)
+                    ro.verify = rs->verify ? PQF_VERIFY_FULL : PQF_VERIFY_SIZE;
+            }
+            memset(&gr, 0, sizeof gr);
+            pqf_error e2 = {0};
+            if (pqf_replicate(primary, grp, ng, &ro, &gr, &e2) != PQF_OK) {
+                int code = pqf_cli_fail(&e2);
+                if (!ret)
+                    ret = code;
+            }
+            rr.published += gr.published;
+            rr.objects_copied += gr.objects_copied;
+            rr.bytes_copied += gr.bytes_copied;
+            rr.retries += gr.retries;
+            rr.failed += gr.failed;
         }
         if (!rc->json)
             printf("replicate %zu replica(s): %" PRIu64 " commits published, %" PRIu64

@@ -67,10 +67,23 @@ typedef struct pqf_config_table {
     unsigned key_line;      /* where its key is given (0: no key) */
 } pqf_config_table;
 
+/* Replication settings of one replica entry (`replicas:` items written as
+ * maps with `store:`); 0 / -1: not set, the run's defaults. */
+typedef struct pqf_config_replica {
+    unsigned concurrency;        /* objects copied at once */
+    uint64_t part_size;          /* S3 part size of the transfers */
+    uint64_t max_inflight_bytes; /* transfer memory budget */
+    uint64_t bwlimit;            /* bytes per second */
+    int verify;                  /* -1: not set; 0 size; 1 full */
+    bool set;                    /* any setting given */
+    unsigned line;
+} pqf_config_replica;
+
 typedef struct pqf_config {
     char *path;             /* the config file */
     char *primary;
     char **replicas;
+    pqf_config_replica *replica_opts; /* one per replica */
     size_t nreplicas;
     char *sink;
     unsigned schedule_s;    /* seconds between cycles (3600 for hourly) */

@@ -130,9 +130,14 @@ typedef struct pqf_replicate_opts {
     const char *const *tables; /* only these tables; NULL: every table of the primary */
     size_t ntables;
     unsigned concurrency;        /* copy threads; 0: 8 */
-    uint64_t max_inflight_bytes; /* transfer memory budget; 0: 256 MiB */
-    /* Memory one transfer of a large object holds (buffers, parts in flight);
-     * an object reserves min(its size, this) of the budget. 0: 2 MiB. */
+    uint64_t max_inflight_bytes; /* transfer memory budget; 0: 80 MiB */
+    /* Memory one streamed transfer of a large object holds (buffers, parts in
+     * flight); an object of B bytes reserves min(2 B + 64 KiB, this) of the
+     * budget per replica it is written to, a server-side copy 256 KiB.
+     * 0: 2 MiB. The CLI passes (2 x store concurrency + 1) x part size when
+     * a store is S3. pqf_replicate sets glibc's M_MMAP_THRESHOLD to 1 MiB
+     * (once per process), so freed part buffers go back to the system and
+     * the budget bounds what is resident. */
     uint64_t transfer_bytes;
     unsigned lookahead; /* commits whose files may be in flight; 0: 32 */
     pqf_verify_mode verify;
@@ -191,6 +196,10 @@ typedef struct pqf_replicate_result {
     /* versions: versions put at the replica, delete markers created, and
      * versions found there already (mapped, not copied) */
     uint64_t versions_copied, delete_markers, versions_adopted;
+    /* Server-side copies: listings of the source for ETags (one per up to
+     * 1,000 files), and copies checked by a HEAD because the CopyObject
+     * answer's ETag could not vouch for them (not listed, or another ETag). */
+    uint64_t source_listings, copy_heads;
 } pqf_replicate_result;
 
 /* One pass: bring every replica up to the primary's current heads. Returns

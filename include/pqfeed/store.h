@@ -132,8 +132,13 @@ typedef struct pqf_put_options {
      * stored (per ListParts, verified by MD5) are not sent again. The data
      * written must be the same bytes as before. */
     const char *resume_upload_id;
+    /* pqf_store_copy, server-side: copy only while the source's ETag is this
+     * one (x-amz-copy-source-if-match), else PQF_ERR_PRECONDITION. */
+    const char *copy_source_if_match;
     /* Filled at commit: etag, version id, size. May be NULL. Must outlive
-     * the stream. */
+     * the stream. A server-side copy fills etag (and checksum_sha256 when
+     * the server returns one) from the CopyObject answer, and size with the
+     * size it was told (size_hint) or found by HEAD. */
     pqf_object_info *result;
     /* Local stores, plain puts only (S3: ignored): commit writes and closes
      * the temporary but leaves it unsynced under its temporary name; the next

@@ -274,6 +274,58 @@ static pqf_err get_u64(cctx *x, const ynode *n, const char *path, bool size, uin
     return PQF_OK;
 }
 
+/* A replica: a store, or a map of `store:` and its replication settings. */
+static pqf_err parse_replica(cctx *x, const ynode *r, char **uri, pqf_config_replica *o)
+{
+    pqf_err rc = PQF_OK;
+    o->verify = -1;
+    o->line = r->line;
+    if (r->type != PQF__Y_MAP)
+        return get_path(x, r, "replicas", uri);
+    for (const ynode *m = r->child; m; m = m->next) {
+        const char *k = m->key;
+        uint64_t v = 0;
+        if (strcmp(k, "store") == 0) {
+            PQF_TRY(get_path(x, m, "replicas.store", uri));
+            continue;
+        }
+        o->set = true;
+        if (strcmp(k, "concurrency") == 0) {
+            PQF_TRY(get_u64(x, m, "replicas.concurrency", false, &v));
+            if (v == 0 || v > 100000)
+                PQF_TRY(bad(x, m, "replicas.concurrency", "expected 1 to 100000"));
+            o->concurrency = (unsigned)v;
+        } else if (strcmp(k, "part_size") == 0) {
+            PQF_TRY(get_u64(x, m, "replicas.part_size", true, &v));
+            if (v < (5u << 20) || v > (5ull << 30))
+                PQF_TRY(bad(x, m, "replicas.part_size", "expected 5M to 5G (S3 part sizes)"));
+            o->part_size = v;
+        } else if (strcmp(k, "max_inflight_bytes") == 0) {
+            PQF_TRY(get_u64(x, m, "replicas.max_inflight_bytes", true, &v));
+            if (v < 1024)
+                PQF_TRY(bad(x, m, "replicas.max_inflight_bytes", "expected at least 1K"));
+            o->max_inflight_bytes = v;
+        } else if (strcmp(k, "bwlimit") == 0) {
+            PQF_TRY(get_u64(x, m, "replicas.bwlimit", true, &v));
+            if (v < 1024)
+                PQF_TRY(bad(x, m, "replicas.bwlimit", "expected at least 1K (bytes per second)"));
+            o->bwlimit = v;
+        } else if (strcmp(k, "verify") == 0) {
+            if (m->type != PQF__Y_SCALAR ||
+                (strcmp(m->text, "size") != 0 && strcmp(m->text, "full") != 0))
+                PQF_TRY(bad(x, m, "replicas.verify", "expected size or full"));
+            o->verify = strcmp(m->text, "full") == 0;
+        } else {
+            PQF_TRY(bad(x, m, k, "unknown replica setting (store, concurrency, part_size, "
+                                 "max_inflight_bytes, bwlimit, verify)"));
+        }
+    }
+    if (!*uri)
+        PQF_TRY(bad(x, r, "replicas", "a replica written as a map needs store:"));
+done:
+    return rc;
+}
+
 /* key: [a, b] or key: a or key: "a,b" -> "a,b" */
 static pqf_err get_list_csv(cctx *x, const ynode *n, const char *path, char **out)
 {
@@ -528,10 +580,13 @@ pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err)
             for (const ynode *r = m->child; r; r = r->next)
                 n++;
             c->replicas = calloc(n ? n : 1, sizeof *c->replicas);
-            if (!c->replicas)
+            c->replica_opts = calloc(n ? n : 1, sizeof *c->replica_opts);
+            if (!c->replicas || !c->replica_opts)
                 PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-            for (const ynode *r = m->child; r; r = r->next)
-                PQF_TRY(get_path(&x, r, k, &c->replicas[c->nreplicas++]));
+            for (const ynode *r = m->child; r; r = r->next) {
+                size_t i = c->nreplicas++;
+                PQF_TRY(parse_replica(&x, r, &c->replicas[i], &c->replica_opts[i]));
+            }
         } else if (strcmp(k, "contract") == 0) {
             PQF_TRY(get_path(&x, m, k, &c->contract_path));
         } else if (strcmp(k, "contract") == 0) {
@@ -598,6 +653,7 @@ void pqf_config_free(pqf_config *c)
     for (size_t i = 0; i < c->nreplicas; i++)
         free(c->replicas[i]);
     free(c->replicas);
+    free(c->replica_opts);
     free(c->primary);
     free(c->sink);
     free(c->window);

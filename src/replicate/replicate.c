@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -39,6 +40,28 @@
 #define SMALL_MAX_BYTES (16u << 20) /* schema files, _feed.json */
 #define LOOKAHEAD_MAX 1024
 #define BACKOFF_CAP_MS 10000
+#define SERVER_COPY_RESERVE (256u << 10)
+#define DEFAULT_MAX_INFLIGHT (80u << 20)
+
+/* Part buffers (MiBs) are allocated per transfer by many threads. glibc's
+ * dynamic mmap threshold rises to the largest chunk freed, after which such
+ * buffers come from the per-thread arenas and stay resident there once freed
+ * (147 MiB for 32 streams of 64 KiB objects, against 65 MiB with this). A
+ * fixed 1 MiB threshold maps each buffer on demand and unmaps it when freed,
+ * so memory follows what is in flight, which --max-inflight-bytes bounds.
+ * Process-wide, set once, before the workers start. */
+static void malloc_tune_once(void)
+{
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
+}
+
+static void malloc_tune(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, malloc_tune_once);
+}
 
 void pqf_replicate_opts_init(pqf_replicate_opts *o)
 {
@@ -151,6 +174,7 @@ typedef struct run_ctx {
     pqf_error first_err;
     uint64_t rng;
     pqf__bucket bw; /* --bwlimit, shared by the workers */
+    _Atomic uint64_t copy_heads;
 } run_ctx;
 
 /* One (replica, table): its position, failure and counters. */
@@ -176,6 +200,30 @@ struct link_ctx {
     uint64_t copied, skipped, bytes;
 };
 
+/* Server-side copies: the source's ETag and size of the table's data files,
+ * from listings (one request per 1,000 files), so a CopyObject can be pinned
+ * to the listed object (x-amz-copy-source-if-match) and its answer's ETag
+ * checked against it without a HEAD of the copy. An entry is taken out when
+ * a copy uses it; at most ETAGS_MAX are kept (past that the cache starts
+ * afresh). */
+#define ETAGS_BUCKETS 4096
+#define ETAGS_MAX 8192 /* about 1.5 MiB */
+
+typedef struct etag_ent {
+    struct etag_ent *next;
+    uint64_t size;
+    char etag[72];
+    char key[]; /* relative to the feed root */
+} etag_ent;
+
+typedef struct etag_cache {
+    pthread_mutex_t mu;      /* the map */
+    pthread_mutex_t list_mu; /* one listing at a time */
+    etag_ent **b;            /* ETAGS_BUCKETS chains; NULL: not in use */
+    size_t n;
+    uint64_t listings; /* requests made (tests, --json counters) */
+} etag_cache;
+
 /* One table of the primary, replicated to every link at once. */
 struct tbl_ctx {
     run_ctx *r;
@@ -192,6 +240,7 @@ struct tbl_ctx {
     size_t nlinks;
     unsigned inflight; /* jobs */
     uint64_t inflight_bytes;
+    etag_cache etags; /* server_copy only */
 };
 
 /* Does link L still have to publish commit seq in this run? */
@@ -392,7 +441,9 @@ static void copy_streamed(job *j)
         goto done;
     }
     t0 = mono_ns();
-    pqf_err rc = pqf_store_get_to(T->src, f->key, NULL, ts, &info, &e);
+    /* The commit's size: a small object gets a buffer of its size, not a part. */
+    pqf_get_options go = {.size_hint = f->bytes};
+    pqf_err rc = pqf_store_get_to(T->src, f->key, &go, ts, &info, &e);
     /* Time spent paced by --bwlimit is no stage's: it is not a bottleneck. */
     uint64_t total = mono_ns() - t0, busy = t.write_ns + t.pace_ns;
     j->stage_ns[PQF_STAGE_WRITE] += t.write_ns;
@@ -472,47 +523,224 @@ static bool b64_sha_hex(const char *b64, char hex[65])
     return true;
 }
 
+static size_t etag_hash(const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        h ^= *p;
+        h *= 16777619u;
+    }
+    return h % ETAGS_BUCKETS;
+}
+
+static void etags_clear(etag_cache *c)
+{
+    for (size_t i = 0; c->b && i < ETAGS_BUCKETS; i++) {
+        etag_ent *e = c->b[i];
+        while (e) {
+            etag_ent *nx = e->next;
+            free(e);
+            e = nx;
+        }
+        c->b[i] = NULL;
+    }
+    c->n = 0;
+}
+
+static void etags_init(etag_cache *c)
+{
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->list_mu, NULL);
+    c->b = calloc(ETAGS_BUCKETS, sizeof *c->b); /* NULL: copies are checked by HEAD */
+}
+
+static void etags_free(etag_cache *c)
+{
+    etags_clear(c);
+    free(c->b);
+    c->b = NULL;
+    pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->list_mu);
+}
+
+/* Take key's entry out (under c->mu); false when there is none. */
+static bool etags_take(etag_cache *c, const char *key, char etag[72], uint64_t *size)
+{
+    bool found = false;
+    pthread_mutex_lock(&c->mu);
+    for (etag_ent **pp = &c->b[etag_hash(key)]; *pp; pp = &(*pp)->next) {
+        etag_ent *e = *pp;
+        if (strcmp(e->key, key) == 0) {
+            memcpy(etag, e->etag, 72);
+            *size = e->size;
+            *pp = e->next;
+            free(e);
+            c->n--;
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return found;
+}
+
+static bool on_listed(void *ud, const pqf_object_info *info)
+{
+    etag_cache *c = ud;
+    if (info->is_prefix || !info->etag[0])
+        return true;
+    size_t kl = strlen(info->key);
+    etag_ent *e = malloc(sizeof *e + kl + 1);
+    if (!e)
+        return false;
+    memcpy(e->key, info->key, kl + 1);
+    memcpy(e->etag, info->etag, sizeof e->etag);
+    e->size = info->size;
+    pthread_mutex_lock(&c->mu);
+    if (c->n >= ETAGS_MAX)
+        etags_clear(c);
+    size_t h = etag_hash(e->key);
+    /* A key listed again replaces its entry. */
+    for (etag_ent **pp = &c->b[h]; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->key, e->key) == 0) {
+            etag_ent *old = *pp;
+            *pp = old->next;
+            free(old);
+            c->n--;
+            break;
+        }
+    e->next = c->b[h];
+    c->b[h] = e;
+    c->n++;
+    pthread_mutex_unlock(&c->mu);
+    return true;
+}
+
+/* The source's listed ETag and size of j's file; false when the listing
+ * does not have it (the copy is then checked by HEAD). One listing of the
+ * file's folder from the file's commit on (data files are named
+ * <seq 20>-<part>-<digest>, so the folder's later commits come with it, up
+ * to 1,000 keys) serves the next copies too. */
+static bool source_etag(job *j, char etag[72], uint64_t *size)
+{
+    etag_cache *c = &j->T->etags;
+    const char *key = j->f->key;
+    if (!c->b)
+        return false;
+    if (etags_take(c, key, etag, size))
+        return true;
+    pthread_mutex_lock(&c->list_mu);
+    if (!etags_take(c, key, etag, size)) {
+        /* prefix: the key's folder; start after: the base name up to its first
+         * '-' (a prefix of the key, which sorts before it), else the key less
+         * its last byte. */
+        const char *slash = strrchr(key, '/');
+        size_t dl = slash ? (size_t)(slash - key) + 1 : 0;
+        const char *dash = strchr(key + dl, '-');
+        size_t sl = dash && dash > key + dl ? (size_t)(dash - key) : strlen(key) - 1;
+        char *prefix = strndup(key, dl), *after = strndup(key, sl);
+        pqf_list_options lo = {.start_after = after, .page_size = 1000, .max_keys = 1000};
+        pqf_error e2 = {0};
+        uint64_t t0 = mono_ns();
+        if (prefix && after && pqf_store_list(j->T->src, prefix, &lo, on_listed, c, &e2) == PQF_OK)
+            c->listings++;
+        add_ns(j, PQF_STAGE_LISTING, t0);
+        free(prefix);
+        free(after);
+        pthread_mutex_unlock(&c->list_mu);
+        return etags_take(c, key, etag, size);
+    }
+    pthread_mutex_unlock(&c->list_mu);
+    return true;
+}
+
+/* base64 CRC-32C (x-amz-checksum-crc32c, 4 bytes big-endian) to 8 hex
+ * digits; false if it is not one. */
+static bool b64_crc_hex(const char *b64, char hex[9])
+{
+    unsigned char raw[8];
+    if (strlen(b64) != 8 || EVP_DecodeBlock(raw, (const unsigned char *)b64, 8) != 6)
+        return false;
+    pqf__hex(raw, 4, hex);
+    return true;
+}
+
 static void copy_server(job *j, size_t k)
 {
     link_ctx *L = &j->T->links[k];
     jdst *d = &j->d[k];
     const pqf_commit_file *f = j->f;
-    pqf_object_info info;
+    pqf_object_info info, res;
+    memset(&res, 0, sizeof res);
     pqf_error e2 = {0};
     bool match = false;
-    char hex[65];
+    char hex[65], src_etag[72] = "";
+    uint64_t src_size = 0;
+    bool pinned = source_etag(j, src_etag, &src_size);
+    if (pinned && src_size != f->bytes) {
+        /* Nothing is copied: the listed source is not the commit's file. */
+        pqf_error_set(&d->err, PQF_ERR_CORRUPT,
+                      "%s: the source has %" PRIu64 " bytes, the commit says %" PRIu64, f->key,
+                      src_size, f->bytes);
+        job_fail(d, PQF_ERR_CORRUPT, "size", false);
+        goto done;
+    }
     pqf__bucket_take(&L->r->bw, f->bytes); /* the server moves them: pay up front */
     uint64_t t0 = mono_ns();
-    pqf_put_options po = {.size_hint = f->bytes}; /* spares the store a HEAD of the source */
+    /* The size spares the store a HEAD of the source; the listed ETag pins
+     * the copy to the object listed (412 if it was replaced since). */
+    pqf_put_options po = {
+        .size_hint = f->bytes, .copy_source_if_match = pinned ? src_etag : NULL, .result = &res};
     pqf_err rc = pqf_store_copy(j->T->src, f->key, L->dst, f->key, &po, &d->err);
     add_ns(j, PQF_STAGE_WRITE, t0);
     if (rc != PQF_OK) {
         if (rc == PQF_ERR_NOT_FOUND)
             job_fail(d, rc, "missing-at-source", false);
         else
-            job_fail(d, rc, "write-target", retryable_code(rc));
+            job_fail(d, rc, "write-target", retryable_code(rc)); /* 412: listed again next time */
         pqf_error_prefix(&d->err, "%s: ", f->key);
         goto done;
     }
     pqf__crashpoint("replicate.file-copied");
     d->transferred = true;
-    t0 = mono_ns();
-    rc = pqf_store_head(L->dst, f->key, NULL, &info, &d->err);
-    add_ns(j, PQF_STAGE_VERIFY, t0);
-    if (rc != PQF_OK) {
-        job_fail(d, rc, "verify", retryable_code(rc) || rc == PQF_ERR_NOT_FOUND);
-    } else if (info.size != f->bytes) {
-        pqf_error_set(&d->err, PQF_ERR_CORRUPT,
-                      "%s: the copy has %" PRIu64 " bytes, the commit says %" PRIu64, f->key,
-                      info.size, f->bytes);
-        job_fail(d, PQF_ERR_CORRUPT, "size", false);
-    } else if (info.checksum_sha256[0] && b64_sha_hex(info.checksum_sha256, hex) &&
-               strcmp(hex, f->sha256) != 0) {
+    /* The answer's ETag is the listed source's: the copy is of that object,
+     * whose listed size is the commit's; no HEAD. Otherwise (not listed, or
+     * ETags that differ, as SSE-KMS or a re-layout of a multipart copy give)
+     * a HEAD checks the copy's size. */
+    bool answered = pinned && res.etag[0] && strcmp(res.etag, src_etag) == 0;
+    char crc[9];
+    if (res.checksum_sha256[0] && b64_sha_hex(res.checksum_sha256, hex) &&
+        strcmp(hex, f->sha256) != 0) {
         pqf_error_set(&d->err, PQF_ERR_CHECKSUM,
                       "%s: the server's sha256 is %.12s..., the commit says %.12s...", f->key, hex,
                       f->sha256);
         job_fail(d, PQF_ERR_CHECKSUM, "checksum", false);
-    } else if (L->r->o->verify == PQF_VERIFY_FULL) {
+    } else if (res.checksum_crc32c[0] && f->crc32c[0] && b64_crc_hex(res.checksum_crc32c, crc) &&
+               strcmp(crc, f->crc32c) != 0) {
+        pqf_error_set(&d->err, PQF_ERR_CHECKSUM,
+                      "%s: the server's crc32c is %s, the commit says %s", f->key, crc, f->crc32c);
+        job_fail(d, PQF_ERR_CHECKSUM, "checksum", false);
+    } else if (!answered) {
+        atomic_fetch_add_explicit(&L->r->copy_heads, 1, memory_order_relaxed);
+        t0 = mono_ns();
+        rc = pqf_store_head(L->dst, f->key, NULL, &info, &d->err);
+        add_ns(j, PQF_STAGE_VERIFY, t0);
+        if (rc != PQF_OK) {
+            job_fail(d, rc, "verify", retryable_code(rc) || rc == PQF_ERR_NOT_FOUND);
+        } else if (info.size != f->bytes) {
+            pqf_error_set(&d->err, PQF_ERR_CORRUPT,
+                          "%s: the copy has %" PRIu64 " bytes, the commit says %" PRIu64, f->key,
+                          info.size, f->bytes);
+            job_fail(d, PQF_ERR_CORRUPT, "size", false);
+        } else if (info.checksum_sha256[0] && b64_sha_hex(info.checksum_sha256, hex) &&
+                   strcmp(hex, f->sha256) != 0) {
+            pqf_error_set(&d->err, PQF_ERR_CHECKSUM,
+                          "%s: the server's sha256 is %.12s..., the commit says %.12s...", f->key,
+                          hex, f->sha256);
+            job_fail(d, PQF_ERR_CHECKSUM, "checksum", false);
+        }
+    }
+    if (d->rc == PQF_OK && L->r->o->verify == PQF_VERIFY_FULL) {
         rc = hash_at_replica(j, k, &match);
         if (rc != PQF_OK)
             job_fail(d, rc, "verify", retryable_code(rc));
@@ -1174,8 +1402,14 @@ static pqf_err dispatch(tbl_ctx *T, int64_t *next_due, bool *waiting, pqf_error 
             }
             if (!n)
                 continue;
-            /* Each replica written holds its own put's buffers. */
-            uint64_t reserve = PQF_MIN(j->f->bytes, r->transfer_bytes) * PQF_MAX(nstream, 1u);
+            /* Each replica written holds its own put's buffers. A streamed
+             * object of B bytes touches at most B of read buffers and B of
+             * write buffers (part buffers are mapped on demand and returned
+             * when freed: M_MMAP_THRESHOLD below), a large one transfer_bytes;
+             * a server-side copy only a request and its answer. */
+            uint64_t one = r->o->server_copy ? SERVER_COPY_RESERVE
+                                             : PQF_MIN(2 * j->f->bytes + (64u << 10), r->transfer_bytes);
+            uint64_t reserve = one * PQF_MAX(nstream, 1u);
             if (T->inflight >= r->concurrency ||
                 (T->inflight && T->inflight_bytes + reserve > r->max_inflight)) {
                 for (size_t k = 0; k < T->nlinks; k++)
@@ -1351,6 +1585,8 @@ static pqf_err replicate_table(tbl_ctx *T, pqf_error *err)
     pqf_err rc = PQF_OK;
     run_ctx *r = T->r;
     link_ctx *low = NULL; /* the link furthest behind: the window starts there */
+    if (r->o->server_copy)
+        etags_init(&T->etags);
     T->win = calloc(r->lookahead, sizeof *T->win);
     if (!T->win)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
@@ -1423,6 +1659,10 @@ done:
             wcommit_clear(&T->win[i]);
         free(T->win);
         T->win = NULL;
+    }
+    if (r->o->server_copy) {
+        r->res.source_listings += T->etags.listings;
+        etags_free(&T->etags);
     }
     return rc;
 }
@@ -1526,7 +1766,8 @@ pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nre
     r->lookahead = opts->lookahead ? PQF_MIN(opts->lookahead, LOOKAHEAD_MAX) : 32;
     r->max_attempts = opts->max_attempts ? opts->max_attempts : 4;
     r->retry_base_ms = opts->retry_base_ms ? opts->retry_base_ms : 200;
-    r->max_inflight = opts->max_inflight_bytes ? opts->max_inflight_bytes : (256u << 20);
+    r->max_inflight = opts->max_inflight_bytes ? opts->max_inflight_bytes : DEFAULT_MAX_INFLIGHT;
+    malloc_tune();
     r->transfer_bytes = opts->transfer_bytes ? opts->transfer_bytes : (2u << 20);
     r->rng = (uint64_t)mono_ns() | 1;
     PQF_TRY(pqf__rstate_open(opts->state_path, true, &r->st, err));
@@ -1623,6 +1864,7 @@ done:
     if (r) {
         if (pool_up)
             pool_stop(&r->pool);
+        r->res.copy_heads = atomic_load(&r->copy_heads);
         if (res)
             *res = r->res;
         pqf__rstate_close(r->st);

@@ -2156,14 +2156,39 @@ done:
 
 typedef struct copy_xml {
     char etag[72];
+    char sha256[48];
+    char crc32c[16];
 } copy_xml;
 
 static bool copy_end(void *ud, const char *path, const char *text, size_t len)
 {
+    copy_xml *x = ud;
     (void)len;
     if (strcmp(path, "CopyObjectResult/ETag") == 0 || strcmp(path, "CopyPartResult/ETag") == 0)
-        strip_quotes(text, ((copy_xml *)ud)->etag, sizeof((copy_xml *)ud)->etag);
+        strip_quotes(text, x->etag, sizeof x->etag);
+    else if (strcmp(path, "CopyObjectResult/ChecksumSHA256") == 0 && strlen(text) < sizeof x->sha256)
+        snprintf(x->sha256, sizeof x->sha256, "%s", text);
+    else if (strcmp(path, "CopyObjectResult/ChecksumCRC32C") == 0 && strlen(text) < sizeof x->crc32c)
+        snprintf(x->crc32c, sizeof x->crc32c, "%s", text);
     return true;
+}
+
+/* Copy only while the source's ETag is this one: x-amz-copy-source-if-match,
+ * quoted as RFC 7232 has it, and the same value as x-amz-copy-if-match, the
+ * name Ceph RGW 16 reads (it ignores the AWS name: a copy with a wrong ETag
+ * there succeeded until this was sent; it takes quoted and bare values).
+ * Servers ignore the header they do not know. */
+static pqf_err add_copy_if_match(s3_call *c, const char *etag, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    char quoted[80];
+    if (!etag || !etag[0])
+        return PQF_OK;
+    snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+    PQF_TRY(call_hdr(c, "x-amz-copy-source-if-match", quoted, err));
+    PQF_TRY(call_hdr(c, "x-amz-copy-if-match", quoted, err));
+done:
+    return rc;
 }
 
 static pqf_err copy_source(s3_store *src, const char *sfk, pqf__buf *out)
@@ -2220,6 +2245,8 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
          * HEAD of the source first; the caller checks the copy's size. */
         memset(&info, 0, sizeof info);
         info.size = opt->size_hint;
+        if (opt->copy_source_if_match)
+            snprintf(info.etag, sizeof info.etag, "%s", opt->copy_source_if_match);
     } else {
         PQF_TRY(s3_head(sst, src_key, &(pqf_get_options){0}, &info, err));
     }
@@ -2244,23 +2271,40 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
     PQF_TRY(full_key(dst, dst_key, &p->fk, err));
     if (info.size <= dst->copy_threshold) {
         s3_call c;
-        copy_xml x = {{0}};
+        copy_xml x = {{0}, {0}, {0}};
         memset(&c, 0, sizeof c);
         rc = call_init(&c, dst, "PUT", p->fk, NULL, err);
         if (rc == PQF_OK)
             rc = call_hdr(&c, "x-amz-copy-source", (char *)cs.data, err);
+        if (rc == PQF_OK)
+            rc = add_copy_if_match(&c, opt->copy_source_if_match, err);
         if (rc == PQF_OK)
             rc = add_sse(&c, err);
         if (rc == PQF_OK)
             rc = add_copy_source_ssec(&c, src, err);
         if (rc == PQF_OK) {
             c.http.resp_limit = ERR_RESP_LIMIT;
-            rc = call_run(&c, err);
+            rc = call_run(&c, err); /* (a 200 with an <Error> body is an error there) */
         }
-        if (rc == PQF_OK)
-            rc = pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, copy_end, &x, err);
-        if (rc == PQF_OK)
+        /* A 200 whose body is empty, not XML or names no ETag did not say the
+         * copy was made: a server failure (retried), not a bad answer. */
+        if (rc == PQF_OK && (!c.http.resp.len ||
+                             pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, copy_end, &x,
+                                            NULL) != PQF_OK))
+            x.etag[0] = '\0';
+        if (rc == PQF_OK && !x.etag[0])
+            rc = pqf_error_set(err, PQF_ERR_REMOTE,
+                               "CopyObject s3://%s/%s: HTTP %ld without a CopyObjectResult ETag",
+                               dst->bucket, p->fk, c.http.status);
+        if (rc == PQF_OK) {
             fill_result(p, &c.http, x.etag);
+            if (p->result) {
+                snprintf(p->result->checksum_sha256, sizeof p->result->checksum_sha256, "%s",
+                         x.sha256);
+                snprintf(p->result->checksum_crc32c, sizeof p->result->checksum_crc32c, "%s",
+                         x.crc32c);
+            }
+        }
         call_free(&c);
         goto done;
     }
@@ -2299,11 +2343,8 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
                 rc = call_hdr(&calls[k], "x-amz-copy-source", (char *)cs.data, err);
             if (rc == PQF_OK)
                 rc = call_hdr(&calls[k], "x-amz-copy-source-range", range, err);
-            if (rc == PQF_OK && info.etag[0]) {
-                char quoted[80];
-                snprintf(quoted, sizeof quoted, "\"%s\"", info.etag);
-                rc = call_hdr(&calls[k], "x-amz-copy-source-if-match", quoted, err);
-            }
+            if (rc == PQF_OK)
+                rc = add_copy_if_match(&calls[k], info.etag, err);
             if (rc == PQF_OK)
                 rc = add_ssec(&calls[k], err);
             if (rc == PQF_OK)
@@ -2325,12 +2366,18 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         busy[k] = false;
         inflight--;
         head = (head + 1) % dst->concurrency;
-        copy_xml x = {{0}};
+        copy_xml x = {{0}, {0}, {0}};
         if (rc == PQF_OK)
             rc = call_result(&calls[k], err);
-        if (rc == PQF_OK)
-            rc = pqf__xml_parse(calls[k].http.resp.data, calls[k].http.resp.len, NULL, copy_end, &x,
-                                err);
+        if (rc == PQF_OK && (!calls[k].http.resp.len ||
+                             pqf__xml_parse(calls[k].http.resp.data, calls[k].http.resp.len, NULL,
+                                            copy_end, &x, NULL) != PQF_OK))
+            x.etag[0] = '\0';
+        if (rc == PQF_OK && !x.etag[0])
+            rc = pqf_error_set(err, PQF_ERR_REMOTE,
+                               "UploadPartCopy s3://%s/%s part %u: HTTP %ld without a "
+                               "CopyPartResult ETag",
+                               dst->bucket, p->fk, nos[k], calls[k].http.status);
         if (rc == PQF_OK) {
             part_rec *r = &p->parts[nos[k]];
             snprintf(r->etag, sizeof r->etag, "%s", x.etag);

@@ -43,6 +43,26 @@ check_grep "the text summary names each stage" "^replicate 1 replica" "$T/text.o
 printf 'primary: ./feed\ntables:\n  issues:\n    source: {path: inbox}\n    infer_rows: 10\n    moed: changes\n' >"$W/bad.yaml"
 check_exit "a config error stops before any work" 3 "$PQF" run "$W/bad.yaml" --once
 check_grep "naming file, line and key" "bad.yaml:6: tables.issues.moed: unknown key" "$T/last.out"
+# Replica entries with settings of their own (a pass each), beside a plain one.
+sed 's|^replicas: \[./dr\]|replicas:\n  - ./dr\n  - {store: ./dr-full, concurrency: 2, verify: full, bwlimit: 512M, max_inflight_bytes: 8M}\n  - store: ./dr-s3like\n    part_size: 16M|' \
+    "$W/pipeline.yaml" >"$W/multi.yaml"
+"$PQF" run "$W/multi.yaml" --once --json >"$T/multi.json" 2>"$T/multi.err"
+check_eq "a cycle with per-replica settings succeeds" "$?" 0
+check_grep "it replicates the four commits to each new replica" '"replicated_commits":8' "$T/multi.json"
+check "the replica with its own settings equals the primary" "$PQF" verify "$W/feed" "$W/dr-full" --deep
+check "the replica with its own part size too" "$PQF" verify "$W/feed" "$W/dr-s3like" --deep
+check "and the plain one still does" "$PQF" verify "$W/feed" "$W/dr"
+sed 's|^replicas: \[./dr\]|replicas:\n  - {store: ./dr-x, concurrency: 0}|' "$W/pipeline.yaml" >"$W/badrep.yaml"
+check_exit "a bad replica setting stops before any work" 3 "$PQF" run "$W/badrep.yaml" --once
+check_grep "naming file, line and setting" "badrep.yaml:3: replicas.concurrency: expected 1 to 100000" "$T/last.out"
+sed 's|^replicas: \[./dr\]|replicas:\n  - {concurrency: 4}|' "$W/pipeline.yaml" >"$W/norep.yaml"
+check_exit "a replica map without store: is refused" 3 "$PQF" run "$W/norep.yaml" --once
+check_grep "naming it" "norep.yaml:3: replicas: a replica written as a map needs store:" "$T/last.out"
+sed 's|^replicas: \[./dr\]|replicas:\n  - {store: ./dr-y, parts: 4}|' "$W/pipeline.yaml" >"$W/unk.yaml"
+check_exit "an unknown replica setting is refused" 3 "$PQF" run "$W/unk.yaml" --once
+check_grep "naming it" "unk.yaml:3: parts: unknown replica setting" "$T/last.out"
+test ! -e "$W/dr-x" -a ! -e "$W/dr-y"
+check_eq "nothing was written for the refused configs" "$?" 0
 # SIGTERM while waiting for the next cycle: a clean exit
 "$PQF" run "$W/pipeline.yaml" >"$T/loop.out" 2>&1 &
 pid=$!

@@ -10,6 +10,10 @@
 //   truncate  forward the response but cut its body in half
 //   corrupt   forward the response with one byte of a GET's 2xx body flipped
 //             (same length, headers intact: only a checksum can tell)
+//   copyerr   a CopyObject / UploadPartCopy (x-amz-copy-source) is not forwarded
+//             and answered 200 with an <Error> body, as S3 and RGW may do
+//   copyempty the same, answered 200 with an empty body (other requests pass
+//             these two faults unharmed)
 // --hold 'METHOD PATH' holds the first request with that method and path
 // (read, not forwarded) until GET /__faultproxy/release; stats then say
 // held: 1 and held_status (the status the target gave it): the race tests.
@@ -56,7 +60,8 @@ const server = http.createServer((req, res) => {
   }
   stats.requests++;
   seq++;
-  const fault = faults.length && opt.every > 0 && seq % opt.every === 0 ? faults[which++ % faults.length] : null;
+  let fault = faults.length && opt.every > 0 && seq % opt.every === 0 ? faults[which++ % faults.length] : null;
+  if ((fault === 'copyerr' || fault === 'copyempty') && !req.headers['x-amz-copy-source']) fault = null;
   if (fault) stats.injected[fault] = (stats.injected[fault] || 0) + 1;
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
@@ -65,6 +70,8 @@ const server = http.createServer((req, res) => {
     if (fault === 'stall') return setTimeout(() => req.socket.destroy(), opt.stallMs);
     if (fault === '503') return s3error(res, 503, 'SlowDown');
     if (fault === '500') return s3error(res, 500, 'InternalError');
+    if (fault === 'copyerr') return s3error(res, 200, 'InternalError');
+    if (fault === 'copyempty') { res.writeHead(200, { 'Content-Length': 0 }); return res.end(); }
     const body = Buffer.concat(chunks);
     const held = opt.hold && !stats.held && `${req.method} ${req.url}` === opt.hold;
     if (held) stats.held = 1;
