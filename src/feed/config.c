@@ -589,8 +589,6 @@ pqf_err pqf_config_load(const char *path, pqf_config **out, pqf_error *err)
             }
         } else if (strcmp(k, "contract") == 0) {
             PQF_TRY(get_path(&x, m, k, &c->contract_path));
-        } else if (strcmp(k, "contract") == 0) {
-            PQF_TRY(get_path(&x, m, k, &c->contract_path));
         } else if (strcmp(k, "schedule") == 0) {
             PQF_TRY(parse_schedule(&x, m, &c->schedule_s));
         } else if (strcmp(k, "window") == 0) {
