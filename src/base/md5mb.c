@@ -7,6 +7,7 @@
  * lane's data and are discarded), partial blocks go through the C code. */
 #include "base/md5mb.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PQF_MD5_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -370,6 +371,11 @@ int pqf__md5_kernel(void)
         b = cpu_has(PQF_MD5_AVX512) ? PQF_MD5_AVX512
             : cpu_has(PQF_MD5_AVX2) ? PQF_MD5_AVX2
                                     : PQF_MD5_SCALAR;
+        /* PQF_MD5_KERNEL=scalar|avx2|avx512vl|avx512 picks a lesser one (tests, A/B runs). */
+        const char *e = getenv("PQF_MD5_KERNEL");
+        for (int k = PQF_MD5_SCALAR; e && k <= PQF_MD5_AVX512; k++)
+            if (strcmp(e, pqf__md5_kernel_name(k)) == 0 && cpu_has(k))
+                b = k;
         __atomic_store_n(&best, b, __ATOMIC_RELAXED);
     }
     return b;

@@ -19,8 +19,10 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/crash.h"
 #include "base/fsutil.h"
 #include "base/hash.h"
+#include "base/md5mb.h"
 #include "store/creds.h"
 #include "store/http.h"
 #include "store/sigv4.h"
@@ -891,6 +893,135 @@ static uint64_t mpv_match(mpv *v, const char *etag_hex)
 
 #define GET_CHUNK ((size_t)1 << 20)
 
+/* ---- multipart ETag check in SIMD lanes ------------------------------------------ */
+
+/* When one layout is hashed (the recorded one, or the only one that fits)
+ * and a few of its parts fit in the download's memory (part size x
+ * concurrency), the rest of the object is fetched one layout part per ranged
+ * GET, and the parts in hand are hashed together, one per SIMD lane
+ * (md5mb.c): several times OpenSSL's speed on one core. Each part is written
+ * to dst as soon as it arrives, in order; its buffer is held until the batch
+ * is hashed. Without SIMD (scalar kernel) the OpenSSL path below is used. */
+static unsigned lanes_slots(const s3_store *s, const mpv *v)
+{
+    if (v->n != 1 || v->nparts < 3 || pqf__md5_kernel() == PQF_MD5_SCALAR)
+        return 0;
+    const mpv_layout *l = &v->l[0];
+    uint64_t maxp = PQF_MIN(mpv_part_size(l, v->nparts), v->total);
+    uint64_t budget = s->part_size * s->concurrency;
+    uint64_t n = PQF_MIN((uint64_t)s->concurrency, budget / maxp);
+    return n >= 2 ? (unsigned)n : 0;
+}
+
+/* Fetches [next, end) (end = the object's size) into dst and feeds it to the
+ * single layout of v in lanes; v's layout then stands where mpv_feed would
+ * have left it. The bytes before next were fed by mpv_feed. */
+static pqf_err get_lanes(s3_store *s, const char *fk, const char *q, const char *etag,
+                         pqf_ostream *dst, mpv *v, unsigned nslots, uint64_t next,
+                         pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    mpv_layout *l = &v->l[0];
+    const uint64_t end = v->total;
+    size_t maxp = (size_t)PQF_MIN(mpv_part_size(l, v->nparts), v->total);
+    s3_call *calls = calloc(nslots, sizeof *calls);
+    uint8_t **bufs = calloc(nslots, sizeof *bufs);
+    uint64_t *offs = calloc(nslots, sizeof *offs);
+    size_t *lens = calloc(nslots, sizeof *lens);
+    bool *busy = calloc(nslots, sizeof *busy);
+    pqf__md5 *ctx = calloc(nslots, sizeof *ctx);
+    pqf__md5 **cp = calloc(nslots, sizeof *cp);
+    const uint8_t **dp = calloc(nslots, sizeof *dp);
+    size_t *hl = calloc(nslots, sizeof *hl);
+    if (!calls || !bufs || !offs || !lens || !busy || !ctx || !cp || !dp || !hl)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    /* The submit cursor: ranges end where layout parts end. The first one
+     * finishes a part mpv_feed began (cont), when next is inside one. */
+    unsigned sub_part = l->cur;
+    uint64_t sub_end = l->part_end;
+    bool cont = next < end && next != mpv_end(l, l->cur - 1, end);
+    unsigned head = 0, held = 0, inflight = 0;
+    while (next < end || inflight || held) {
+        while (next < end && held + inflight < nslots) {
+            unsigned k = (head + held + inflight) % nslots;
+            if (!bufs[k]) {
+                bufs[k] = malloc(maxp);
+                if (!bufs[k])
+                    PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory for a %zu-byte part", maxp);
+            }
+            size_t len = (size_t)(sub_end - next);
+            PQF_TRY(get_range_init(&calls[k], s, fk, q, etag, next, len, bufs[k], err));
+            offs[k] = next;
+            lens[k] = len;
+            busy[k] = true;
+            pqf__http_submit(s->http, &calls[k].http);
+            next = sub_end;
+            sub_part++;
+            sub_end = sub_part >= v->nparts ? end : PQF_MIN(next + mpv_part_size(l, sub_part), end);
+            inflight++;
+        }
+        if (held && (held == nslots || !inflight)) {
+            /* Hash the held parts, one per lane, and chain their MD5s in order. */
+            for (unsigned i = 0; i < held; i++) {
+                unsigned k = (head + i) % nslots;
+                pqf__md5_init(&ctx[i]);
+                cp[i] = &ctx[i];
+                dp[i] = bufs[k];
+                hl[i] = lens[k];
+            }
+            pqf__md5_update_many(cp, dp, hl, held);
+            for (unsigned i = 0; i < held; i++) {
+                uint8_t md[16];
+                pqf__md5_final(&ctx[i], md);
+                EVP_DigestUpdate(l->all, md, 16);
+                l->cur++;
+            }
+            head = (head + held) % nslots;
+            held = 0;
+            pqf__crashpoint("s3.get-lanes-batch");
+            continue;
+        }
+        unsigned k = (head + held) % nslots;
+        pqf__http_wait(s->http, &calls[k].http);
+        busy[k] = false;
+        inflight--;
+        PQF_TRY(call_result(&calls[k], err));
+        if (calls[k].http.dst_len != lens[k])
+            PQF_FAIL(err, PQF_ERR_NET, "%s: short read at %llu", calls[k].what,
+                     (unsigned long long)offs[k]);
+        call_free(&calls[k]);
+        rc = pqf_ostream_write(dst, bufs[k], lens[k]);
+        if (rc != PQF_OK)
+            PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
+        if (cont) { /* the rest of a part begun by mpv_feed: through it */
+            mpv_feed(v, bufs[k], lens[k]);
+            cont = false;
+            head = (head + 1) % nslots;
+        } else {
+            held++;
+        }
+    }
+    v->pos = end;
+done:
+    for (unsigned i = 0; calls && i < nslots; i++) {
+        if (busy && busy[i])
+            pqf__http_wait(s->http, &calls[i].http);
+        call_free(&calls[i]);
+        if (bufs)
+            free(bufs[i]);
+    }
+    free(calls);
+    free(bufs);
+    free(offs);
+    free(lens);
+    free(busy);
+    free(ctx);
+    free(cp);
+    free(dp);
+    free(hl);
+    return rc;
+}
+
 /* Parallel ranged GETs written in order into dst. The first request learns the
  * size and ETag; the others are pinned to that ETag. A whole object is checked
  * against its ETag: a single-part one against its MD5, a multipart one against
@@ -977,6 +1108,21 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     pend_len = got;
     bufs[0] = NULL;
     bool pend_small = first < part; /* not reused for later parts */
+    unsigned lane_slots = check_mp && next < end ? lanes_slots(s, &mp) : 0;
+    if (lane_slots) {
+        /* The first part as below, then the rest in lanes (get_lanes). */
+        for (size_t o = 0; o < pend_len && rc == PQF_OK; o += GET_CHUNK) {
+            size_t n = PQF_MIN(GET_CHUNK, pend_len - o);
+            mpv_feed(&mp, pend + o, n);
+            rc = pqf_ostream_write(dst, pend + o, n);
+        }
+        free(pend);
+        pend = NULL;
+        if (rc != PQF_OK)
+            PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
+        PQF_TRY(get_lanes(s, fk, q, etag, dst, &mp, lane_slots, next, err));
+        next = end;
+    }
     unsigned head = 0, inflight = 0;
     while (next < end || inflight || pend) {
         while (next < end && inflight < nslots) {
