@@ -990,7 +990,10 @@ static pqf_err get_lanes(s3_store *s, const char *fk, const char *q, const char 
             PQF_FAIL(err, PQF_ERR_NET, "%s: short read at %llu", calls[k].what,
                      (unsigned long long)offs[k]);
         call_free(&calls[k]);
-        rc = pqf_ostream_write(dst, bufs[k], lens[k]);
+        /* 1 MiB writes: one 8 MiB write costs the kernel several times the
+         * system time here (measured: 1.4 to 2.5 s against 0.6 to 0.8 s per GiB). */
+        for (size_t o = 0; o < lens[k] && rc == PQF_OK; o += GET_CHUNK)
+            rc = pqf_ostream_write(dst, bufs[k] + o, PQF_MIN(GET_CHUNK, lens[k] - o));
         if (rc != PQF_OK)
             PQF_FAIL(err, rc, "%s", pqf_ostream_error(dst)->msg);
         if (cont) { /* the rest of a part begun by mpv_feed: through it */
