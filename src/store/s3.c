@@ -305,17 +305,13 @@ static pqf_err call_hdr(s3_call *c, const char *name, const char *value, pqf_err
 
 /* Body with Content-MD5 (md5_out, may be NULL, receives the digest) and the
  * payload hash (signed over HTTP, UNSIGNED-PAYLOAD over TLS). */
-static pqf_err call_body(s3_call *c, const uint8_t *data, size_t len, uint8_t md5_out[16],
-                         pqf_error *err)
+static pqf_err call_body_md5(s3_call *c, const uint8_t *data, size_t len, const uint8_t d[16],
+                             pqf_error *err)
 {
-    uint8_t d[16];
     char m64[32];
     c->http.body = data;
     c->http.body_len = len;
-    md5(data, len, d);
     b64(d, 16, m64);
-    if (md5_out)
-        memcpy(md5_out, d, 16);
     if (c->s->tls) {
         snprintf(c->payload_hash, sizeof c->payload_hash, "%s", PQF__UNSIGNED_PAYLOAD);
     } else {
@@ -324,6 +320,16 @@ static pqf_err call_body(s3_call *c, const uint8_t *data, size_t len, uint8_t md
         pqf__hex(h, 32, c->payload_hash);
     }
     return call_hdr(c, "Content-MD5", m64, err);
+}
+
+static pqf_err call_body(s3_call *c, const uint8_t *data, size_t len, uint8_t md5_out[16],
+                         pqf_error *err)
+{
+    uint8_t d[16];
+    md5(data, len, d);
+    if (md5_out)
+        memcpy(md5_out, d, 16);
+    return call_body_md5(c, data, len, d, err);
 }
 
 static pqf_err add_ssec(s3_call *c, pqf_error *err)
@@ -1231,6 +1237,8 @@ done:
 
 /* ---- put ------------------------------------------------------------------------- */
 
+#define MD5_BATCH_MAX 16 /* parts of an upload hashed together at most */
+
 typedef struct part_rec {
     char etag[72];
     uint8_t md5[16];
@@ -1245,6 +1253,7 @@ typedef struct put_slot {
     unsigned part_no;
     uint8_t md5[16];
     bool busy, skipped;
+    bool ready; /* full, numbered, not hashed or sent yet (see seal_part) */
 } put_slot;
 
 typedef struct s3_put {
@@ -1260,6 +1269,8 @@ typedef struct s3_put {
     put_slot *slots;
     unsigned cur;       /* slot being filled */
     unsigned next_part; /* next part number to hand out (1-based) */
+    unsigned nready;    /* slots ready to hash and send, in part order: */
+    unsigned ready[MD5_BATCH_MAX]; /* their slots */
     part_rec *parts;    /* [MAX_PARTS + 1] */
     part_rec *existing; /* resume: what ListParts returned */
     uint64_t total;
@@ -1417,12 +1428,9 @@ static pqf_err slot_send(s3_put *p, put_slot *sl, pqf_error *err)
     pqf_err rc = PQF_OK;
     pqf__buf q;
     pqf__buf_init(&q, 4096);
-    sl->part_no = p->next_part++;
-    if (sl->part_no > MAX_PARTS)
-        PQF_FAIL(err, PQF_ERR_LIMIT, "s3://%s/%s: more than 10,000 parts", p->s->bucket, p->fk);
+    sl->ready = false;
     sl->busy = true;
     sl->skipped = false;
-    md5(sl->buf, sl->len, sl->md5);
     if (p->existing && p->existing[sl->part_no].have && p->existing[sl->part_no].size == sl->len) {
         char hex[33];
         pqf__hex(sl->md5, 16, hex);
@@ -1436,7 +1444,7 @@ static pqf_err slot_send(s3_put *p, put_slot *sl, pqf_error *err)
     if (q_add(&q, "partNumber", no) != PQF_OK || q_add(&q, "uploadId", p->upload_id) != PQF_OK)
         PQF_FAIL(err, PQF_ERR_LIMIT, "upload id too long");
     PQF_TRY(call_init(&sl->call, p->s, "PUT", p->fk, (char *)q.data, err));
-    PQF_TRY(call_body(&sl->call, sl->buf, sl->len, NULL, err));
+    PQF_TRY(call_body_md5(&sl->call, sl->buf, sl->len, sl->md5, err));
     PQF_TRY(add_ssec(&sl->call, err));
     pqf__http_submit(p->s->http, &sl->call.http);
 done:
@@ -1446,6 +1454,59 @@ done:
     return rc;
 }
 
+/* Full parts wait in their slots (ready) until half the slots hold one, so
+ * their Content-MD5s are computed together in SIMD lanes (md5mb.c; OpenSSL
+ * one by one without SIMD), then each is sent. The other half stay in
+ * flight meanwhile. */
+static pqf_err flush_ready(s3_put *p, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    unsigned n = p->nready;
+    if (!n)
+        return PQF_OK;
+    put_slot *sl[MD5_BATCH_MAX];
+    for (unsigned i = 0; i < n; i++)
+        sl[i] = &p->slots[p->ready[i]];
+    if (n >= 2 && pqf__md5_kernel() != PQF_MD5_SCALAR) {
+        pqf__md5 ctx[MD5_BATCH_MAX];
+        pqf__md5 *cp[MD5_BATCH_MAX];
+        const uint8_t *dp[MD5_BATCH_MAX];
+        size_t lp[MD5_BATCH_MAX];
+        for (unsigned i = 0; i < n; i++) {
+            pqf__md5_init(&ctx[i]);
+            cp[i] = &ctx[i];
+            dp[i] = sl[i]->buf;
+            lp[i] = sl[i]->len;
+        }
+        pqf__md5_update_many(cp, dp, lp, n);
+        for (unsigned i = 0; i < n; i++)
+            pqf__md5_final(&ctx[i], sl[i]->md5);
+    } else {
+        for (unsigned i = 0; i < n; i++)
+            md5(sl[i]->buf, sl[i]->len, sl[i]->md5);
+    }
+    p->nready = 0;
+    for (unsigned i = 0; i < n; i++)
+        PQF_TRY(slot_send(p, sl[i], err));
+done:
+    return rc;
+}
+
+/* The current slot is full (or the last): it takes the next part number and
+ * waits for its batch (flush_ready). */
+static pqf_err seal_part(s3_put *p, pqf_error *err)
+{
+    put_slot *sl = &p->slots[p->cur];
+    if (p->next_part > MAX_PARTS)
+        return pqf_error_set(err, PQF_ERR_LIMIT, "s3://%s/%s: more than 10,000 parts",
+                             p->s->bucket, p->fk);
+    sl->part_no = p->next_part++;
+    sl->ready = true;
+    p->ready[p->nready++] = p->cur;
+    unsigned batch = PQF_MIN(PQF_MAX(p->nslots / 2, 1u), (unsigned)MD5_BATCH_MAX);
+    return p->nready >= batch ? flush_ready(p, err) : PQF_OK;
+}
+
 /* The slot to fill next: the current one, or a free one once it is sent. */
 static pqf_err next_slot(s3_put *p, pqf_error *err)
 {
@@ -1453,6 +1514,8 @@ static pqf_err next_slot(s3_put *p, pqf_error *err)
     /* Slots are used round-robin, so the next one holds the oldest part. */
     unsigned k = (p->cur + 1) % p->nslots;
     put_slot *sl = &p->slots[k];
+    if (sl->ready) /* every slot waits for its batch: send them */
+        PQF_TRY(flush_ready(p, err));
     PQF_TRY(slot_finish(p, sl, err));
     uint64_t want = part_size_for(p, p->next_part);
     if (sl->cap < want) {
@@ -1482,7 +1545,7 @@ static pqf_err put_write(void *impl, const void *data, size_t len, pqf_error *er
              * stream of exactly one part stays a single PUT at commit. */
             if (!p->upload_id)
                 PQF_TRY(mp_initiate(p, err));
-            PQF_TRY(slot_send(p, sl, err));
+            PQF_TRY(seal_part(p, err));
             PQF_TRY(next_slot(p, err));
             continue;
         }
@@ -1798,7 +1861,8 @@ static pqf_err put_commit(void *impl, pqf_error *err)
     }
     put_slot *sl = &p->slots[p->cur];
     if (sl->len || p->next_part == 1)
-        PQF_TRY(slot_send(p, sl, err));
+        PQF_TRY(seal_part(p, err));
+    PQF_TRY(flush_ready(p, err));
     for (unsigned i = 0; i < p->nslots; i++) {
         pqf_err r = slot_finish(p, &p->slots[i], rc == PQF_OK ? err : NULL);
         if (rc == PQF_OK)
