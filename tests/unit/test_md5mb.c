@@ -117,6 +117,7 @@ static void every_length_near_the_boundaries(void **state)
         }
     }
     pqf__md5_force(PQF_MD5_AUTO);
+    free(data);
 }
 
 /* Random lane counts (1..40), random lengths up to 64 KiB, each state fed in
