@@ -923,8 +923,7 @@ static unsigned lanes_slots(const s3_store *s, const mpv *v)
  * single layout of v in lanes; v's layout then stands where mpv_feed would
  * have left it. The bytes before next were fed by mpv_feed. */
 static pqf_err get_lanes(s3_store *s, const char *fk, const char *q, const char *etag,
-                         pqf_ostream *dst, mpv *v, unsigned nslots, uint64_t next,
-                         pqf_error *err)
+                         pqf_ostream *dst, mpv *v, unsigned nslots, uint64_t next, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     mpv_layout *l = &v->l[0];
@@ -1269,12 +1268,13 @@ typedef struct s3_put {
     put_slot *slots;
     unsigned cur;       /* slot being filled */
     unsigned next_part; /* next part number to hand out (1-based) */
-    unsigned nready;    /* slots ready to hash and send, in part order: */
-    unsigned ready[MD5_BATCH_MAX]; /* their slots */
     part_rec *parts;    /* [MAX_PARTS + 1] */
     part_rec *existing; /* resume: what ListParts returned */
     uint64_t total;
     bool aborted;
+    /* The nready slots ready to hash and send, in part order. */
+    unsigned nready;
+    unsigned ready[MD5_BATCH_MAX];
 } s3_put;
 
 static uint64_t part_size_for(const s3_put *p, unsigned part_no)
@@ -1498,8 +1498,8 @@ static pqf_err seal_part(s3_put *p, pqf_error *err)
 {
     put_slot *sl = &p->slots[p->cur];
     if (p->next_part > MAX_PARTS)
-        return pqf_error_set(err, PQF_ERR_LIMIT, "s3://%s/%s: more than 10,000 parts",
-                             p->s->bucket, p->fk);
+        return pqf_error_set(err, PQF_ERR_LIMIT, "s3://%s/%s: more than 10,000 parts", p->s->bucket,
+                             p->fk);
     sl->part_no = p->next_part++;
     sl->ready = true;
     p->ready[p->nready++] = p->cur;
