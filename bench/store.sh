@@ -8,6 +8,8 @@
 # data set for a quick look. BENCH_TLS=1 runs every tool over RGW's HTTPS
 # endpoint instead (throwaway CA passed as --ca-bundle / AWS_CA_BUNDLE /
 # --ca-cert); over TLS pqfeed sends UNSIGNED-PAYLOAD with Content-MD5.
+# BENCH_AB=1 adds a column: pqfeed with PQF_MD5_KERNEL=scalar (OpenSSL MD5,
+# one part after another, instead of SIMD lanes).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -48,10 +50,13 @@ timeit() { # cmd... -> "wall (cpu, rss MiB)" on stdout
 }
 
 declare -A R
-for tool in pqfeed aws rclone; do
+TOOLS="pqfeed aws rclone"
+[ "${BENCH_AB:-0}" = 1 ] && TOOLS="pqfeed pqfeed_scalar aws rclone"
+for tool in $TOOLS; do
     case $tool in
-    pqfeed)
+    pqfeed | pqfeed_scalar)
         P=("$PQF" cp --quiet --endpoint-url "$EP" "${PQF_TLS[@]}")
+        [ $tool = pqfeed_scalar ] && P=(env PQF_MD5_KERNEL=scalar "${P[@]}")
         up_big=("${P[@]}" "$T/big" s3://bench/$tool/big)
         down_big=("${P[@]}" s3://bench/$tool/big "$T/down-$tool-big")
         up_small=("${P[@]}" --recursive "$T/small" s3://bench/$tool/small)
@@ -78,12 +83,16 @@ done
 proto=HTTP; [ "$TLS" = 1 ] && proto=HTTPS
 echo "### Object store: cp on a local Ceph RGW over $proto ($(nproc) cores; wall s (client CPU s, peak RSS MiB), lower is better)"
 echo
-echo "| case | pqfeed cp | aws s3 cp | rclone copy |"
-echo "|---|---:|---:|---:|"
+AB_H="" AB_S=""
+[ "${BENCH_AB:-0}" = 1 ] && AB_H=" pqfeed, PQF_MD5_KERNEL=scalar |" AB_S="---:|"
+echo "| case | pqfeed cp |$AB_H aws s3 cp | rclone copy |"
+echo "|---|---:|$AB_S---:|---:|"
 for c in up_big down_big up_small down_small; do
     case $c in
     up_big) d="upload 1 object of $BIG_MIB MiB" ;; down_big) d="download 1 object of $BIG_MIB MiB" ;;
     up_small) d="upload $SMALL_N x 64 KiB" ;; down_small) d="download $SMALL_N x 64 KiB" ;;
     esac
-    echo "| $d | ${R[pqfeed,$c]} | ${R[aws,$c]} | ${R[rclone,$c]} |"
+    ab=""
+    [ "${BENCH_AB:-0}" = 1 ] && ab=" ${R[pqfeed_scalar,$c]} |"
+    echo "| $d | ${R[pqfeed,$c]} |$ab ${R[aws,$c]} | ${R[rclone,$c]} |"
 done
