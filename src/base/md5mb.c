@@ -222,33 +222,38 @@ typedef void kernel_fn(uint32_t (*st)[16], const uint8_t *const *p, size_t nbloc
             _mm256_or_si256(_mm256_slli_epi32(a, s), _mm256_srli_epi32(a, 32 - (s))), b);          \
     } while (0)
 
+/* The 8-lane kernel's body, the same for AVX2 and AVX-512VL but for the step
+ * (and the target the function is compiled for). */
+#define KERNEL8_BODY(STEP)                                                                         \
+    const uint8_t *p[8];                                                                           \
+    memcpy(p, p0, sizeof p);                                                                       \
+    __m256i a = _mm256_loadu_si256((const __m256i *)st[0]);                                        \
+    __m256i b = _mm256_loadu_si256((const __m256i *)st[1]);                                        \
+    __m256i c = _mm256_loadu_si256((const __m256i *)st[2]);                                        \
+    __m256i d = _mm256_loadu_si256((const __m256i *)st[3]);                                        \
+    for (; nblocks; nblocks--) {                                                                   \
+        __m256i w[16];                                                                             \
+        LOAD8(p, 0, 0, w);                                                                         \
+        LOAD8(p, 0, 32, (w + 8));                                                                  \
+        __m256i aa = a, bb = b, cc = c, dd = d;                                                    \
+        MD5_ROUNDS(STEP)                                                                           \
+        a = _mm256_add_epi32(a, aa);                                                               \
+        b = _mm256_add_epi32(b, bb);                                                               \
+        c = _mm256_add_epi32(c, cc);                                                               \
+        d = _mm256_add_epi32(d, dd);                                                               \
+        for (int i = 0; i < 8; i++)                                                                \
+            p[i] += 64;                                                                            \
+    }                                                                                              \
+    _mm256_storeu_si256((__m256i *)st[0], a);                                                      \
+    _mm256_storeu_si256((__m256i *)st[1], b);                                                      \
+    _mm256_storeu_si256((__m256i *)st[2], c);                                                      \
+    _mm256_storeu_si256((__m256i *)st[3], d)
+
 __attribute__((target("avx2"))) static void kernel_avx2(uint32_t (*st)[16],
                                                         const uint8_t *const *p0, size_t nblocks)
 {
-    const uint8_t *p[8];
-    memcpy(p, p0, sizeof p);
-    const __m256i ones = _mm256_set1_epi32(-1);
-    __m256i a = _mm256_loadu_si256((const __m256i *)st[0]);
-    __m256i b = _mm256_loadu_si256((const __m256i *)st[1]);
-    __m256i c = _mm256_loadu_si256((const __m256i *)st[2]);
-    __m256i d = _mm256_loadu_si256((const __m256i *)st[3]);
-    for (; nblocks; nblocks--) {
-        __m256i w[16];
-        LOAD8(p, 0, 0, w);
-        LOAD8(p, 0, 32, (w + 8));
-        __m256i aa = a, bb = b, cc = c, dd = d;
-        MD5_ROUNDS(A2_STEP)
-        a = _mm256_add_epi32(a, aa);
-        b = _mm256_add_epi32(b, bb);
-        c = _mm256_add_epi32(c, cc);
-        d = _mm256_add_epi32(d, dd);
-        for (int i = 0; i < 8; i++)
-            p[i] += 64;
-    }
-    _mm256_storeu_si256((__m256i *)st[0], a);
-    _mm256_storeu_si256((__m256i *)st[1], b);
-    _mm256_storeu_si256((__m256i *)st[2], c);
-    _mm256_storeu_si256((__m256i *)st[3], d);
+    const __m256i ones = _mm256_set1_epi32(-1); /* for A2_F4 */
+    KERNEL8_BODY(A2_STEP);
 }
 
 /* AVX-512: the boolean functions are one vpternlogd each (F: x ? y : z =
@@ -268,29 +273,7 @@ __attribute__((target("avx2"))) static void kernel_avx2(uint32_t (*st)[16],
 __attribute__((target("avx2,avx512f,avx512vl"))) static void
 kernel_avx512vl(uint32_t (*st)[16], const uint8_t *const *p0, size_t nblocks)
 {
-    const uint8_t *p[8];
-    memcpy(p, p0, sizeof p);
-    __m256i a = _mm256_loadu_si256((const __m256i *)st[0]);
-    __m256i b = _mm256_loadu_si256((const __m256i *)st[1]);
-    __m256i c = _mm256_loadu_si256((const __m256i *)st[2]);
-    __m256i d = _mm256_loadu_si256((const __m256i *)st[3]);
-    for (; nblocks; nblocks--) {
-        __m256i w[16];
-        LOAD8(p, 0, 0, w);
-        LOAD8(p, 0, 32, (w + 8));
-        __m256i aa = a, bb = b, cc = c, dd = d;
-        MD5_ROUNDS(VL_STEP)
-        a = _mm256_add_epi32(a, aa);
-        b = _mm256_add_epi32(b, bb);
-        c = _mm256_add_epi32(c, cc);
-        d = _mm256_add_epi32(d, dd);
-        for (int i = 0; i < 8; i++)
-            p[i] += 64;
-    }
-    _mm256_storeu_si256((__m256i *)st[0], a);
-    _mm256_storeu_si256((__m256i *)st[1], b);
-    _mm256_storeu_si256((__m256i *)st[2], c);
-    _mm256_storeu_si256((__m256i *)st[3], d);
+    KERNEL8_BODY(VL_STEP);
 }
 
 #define Z_STEP(f, a, b, c, d, g, k, s)                                                             \
