@@ -174,6 +174,23 @@ static void call_free(s3_call *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Ends the download slots: waits for the calls still in flight, frees each
+ * call and part buffer, then the arrays (busy stays the caller's). */
+static void slots_free(s3_store *s, s3_call *calls, const bool *busy, uint8_t **bufs,
+                       unsigned nslots)
+{
+    for (unsigned i = 0; calls && i < nslots; i++) {
+        if (busy && busy[i])
+            pqf__http_wait(s->http, &calls[i].http);
+        call_free(&calls[i]);
+        if (bufs)
+            free(bufs[i]);
+    }
+    free(calls);
+    free(bufs);
+}
+
+
 static pqf_err sign_cb(void *ud, pqf__http_req *r, struct curl_slist **out, pqf_error *err)
 {
     s3_call *c = (s3_call *)r;
@@ -1011,15 +1028,7 @@ static pqf_err get_lanes(s3_store *s, const char *fk, const char *q, const char 
     }
     v->pos = end;
 done:
-    for (unsigned i = 0; calls && i < nslots; i++) {
-        if (busy && busy[i])
-            pqf__http_wait(s->http, &calls[i].http);
-        call_free(&calls[i]);
-        if (bufs)
-            free(bufs[i]);
-    }
-    free(calls);
-    free(bufs);
+    slots_free(s, calls, busy, bufs, nslots);
     free(offs);
     free(lens);
     free(busy);
@@ -1216,16 +1225,8 @@ done:
     mpv_free(&mp);
     free(pend);
     free(spare);
-    for (unsigned i = 0; calls && i < nslots; i++) {
-        if (busy && busy[i])
-            pqf__http_wait(s->http, &calls[i].http);
-        call_free(&calls[i]);
-        if (bufs)
-            free(bufs[i]);
-    }
+    slots_free(s, calls, busy, bufs, nslots);
     EVP_MD_CTX_free(mctx);
-    free(calls);
-    free(bufs);
     free(offs);
     free(lens);
     free(busy);
