@@ -5,9 +5,10 @@
  * timestamptz, jsonb (JSON and nested STRUCT/LIST values), bytea. The key is
  * the PRIMARY KEY. Tables live in the connection's current schema.
  *
- * Rows go with COPY ... FROM STDIN (text format): a snapshot straight into
- * the emptied table, changes into a temporary stage table merged into the
- * table inside the commit's transaction, one of two ways:
+ * Rows go with COPY ... FROM STDIN: a snapshot straight into the emptied
+ * table (text format), changes into a temporary stage table (binary format,
+ * unless a column is a TIME or PQF_PG_COPY=text) merged into the table
+ * inside the commit's transaction, one of two ways:
  *  - in place: one DELETE of the stage's keys and one INSERT ... SELECT of
  *    each key's last change unless it is a delete;
  *  - rewrite, when the stage holds at least pqfeed.rewrite_ratio (a server
