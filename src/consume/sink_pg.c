@@ -498,9 +498,10 @@ static bool parse_ts(const char *p, size_t n, int64_t *out)
         return false;
     double us = 0;
     if (i < n && p[i] == '.') {
-        char f[40] = "0";
-        size_t k = 1;
-        while (k < sizeof f - 1 && i < n && (p[i] == '.' || (p[i] >= '0' && p[i] <= '9')))
+        char f[40] = "0.";
+        size_t k = 2;
+        i++;
+        while (k < sizeof f - 1 && i < n && p[i] >= '0' && p[i] <= '9')
             f[k++] = p[i++];
         if (i < n && p[i] >= '0' && p[i] <= '9')
             return false; /* more fraction digits than any unit has */
@@ -556,10 +557,12 @@ static bool bin_numeric(pqf__buf *b, const char *p, size_t n, pqf_err *rc)
         neg = p[i++] == '-';
     uint8_t dig[NUMERIC_MAX_DIGITS];
     int total = 0, intn = -1;
+    bool seen = false; /* a digit */
     for (; i < n; i++) {
         if (p[i] == '.' && intn < 0) {
             intn = total;
         } else if (p[i] >= '0' && p[i] <= '9') {
+            seen = true;
             if (total == 0 && p[i] == '0' && intn < 0)
                 continue; /* leading zeros of the integer part */
             if (total == NUMERIC_MAX_DIGITS)
@@ -569,7 +572,7 @@ static bool bin_numeric(pqf__buf *b, const char *p, size_t n, pqf_err *rc)
             break;
         }
     }
-    if (i == 0 || (i == 1 && (p[0] == '-' || p[0] == '+' || p[0] == '.')))
+    if (!seen)
         return false;
     if (intn < 0)
         intn = total;
