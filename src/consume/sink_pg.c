@@ -356,8 +356,8 @@ done:
 static size_t fmt_int(char *t, int64_t x);
 static size_t fmt_double(char *t, size_t cap, double d);
 
-static const uint8_t copy_sig[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0,
-                                     0,   0,   0,   0,   0,   0,   0,    0};
+static const uint8_t copy_sig[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
+                                     0,   0,   0,   0,   0,   0,   0,    0,    0};
 
 /* Can every column of t (and the stage's _op, _seq) go in binary? TIME has
  * no encoder here: such a table's stage goes as text. */
@@ -460,8 +460,8 @@ static bool scan_date(const char *p, size_t n, size_t *i, int64_t *days)
     static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool neg = scan_char(p, n, i, '-');
     int64_t y, m, d;
-    if (!scan_uint(p, n, i, 1, 9, &y) || !scan_char(p, n, i, '-') || !scan_uint(p, n, i, 2, 2, &m) ||
-        !scan_char(p, n, i, '-') || !scan_uint(p, n, i, 2, 2, &d))
+    if (!scan_uint(p, n, i, 1, 9, &y) || !scan_char(p, n, i, '-') ||
+        !scan_uint(p, n, i, 2, 2, &m) || !scan_char(p, n, i, '-') || !scan_uint(p, n, i, 2, 2, &d))
         return false;
     if (neg)
         y = -y;
