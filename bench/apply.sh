@@ -21,6 +21,8 @@
 #   OLD_PQF=path/to/an/older/pqfeed   also time that binary (before/after)
 #   UNIQUE_KEYS=1   updates and deletes touch each existing key at most once (as
 #                   an API's hourly pages or a database's changes do), not random keys
+#   PG_TEXT=1       also time this pqfeed with PQF_PG_COPY=text (the stage loaded by
+#                   text COPY instead of binary)
 #   PG_INPLACE=1    also time the PostgreSQL apply with pqfeed.rewrite_ratio=off (the
 #                   in-place DELETE + INSERT merge instead of rewriting the table)
 # Results: $BENCH_DIR/apply.md (also printed). Copy them into docs/BENCHMARKS.md.
@@ -108,10 +110,24 @@ feed_bytes=$(du -sb "$FEED/mixed/data" | cut -f1)
 
 # ---- measuring ------------------------------------------------------------------------------
 ROWS_MD=()
+# CPU seconds of the PostgreSQL server so far: the postmaster, its live
+# children and its reaped ones (a finished session's backend), from /proc
+srv_cpu() {
+    [ -n "${PQF_PG_DIR:-}" ] && [ -r "$PQF_PG_DIR/data/postmaster.pid" ] || { echo 0; return; }
+    local pm
+    pm=$(head -1 "$PQF_PG_DIR/data/postmaster.pid")
+    { sed 's/^.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+      for c in $(ps -o pid= --ppid "$pm"); do sed 's/^.*) //' "/proc/$c/stat" 2>/dev/null | awk '{ print $12 + $13 }'; done
+    } | awk -v hz="$(getconf CLK_TCK)" '{ t += $1 } END { printf "%.2f", t / hz }'
+}
 measure() { # LABEL CMD... : one line of the report
-    local label=$1 out=$DIR/time.txt
+    local label=$1 out=$DIR/time.txt srv0
     shift
+    srv0=$(srv_cpu)
     /usr/bin/time -v "$@" >"$DIR/cmd.out" 2>"$out" || { cat "$DIR/cmd.out" "$out" >&2; return 1; }
+    local srv
+    sleep 0.5 # the session's backend reaped
+    srv=$(awk -v a="$srv0" -v b="$(srv_cpu)" 'BEGIN { printf "%.2f", b - a }')
     local wall user sys rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
                       for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$out")
@@ -119,7 +135,7 @@ measure() { # LABEL CMD... : one line of the report
     sys=$(awk -F': ' '/System time/ { print $2 }' "$out")
     rss=$(awk -F': ' '/Maximum resident/ { printf "%d", $2 / 1024 }' "$out")
     LAST_WALL=$wall
-    ROWS_MD+=("| $label | $wall | $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') | $rss | $(awk -v w="$wall" -v n="$ROWS" 'BEGIN { printf "%.0f", n / w }') |")
+    ROWS_MD+=("| $label | $wall | $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }') | $srv | $rss | $(awk -v w="$wall" -v n="$ROWS" 'BEGIN { printf "%.0f", n / w }') |")
     echo "bench: $label: ${wall}s" >&2
 }
 ratio() { awk -v c="$1" -v p="$2" 'BEGIN { printf "%.2f", c / p }'; }
@@ -171,6 +187,18 @@ postgres)
         measure "PostgreSQL: older pqfeed apply ($OLD_PQF)" "$OLD_PQF" apply "$FEED" "postgres:$OLD_URL"
         SUMMARY+=("PostgreSQL: older pqfeed apply = $(ratio "$ceil" "$LAST_WALL")x")
     fi
+    if [ "${PG_TEXT:-0}" = 1 ]; then
+        "${PSQL[@]}" -c "CREATE DATABASE pqf_text" 2>/dev/null || true
+        TX_URL=$(echo "$PQF_TEST_PG" | sed "s/dbname=[^ ]*/dbname=pqf_text/")
+        "$PQF" apply "$FEED" "postgres:$TX_URL" --until 1 >/dev/null
+        psql -X -q "$TX_URL" -c "VACUUM ANALYZE mixed" -c "CHECKPOINT"
+        measure "PostgreSQL: pqfeed apply, text COPY (PQF_PG_COPY=text)" env PQF_PG_COPY=text "$PQF" apply "$FEED" "postgres:$TX_URL"
+        SUMMARY+=("PostgreSQL: pqfeed apply with PQF_PG_COPY=text = $(ratio "$ceil" "$LAST_WALL")x")
+        d1=$("${PSQL[@]}" -At -c "SELECT md5(string_agg(m::text, ',' ORDER BY id)) FROM mixed m")
+        d2=$(psql -X -At "$TX_URL" -c "SELECT md5(string_agg(m::text, ',' ORDER BY id)) FROM mixed m")
+        [ "$d1" = "$d2" ] && SUMMARY+=("PostgreSQL: binary and text COPY give identical tables (md5 $d1)") ||
+            SUMMARY+=("PostgreSQL: binary and text COPY give DIFFERENT tables!")
+    fi
     if [ "${PG_INPLACE:-0}" = 1 ]; then
         IP_URL="$(echo "$PQF_TEST_PG" | sed "s/dbname=[^ ]*/dbname=pqf_inplace/") options='-c pqfeed.rewrite_ratio=off'"
         "$PQF" apply "$FEED" "postgres:$IP_URL" --until 1 >/dev/null
@@ -194,8 +222,8 @@ done
     echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (shared with other jobs)."
     echo "Feed: 2 commits, data files $((feed_bytes / 1048576)) MiB in all (zstd)."
     echo
-    echo "| step | wall s | CPU s (user+sys, client) | peak RSS MiB | rows/s |"
-    echo "|---|---|---|---|---|"
+    echo "| step | wall s | CPU s (user+sys, client) | server CPU s (PostgreSQL) | peak RSS MiB | rows/s |"
+    echo "|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS_MD[@]}"
     echo
     printf -- '- %s\n' "${SUMMARY[@]}"

@@ -5,9 +5,10 @@
  * timestamptz, jsonb (JSON and nested STRUCT/LIST values), bytea. The key is
  * the PRIMARY KEY. Tables live in the connection's current schema.
  *
- * Rows go with COPY ... FROM STDIN (text format): a snapshot straight into
- * the emptied table, changes into a temporary stage table merged into the
- * table inside the commit's transaction, one of two ways:
+ * Rows go with COPY ... FROM STDIN: a snapshot straight into the emptied
+ * table (text format), changes into a temporary stage table (binary format,
+ * unless a column is a TIME or PQF_PG_COPY=text) merged into the table
+ * inside the commit's transaction, one of two ways:
  *  - in place: one DELETE of the stage's keys and one INSERT ... SELECT of
  *    each key's last change unless it is a delete;
  *  - rewrite, when the stage holds at least pqfeed.rewrite_ratio (a server
@@ -29,6 +30,7 @@
 #include "base/base.h"
 #include "base/crash.h"
 #include "base/strset.h"
+#include "base/timefmt.h"
 #include "consume/sink.h"
 
 #define COPY_CHUNK (1u << 20)
@@ -40,6 +42,8 @@ typedef struct pg_sink {
     const pqf__tdef *t;
     bool changes;
     bool copying;
+    bool binary;      /* the stage's COPY in binary format (PQF_PG_COPY=text: never) */
+    bool copy_binary; /* the COPY in progress is binary: end_copy sends the trailer */
     pqf__buf sql;
     pqf__buf copy; /* COPY data waiting to be sent */
     /* changes: the stage's keys while they are all distinct (then the merge
@@ -336,7 +340,466 @@ static pqf_err start_copy(pg_sink *s, pqf_error *err)
     }
     PQclear(r);
     s->copying = true;
+    s->copy_binary = false;
     pqf__buf_reset(&s->copy);
+done:
+    return rc;
+}
+
+/* ---- COPY binary format ------------------------------------------------------------
+ * Signature, flags and header extension length; per row an int16 field
+ * count, per field an int32 length (-1: NULL) and the type's send format in
+ * network byte order; an int16 -1 after the last row. The stage's column
+ * types are the ones pg_type() declares, so each column's encoding is known
+ * from its kind. */
+
+static size_t fmt_int(char *t, int64_t x);
+static size_t fmt_double(char *t, size_t cap, double d);
+
+static const uint8_t copy_sig[19] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n',
+                                     0,   0,   0,   0,   0,   0,   0,    0,    0};
+
+/* Can every column of t (and the stage's _op, _seq) go in binary? TIME has
+ * no encoder here: such a table's stage goes as text. */
+static bool binary_ok(const pqf__tdef *t)
+{
+    for (size_t i = 0; i < t->ncols; i++)
+        if (t->cols[i].kind == PQF__C_TIME)
+            return false;
+    return true;
+}
+
+static inline uint8_t *put_be16(uint8_t *p, uint16_t x)
+{
+    p[0] = (uint8_t)(x >> 8);
+    p[1] = (uint8_t)x;
+    return p + 2;
+}
+
+static inline uint8_t *put_be32(uint8_t *p, uint32_t x)
+{
+    p[0] = (uint8_t)(x >> 24);
+    p[1] = (uint8_t)(x >> 16);
+    p[2] = (uint8_t)(x >> 8);
+    p[3] = (uint8_t)x;
+    return p + 4;
+}
+
+static inline uint8_t *put_be64(uint8_t *p, uint64_t x)
+{
+    p = put_be32(p, (uint32_t)(x >> 32));
+    return put_be32(p, (uint32_t)x);
+}
+
+/* A field of n bytes: its length, then p. */
+static pqf_err bin_field(pqf__buf *b, const void *p, size_t n)
+{
+    pqf_err rc = PQF_OK;
+    if (n > (size_t)INT32_MAX)
+        return PQF_ERR_LIMIT;
+    PQF_TRY(pqf__buf_reserve(b, 4 + n));
+    put_be32(b->data + b->len, (uint32_t)n);
+    b->len += 4;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+done:
+    return rc;
+}
+
+static pqf_err bin_i16(pqf__buf *b, int16_t x)
+{
+    uint8_t t[2];
+    put_be16(t, (uint16_t)x);
+    return bin_field(b, t, 2);
+}
+
+static pqf_err bin_i32(pqf__buf *b, int32_t x)
+{
+    uint8_t t[4];
+    put_be32(t, (uint32_t)x);
+    return bin_field(b, t, 4);
+}
+
+static pqf_err bin_i64(pqf__buf *b, int64_t x)
+{
+    uint8_t t[8];
+    put_be64(t, (uint64_t)x);
+    return bin_field(b, t, 8);
+}
+
+/* Decimal digits at p[*i..], at least min and at most max, into *out. */
+static bool scan_uint(const char *p, size_t n, size_t *i, int min, int max, int64_t *out)
+{
+    int64_t v = 0;
+    int k = 0;
+    while (*i < n && k < max && p[*i] >= '0' && p[*i] <= '9') {
+        v = v * 10 + (p[*i] - '0');
+        (*i)++;
+        k++;
+    }
+    *out = v;
+    return k >= min;
+}
+
+static bool scan_char(const char *p, size_t n, size_t *i, char c)
+{
+    if (*i < n && p[*i] == c) {
+        (*i)++;
+        return true;
+    }
+    return false;
+}
+
+#define PG_EPOCH_DAYS 10957 /* 2000-01-01 in days since 1970-01-01 */
+
+/* "[-]YYYY-MM-DD" at p[*i..]: days since 2000-01-01 (proleptic Gregorian,
+ * year 0 = 1 BC). */
+static bool scan_date(const char *p, size_t n, size_t *i, int64_t *days)
+{
+    static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool neg = scan_char(p, n, i, '-');
+    int64_t y, m, d;
+    if (!scan_uint(p, n, i, 1, 9, &y) || !scan_char(p, n, i, '-') ||
+        !scan_uint(p, n, i, 2, 2, &m) || !scan_char(p, n, i, '-') || !scan_uint(p, n, i, 2, 2, &d))
+        return false;
+    if (neg)
+        y = -y;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || (m == 2 && d == 29 && !leap))
+        return false;
+    *days = pqf__days_from_civil(y, (unsigned)m, (unsigned)d) - PG_EPOCH_DAYS;
+    return true;
+}
+
+static bool parse_date(const char *p, size_t n, int32_t *out)
+{
+    size_t i = 0;
+    int64_t days;
+    if (!scan_date(p, n, &i, &days) || i != n || days < INT32_MIN || days > INT32_MAX)
+        return false;
+    *out = (int32_t)days;
+    return true;
+}
+
+/* "DATE[T ]HH:MM:SS[.f...][Z]": microseconds since 2000-01-01, the
+ * fraction rounded as PostgreSQL's input does (rint of the fraction's
+ * double times 10^6), so 9-digit fractions land where text COPY puts them. */
+static bool parse_ts(const char *p, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    int64_t days, h, mi, sec;
+    if (!scan_date(p, n, &i, &days) || !(scan_char(p, n, &i, 'T') || scan_char(p, n, &i, ' ')) ||
+        !scan_uint(p, n, &i, 2, 2, &h) || !scan_char(p, n, &i, ':') ||
+        !scan_uint(p, n, &i, 2, 2, &mi) || !scan_char(p, n, &i, ':') ||
+        !scan_uint(p, n, &i, 2, 2, &sec))
+        return false;
+    if (h > 24 || mi > 59 || sec > 60 || (h == 24 && (mi || sec)))
+        return false;
+    double us = 0;
+    if (i < n && p[i] == '.') {
+        char f[40] = "0.";
+        size_t k = 2;
+        i++;
+        while (k < sizeof f - 1 && i < n && p[i] >= '0' && p[i] <= '9')
+            f[k++] = p[i++];
+        if (i < n && p[i] >= '0' && p[i] <= '9')
+            return false; /* more fraction digits than any unit has */
+        f[k] = 0;
+        us = rint(strtod(f, NULL) * 1000000.0);
+    }
+    scan_char(p, n, &i, 'Z');
+    if (i != n || days > INT64_MAX / 86400000000 - 1 || days < INT64_MIN / 86400000000 + 1)
+        return false;
+    *out = ((days * 24 + h) * 60 + mi) * 60 * 1000000 + sec * 1000000 + (int64_t)us;
+    return true;
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* 32 hex digits, dashes anywhere between pairs, optional braces. */
+static bool parse_uuid(const char *p, size_t n, uint8_t out[16])
+{
+    size_t i = 0, k = 0;
+    bool brace = scan_char(p, n, &i, '{');
+    while (k < 16 && i + 1 < n) {
+        if (k && p[i] == '-')
+            i++;
+        int a = i < n ? hexval(p[i]) : -1, b = i + 1 < n ? hexval(p[i + 1]) : -1;
+        if (a < 0 || b < 0)
+            return false;
+        out[k++] = (uint8_t)(a << 4 | b);
+        i += 2;
+    }
+    if (brace && !scan_char(p, n, &i, '}'))
+        return false;
+    return k == 16 && i == n;
+}
+
+#define NUMERIC_MAX_DIGITS 1000
+#define NUMERIC_MAX_GROUPS 600
+
+/* A decimal number's text ([+-]digits[.digits][e[+-]N]) as numeric_send
+ * writes it: ndigits, weight, sign, dscale, base-10000 digits. dscale is the
+ * text's fraction digits, as numeric_in takes it; the server rounds to the
+ * column's declared scale the same way for both. */
+static bool bin_numeric(pqf__buf *b, const char *p, size_t n, pqf_err *rc)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (p[i] == '-' || p[i] == '+'))
+        neg = p[i++] == '-';
+    uint8_t dig[NUMERIC_MAX_DIGITS];
+    int total = 0, intn = -1;
+    bool seen = false; /* a digit */
+    for (; i < n; i++) {
+        if (p[i] == '.' && intn < 0) {
+            intn = total;
+        } else if (p[i] >= '0' && p[i] <= '9') {
+            seen = true;
+            if (total == 0 && p[i] == '0' && intn < 0)
+                continue; /* leading zeros of the integer part */
+            if (total == NUMERIC_MAX_DIGITS)
+                return false;
+            dig[total++] = (uint8_t)(p[i] - '0');
+        } else {
+            break;
+        }
+    }
+    if (!seen)
+        return false;
+    if (intn < 0)
+        intn = total;
+    int64_t e = 0;
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (p[i] == '-' || p[i] == '+'))
+            eneg = p[i++] == '-';
+        if (!scan_uint(p, n, &i, 1, 4, &e) || e > NUMERIC_MAX_DIGITS)
+            return false;
+        if (eneg)
+            e = -e;
+    }
+    if (i != n)
+        return false;
+    /* digit j has the decimal exponent pos - 1 - j */
+    int64_t pos = intn + e;
+    int64_t dscale = (int64_t)total - pos;
+    if (dscale < 0)
+        dscale = 0;
+    int16_t groups[NUMERIC_MAX_GROUPS];
+    int64_t maxw = 0, minw = 0, ng = 0;
+    if (total) {
+        maxw = (pos - 1 >= 0) ? (pos - 1) / 4 : -((-(pos - 1) + 3) / 4);
+        int64_t lo = pos - total;
+        minw = lo >= 0 ? lo / 4 : -((-lo + 3) / 4);
+        ng = maxw - minw + 1;
+        if (ng > NUMERIC_MAX_GROUPS)
+            return false;
+        memset(groups, 0, sizeof groups);
+        static const int16_t pow10[4] = {1, 10, 100, 1000};
+        for (int j = 0; j < total; j++) {
+            int64_t pw = pos - 1 - j;
+            int64_t w = pw >= 0 ? pw / 4 : -((-pw + 3) / 4);
+            groups[maxw - w] = (int16_t)(groups[maxw - w] + dig[j] * pow10[pw - 4 * w]);
+        }
+    }
+    /* leading and trailing zero groups off (make_result does the same) */
+    int64_t first = 0, last = ng;
+    while (first < last && groups[first] == 0)
+        first++;
+    while (last > first && groups[last - 1] == 0)
+        last--;
+    int64_t weight = first < last ? maxw - first : 0;
+    uint8_t t[8 + 2 * NUMERIC_MAX_GROUPS], *q = t;
+    q = put_be16(q, (uint16_t)(last - first));
+    q = put_be16(q, (uint16_t)(int16_t)weight);
+    q = put_be16(q, first < last && neg ? 0x4000 : 0x0000);
+    q = put_be16(q, (uint16_t)dscale);
+    for (int64_t g = first; g < last; g++)
+        q = put_be16(q, (uint16_t)groups[g]);
+    *rc = bin_field(b, t, (size_t)(q - t));
+    return true;
+}
+
+/* The stage row in binary; a value the column's type cannot take is
+ * PQF_ERR_VALUE naming the column. */
+static pqf_err bin_row(pg_sink *s, const pqf__val *vals, size_t n, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf__buf *b = &s->copy;
+    const pqf__tdef *t = s->t;
+    const char *why = NULL;
+    size_t i = 0;
+    uint8_t hdr[2];
+    put_be16(hdr, (uint16_t)n);
+    PQF_TRY(pqf__buf_append(b, hdr, 2));
+    for (i = 0; i < n; i++) {
+        const pqf__val *v = &vals[i];
+        if (v->t == PQF__V_NULL) {
+            uint8_t m1[4] = {0xff, 0xff, 0xff, 0xff};
+            PQF_TRY(pqf__buf_append(b, m1, 4));
+            continue;
+        }
+        if (i == t->ncols) { /* _op char(1) */
+            PQF_TRY(bin_field(b, v->s, v->n));
+            continue;
+        }
+        if (i == t->ncols + 1) { /* _seq bigint */
+            PQF_TRY(bin_i64(b, v->i));
+            continue;
+        }
+        const pqf__col *c = &t->cols[i];
+        char num[64];
+        switch (c->kind) {
+        case PQF__C_INT:
+            if (v->t != PQF__V_INT) {
+                why = "not an integer";
+                goto bad;
+            }
+            if (c->bits <= 16 && !c->is_unsigned) {
+                if (v->i < INT16_MIN || v->i > INT16_MAX) {
+                    why = "out of range for smallint";
+                    goto bad;
+                }
+                PQF_TRY(bin_i16(b, (int16_t)v->i));
+            } else if (c->bits <= 16 || (c->bits == 32 && !c->is_unsigned)) {
+                if (v->i < INT32_MIN || v->i > INT32_MAX) {
+                    why = "out of range for integer";
+                    goto bad;
+                }
+                PQF_TRY(bin_i32(b, (int32_t)v->i));
+            } else {
+                PQF_TRY(bin_i64(b, v->i));
+            }
+            break;
+        case PQF__C_UINT64:
+        case PQF__C_DECIMAL: {
+            const char *p = v->s;
+            size_t len = v->n;
+            if (v->t == PQF__V_INT && !v->s) {
+                len = fmt_int(num, v->i);
+                p = num;
+            } else if (v->t != PQF__V_INT && v->t != PQF__V_TEXT) {
+                why = "not a number";
+                goto bad;
+            }
+            if (!bin_numeric(b, p, len, &rc)) {
+                why = "not a decimal number";
+                goto bad;
+            }
+            PQF_TRY(rc);
+            break;
+        }
+        case PQF__C_FLOAT: {
+            /* what float4in makes of the text the text path would send */
+            if (v->t != PQF__V_DOUBLE) {
+                why = "not a number";
+                goto bad;
+            }
+            float f;
+            if (v->s && v->n < sizeof num) {
+                memcpy(num, v->s, v->n);
+                num[v->n] = 0;
+            } else {
+                fmt_double(num, sizeof num, v->d);
+            }
+            f = strtof(num, NULL);
+            if (isnan(f))
+                f = NAN;
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            PQF_TRY(bin_i32(b, (int32_t)u));
+            break;
+        }
+        case PQF__C_DOUBLE: {
+            if (v->t != PQF__V_DOUBLE) {
+                why = "not a number";
+                goto bad;
+            }
+            double d = isnan(v->d) ? (double)NAN : v->d;
+            uint64_t u;
+            memcpy(&u, &d, 8);
+            PQF_TRY(bin_i64(b, (int64_t)u));
+            break;
+        }
+        case PQF__C_BOOL: {
+            if (v->t != PQF__V_BOOL) {
+                why = "not a boolean";
+                goto bad;
+            }
+            uint8_t x = v->i != 0;
+            PQF_TRY(bin_field(b, &x, 1));
+            break;
+        }
+        case PQF__C_UUID: {
+            uint8_t u[16];
+            if (v->t != PQF__V_TEXT || !parse_uuid(v->s, v->n, u)) {
+                why = "not a UUID";
+                goto bad;
+            }
+            PQF_TRY(bin_field(b, u, 16));
+            break;
+        }
+        case PQF__C_DATE: {
+            int32_t d;
+            if (v->t != PQF__V_TEXT || !parse_date(v->s, v->n, &d)) {
+                why = "not a date";
+                goto bad;
+            }
+            PQF_TRY(bin_i32(b, d));
+            break;
+        }
+        case PQF__C_TIMESTAMP: {
+            int64_t us;
+            if (v->t != PQF__V_TEXT || !parse_ts(v->s, v->n, &us)) {
+                why = "not a timestamp";
+                goto bad;
+            }
+            PQF_TRY(bin_i64(b, us));
+            break;
+        }
+        case PQF__C_JSON:
+        case PQF__C_NESTED: { /* jsonb: version 1, then the text */
+            if (v->t != PQF__V_TEXT) {
+                why = "not JSON text";
+                goto bad;
+            }
+            if (v->n >= (size_t)INT32_MAX)
+                PQF_TRY(PQF_ERR_LIMIT);
+            uint8_t h[5];
+            put_be32(h, (uint32_t)v->n + 1);
+            h[4] = 1;
+            PQF_TRY(pqf__buf_append(b, h, 5));
+            PQF_TRY(pqf__buf_append(b, v->s, v->n));
+            break;
+        }
+        case PQF__C_BINARY:
+        case PQF__C_TEXT:
+            if (v->t != PQF__V_BLOB && v->t != PQF__V_TEXT) {
+                why = "not text or bytes";
+                goto bad;
+            }
+            PQF_TRY(bin_field(b, v->s, v->n));
+            break;
+        default: /* binary_ok() keeps other kinds on the text path */
+            why = "has no binary encoding";
+            goto bad;
+        }
+    }
+    goto done;
+bad:
+    rc = pqf_error_set(err, PQF_ERR_VALUE, "%s: table %s: column '%s': value '%.*s' %s",
+                       s->base.name, t->table, t->cols[i].name,
+                       vals[i].s ? (int)(vals[i].n < 60 ? vals[i].n : 60) : 0,
+                       vals[i].s ? vals[i].s : "", why);
 done:
     return rc;
 }
@@ -362,7 +825,8 @@ static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
         PQF_TRY(pqf__buf_printf(&s->sql, "_pqfeed_op char(1), _pqfeed_seq bigint) ON COMMIT DROP"));
         PQF_TRY(exec_buf(s, err));
         pqf__buf_reset(&s->sql);
-        PQF_TRY(pqf__buf_printf(&s->sql, "COPY pg_temp._pqfeed_stage FROM STDIN"));
+        PQF_TRY(pqf__buf_printf(&s->sql, "COPY pg_temp._pqfeed_stage FROM STDIN%s",
+                                s->binary && binary_ok(t) ? " (FORMAT binary)" : ""));
     } else {
         PQF_TRY(pqf__buf_printf(&s->sql, "DELETE FROM "));
         PQF_TRY(pqf__sql_ident(&s->sql, t->table));
@@ -375,6 +839,10 @@ static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
         PQF_TRY(pqf__buf_printf(&s->sql, ") FROM STDIN"));
     }
     PQF_TRY(start_copy(s, err));
+    if (changes && s->binary && binary_ok(t)) {
+        s->copy_binary = true;
+        PQF_TRY(pqf__buf_append(&s->copy, copy_sig, sizeof copy_sig));
+    }
 done:
     if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
         pqf_error_set(err, rc, "out of memory");
@@ -561,6 +1029,10 @@ static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
     pqf__buf *b = &s->copy;
     size_t n = s->t->ncols + (s->changes ? 2 : 0);
     static const char hex[] = "0123456789abcdef";
+    if (s->copy_binary) {
+        PQF_TRY(bin_row(s, vals, n, err));
+        goto row_done;
+    }
     for (size_t i = 0; i < n; i++) {
         const pqf__val *v = &vals[i];
         if (i)
@@ -602,6 +1074,7 @@ static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
         }
     }
     PQF_TRY(pqf__buf_append_byte(b, '\n'));
+row_done:
     s->nstage++;
     if (s->keys_distinct)
         PQF_TRY(note_key(s, vals));
@@ -617,6 +1090,11 @@ static pqf_err end_copy(pg_sink *s, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     PGresult *r = NULL;
+    if (s->copy_binary) {
+        uint8_t trailer[2] = {0xff, 0xff};
+        PQF_TRY(pqf__buf_append(&s->copy, trailer, 2));
+        s->copy_binary = false;
+    }
     PQF_TRY(flush_copy(s, err));
     s->copying = false;
     if (PQputCopyEnd(s->conn, NULL) != 1)
@@ -920,6 +1398,7 @@ static void pg_rollback(pqf_sink *base)
         while ((r = PQgetResult(s->conn)) != NULL)
             PQclear(r);
         s->copying = false;
+        s->copy_binary = false;
     }
     if (s->in_tx)
         PQclear(PQexec(s->conn, "ROLLBACK"));
@@ -973,6 +1452,12 @@ pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
     pqf__buf_init(&s->copy, (size_t)COPY_CHUNK * 2 + ((size_t)256 << 20));
     pqf__buf_init(&s->keybuf, (size_t)1 << 20);
     pqf__strset_init(&s->keys, STAGE_KEYS_LIMIT);
+    /* the stage's COPY: binary unless PQF_PG_COPY=text */
+    const char *mode = getenv("PQF_PG_COPY");
+    if (mode && *mode && strcmp(mode, "text") != 0 && strcmp(mode, "binary") != 0)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG,
+                 "postgres: PQF_PG_COPY='%.20s': expected 'binary' or 'text'", mode);
+    s->binary = !mode || strcmp(mode, "text") != 0;
     s->conn = PQconnectdb(conninfo);
     if (!s->conn)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
