@@ -28,8 +28,14 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 REPLAY_BIN := $(FUZZ_SRC:fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 LIB      := $(BUILD)/libpqfeed.a
 
-.PHONY: all asan test test-quick fuzz soak bench clean deps format demo
+.PHONY: all asan test test-quick fuzz soak bench clean deps format demo print-cflags print-libs
 all: $(BUILD)/pqfeed $(UNIT_BIN) $(REPLAY_BIN)
+
+# For programs built outside this Makefile against build/libpqfeed.a (bench/*.sh).
+print-cflags:
+	@echo $(PKG_CFLAGS)
+print-libs:
+	@echo $(PKG_LIBS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -23,11 +23,10 @@ mkdir -p "$DIR"
 [ -f build/libpqfeed.a ] || make -j2 >/dev/null
 [ -x /usr/bin/time ] || { SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo; $SUDO apt-get install -y -qq time >/dev/null; }
 
-PKGS="libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec sqlite3 libpq libxxhash"
 BIN=$DIR/pg_export_bench
 # shellcheck disable=SC2046
 cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -o "$BIN" bench/pg_export_bench.c build/libpqfeed.a \
-    $(pkg-config --libs $PKGS) -lsnappy -lpthread -lm
+    $(make -s print-libs)
 
 eval "$(scripts/pg.sh start)"
 trap 'scripts/pg.sh stop "$PQF_PG_DIR"' EXIT

@@ -33,10 +33,9 @@ cleanup() { "$ROOT/scripts/rgw.sh" stop "$RGW"; rm -rf "$T"; }
 trap cleanup EXIT
 [ -x "$PQF" ] || make -j2 build/pqfeed >/dev/null
 # The libraries the Makefile links (PKGS there).
-PKGS="libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec sqlite3 libpq libxxhash libisal"
 # shellcheck disable=SC2046
-cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags $PKGS) -o "$T/feedgen" \
-    bench/replicate_feedgen.c build/libpqfeed.a $(pkg-config --libs $PKGS) -lsnappy -lpthread -lm ||
+cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Isrc $(make -s print-cflags) -o "$T/feedgen" \
+    bench/replicate_feedgen.c build/libpqfeed.a $(make -s print-libs) ||
     { echo "bench/replicate: feedgen does not build"; exit 1; }
 small_bytes=$((SMALL_N * 65536))
 big_bytes=$((BIG_N * BIG_MIB << 20))

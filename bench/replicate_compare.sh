@@ -17,10 +17,9 @@ SMALL_N=${BENCH_SMALL_N:-3000}
 T=$(mktemp -d "${TMPDIR:-/tmp}/pqf-bench-cmp.XXXXXX")
 cleanup() { "$ROOT/scripts/rgw.sh" stop "$T/rgw" >/dev/null 2>&1; rm -rf "$T"; }
 trap cleanup EXIT
-PKGS="libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec sqlite3 libpq libxxhash libisal"
 # shellcheck disable=SC2046
-cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Isrc $(pkg-config --cflags $PKGS) -o "$T/feedgen" \
-    bench/replicate_feedgen.c build/libpqfeed.a $(pkg-config --libs $PKGS) -lsnappy -lpthread -lm || exit 1
+cc -std=c11 -O2 -D_GNU_SOURCE -Iinclude -Isrc $(make -s print-cflags) -o "$T/feedgen" \
+    bench/replicate_feedgen.c build/libpqfeed.a $(make -s print-libs) || exit 1
 RGW_MEMSTORE_BYTES=$((10 << 30)) "$ROOT/scripts/rgw.sh" start "$T/rgw" >"$T/rgw.log" 2>&1 || {
     echo "RGW did not start"; tail "$T/rgw.log"; exit 1; }
 . "$T/rgw/env"

@@ -8,10 +8,9 @@ cd "$(dirname "$0")/.."
 SECS=${1:-60}
 OUT=build-fuzz
 mkdir -p "$OUT"
-PKGS="libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec sqlite3 libpq libxxhash"
 CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-  -fno-sanitize-recover=undefined -Iinclude -Isrc $(pkg-config --cflags $PKGS)"
-LIBS="$(pkg-config --libs $PKGS) -lsnappy -lpthread -lm"
+  -fno-sanitize-recover=undefined -Iinclude -Isrc $(make -s print-cflags)"
+LIBS="$(make -s print-libs)"
 LIB_SRC=$(ls src/*/*.c)
 status=0
 for f in fuzz/fuzz_*.c; do

@@ -113,10 +113,9 @@ fi
 # once. Peak RSS must stay within the same run's baseline (one 64 KiB object)
 # plus the budget and 8 MiB of slack; under-counted reservations (the earlier
 # 2 x 8 x 2 = 32 MiB) let three run and pass it.
-PKGS="libzstd liblz4 zlib libcurl expat openssl yaml-0.1 libbrotlienc libbrotlidec sqlite3 libpq libxxhash libisal"
 # shellcheck disable=SC2046
-if cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" $(pkg-config --cflags $PKGS) -o "$T/feedgen" \
-    "$ROOT/bench/replicate_feedgen.c" "$ROOT/build/libpqfeed.a" $(pkg-config --libs $PKGS) -lsnappy -lpthread -lm \
+if cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" $(make -s -C "$ROOT" print-cflags) -o "$T/feedgen" \
+    "$ROOT/bench/replicate_feedgen.c" "$ROOT/build/libpqfeed.a" $(make -s -C "$ROOT" print-libs) \
     >"$T/cc.out" 2>&1; then
     for b in pqf-mem pqf-memrep; do "${AWS[@]}" s3 mb "s3://$b" >/dev/null; done
     check "a feed of six 40 MiB objects" "$T/feedgen" s3://pqf-mem/big big 6 $((40 << 20)) 3 5
