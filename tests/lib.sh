@@ -79,6 +79,25 @@ start_pg() {
     ok "start a PostgreSQL cluster ($PQF_PG_DIR)"
 }
 
+# issues_hourly SEED: generated issue-tracker API pages (3 hours, 3,000 rows) in
+# $G for hourly changes-mode exports: sets G, SCHEMA, CH (export options) and
+# defines export_hour FEED HOUR [extra export options...].
+issues_hourly() {
+    G=$T/pages
+    "$PQF" gen --out "$G" --table issues --hours 3 --rows 3000 --page-rows 400 --seed "$1" >/dev/null
+    SCHEMA=$G/issues.schema.json
+    CH=(--table issues --schema "$SCHEMA" --mode changes --key id --watermark updated_at
+        --delete-column deleted --created-column created_at)
+}
+export_hour() { # FEED HOUR [extra]
+    local feed=$1 h=$2; shift 2
+    "$PQF" export "$feed" "${CH[@]}" --as-of "2026-01-05T0$h:00:00Z" "$@" "$G/hour-000$h" >/dev/null
+}
+
+# psql_ ARGS...: psql on the cluster start_pg started, unaligned tuples only,
+# stopping at the first error.
+psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
+
 # export_hours_with_crashes N: five hourly changes-mode exports of feed $C
 # (export options in the CHG array), hour H at --as-of 2026-01-05TH:00:00Z.
 # Before each, the suite's `hour H` changes the source and `changed_since H`

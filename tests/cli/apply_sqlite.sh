@@ -7,15 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 EQ=$ROOT/tests/cli/sink_equals.mjs
 
-G=$T/pages
-"$PQF" gen --out "$G" --table issues --hours 3 --rows 3000 --page-rows 400 --seed 7 >/dev/null
-SCHEMA=$G/issues.schema.json
-CH=(--table issues --schema "$SCHEMA" --mode changes --key id --watermark updated_at
-    --delete-column deleted --created-column created_at)
-export_hour() { # FEED HOUR [extra]
-    local feed=$1 h=$2; shift 2
-    "$PQF" export "$feed" "${CH[@]}" --as-of "2026-01-05T0$h:00:00Z" "$@" "$G/hour-000$h" >/dev/null
-}
+issues_hourly 7
 dump() { sqlite3 -json "$1" "SELECT * FROM issues ORDER BY id" >"$2"; }
 sink_equals() { # DB: the sink's issues table equals the source's final state
     dump "$1" "$T/dump.json" && node "$EQ" "$SCHEMA" "$G/issues.final.ndjson" "$T/dump.json"

@@ -9,20 +9,11 @@ EQ=$ROOT/tests/cli/sink_equals.mjs
 
 start_pg
 SINK="postgres:$PQF_TEST_PG"
-psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 reset_pg() { psql_ -c "DROP TABLE IF EXISTS issues, _pqfeed_checkpoint, _pqfeed_quarantine"; }
 dump() { psql_ -c "SET TimeZone = 'UTC'" -c "SELECT coalesce(json_agg(t ORDER BY id), '[]') FROM issues t" >"$1"; }
 ckpt() { psql_ -c "SELECT coalesce(max(seq),0) || ',' || count(*) || ',' || count(DISTINCT seq) FROM _pqfeed_checkpoint WHERE table_name='issues'"; }
 
-G=$T/pages
-"$PQF" gen --out "$G" --table issues --hours 3 --rows 3000 --page-rows 400 --seed 7 >/dev/null
-SCHEMA=$G/issues.schema.json
-CH=(--table issues --schema "$SCHEMA" --mode changes --key id --watermark updated_at
-    --delete-column deleted --created-column created_at)
-export_hour() { # FEED HOUR [extra]
-    local feed=$1 h=$2; shift 2
-    "$PQF" export "$feed" "${CH[@]}" --as-of "2026-01-05T0$h:00:00Z" "$@" "$G/hour-000$h" >/dev/null
-}
+issues_hourly 7
 sink_equals() { dump "$T/dump.json" && node "$EQ" "$SCHEMA" "$G/issues.final.ndjson" "$T/dump.json"; }
 
 # ---- apply after each hour ---------------------------------------------------------------

@@ -11,7 +11,6 @@ start_pg
 # every statement in the server log: which COPY each path ran
 export PGOPTIONS="-c log_statement=all"
 DB_TEXT=pqf_text
-psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 psql_ -c "CREATE DATABASE $DB_TEXT"
 SINK="postgres:$PQF_TEST_PG"
 SINK_TEXT="postgres:${PQF_TEST_PG/dbname=pqf/dbname=$DB_TEXT}"

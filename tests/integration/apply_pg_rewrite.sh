@@ -12,7 +12,6 @@
 EQ=$ROOT/tests/cli/sink_equals.mjs
 
 start_pg
-psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 # the sink with a rewrite ratio: 1e-9 rewrites every changes commit, off never
 sink() { echo "postgres:$PQF_TEST_PG options='-c pqfeed.rewrite_ratio=$1'"; }
 RW=$(sink 1e-9)
@@ -22,15 +21,7 @@ dump() { psql_ -c "SET TimeZone = 'UTC'" -c "SELECT coalesce(json_agg(t ORDER BY
 ckpt() { psql_ -c "SELECT coalesce(max(seq),0) || ',' || count(*) || ',' || count(DISTINCT seq) FROM _pqfeed_checkpoint WHERE table_name='issues'"; }
 oid() { psql_ -c "SELECT coalesce((SELECT oid FROM pg_class WHERE relname = '$1' AND relkind = 'r'), 0)"; }
 
-G=$T/pages
-"$PQF" gen --out "$G" --table issues --hours 3 --rows 3000 --page-rows 400 --seed 11 >/dev/null
-SCHEMA=$G/issues.schema.json
-CH=(--table issues --schema "$SCHEMA" --mode changes --key id --watermark updated_at
-    --delete-column deleted --created-column created_at)
-export_hour() { # FEED HOUR [extra]
-    local feed=$1 h=$2; shift 2
-    "$PQF" export "$feed" "${CH[@]}" --as-of "2026-01-05T0$h:00:00Z" "$@" "$G/hour-000$h" >/dev/null
-}
+issues_hourly 11
 sink_equals() { dump "$T/dump.json" && node "$EQ" "$SCHEMA" "$G/issues.final.ndjson" "$T/dump.json"; }
 F=$T/feed
 for h in 0 1 2 3; do export_hour "$F" $h --target-file-size 16K; done

@@ -9,7 +9,6 @@
 start_rgw
 start_pg
 SINK="postgres:$PQF_TEST_PG"
-psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 /usr/bin/aws --endpoint-url "$RGW_ENDPOINT" s3 mb s3://pqf-contract >/dev/null 2>&1
 /usr/bin/aws --endpoint-url "$RGW_ENDPOINT" s3 mb s3://pqf-contract-dr >/dev/null 2>&1
 P=s3://pqf-contract/feed

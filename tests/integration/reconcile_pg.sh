@@ -6,7 +6,6 @@
 
 start_pg
 PG="postgres:$PQF_TEST_PG"
-psql_() { psql -X -q -At -v ON_ERROR_STOP=1 "$PQF_TEST_PG" "$@"; }
 psql_ -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS issues, _pqfeed_checkpoint, _pqfeed_quarantine"
 
 G=$T/pages
