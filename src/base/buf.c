@@ -2,6 +2,7 @@
 #include "base/hash.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,21 @@ pqf_err pqf__buf_append(pqf__buf *b, const void *p, size_t n)
 pqf_err pqf__buf_append_byte(pqf__buf *b, uint8_t c)
 {
     return pqf__buf_append(b, &c, 1);
+}
+
+bool pqf__grow(void *pv, size_t n, size_t *cap, size_t elem, size_t first)
+{
+    if (n < *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : first;
+    if (nc < n + 1 || nc > SIZE_MAX / elem)
+        return false;
+    void *p = realloc(*(void **)pv, nc * elem);
+    if (!p)
+        return false;
+    *(void **)pv = p;
+    *cap = nc;
+    return true;
 }
 
 static int b64v(int c)

@@ -4,6 +4,7 @@
 #ifndef PQF_BASE_BUF_H
 #define PQF_BASE_BUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,10 @@ pqf_err pqf__buf_printf(pqf__buf *b, const char *fmt, ...)
  * base64, PQF_ERR_VALUE with b as it was. */
 pqf_err pqf__buf_append_base64(pqf__buf *b, const char *s, size_t n);
 pqf_err pqf__buf_append_hex(pqf__buf *b, const uint8_t *p, size_t n);
+/* Room for element n of the array *pv (a T ** given as void *) of *cap elements of
+ * elem bytes: doubles the capacity (first elements when empty) when n has reached
+ * it. false when out of memory, with the array as it was. */
+bool pqf__grow(void *pv, size_t n, size_t *cap, size_t elem, size_t first);
 /* Ensure a NUL follows the contents (not counted in len). */
 pqf_err pqf__buf_cstr(pqf__buf *b);
 /* Hand the allocation to the caller; b is left empty. */

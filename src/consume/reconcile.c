@@ -602,14 +602,8 @@ static bool is_ndjson_name(const char *p)
 
 static pqf_err add_file(src *s, const char *path, size_t *cap, pqf_error *err)
 {
-    if (s->nfiles == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        char **v = realloc(s->files, nc * sizeof *v);
-        if (!v)
-            return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
-        s->files = v;
-        *cap = nc;
-    }
+    if (!pqf__grow(&s->files, s->nfiles, cap, sizeof *s->files, 16))
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
     if (!(s->files[s->nfiles] = strdup(path)))
         return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
     s->nfiles++;
@@ -1968,14 +1962,8 @@ typedef struct dref {
 /* Appends d to the growing diff list; false when out of memory. */
 static bool dref_push(dref **v, size_t *n, size_t *cap, dref d)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 64;
-        dref *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        *v = nv;
-        *cap = nc;
-    }
+    if (!pqf__grow(v, *n, cap, sizeof **v, 64))
+        return false;
     (*v)[(*n)++] = d;
     return true;
 }

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/buf.h"
 #include "base/crash.h"
 #include "base/hash.h"
 #include "consume/sink.h"
@@ -278,14 +279,8 @@ static bool on_key(void *ud, const pqf_object_info *info)
     if (info->is_prefix || strlen(info->key) <= h->plen)
         return true;
     if (h->collect) {
-        if (h->nkeys == h->cap) {
-            size_t nc = h->cap ? h->cap * 2 : 16;
-            char **p = realloc(h->keys, nc * sizeof *p);
-            if (!p)
-                return false;
-            h->keys = p;
-            h->cap = nc;
-        }
+        if (!pqf__grow(&h->keys, h->nkeys, &h->cap, sizeof *h->keys, 16))
+            return false;
         if (!(h->keys[h->nkeys] = strdup(info->key)))
             return false;
         h->nkeys++;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/buf.h"
 #include "base/fsutil.h"
 #include "base/hash.h"
 #include "feed/contract_impl.h"
@@ -202,14 +203,8 @@ static void verdict(pqf_schema_change *c)
 static pqf_err push(pqf_schema_change **v, size_t *n, size_t *cap, pqf_schema_change **out,
                     pqf_error *err)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        pqf_schema_change *nv = realloc(*v, nc * sizeof *nv);
-        if (!nv)
-            return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
-        *v = nv;
-        *cap = nc;
-    }
+    if (!pqf__grow(v, *n, cap, sizeof **v, 16))
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
     *out = &(*v)[(*n)++];
     memset(*out, 0, sizeof **out);
     return PQF_OK;

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/buf.h"
 #include "base/hash.h"
 #include "feed/feed_impl.h"
 #include "pqfeed/feed.h"
@@ -77,14 +78,8 @@ typedef struct {
 
 static bool strv_push(strv *sv, const char *s, size_t len)
 {
-    if (sv->n == sv->cap) {
-        size_t nc = sv->cap ? sv->cap * 2 : 16;
-        char **nv = realloc(sv->v, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        sv->v = nv;
-        sv->cap = nc;
-    }
+    if (!pqf__grow(&sv->v, sv->n, &sv->cap, sizeof *sv->v, 16))
+        return false;
     char *c = strndup(s, len);
     if (!c)
         return false;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "base/base.h"
+#include "base/buf.h"
 #include "pqfeed/feed.h"
 
 typedef struct {
@@ -16,14 +17,8 @@ typedef struct {
 
 static bool ks_add(keyset *k, const char *s)
 {
-    if (k->n == k->cap) {
-        size_t nc = k->cap ? k->cap * 2 : 256;
-        char **nv = realloc(k->v, nc * sizeof *nv);
-        if (!nv)
-            return false;
-        k->v = nv;
-        k->cap = nc;
-    }
+    if (!pqf__grow(&k->v, k->n, &k->cap, sizeof *k->v, 256))
+        return false;
     return (k->v[k->n++] = strdup(s)) != NULL;
 }
 

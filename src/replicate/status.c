@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/base.h"
+#include "base/buf.h"
 #include "pqfeed/feed.h"
 #include "pqfeed/replicate.h"
 #include "replicate/repl_impl.h"
@@ -177,15 +178,9 @@ static void audit_problem(audit_ctx *a, pqf_audit_kind kind, const char *table, 
 static void on_replica_commit(void *ud, const pqf_commit *c)
 {
     audit_ctx *a = ud;
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 64;
-        seen_commit *nv = realloc(a->v, nc * sizeof *nv);
-        if (!nv) {
-            a->oom = true;
-            return;
-        }
-        a->v = nv;
-        a->cap = nc;
+    if (!pqf__grow(&a->v, a->n, &a->cap, sizeof *a->v, 64)) {
+        a->oom = true;
+        return;
     }
     seen_commit *s = &a->v[a->n++];
     s->seq = c->seq;

@@ -100,15 +100,9 @@ static void add(pqf_findings *f, const char *rule, pqf_severity sev, pqf_check_s
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    if (f->n == f->cap) {
-        size_t nc = f->cap ? f->cap * 2 : 32;
-        pqf_finding *nv = realloc(f->v, nc * sizeof *nv);
-        if (!nv) {
-            f->oom = true;
-            return;
-        }
-        f->v = nv;
-        f->cap = nc;
+    if (!pqf__grow(&f->v, f->n, &f->cap, sizeof *f->v, 32)) {
+        f->oom = true;
+        return;
     }
     pqf_finding *x = &f->v[f->n];
     x->rule = rule;

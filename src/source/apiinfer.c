@@ -192,14 +192,8 @@ static fnode *kid(pqf_infer *ix, fnode *n, const char *name, size_t len)
     for (size_t i = 0; i < n->nkids; i++)
         if (strlen(n->kids[i]->name) == len && memcmp(n->kids[i]->name, name, len) == 0)
             return n->kids[i];
-    if (n->nkids == n->cap) {
-        size_t nc = n->cap ? n->cap * 2 : 8;
-        fnode **k = realloc(n->kids, nc * sizeof *k);
-        if (!k)
-            return NULL;
-        n->kids = k;
-        n->cap = nc;
-    }
+    if (!pqf__grow(&n->kids, n->nkids, &n->cap, sizeof *n->kids, 8))
+        return NULL;
     fnode *c = new_node(ix, n, name, len, false);
     if (c)
         n->kids[n->nkids++] = c;

@@ -439,14 +439,8 @@ typedef struct keylist {
 
 static pqf_err kl_push(keylist *kl, const char *k, pqf_error *err)
 {
-    if (kl->n == kl->cap) {
-        size_t nc = kl->cap ? kl->cap * 2 : 256;
-        char **nv = realloc(kl->v, nc * sizeof *nv);
-        if (!nv)
-            return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
-        kl->v = nv;
-        kl->cap = nc;
-    }
+    if (!pqf__grow(&kl->v, kl->n, &kl->cap, sizeof *kl->v, 256))
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
     kl->v[kl->n] = strdup(k);
     if (!kl->v[kl->n])
         return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");

@@ -130,6 +130,29 @@ static void buf_base64_and_hex(void **state)
     pqf__buf_free(&b);
 }
 
+static void grow_doubles_from_first(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t cap = 0;
+    assert_true(pqf__grow(&v, 0, &cap, sizeof *v, 4));
+    assert_int_equal(cap, 4);
+    for (int i = 0; i < 4; i++)
+        v[i] = i;
+    assert_true(pqf__grow(&v, 3, &cap, sizeof *v, 4)); /* room left: unchanged */
+    assert_int_equal(cap, 4);
+    assert_true(pqf__grow(&v, 4, &cap, sizeof *v, 4));
+    assert_int_equal(cap, 8);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(v[i], i);
+    free(v);
+    void *big = NULL;
+    size_t bcap = 0;
+    assert_false(pqf__grow(&big, 0, &bcap, SIZE_MAX / 2, 4)); /* size overflow */
+    assert_null(big);
+    assert_int_equal(bcap, 0);
+}
+
 static void hashes_match_known_vectors(void **state)
 {
     (void)state;
@@ -300,6 +323,7 @@ int main(void)
         cmocka_unit_test(error_set_and_prefix),
         cmocka_unit_test(buf_respects_its_cap),
         cmocka_unit_test(buf_base64_and_hex),
+        cmocka_unit_test(grow_doubles_from_first),
         cmocka_unit_test(hashes_match_known_vectors),
         cmocka_unit_test(crcs_match_the_definition),
         cmocka_unit_test(file_stream_commit_is_atomic),
