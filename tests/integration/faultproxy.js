@@ -13,7 +13,7 @@
 //   copyerr   a CopyObject / UploadPartCopy (x-amz-copy-source) is not forwarded
 //             and answered 200 with an <Error> body, as S3 and RGW may do
 //   copyempty the same, answered 200 with an empty body (other requests pass
-//             these two faults unharmed)
+//             these two faults unharmed; with only these two, N counts copies)
 // --hold 'METHOD PATH' holds the first request with that method and path
 // (read, not forwarded) until GET /__faultproxy/release; stats then say
 // held: 1 and held_status (the status the target gave it): the race tests.
@@ -36,6 +36,7 @@ for (let i = 0; i < args.length; i += 2) {
 }
 const target = new URL(opt.target);
 const faults = opt.faults.split(',').filter(Boolean);
+const copyOnly = faults.length > 0 && faults.every((f) => f === 'copyerr' || f === 'copyempty');
 const stats = { requests: 0, forwarded: 0, injected: {}, held: 0, held_status: 0 };
 let seq = 0, which = 0, release = null, released = false;
 
@@ -59,9 +60,14 @@ const server = http.createServer((req, res) => {
     return res.end('ok');
   }
   stats.requests++;
-  seq++;
-  let fault = faults.length && opt.every > 0 && seq % opt.every === 0 ? faults[which++ % faults.length] : null;
-  if ((fault === 'copyerr' || fault === 'copyempty') && !req.headers['x-amz-copy-source']) fault = null;
+  // With only copy faults, every Nth *copy* is faulted: counting all requests
+  // could lock step with a retry loop (say a listing and a copy per attempt)
+  // and fault every attempt of one file.
+  const isCopy = !!req.headers['x-amz-copy-source'];
+  if (!copyOnly || isCopy) seq++;
+  let fault = faults.length && opt.every > 0 && (!copyOnly || isCopy) && seq % opt.every === 0
+    ? faults[which++ % faults.length] : null;
+  if ((fault === 'copyerr' || fault === 'copyempty') && !isCopy) fault = null;
   if (fault) stats.injected[fault] = (stats.injected[fault] || 0) + 1;
   const chunks = [];
   req.on('data', (c) => chunks.push(c));

@@ -95,7 +95,9 @@ if command -v node >/dev/null; then
     "${AWS[@]}" s3 mb s3://pqf-cr3 >/dev/null
     "$PQF" replicate "$PRIM" s3://pqf-cr3/r --endpoint-url "$PROXY2" --state "$T/c.db" \
         --object-attempts 10 --backoff-ms 10 --json >"$T/c.json" 2>"$T/c.err"
-    check_eq "replication through 200 answers without a copy succeeds" "$?" 0
+    rc=$?
+    check_eq "replication through 200 answers without a copy succeeds" "$rc" 0
+    [ "$rc" -eq 0 ] || sed 's/^/# c.err: /' "$T/c.err" | tail -n 20
     curl -s "$PROXY2/__faultproxy/stats" >"$T/proxy2.json"
     check_grep "200 answers with an <Error> body were injected" '"copyerr":[1-9]' "$T/proxy2.json"
     check_grep "200 answers with no body were injected" '"copyempty":[1-9]' "$T/proxy2.json"
