@@ -14,6 +14,7 @@
 #define PQF_STORE_HTTP_H
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -66,6 +67,7 @@ struct pqf__http_req {
     size_t body_off;
     uint64_t due_ms;
     bool done, overflow;
+    pthread_cond_t *waiter; /* the thread in pqf__http_wait (under the engine's mutex) */
     pqf__http_req *next;
 };
 

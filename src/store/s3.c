@@ -1541,9 +1541,21 @@ static pqf_err put_write(void *impl, const void *data, size_t len, pqf_error *er
     while (len) {
         put_slot *sl = &p->slots[p->cur];
         size_t limit = p->upload_id ? (size_t)part_size_for(p, p->next_part) : sl->cap;
+        if (sl->len == limit && !p->upload_id && sl->cap < p->base_part) {
+            /* More than the size hint said: the first buffer becomes a part. */
+            uint8_t *nb = realloc(sl->buf, (size_t)p->base_part);
+            if (!nb)
+                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory for a %llu-byte part",
+                         (unsigned long long)p->base_part);
+            sl->buf = nb;
+            sl->cap = (size_t)p->base_part;
+            continue;
+        }
         if (sl->len == limit) {
             /* A full buffer and more data: this is a multipart upload. A
              * stream of exactly one part stays a single PUT at commit. */
+            if (!p->parts && !(p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts)))
+                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
             if (!p->upload_id)
                 PQF_TRY(mp_initiate(p, err));
             PQF_TRY(seal_part(p, err));
@@ -1930,15 +1942,23 @@ static pqf_err s3_put_open(pqf_store *st, const char *key, const pqf_put_options
     p->if_match = xstrdup(opt->if_match);
     p->content_type = xstrdup(opt->content_type);
     p->slots = calloc(p->nslots, sizeof *p->slots);
-    p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
-    if (!p->slots || !p->parts || (opt->if_match && !p->if_match) ||
+    /* The part table (1 MiB, zeroed) only for a multipart upload (put_write). */
+    if (opt->resume_upload_id)
+        p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
+    if (!p->slots || (opt->resume_upload_id && !p->parts) || (opt->if_match && !p->if_match) ||
         (opt->content_type && !p->content_type))
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-    p->slots[0].buf = malloc((size_t)p->base_part);
-    p->slots[0].cap = (size_t)p->base_part;
+    /* An object expected smaller than a part gets a buffer of its size (put_write
+     * grows it to a part if more comes): a whole part per small put was an
+     * 8 MiB mmap, page faults and an munmap per object. */
+    uint64_t first = p->base_part;
+    if (opt->size_hint && opt->size_hint < first && !opt->resume_upload_id)
+        first = opt->size_hint;
+    p->slots[0].buf = malloc((size_t)first);
+    p->slots[0].cap = (size_t)first;
     if (!p->slots[0].buf)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory for a %llu-byte part",
-                 (unsigned long long)p->base_part);
+                 (unsigned long long)first);
     if (opt->resume_upload_id) {
         p->upload_id = strdup(opt->resume_upload_id);
         if (!p->upload_id)
