@@ -128,6 +128,13 @@ typedef struct pqf_put_options {
     uint64_t size_hint;   /* expected length (0: unknown); sizes the parts */
     bool checksum_crc32c; /* send x-amz-checksum-crc32c (single part) */
     bool checksum_sha256; /* send x-amz-checksum-sha256 (single part) */
+    /* The SHA-256 (64 lowercase hex digits) of all the bytes that will be
+     * written, when the caller knows it (replication: the commit's, checked
+     * before it commits the put). A single-part put over plain HTTP signs it
+     * as its payload hash instead of hashing the bytes again; a wrong value
+     * makes the server refuse the put (XAmzContentSHA256Mismatch), never
+     * store other bytes. Copied at open. NULL: hashed as usual. */
+    const char *payload_sha256;
     /* Continue the interrupted multipart upload with this id: parts already
      * stored (per ListParts, verified by MD5) are not sent again. The data
      * written must be the same bytes as before. */
@@ -175,6 +182,9 @@ typedef struct pqf_get_options {
     uint64_t length;        /* get_to: this many bytes; 0: to the end */
     uint64_t size_hint;     /* get_to: the expected size (from a listing); a smaller object
                              * gets a first buffer of that size, not a whole part. 0: unknown */
+    bool no_etag_check;     /* get_to: the caller checks the bytes itself (replication: their
+                             * SHA-256 against the commit's), so they are not hashed for the
+                             * ETag check (one MD5, or up to 8 multipart layouts, per byte) */
 } pqf_get_options;
 
 /* Random access: *out reads the object with ranged GETs (locally pread). The

@@ -67,6 +67,8 @@ struct pqf__rstate {
     sqlite3 *db;
     sqlite3_stmt *q[Q__N];
     char *path;
+    bool batch; /* writes join one transaction until pqf__rstate_commit */
+    bool open;  /* a transaction is open */
 };
 
 static pqf_err db_fail(pqf__rstate *st, pqf_error *err, const char *what)
@@ -129,16 +131,32 @@ void pqf__rstate_close(pqf__rstate *st)
 
 pqf_err pqf__rstate_begin(pqf__rstate *st, pqf_error *err)
 {
+    if (st->open)
+        return PQF_OK; /* joins the batch */
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return db_fail(st, err, "begin");
+    st->open = true;
     return PQF_OK;
 }
 
 pqf_err pqf__rstate_commit(pqf__rstate *st, pqf_error *err)
 {
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(st, err, "commit");
+    if (!st->open)
+        return PQF_OK;
+    st->open = false;
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        pqf_err rc = db_fail(st, err, "commit");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
     return PQF_OK;
+}
+
+pqf_err pqf__rstate_batch(pqf__rstate *st, bool on, pqf_error *err)
+{
+    pqf_err rc = on ? PQF_OK : pqf__rstate_commit(st, err);
+    st->batch = on;
+    return rc;
 }
 
 /* Reset q and bind the link's three keys (src, dst[, tbl]). */
@@ -156,6 +174,13 @@ static sqlite3_stmt *q_link(pqf__rstate *st, int which, const pqf__rlink *l, boo
 
 static pqf_err step_done(pqf__rstate *st, sqlite3_stmt *q, const char *what, pqf_error *err)
 {
+    if (st->batch && !st->open) {
+        pqf_err rc = pqf__rstate_begin(st, err);
+        if (rc != PQF_OK) {
+            sqlite3_reset(q);
+            return rc;
+        }
+    }
     int r = sqlite3_step(q);
     pqf_err rc = r == SQLITE_DONE ? PQF_OK : db_fail(st, err, what);
     sqlite3_reset(q);

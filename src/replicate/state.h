@@ -9,7 +9,9 @@
  * Object rows of published commits are deleted at publication: the replica's
  * log is then the record, and the file stays small.
  *
- * One connection, used by one thread at a time (the replication coordinator). */
+ * One connection, used by one thread at a time (the replication coordinator).
+ * The coordinator batches a table's writes (pqf__rstate_batch) and commits
+ * them before it starts the transfers they announce, see replicate.c. */
 #ifndef PQF_REPLICATE_STATE_H
 #define PQF_REPLICATE_STATE_H
 
@@ -36,8 +38,15 @@ typedef struct pqf__robj {
 pqf_err pqf__rstate_open(const char *path, bool create, pqf__rstate **out, pqf_error *err);
 void pqf__rstate_close(pqf__rstate *st); /* NULL is fine */
 
+/* A transaction: begin joins one already open (a batch); commit commits
+ * what is open (nothing: PQF_OK). */
 pqf_err pqf__rstate_begin(pqf__rstate *st, pqf_error *err);
 pqf_err pqf__rstate_commit(pqf__rstate *st, pqf_error *err);
+/* Batching on: every write joins one transaction, opened by the first write
+ * after a commit and held until the next pqf__rstate_commit, so the caller
+ * decides when its rows must be durable (a kill -9 loses the writes since).
+ * Off: commits what is open first; writes are their own transactions. */
+pqf_err pqf__rstate_batch(pqf__rstate *st, bool on, pqf_error *err);
 
 /* *found false (and o zeroed) when there is no row. */
 pqf_err pqf__rstate_obj_get(pqf__rstate *st, const pqf__rlink *l, const char *key, pqf__robj *o,

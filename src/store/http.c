@@ -389,6 +389,12 @@ pqf_err pqf__http_new(const pqf__http_opts *o, pqf__http **out, pqf_error *err)
     if (!h->multi)
         PQF_FAIL(err, PQF_ERR_NOMEM, "curl_multi_init failed");
     curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
+    /* Keep as many idle connections as may be open: by default curl keeps 4
+     * per transfer in progress, so each lull (a commit published, a window
+     * refilled) closed most of them and the next requests connected again
+     * (one new connection per 13 requests in a streamed copy of 64 KiB
+     * objects). */
+    curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 64L);
     if (pthread_create(&h->thread, NULL, engine, h) != 0)
         PQF_FAIL(err, PQF_ERR_NOMEM, "cannot start the HTTP thread");
     h->started = true;

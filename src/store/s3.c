@@ -322,8 +322,9 @@ static pqf_err call_hdr(s3_call *c, const char *name, const char *value, pqf_err
 
 /* Body with Content-MD5 (md5_out, may be NULL, receives the digest) and the
  * payload hash (signed over HTTP, UNSIGNED-PAYLOAD over TLS). */
+/* sha_hex: the payload's SHA-256 when the caller knows it (NULL: hashed here). */
 static pqf_err call_body_md5(s3_call *c, const uint8_t *data, size_t len, const uint8_t d[16],
-                             pqf_error *err)
+                             const char *sha_hex, pqf_error *err)
 {
     char m64[32];
     c->http.body = data;
@@ -331,6 +332,8 @@ static pqf_err call_body_md5(s3_call *c, const uint8_t *data, size_t len, const 
     b64(d, 16, m64);
     if (c->s->tls) {
         snprintf(c->payload_hash, sizeof c->payload_hash, "%s", PQF__UNSIGNED_PAYLOAD);
+    } else if (sha_hex) {
+        snprintf(c->payload_hash, sizeof c->payload_hash, "%s", sha_hex);
     } else {
         uint8_t h[32];
         pqf__sha256(data, len, h);
@@ -346,7 +349,7 @@ static pqf_err call_body(s3_call *c, const uint8_t *data, size_t len, uint8_t md
     md5(data, len, d);
     if (md5_out)
         memcpy(md5_out, d, 16);
-    return call_body_md5(c, data, len, d, err);
+    return call_body_md5(c, data, len, d, NULL, err);
 }
 
 static pqf_err add_ssec(s3_call *c, pqf_error *err)
@@ -1099,8 +1102,8 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
     size_t got = calls[0].http.dst_len;
     if (got != PQF_MIN((uint64_t)first, end - start))
         PQF_FAIL(err, PQF_ERR_NET, "%s: short read (%zu bytes)", calls[0].what, got);
-    bool whole =
-        start == 0 && end == total && !inf->sse[0] && s->sse != PQF_SSE_C && s->sse != PQF_SSE_KMS;
+    bool whole = start == 0 && end == total && !inf->sse[0] && s->sse != PQF_SSE_C &&
+                 s->sse != PQF_SSE_KMS && !opt->no_etag_check;
     size_t hexlen = strspn(inf->etag, "0123456789abcdefABCDEF");
     check_md5 = whole && hexlen == 32 && inf->etag[32] == 0;
     if (check_md5)
@@ -1262,6 +1265,7 @@ typedef struct s3_put {
     bool if_absent;
     char *if_match, *content_type, *upload_id;
     bool crc32c, sha256, resuming;
+    char payload_sha[65]; /* opt->payload_sha256, or "" */
     pqf_object_info *result;
     uint64_t base_part;
     bool fixed_parts; /* UploadPartCopy: equal parts, no doubling */
@@ -1445,7 +1449,7 @@ static pqf_err slot_send(s3_put *p, put_slot *sl, pqf_error *err)
     if (q_add(&q, "partNumber", no) != PQF_OK || q_add(&q, "uploadId", p->upload_id) != PQF_OK)
         PQF_FAIL(err, PQF_ERR_LIMIT, "upload id too long");
     PQF_TRY(call_init(&sl->call, p->s, "PUT", p->fk, (char *)q.data, err));
-    PQF_TRY(call_body_md5(&sl->call, sl->buf, sl->len, sl->md5, err));
+    PQF_TRY(call_body_md5(&sl->call, sl->buf, sl->len, sl->md5, NULL, err));
     PQF_TRY(add_ssec(&sl->call, err));
     pqf__http_submit(p->s->http, &sl->call.http);
 done:
@@ -1688,7 +1692,8 @@ static pqf_err put_single_once(s3_put *p, bool bare, bool *again, pqf_error *err
     char hex[33], etag[128], got[72];
     memset(&c, 0, sizeof c);
     PQF_TRY(call_init(&c, p->s, "PUT", p->fk, NULL, err));
-    PQF_TRY(call_body(&c, sl->buf, sl->len, d, err));
+    md5(sl->buf, sl->len, d);
+    PQF_TRY(call_body_md5(&c, sl->buf, sl->len, d, p->payload_sha[0] ? p->payload_sha : NULL, err));
     if (p->content_type)
         PQF_TRY(call_hdr(&c, "Content-Type", p->content_type, err));
     if (p->if_absent)
@@ -1934,6 +1939,9 @@ static pqf_err s3_put_open(pqf_store *st, const char *key, const pqf_put_options
     p->if_absent = opt->if_absent;
     p->crc32c = opt->checksum_crc32c;
     p->sha256 = opt->checksum_sha256;
+    if (opt->payload_sha256 && strlen(opt->payload_sha256) == 64 &&
+        strspn(opt->payload_sha256, "0123456789abcdef") == 64)
+        memcpy(p->payload_sha, opt->payload_sha256, 65);
     p->result = opt->result;
     p->next_part = 1;
     p->nslots = s->concurrency;
