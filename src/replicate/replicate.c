@@ -1038,15 +1038,27 @@ done:
     return rc;
 }
 
-pqf_err pqf__repl_copy_small(pqf_store *src, pqf_store *dst, const char *key, bool immutable,
-                             pqf_error *err)
+/* pqf__repl_copy_small; missing (may be NULL): set, with PQF_OK, when the
+ * primary has no such object. */
+static pqf_err copy_small(pqf_store *src, pqf_store *dst, const char *key, bool immutable,
+                          bool *missing, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     uint8_t *a = NULL, *b = NULL;
     size_t alen = 0, blen = 0;
     pqf_error e2 = {0};
-    PQF_TRY(pqf_store_get_bytes(src, key, NULL, SMALL_MAX_BYTES, &a, &alen, err));
-    pqf_err r2 = pqf_store_get_bytes(dst, key, NULL, SMALL_MAX_BYTES, &b, &blen, &e2);
+    rc = pqf_store_get_bytes(src, key, NULL, SMALL_MAX_BYTES, &a, &alen, err);
+    if (rc == PQF_ERR_NOT_FOUND && missing) {
+        *missing = true;
+        pqf_error_clear(err);
+        rc = PQF_OK;
+        goto done;
+    }
+    PQF_TRY(rc);
+    /* An immutable object is put if absent first (one request for a new
+     * replica); the replica's copy is read only when it is there already. */
+    pqf_err r2 = immutable ? PQF_ERR_NOT_FOUND
+                           : pqf_store_get_bytes(dst, key, NULL, SMALL_MAX_BYTES, &b, &blen, &e2);
     if (r2 == PQF_OK && blen == alen && memcmp(a, b, alen) == 0)
         goto done;
     if (r2 == PQF_OK && immutable)
@@ -1077,6 +1089,12 @@ done:
     free(a);
     free(b);
     return rc;
+}
+
+pqf_err pqf__repl_copy_small(pqf_store *src, pqf_store *dst, const char *key, bool immutable,
+                             pqf_error *err)
+{
+    return copy_small(src, dst, key, immutable, NULL, err);
 }
 
 static pqf_err flush_counters(link_ctx *L, pqf_error *err)
@@ -1124,6 +1142,41 @@ static pqf_err put_commit(link_ctx *L, wcommit *wc, const char *key, pqf_error *
     return rc;
 }
 
+/* Make sure commit c's schema version is at L's replica (copied from the
+ * primary, put-if-absent), before c is published. A small put the store does
+ * not retry on its own (conditional puts are not idempotent to it): transient
+ * failures are retried here, with the objects' backoff and attempts. When it
+ * cannot be copied, L fails at c (L->schema_ok stays another version). */
+static pqf_err schema_ready(link_ctx *L, const pqf_commit *c, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    run_ctx *r = L->r;
+    char key[PQF_TABLE_NAME_MAX + 64];
+    pqf_error e2 = {0};
+    pqf_err r2 = PQF_OK;
+    if (c->schema_version == L->schema_ok)
+        goto done;
+    pqf__schema_key(L->table, c->schema_version, key, sizeof key);
+    for (unsigned a = 1;; a++) {
+        pqf_error_clear(&e2);
+        r2 = pqf__repl_copy_small(L->T->src, L->dst, key, true, &e2);
+        if (r2 == PQF_OK || !retryable_code(r2) || a >= r->max_attempts || stopping(r))
+            break;
+        r->res.retries++;
+        PQF_TRY(pqf__rstate_count(r->st, &L->id, "retries", 1, err));
+        sleep_ms(backoff_ms(r, a));
+    }
+    if (r2 != PQF_OK) {
+        pqf_error_prefix(&e2, "schema version %d: ", c->schema_version);
+        link_fail(L, c->seq, r2, &e2);
+        PQF_TRY(pqf__rstate_count(r->st, &L->id, "fail:schema", 1, err));
+        goto done;
+    }
+    L->schema_ok = c->schema_version;
+done:
+    return rc;
+}
+
 /* Publish wc (commit L->published + 1, every file verified) at L's replica.
  * The schema version and the commit object are small puts the store does not
  * retry on its own (conditional puts are not idempotent to it): transient
@@ -1139,25 +1192,9 @@ static pqf_err publish(link_ctx *L, wcommit *wc, pqf_error *err)
     uint64_t t0 = mono_ns();
     /* The batch first: the files' rows are durable before their commit is visible. */
     PQF_TRY(pqf__rstate_commit(r->st, err));
-    if (c->schema_version != L->schema_ok) {
-        pqf__schema_key(L->table, c->schema_version, key, sizeof key);
-        for (unsigned a = 1;; a++) {
-            pqf_error_clear(&e2);
-            r2 = pqf__repl_copy_small(L->T->src, L->dst, key, true, &e2);
-            if (r2 == PQF_OK || !retryable_code(r2) || a >= r->max_attempts || stopping(r))
-                break;
-            r->res.retries++;
-            PQF_TRY(pqf__rstate_count(r->st, &L->id, "retries", 1, err));
-            sleep_ms(backoff_ms(r, a));
-        }
-        if (r2 != PQF_OK) {
-            pqf_error_prefix(&e2, "schema version %d: ", c->schema_version);
-            link_fail(L, c->seq, r2, &e2);
-            PQF_TRY(pqf__rstate_count(r->st, &L->id, "fail:schema", 1, err));
-            goto done;
-        }
-        L->schema_ok = c->schema_version;
-    }
+    PQF_TRY(schema_ready(L, c, err));
+    if (L->schema_ok != c->schema_version)
+        goto done; /* L failed */
     pqf__crashpoint("replicate.before-publish");
     pqf_feed_log_key(L->table, c->seq, key, sizeof key);
     for (unsigned a = 1;; a++) {
@@ -1690,6 +1727,14 @@ static pqf_err replicate_table(tbl_ctx *T, pqf_error *err)
          * of a streamed copy of small objects. */
         PQF_TRY(pqf__rstate_commit(r->st, err));
         start_held(T);
+        /* While those transfers run, the schema version of each link's next
+         * commit goes to its replica, instead of after them at publication. */
+        for (size_t k = 0; k < T->nlinks && T->inflight; k++) {
+            link_ctx *L = &T->links[k];
+            wcommit *nx = link_needs(L, L->published + 1) ? win_seq(T, L->published + 1) : NULL;
+            if (nx && nx->c->schema_version != L->schema_ok)
+                PQF_TRY(schema_ready(L, nx->c, err));
+        }
         bool loadable = can_load(T), publishable = any_ready(T);
         if (T->inflight == 0 && !loadable && !publishable && (!waiting || stopping(r)))
             break;
@@ -1847,14 +1892,17 @@ pqf_err pqf_replicate(pqf_store *primary, pqf_store *const *replicas, size_t nre
         /* Feed metadata first, so a consumer of the replica finds it. */
         pqf_error e2 = {0};
         pqf_object_info info;
-        if (pqf_store_head(primary, "_feed.json", NULL, &info, &e2) == PQF_OK) {
+        /* Without --versions no HEAD first: the copy's read says whether
+         * there is one. */
+        if (!opts->versions || pqf_store_head(primary, "_feed.json", NULL, &info, &e2) == PQF_OK) {
             pqf_err r2 = PQF_OK;
+            bool missing = false;
             if (opts->versions) {
                 pqf__rlink id = {pqf_store_uri(primary), pqf_store_uri(replicas[k]), ""};
                 r2 = versions_run(r, primary, replicas[k], &id, "_feed.json", true, &e2);
             }
             if (r2 == PQF_OK)
-                r2 = pqf__repl_copy_small(primary, replicas[k], "_feed.json", false, &e2);
+                r2 = copy_small(primary, replicas[k], "_feed.json", false, &missing, &e2);
             if (r2 != PQF_OK && r->first_rc == PQF_OK) {
                 r->first_rc = r2;
                 r->first_err = e2;

@@ -99,7 +99,7 @@ pqf_err pqf__rstate_open(const char *path, bool create, pqf__rstate **out, pqf_e
         goto done;
     }
     sqlite3_busy_timeout(st->db, 10000);
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+    if (sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL; PRAGMA journal_mode=WAL;", NULL, NULL,
                      NULL) != SQLITE_OK ||
         sqlite3_exec(st->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = db_fail(st, err, "set up");
