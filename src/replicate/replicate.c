@@ -489,7 +489,7 @@ static void copy_streamed(job *j)
         /* Aborted below: the corrupted bytes never become visible at a replica. */
         pqf_error_set(&e, PQF_ERR_CHECKSUM,
                       "%s: the source's sha256 is %.12s..., the commit says %.12s... (the "
-                      "object changed after its commit)",
+                      "object changed after its commit, or its bytes were damaged on the way)",
                       f->key, hex, f->sha256);
         job_fail_all(j, PQF_ERR_CHECKSUM, &e, "checksum", false);
         goto done;
@@ -1055,10 +1055,10 @@ static pqf_err copy_small(pqf_store *src, pqf_store *dst, const char *key, bool 
         goto done;
     }
     PQF_TRY(rc);
-    /* An immutable object is put if absent first (one request for a new
-     * replica); the replica's copy is read only when it is there already. */
-    pqf_err r2 = immutable ? PQF_ERR_NOT_FOUND
-                           : pqf_store_get_bytes(dst, key, NULL, SMALL_MAX_BYTES, &b, &blen, &e2);
+    /* The replica's copy is read first even for an immutable object: a put
+     * if absent first would save a request, but RGW 16 does not honour
+     * If-None-Match in a versioned bucket (a new version of the same bytes). */
+    pqf_err r2 = pqf_store_get_bytes(dst, key, NULL, SMALL_MAX_BYTES, &b, &blen, &e2);
     if (r2 == PQF_OK && blen == alen && memcmp(a, b, alen) == 0)
         goto done;
     if (r2 == PQF_OK && immutable)
