@@ -635,9 +635,9 @@ static bool on_listed(void *ud, const pqf_object_info *info)
 
 /* The source's listed ETag and size of j's file; false when the listing
  * does not have it (the copy is then checked by HEAD). One listing of the
- * file's folder from the file's commit on (data files are named
- * <seq 20>-<part>-<digest>, so the folder's later commits come with it, up
- * to 1,000 keys) serves the next copies too. */
+ * table from the file's commit on (data files are named
+ * <seq 20>-<part>-<digest> in folders that sort in time, so later commits
+ * come with it, up to 1,000 keys) serves the next copies too. */
 static bool source_etag(job *j, char etag[72], uint64_t *size)
 {
     etag_cache *c = &j->T->etags;
@@ -648,14 +648,19 @@ static bool source_etag(job *j, char etag[72], uint64_t *size)
         return true;
     pthread_mutex_lock(&c->list_mu);
     if (!etags_take(c, key, etag, size)) {
-        /* prefix: the key's folder; start after: the base name up to its first
-         * '-' (a prefix of the key, which sorts before it), else the key less
-         * its last byte. */
+        /* prefix: the table's folder, so that the keys after this one come
+         * with it across data folders (an hourly feed has one commit per
+         * folder: a listing of the folder served 200 files of the benchmark,
+         * one of the table 1,000); start after: the key up to the first '-'
+         * of its base name (a prefix of the key, which sorts before it), else
+         * the key less its last byte. */
         const char *slash = strrchr(key, '/');
         size_t dl = slash ? (size_t)(slash - key) + 1 : 0;
+        size_t tl = strlen(j->T->table);
+        size_t pl = strncmp(key, j->T->table, tl) == 0 && key[tl] == '/' ? tl + 1 : dl;
         const char *dash = strchr(key + dl, '-');
         size_t sl = dash && dash > key + dl ? (size_t)(dash - key) : strlen(key) - 1;
-        char *prefix = strndup(key, dl), *after = strndup(key, sl);
+        char *prefix = strndup(key, pl), *after = strndup(key, sl);
         pqf_list_options lo = {.start_after = after, .page_size = 1000, .max_keys = 1000};
         pqf_error e2 = {0};
         uint64_t t0 = mono_ns();
