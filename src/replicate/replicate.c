@@ -233,6 +233,10 @@ typedef struct etag_cache {
     etag_ent **b;            /* ETAGS_BUCKETS chains; NULL: not in use */
     size_t n;
     uint64_t listings; /* requests made (tests, --json counters) */
+    /* Under list_mu: where the last listing ended, to read ahead from there. */
+    char prefix[1100];
+    char last[1100];
+    size_t listed; /* entries the last listing returned */
 } etag_cache;
 
 /* One table of the primary, replicated to every link at once. */
@@ -580,8 +584,9 @@ static void etags_free(etag_cache *c)
     pthread_mutex_destroy(&c->list_mu);
 }
 
-/* Take key's entry out (under c->mu); false when there is none. */
-static bool etags_take(etag_cache *c, const char *key, char etag[72], uint64_t *size)
+/* Take key's entry out (under c->mu); false when there is none. *left
+ * (may be NULL): the entries left. */
+static bool etags_take(etag_cache *c, const char *key, char etag[72], uint64_t *size, size_t *left)
 {
     bool found = false;
     pthread_mutex_lock(&c->mu);
@@ -597,13 +602,38 @@ static bool etags_take(etag_cache *c, const char *key, char etag[72], uint64_t *
             break;
         }
     }
+    if (left)
+        *left = c->n;
     pthread_mutex_unlock(&c->mu);
     return found;
+}
+
+#define ETAGS_PAGE 1000
+#define ETAGS_LOW 500 /* read ahead when fewer are left */
+
+static bool on_listed(void *ud, const pqf_object_info *info);
+
+/* One listing of prefix after `after` into c (the caller holds list_mu). */
+static void etags_list(job *j, etag_cache *c, const char *prefix, const char *after)
+{
+    pqf_list_options lo = {.start_after = after, .page_size = ETAGS_PAGE, .max_keys = ETAGS_PAGE};
+    pqf_error e2 = {0};
+    uint64_t t0 = mono_ns();
+    snprintf(c->prefix, sizeof c->prefix, "%s", prefix);
+    c->listed = 0;
+    c->last[0] = '\0';
+    if (pqf_store_list(j->T->src, prefix, &lo, on_listed, c, &e2) == PQF_OK)
+        c->listings++;
+    else
+        c->listed = 0; /* no read-ahead from a failed listing */
+    add_ns(j, PQF_STAGE_LISTING, t0);
 }
 
 static bool on_listed(void *ud, const pqf_object_info *info)
 {
     etag_cache *c = ud;
+    snprintf(c->last, sizeof c->last, "%s", info->key);
+    c->listed++;
     if (info->is_prefix || !info->etag[0])
         return true;
     size_t kl = strlen(info->key);
@@ -642,12 +672,27 @@ static bool source_etag(job *j, char etag[72], uint64_t *size)
 {
     etag_cache *c = &j->T->etags;
     const char *key = j->f->key;
+    size_t left = 0;
     if (!c->b)
         return false;
-    if (etags_take(c, key, etag, size))
+    if (etags_take(c, key, etag, size, &left)) {
+        /* Read ahead while the entries last, so that no worker waits for a
+         * listing at the end of them (a worker that finds one in progress
+         * goes on). Only after a listing that filled its page: the table's
+         * end has been seen otherwise. */
+        if (left < ETAGS_LOW && pthread_mutex_trylock(&c->list_mu) == 0) {
+            if (c->listed == ETAGS_PAGE && c->last[0]) {
+                char after[sizeof c->last], prefix[sizeof c->prefix];
+                memcpy(after, c->last, sizeof after);
+                memcpy(prefix, c->prefix, sizeof prefix);
+                etags_list(j, c, prefix, after);
+            }
+            pthread_mutex_unlock(&c->list_mu);
+        }
         return true;
+    }
     pthread_mutex_lock(&c->list_mu);
-    if (!etags_take(c, key, etag, size)) {
+    if (!etags_take(c, key, etag, size, NULL)) {
         /* prefix: the table's folder, so that the keys after this one come
          * with it across data folders (an hourly feed has one commit per
          * folder: a listing of the folder served 200 files of the benchmark,
@@ -661,16 +706,12 @@ static bool source_etag(job *j, char etag[72], uint64_t *size)
         const char *dash = strchr(key + dl, '-');
         size_t sl = dash && dash > key + dl ? (size_t)(dash - key) : strlen(key) - 1;
         char *prefix = strndup(key, pl), *after = strndup(key, sl);
-        pqf_list_options lo = {.start_after = after, .page_size = 1000, .max_keys = 1000};
-        pqf_error e2 = {0};
-        uint64_t t0 = mono_ns();
-        if (prefix && after && pqf_store_list(j->T->src, prefix, &lo, on_listed, c, &e2) == PQF_OK)
-            c->listings++;
-        add_ns(j, PQF_STAGE_LISTING, t0);
+        if (prefix && after && pl < sizeof c->prefix)
+            etags_list(j, c, prefix, after);
         free(prefix);
         free(after);
         pthread_mutex_unlock(&c->list_mu);
-        return etags_take(c, key, etag, size);
+        return etags_take(c, key, etag, size, NULL);
     }
     pthread_mutex_unlock(&c->list_mu);
     return true;
