@@ -1299,6 +1299,15 @@ static bool init_end(void *ud, const char *path, const char *text, size_t len)
     return true;
 }
 
+/* The part table (1.6 MB) only for a multipart upload: a single PUT, the
+ * common case for small objects, does not pay for clearing it. */
+static pqf_err parts_alloc(s3_put *p, pqf_error *err)
+{
+    if (!p->parts)
+        p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
+    return p->parts ? PQF_OK : pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+}
+
 static pqf_err mp_initiate(s3_put *p, pqf_error *err)
 {
     s3_call c;
@@ -1321,6 +1330,7 @@ static pqf_err mp_initiate(s3_put *p, pqf_error *err)
     p->upload_id = strdup(x.upload_id);
     if (!p->upload_id)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(parts_alloc(p, err));
 done:
     call_free(&c);
     return rc;
@@ -1930,8 +1940,7 @@ static pqf_err s3_put_open(pqf_store *st, const char *key, const pqf_put_options
     p->if_match = xstrdup(opt->if_match);
     p->content_type = xstrdup(opt->content_type);
     p->slots = calloc(p->nslots, sizeof *p->slots);
-    p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
-    if (!p->slots || !p->parts || (opt->if_match && !p->if_match) ||
+    if (!p->slots || (opt->if_match && !p->if_match) ||
         (opt->content_type && !p->content_type))
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     p->slots[0].buf = malloc((size_t)p->base_part);
@@ -1943,6 +1952,7 @@ static pqf_err s3_put_open(pqf_store *st, const char *key, const pqf_put_options
         p->upload_id = strdup(opt->resume_upload_id);
         if (!p->upload_id)
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        PQF_TRY(parts_alloc(p, err));
         PQF_TRY(mp_list_parts(p, err));
     }
     *out = pqf_ostream_create(&s3_put_vt, p, 0);
