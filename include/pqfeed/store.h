@@ -59,6 +59,10 @@ typedef struct pqf_store_options {
     const char *ca_bundle;    /* PEM file of trusted CAs; NULL: AWS_CA_BUNDLE or system */
     bool insecure;            /* do not verify TLS certificates (prints a warning) */
     bool no_sign;             /* anonymous requests (public buckets) */
+    /* Over plain HTTP, sign each upload's payload SHA-256 as well as its
+     * Content-MD5 (default: UNSIGNED-PAYLOAD with the signed Content-MD5, as
+     * over TLS). */
+    bool sign_payload;
     pqf_addressing addressing;
     /* Explicit credentials: first in the chain when access_key_id is set. */
     const char *access_key_id;

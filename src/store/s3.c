@@ -2,9 +2,11 @@
  *
  * Requests go through the HTTP engine (http.c: libcurl multi, retries) and
  * are signed per attempt with SigV4 (sigv4.c). XML bodies are read with the
- * streaming reader (xml.c). Every upload carries Content-MD5 and, over plain
- * HTTP, the signed SHA-256 of its payload (over TLS, UNSIGNED-PAYLOAD as the
- * AWS SDKs do: TLS and Content-MD5 protect it). Returned ETags are checked:
+ * streaming reader (xml.c). Every upload carries a signed Content-MD5 and
+ * UNSIGNED-PAYLOAD, as the AWS SDKs do over TLS; over plain HTTP the signed
+ * MD5 still binds the bytes to the signature (a second preimage of MD5 is out
+ * of reach), and sign_payload adds the signed SHA-256 (one more hash per byte
+ * on both ends). Returned ETags are checked:
  * the part MD5 for each part and for single PUTs, MD5-of-MD5s for multipart. */
 #include <ctype.h>
 #include <errno.h>
@@ -46,7 +48,7 @@ typedef struct s3_store {
     char *endpoint_id; /* identity for server-side copy: endpoint + region */
     char *region;
     char *profile;
-    bool no_sign, tls;
+    bool no_sign, tls, sign_payload;
     pthread_mutex_t cmu;
     pqf__creds creds;
     pqf__http *http;
@@ -321,7 +323,7 @@ static pqf_err call_hdr(s3_call *c, const char *name, const char *value, pqf_err
 }
 
 /* Body with Content-MD5 (md5_out, may be NULL, receives the digest) and the
- * payload hash (signed over HTTP, UNSIGNED-PAYLOAD over TLS). */
+ * payload hash (UNSIGNED-PAYLOAD, or signed over HTTP with sign_payload). */
 static pqf_err call_body_md5(s3_call *c, const uint8_t *data, size_t len, const uint8_t d[16],
                              pqf_error *err)
 {
@@ -329,7 +331,7 @@ static pqf_err call_body_md5(s3_call *c, const uint8_t *data, size_t len, const 
     c->http.body = data;
     c->http.body_len = len;
     b64(d, 16, m64);
-    if (c->s->tls) {
+    if (c->s->tls || !c->s->sign_payload) {
         snprintf(c->payload_hash, sizeof c->payload_hash, "%s", PQF__UNSIGNED_PAYLOAD);
     } else {
         uint8_t h[32];
@@ -2934,6 +2936,7 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
     }
     sprintf(s->endpoint_id, "%s://%.*s|%s", s->scheme, (int)hl, hp, region);
     s->no_sign = o->no_sign;
+    s->sign_payload = o->sign_payload;
     if (!s->no_sign)
         PQF_TRY(pqf__creds_resolve(o, &s->creds, err));
     s->concurrency = o->concurrency ? PQF_MIN(o->concurrency, 64u) : 8;
