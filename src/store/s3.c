@@ -2131,6 +2131,17 @@ done:
     return rc;
 }
 
+/* The query of a ListObjectVersions / ListMultipartUploads page: the
+ * subresource, the prefix, and the two markers once a page set them. */
+static bool marker_query(pqf__buf *q, const char *sub, const char *prefix, const char *key_marker,
+                         const char *name2, const char *marker2)
+{
+    pqf__buf_reset(q);
+    return q_add(q, sub, NULL) == PQF_OK && q_add(q, "prefix", prefix) == PQF_OK &&
+           (!key_marker[0] || q_add(q, "key-marker", key_marker) == PQF_OK) &&
+           (!marker2[0] || q_add(q, name2, marker2) == PQF_OK);
+}
+
 static pqf_err s3_list_versions(pqf_store *st, const char *prefix, pqf_list_cb cb, void *ud,
                                 pqf_error *err)
 {
@@ -2145,14 +2156,7 @@ static pqf_err s3_list_versions(pqf_store *st, const char *prefix, pqf_list_cb c
     if (pqf__buf_printf(&fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(&fp) != PQF_OK)
         PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
     for (;;) {
-        pqf__buf_reset(&q);
-        bool ok =
-            q_add(&q, "versions", NULL) == PQF_OK && q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
-        if (ok && km[0])
-            ok = q_add(&q, "key-marker", km) == PQF_OK;
-        if (ok && vm[0])
-            ok = q_add(&q, "version-id-marker", vm) == PQF_OK;
-        if (!ok)
+        if (!marker_query(&q, "versions", (char *)fp.data, km, "version-id-marker", vm))
             PQF_FAIL(err, PQF_ERR_LIMIT, "list query too long");
         PQF_TRY(list_page(s, (char *)q.data, &x, err));
         if (x.fail)
@@ -2229,14 +2233,7 @@ static pqf_err s3_list_uploads(pqf_store *st, const char *prefix, pqf_upload_cb 
     if (pqf__buf_printf(&fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(&fp) != PQF_OK)
         PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
     for (;;) {
-        pqf__buf_reset(&q);
-        bool ok =
-            q_add(&q, "uploads", NULL) == PQF_OK && q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
-        if (ok && km[0])
-            ok = q_add(&q, "key-marker", km) == PQF_OK;
-        if (ok && im[0])
-            ok = q_add(&q, "upload-id-marker", im) == PQF_OK;
-        if (!ok)
+        if (!marker_query(&q, "uploads", (char *)fp.data, km, "upload-id-marker", im))
             PQF_FAIL(err, PQF_ERR_LIMIT, "list query too long");
         PQF_TRY(call_init(&c, s, "GET", NULL, (char *)q.data, err));
         c.http.resp_limit = XML_RESP_LIMIT;
