@@ -239,15 +239,8 @@ int pqf_cmd_apply(int argc, char **argv)
                 ao.backoff_ms = ms > 0 ? ms : 1;
             else
                 ao.poll_ms = ms > 0 ? ms : 1;
-        } else if (a[0] == '-' && a[1]) {
-            ret = pqf_cli_usage("apply", "unknown option '%s'", a);
-            goto done;
-        } else if (!uri) {
-            uri = a;
-        } else if (!sink_uri) {
-            sink_uri = a;
-        } else {
-            ret = pqf_cli_usage("apply", "unexpected argument '%s'", a);
+        } else if ((ret = pqf_cli_operand("apply", a, (const char **const[]){&uri, &sink_uri},
+                                          2)) != 0) {
             goto done;
         }
     }

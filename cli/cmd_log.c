@@ -119,14 +119,8 @@ int pqf_cmd_log(int argc, char **argv)
             deep = true;
         } else if (strcmp(argv[i], "--json") == 0) {
             sa.json = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return pqf_cli_usage("log", "unknown option '%s'", argv[i]);
-        } else if (!uri) {
-            uri = argv[i];
-        } else if (!table) {
-            table = argv[i];
-        } else {
-            return pqf_cli_usage("log", "unexpected argument '%s'", argv[i]);
+        } else if (pqf_cli_operand("log", argv[i], (const char **const[]){&uri, &table}, 2)) {
+            return PQF_EXIT_USAGE;
         }
     }
     if (!uri)

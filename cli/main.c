@@ -141,3 +141,15 @@ void pqf_cli_fmt_age(int64_t ms, char *out, size_t cap)
     else
         snprintf(out, cap, "%" PRId64 "d", s / 86400);
 }
+
+int pqf_cli_operand(const char *cmd, const char *a, const char **const slots[], size_t n)
+{
+    if (a[0] == '-' && a[1])
+        return pqf_cli_usage(cmd, "unknown option '%s'", a);
+    for (size_t k = 0; k < n; k++)
+        if (!*slots[k]) {
+            *slots[k] = a;
+            return 0;
+        }
+    return pqf_cli_usage(cmd, "unexpected argument '%s'", a);
+}
