@@ -410,9 +410,9 @@ const uint8_t *pqf__dict_entry(const pqf__dict *d, uint32_t i, size_t *len)
     return d->plain.data + off + 4;
 }
 
-/* Whether entry bytes e[0..n) equal p[0..n). Values of 8 to 32 bytes (names,
- * e-mail addresses, codes) are compared as two or four overlapping 8-byte
- * words, without a call into memcmp. */
+/* Whether entry bytes e[0..n) equal p[0..n). Values up to 32 bytes (codes,
+ * names, e-mail addresses) are compared as two or four overlapping words,
+ * without a call into memcmp. */
 static inline uint64_t load8(const void *p)
 {
     uint64_t v;
@@ -420,10 +420,25 @@ static inline uint64_t load8(const void *p)
     return v;
 }
 
+static inline uint32_t load4(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
 static inline bool bytes_equal(const uint8_t *e, const void *pv, size_t n)
 {
     const uint8_t *p = pv;
-    if (n >= 8 && n <= 16)
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (e[i] != p[i])
+                return false;
+        return true;
+    }
+    if (n < 8)
+        return ((load4(e) ^ load4(p)) | (load4(e + n - 4) ^ load4(p + n - 4))) == 0;
+    if (n <= 16)
         return ((load8(e) ^ load8(p)) | (load8(e + n - 8) ^ load8(p + n - 8))) == 0;
     if (n > 16 && n <= 32)
         return ((load8(e) ^ load8(p)) | (load8(e + 8) ^ load8(p + 8)) |
@@ -432,8 +447,9 @@ static inline bool bytes_equal(const uint8_t *e, const void *pv, size_t n)
     return memcmp(e, p, n) == 0;
 }
 
-pqf_err pqf__dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, uint32_t *idx,
-                             bool *added, uint32_t **aux)
+static inline __attribute__((always_inline)) pqf_err
+dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, uint32_t *idx, bool *added,
+                uint32_t **aux)
 {
     d->bytes = true;
     pqf_err rc = dict_room(d);
@@ -497,8 +513,14 @@ pqf_err pqf__dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, 
     return PQF_OK;
 }
 
+pqf_err pqf__dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, uint32_t *idx,
+                             bool *added, uint32_t **aux)
+{
+    return dict_put_hashed(d, p, n, h, idx, added, aux);
+}
+
 pqf_err pqf__dict_put_bytes(pqf__dict *d, const void *p, size_t n, uint32_t *idx, bool *added,
                             uint32_t **aux)
 {
-    return pqf__dict_put_hashed(d, p, n, XXH3_64bits(p, n), idx, added, aux);
+    return dict_put_hashed(d, p, n, XXH3_64bits(p, n), idx, added, aux);
 }
