@@ -14,7 +14,11 @@
  *  - rewrite, when the stage holds at least pqfeed.rewrite_ratio (a server
  *    setting, default 0.3) times the table's rows and the table is only
  *    what the sink made: a new table with the untouched rows and the same
- *    INSERT ... SELECT, its primary key built after the load, swapped in.
+ *    INSERT ... SELECT, its primary key built after the load, swapped in;
+ *    for one integer key, when the commit's row count decides it before
+ *    the load, "direct": the engine's plan pass gives every row's key and
+ *    _seq first, so the rows go by COPY straight into the new table (each
+ *    key's last change; superseded changes and deletes skipped), no stage.
  * Each key's last change: the stage as it is when the client saw each key
  * once; for one integer key with repeats, the stage minus the superseded
  * changes the client lists in _pqfeed_gone; else DISTINCT ON (key) ...
@@ -44,6 +48,7 @@ typedef struct pg_sink {
     bool copying;
     bool binary;      /* the stage's COPY in binary format (PQF_PG_COPY=text: never) */
     bool copy_binary; /* the COPY in progress is binary: end_copy sends the trailer */
+    bool no_direct;   /* PQF_PG_DIRECT=off: a rewrite always goes through the stage */
     pqf__buf sql;
     pqf__buf copy; /* COPY data waiting to be sent */
     /* changes: the stage's keys while they are all distinct (then the merge
@@ -1463,9 +1468,7 @@ static pqf_err pg_plan_begin(pqf_sink *base, const pqf__tdef *t, uint64_t rows, 
     plan_reset(s);
     keys_reset(s);
     s->t = t;
-    if (getenv("PQF_PG_DIRECT") && strcmp(getenv("PQF_PG_DIRECT"), "off") == 0)
-        goto done;
-    if (!s->binary || !binary_ok(t) || t->nkeys != 1 || t->cols[t->keys[0]].kind != PQF__C_INT ||
+    if (!s->binary || s->no_direct || !binary_ok(t) || t->nkeys != 1 || t->cols[t->keys[0]].kind != PQF__C_INT ||
         rows < 2 || rows > STAGE_IKEYS_MAX)
         goto done;
     PQF_TRY(want_rewrite(s, rows, &rewrite, &s->pk, err));
@@ -1734,6 +1737,12 @@ pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG,
                  "postgres: PQF_PG_COPY='%.20s': expected 'binary' or 'text'", mode);
     s->binary = !mode || strcmp(mode, "text") != 0;
+    /* the direct rewrite: on unless PQF_PG_DIRECT=off */
+    const char *direct = getenv("PQF_PG_DIRECT");
+    if (direct && *direct && strcmp(direct, "on") != 0 && strcmp(direct, "off") != 0)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "postgres: PQF_PG_DIRECT='%.20s': expected 'on' or 'off'",
+                 direct);
+    s->no_direct = direct && strcmp(direct, "off") == 0;
     s->conn = PQconnectdb(conninfo);
     if (!s->conn)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");

@@ -178,6 +178,9 @@ c0=$(direct_copies)
 for s in 1 2 3 4; do PQF_PG_DIRECT=off "$PQF" apply "$F" "postgres:$PQF_TEST_PG $LG" --until $s >/dev/null 2>&1; done
 check_eq "PQF_PG_DIRECT=off: the rewrite goes through the stage" "$(( $(direct_copies) - c0 ))" 0
 check "and the sink equals the source" sink_equals
+PQF_PG_DIRECT=maybe "$PQF" apply "$F" "$RW" >"$T/bad.out" 2>&1
+check_eq "PQF_PG_DIRECT=maybe exits 2" "$?" 2
+check_grep "naming the variable" "PQF_PG_DIRECT='maybe': expected 'on' or 'off'" "$T/bad.out"
 # keys changed several times in one commit (the superseded changes skipped in the load)
 psql_ -c "DROP TABLE IF EXISTS d_int64" -c "DELETE FROM _pqfeed_checkpoint WHERE table_name = 'd_int64'"
 "$PQF" apply "$T/dup/feed" "$RW" --tables d_int64 --until 1 >/dev/null
