@@ -4,6 +4,7 @@
 #define PQF_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "pqfeed/pqfeed.h"
@@ -29,6 +30,12 @@ int pqf_cli_usage(const char *cmd, const char *fmt, ...)
 int pqf_cli_parse_size(const char *s, unsigned long long *out);
 /* Parse a non-negative integer. Returns 0 on success. */
 int pqf_cli_parse_u64(const char *s, unsigned long long *out);
+/* An age or lag for people: "45s", "12m", "5h", "3d" (negative: "0s"). */
+void pqf_cli_fmt_age(int64_t ms, char *out, size_t cap);
+/* An argument no option of cmd took: an unknown option ('-' and more; a lone
+ * "-" is an operand), else it fills the first of the n operand slots still
+ * NULL, else it is one too many. 0, or PQF_EXIT_USAGE after saying why. */
+int pqf_cli_operand(const char *cmd, const char *a, const char **const slots[], size_t n);
 /* True when stderr is a terminal (progress bars). */
 bool pqf_cli_isatty_err(void);
 

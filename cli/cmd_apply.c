@@ -70,21 +70,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-static void fmt_age(int64_t ms, char *out, size_t cap)
-{
-    int64_t s = ms / 1000;
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(out, cap, "%" PRId64 "s", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%" PRId64 "m", s / 60);
-    else if (s < 172800)
-        snprintf(out, cap, "%" PRId64 "h", s / 3600);
-    else
-        snprintf(out, cap, "%" PRId64 "d", s / 86400);
-}
-
 static int64_t wall_ms(void)
 {
     struct timespec ts;
@@ -173,9 +158,9 @@ static void on_status(void *ud, const pqf_apply_table_status *st)
     }
     char a[32] = "-", h[32] = "-";
     if (lag_a >= 0)
-        fmt_age(lag_a, a, sizeof a);
+        pqf_cli_fmt_age(lag_a, a, sizeof a);
     if (lag_h >= 0)
-        fmt_age(lag_h, h, sizeof h);
+        pqf_cli_fmt_age(lag_h, h, sizeof h);
     printf("%-24s %10" PRIu64 " %10" PRIu64 " %8s %8s  %s\n", st->table, st->applied_seq,
            st->head_seq, a, h, st->waiting_for ? st->waiting_for : "up to date");
 }
@@ -254,15 +239,8 @@ int pqf_cmd_apply(int argc, char **argv)
                 ao.backoff_ms = ms > 0 ? ms : 1;
             else
                 ao.poll_ms = ms > 0 ? ms : 1;
-        } else if (a[0] == '-' && a[1]) {
-            ret = pqf_cli_usage("apply", "unknown option '%s'", a);
-            goto done;
-        } else if (!uri) {
-            uri = a;
-        } else if (!sink_uri) {
-            sink_uri = a;
-        } else {
-            ret = pqf_cli_usage("apply", "unexpected argument '%s'", a);
+        } else if ((ret = pqf_cli_operand("apply", a, (const char **const[]){&uri, &sink_uri},
+                                          2)) != 0) {
             goto done;
         }
     }

@@ -71,15 +71,8 @@ int pqf_cmd_convert(int argc, char **argv)
             }
         } else if (strcmp(a, "--json") == 0) {
             json = true;
-        } else if (a[0] == '-' && a[1] == '-') {
-            ret = pqf_cli_usage("convert", "unknown option '%s'", a);
-            goto done;
-        } else if (!in) {
-            in = a;
-        } else if (!outp) {
-            outp = a;
-        } else {
-            ret = pqf_cli_usage("convert", "unexpected argument '%s'", a);
+        } else if ((ret = pqf_cli_operand("convert", a, (const char **const[]){&in, &outp}, 2)) !=
+                   0) {
             goto done;
         }
     }

@@ -62,14 +62,8 @@ int pqf_cmd_gc(int argc, char **argv)
             go.dry_run = true;
         } else if (strcmp(argv[i], "--json") == 0) {
             sa.json = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return pqf_cli_usage("gc", "unknown option '%s'", argv[i]);
-        } else if (!uri) {
-            uri = argv[i];
-        } else if (!table) {
-            table = argv[i];
-        } else {
-            return pqf_cli_usage("gc", "unexpected argument '%s'", argv[i]);
+        } else if (pqf_cli_operand("gc", argv[i], (const char **const[]){&uri, &table}, 2)) {
+            return PQF_EXIT_USAGE;
         }
     }
     if (!uri)

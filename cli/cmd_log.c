@@ -25,21 +25,6 @@ typedef struct {
     uint64_t worst; /* exit-code class */
 } log_ctx;
 
-static void age(int64_t ms, char *out, size_t cap)
-{
-    int64_t s = ms / 1000;
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(out, cap, "%" PRId64 "s", s);
-    else if (s < 7200)
-        snprintf(out, cap, "%" PRId64 "m", s / 60);
-    else if (s < 172800)
-        snprintf(out, cap, "%" PRId64 "h", s / 3600);
-    else
-        snprintf(out, cap, "%" PRId64 "d", s / 86400);
-}
-
 static void on_commit(void *ud, const pqf_commit *c)
 {
     log_ctx *x = ud;
@@ -69,7 +54,7 @@ static void on_commit(void *ud, const pqf_commit *c)
         return;
     }
     char a[32];
-    age(x->now - c->created_ms, a, sizeof a);
+    pqf_cli_fmt_age(x->now - c->created_ms, a, sizeof a);
     char wm[256] = "-";
     if (c->wm_column)
         snprintf(wm, sizeof wm, "%s %s .. %s", c->wm_column, c->wm_from ? c->wm_from : "?",
@@ -134,14 +119,8 @@ int pqf_cmd_log(int argc, char **argv)
             deep = true;
         } else if (strcmp(argv[i], "--json") == 0) {
             sa.json = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return pqf_cli_usage("log", "unknown option '%s'", argv[i]);
-        } else if (!uri) {
-            uri = argv[i];
-        } else if (!table) {
-            table = argv[i];
-        } else {
-            return pqf_cli_usage("log", "unexpected argument '%s'", argv[i]);
+        } else if (pqf_cli_operand("log", argv[i], (const char **const[]){&uri, &table}, 2)) {
+            return PQF_EXIT_USAGE;
         }
     }
     if (!uri)

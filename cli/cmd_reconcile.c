@@ -279,15 +279,8 @@ int pqf_cmd_reconcile(int argc, char **argv)
                 o.max_keys = n;
             else
                 o.max_diffs = (size_t)n;
-        } else if (a[0] == '-' && a[1]) {
-            ret = pqf_cli_usage("reconcile", "unknown option '%s' (or it needs a value)", a);
-            goto done;
-        } else if (!src_a) {
-            src_a = a;
-        } else if (!src_b) {
-            src_b = a;
-        } else {
-            ret = pqf_cli_usage("reconcile", "unexpected argument '%s'", a);
+        } else if ((ret = pqf_cli_operand("reconcile", a, (const char **const[]){&src_a, &src_b},
+                                          2)) != 0) {
             goto done;
         }
     }

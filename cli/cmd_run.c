@@ -272,12 +272,8 @@ int pqf_cmd_run(int argc, char **argv)
                 return pqf_cli_usage("run", "--as-of: expected YYYY-MM-DD[THH...]");
         } else if (strcmp(a, "--json") == 0) {
             sa.json = true;
-        } else if (a[0] == '-' && a[1] == '-') {
-            return pqf_cli_usage("run", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return pqf_cli_usage("run", "unexpected argument '%s'", a);
+        } else if (pqf_cli_operand("run", a, (const char **const[]){&path}, 1)) {
+            return PQF_EXIT_USAGE;
         }
     }
     if (!path)

@@ -1,4 +1,5 @@
 /* pqfeed command-line entry: dispatches to cli/cmd_*.c. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -124,4 +125,31 @@ int main(int argc, char **argv)
     fprintf(stderr, "pqfeed: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return PQF_EXIT_USAGE;
+}
+
+void pqf_cli_fmt_age(int64_t ms, char *out, size_t cap)
+{
+    int64_t s = ms / 1000;
+    if (s < 0)
+        s = 0;
+    if (s < 120)
+        snprintf(out, cap, "%" PRId64 "s", s);
+    else if (s < 7200)
+        snprintf(out, cap, "%" PRId64 "m", s / 60);
+    else if (s < 172800)
+        snprintf(out, cap, "%" PRId64 "h", s / 3600);
+    else
+        snprintf(out, cap, "%" PRId64 "d", s / 86400);
+}
+
+int pqf_cli_operand(const char *cmd, const char *a, const char **const slots[], size_t n)
+{
+    if (a[0] == '-' && a[1])
+        return pqf_cli_usage(cmd, "unknown option '%s'", a);
+    for (size_t k = 0; k < n; k++)
+        if (!*slots[k]) {
+            *slots[k] = a;
+            return 0;
+        }
+    return pqf_cli_usage(cmd, "unexpected argument '%s'", a);
 }

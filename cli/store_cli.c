@@ -93,6 +93,8 @@ int pqf_cli_store_arg(const char *cmd, int argc, char **argv, int *i, pqf_cli_st
         a->opt.insecure = true;
     } else if (strcmp(o, "--no-sign-request") == 0) {
         a->opt.no_sign = true;
+    } else if (strcmp(o, "--sign-payload") == 0) {
+        a->opt.sign_payload = true;
     } else if (strcmp(o, "--path-style") == 0) {
         a->opt.addressing = PQF_ADDR_PATH;
     } else if (strcmp(o, "--virtual-host") == 0) {
@@ -167,6 +169,7 @@ void pqf_cli_store_help(FILE *f)
                "  --region R  --profile P  --ca-bundle PEM\n"
                "  --no-verify-ssl         do not verify TLS certificates (insecure; warns)\n"
                "  --no-sign-request       anonymous requests\n"
+               "  --sign-payload          plain HTTP: sign uploads' SHA-256 too\n"
                "  --path-style | --virtual-host   bucket addressing (default: auto)\n"
                "  --sse AES256|aws:kms  --sse-kms-key-id ID  --sse-kms-context JSON\n"
                "  --sse-c-key-file F      SSE-C with the 32-byte key in F\n"

@@ -59,6 +59,10 @@ typedef struct pqf_store_options {
     const char *ca_bundle;    /* PEM file of trusted CAs; NULL: AWS_CA_BUNDLE or system */
     bool insecure;            /* do not verify TLS certificates (prints a warning) */
     bool no_sign;             /* anonymous requests (public buckets) */
+    /* Over plain HTTP, sign each upload's payload SHA-256 as well as its
+     * Content-MD5 (default: UNSIGNED-PAYLOAD with the signed Content-MD5, as
+     * over TLS). */
+    bool sign_payload;
     pqf_addressing addressing;
     /* Explicit credentials: first in the chain when access_key_id is set. */
     const char *access_key_id;
@@ -130,8 +134,9 @@ typedef struct pqf_put_options {
     bool checksum_sha256; /* send x-amz-checksum-sha256 (single part) */
     /* The SHA-256 (64 lowercase hex digits) of all the bytes that will be
      * written, when the caller knows it (replication: the commit's, checked
-     * before it commits the put). A single-part put over plain HTTP signs it
-     * as its payload hash instead of hashing the bytes again; a wrong value
+     * before it commits the put). A single-part put that signs its payload
+     * (plain HTTP with sign_payload) signs it instead of hashing the bytes
+     * again; a wrong value
      * makes the server refuse the put (XAmzContentSHA256Mismatch), never
      * store other bytes. Copied at open. NULL: hashed as usual. */
     const char *payload_sha256;

@@ -241,6 +241,116 @@ done:
     return rc;
 }
 
+/* Read commit file cf whole and check its hash: *out stays OUT_APPLIED
+ * when *data holds its verified bytes, else OUT_LATE or OUT_CORRUPT (r->key,
+ * r->detail say which file and why). */
+static pqf_err fetch_file(run *r, const pqf_commit_file *cf, uint8_t **data, size_t *len,
+                          outcome *out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf_store *st = pqf_feed_store(r->f);
+    pqf_error e2 = {0};
+    free(*data);
+    *data = NULL;
+    *len = 0;
+    if (cf->bytes > r->o->max_file_bytes)
+        PQF_FAIL(err, PQF_ERR_LIMIT,
+                 "%s: %" PRIu64 " bytes, more than the largest file apply reads (%" PRIu64 ")",
+                 cf->key, cf->bytes, r->o->max_file_bytes);
+    /* One read: the bytes hashed are the bytes parsed. */
+    pqf_err r2 = pqf_store_get_bytes(st, cf->key, NULL, (size_t)cf->bytes + 1, data, len, &e2);
+    if (r2 == PQF_ERR_NOT_FOUND || r2 == PQF_ERR_LIMIT || (r2 == PQF_OK && *len != cf->bytes)) {
+        *out = OUT_LATE;
+        snprintf(r->key, sizeof r->key, "%s", cf->key);
+        snprintf(r->detail, sizeof r->detail, "%s",
+                 r2 == PQF_ERR_NOT_FOUND ? "missing" : "size changed while reading");
+        goto done;
+    }
+    if (r2 != PQF_OK) {
+        *err = e2;
+        rc = r2;
+        goto done;
+    }
+    uint8_t d[32];
+    char hex[65];
+    pqf__sha256(*data, *len, d);
+    pqf__hex(d, 32, hex);
+    if (strcmp(hex, cf->sha256) != 0) {
+        *out = OUT_CORRUPT;
+        snprintf(r->key, sizeof r->key, "%s", cf->key);
+        memcpy(r->got_sha, hex, sizeof r->got_sha);
+        memcpy(r->want_sha, cf->sha256, sizeof r->want_sha);
+        snprintf(r->detail, sizeof r->detail, "sha256 is %s, the commit says %s", hex, cf->sha256);
+    }
+done:
+    return rc;
+}
+
+/* The sink's plan pass over a changes commit: every file read (and checked)
+ * once before the load, only its key columns, _op and _seq parsed, each row
+ * handed to plan->row in the order load_row will see it. */
+static pqf_err plan_commit(run *r, const pqf_commit *c, outcome *out, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    const pqf__tdef *t = r->tdef;
+    pqf__tdef kt = {0};
+    uint8_t *data = NULL;
+    size_t len = 0;
+    pqf_istream *in = NULL;
+    pqf_reader *rd = NULL;
+    pqf__colread *cr = NULL;
+    kt.table = t->table;
+    kt.schema_version = t->schema_version;
+    kt.cols = calloc(t->nkeys, sizeof *kt.cols);
+    kt.keys = calloc(t->nkeys, sizeof *kt.keys);
+    if (!kt.cols || !kt.keys)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < t->nkeys; k++) {
+        kt.cols[k] = t->cols[t->keys[k]]; /* borrowed: kt is not freed with tdef_free */
+        kt.keys[k] = k;
+    }
+    kt.ncols = kt.nkeys = t->nkeys;
+    for (size_t i = 0; i < c->nfiles && *out == OUT_APPLIED; i++) {
+        const pqf_commit_file *cf = &c->files[i];
+        PQF_TRY(fetch_file(r, cf, &data, &len, out, err));
+        if (*out != OUT_APPLIED)
+            break;
+        PQF_TRY(pqf_istream_mem(data, len, cf->key, &in, err));
+        PQF_TRY(pqf_reader_open(in, NULL, &rd, err));
+        PQF_TRY(pqf__colread_open(rd, &kt, true, cf->key, &cr, err));
+        uint64_t n = 0;
+        for (;;) {
+            bool got = false;
+            PQF_TRY(pqf__colread_next(cr, r->vals, &got, err));
+            if (!got)
+                break;
+            rc = r->s->plan->row(r->s, r->vals, err);
+            if (rc != PQF_OK) {
+                pqf_error_prefix(err, "%s: row %" PRIu64 ": ", cf->key, n + 1);
+                goto done;
+            }
+            n++;
+        }
+        if (n != cf->rows)
+            PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: %" PRIu64 " rows, the commit says %" PRIu64,
+                     cf->key, n, cf->rows);
+        pqf__colread_free(cr);
+        cr = NULL;
+        pqf_reader_free(rd);
+        rd = NULL;
+        pqf_istream_free(in);
+        in = NULL;
+    }
+done:
+    pqf__colread_free(cr);
+    pqf_reader_free(rd);
+    pqf_istream_free(in);
+    free(data);
+    free(kt.cols);
+    free(kt.keys);
+    return rc;
+}
+
 /* The gate and the transaction for commit c. *out says whether it was
  * applied, or which file is late or corrupt (r->key, r->detail). */
 static pqf_err apply_commit_once(run *r, const pqf_commit *c, outcome *out, uint64_t *rows,
@@ -294,44 +404,21 @@ static pqf_err apply_commit_once(run *r, const pqf_commit *c, outcome *out, uint
     PQF_TRY(s->vt->begin(s, err));
     in_tx = true;
     PQF_TRY(s->vt->sync_table(s, r->tdef, err));
+    if (changes && s->plan) {
+        bool want = false;
+        PQF_TRY(s->plan->begin(s, r->tdef, c->rows, &want, err));
+        if (want) {
+            PQF_TRY(plan_commit(r, c, out, err));
+            if (*out != OUT_APPLIED)
+                goto done;
+        }
+    }
     PQF_TRY(s->vt->load_begin(s, r->tdef, changes, err));
     for (size_t i = 0; i < c->nfiles; i++) {
         const pqf_commit_file *cf = &c->files[i];
-        pqf_error e2 = {0};
-        free(data);
-        data = NULL;
-        if (cf->bytes > r->o->max_file_bytes)
-            PQF_FAIL(err, PQF_ERR_LIMIT,
-                     "%s: %" PRIu64 " bytes, more than the largest file apply reads (%" PRIu64 ")",
-                     cf->key, cf->bytes, r->o->max_file_bytes);
-        /* One read: the bytes hashed are the bytes parsed. */
-        pqf_err r2 =
-            pqf_store_get_bytes(st, cf->key, NULL, (size_t)cf->bytes + 1, &data, &len, &e2);
-        if (r2 == PQF_ERR_NOT_FOUND || r2 == PQF_ERR_LIMIT || (r2 == PQF_OK && len != cf->bytes)) {
-            *out = OUT_LATE;
-            snprintf(r->key, sizeof r->key, "%s", cf->key);
-            snprintf(r->detail, sizeof r->detail, "%s",
-                     r2 == PQF_ERR_NOT_FOUND ? "missing" : "size changed while reading");
+        PQF_TRY(fetch_file(r, cf, &data, &len, out, err));
+        if (*out != OUT_APPLIED)
             goto done;
-        }
-        if (r2 != PQF_OK) {
-            *err = e2;
-            rc = r2;
-            goto done;
-        }
-        uint8_t d[32];
-        char hex[65];
-        pqf__sha256(data, len, d);
-        pqf__hex(d, 32, hex);
-        if (strcmp(hex, cf->sha256) != 0) {
-            *out = OUT_CORRUPT;
-            snprintf(r->key, sizeof r->key, "%s", cf->key);
-            memcpy(r->got_sha, hex, sizeof r->got_sha);
-            memcpy(r->want_sha, cf->sha256, sizeof r->want_sha);
-            snprintf(r->detail, sizeof r->detail, "sha256 is %s, the commit says %s", hex,
-                     cf->sha256);
-            goto done;
-        }
         PQF_TRY(load_file(r, cf, data, len, changes, rows, err));
         pqf__crashpoint("apply.file-loaded");
     }

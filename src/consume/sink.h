@@ -3,7 +3,7 @@
  * apply engine hands them.
  *
  * The engine (apply.c) drives one transaction per commit:
- *   begin -> sync_table -> load_begin -> load_row* -> load_end
+ *   begin -> sync_table [-> plan begin -> plan row*] -> load_begin -> load_row* -> load_end
  *         -> put_checkpoint -> commit        (or rollback on any failure)
  * so the data and the checkpoint become visible together or not at all.
  * Sinks never see the feed; the engine never sees SQL.
@@ -178,9 +178,22 @@ typedef struct pqf__sink_vt {
     void (*destroy)(pqf_sink *s);
 } pqf__sink_vt;
 
+/* Optional: a sink that wants a changes commit's keys before its rows
+ * (the PostgreSQL rewrite loads each key's last change straight into the new
+ * table). Between sync_table and load_begin the engine calls begin with the
+ * commit's row count; when *want comes back true it reads every file of the
+ * commit once more before the load (hash-checked again) and calls row for
+ * each row, in the order load_row will see them, with vals holding only the
+ * key columns (in key order), then _op (TEXT) and _seq (INT). */
+typedef struct pqf__sink_plan_vt {
+    pqf_err (*begin)(pqf_sink *s, const pqf__tdef *t, uint64_t rows, bool *want, pqf_error *err);
+    pqf_err (*row)(pqf_sink *s, const pqf__val *vals, pqf_error *err);
+} pqf__sink_plan_vt;
+
 /* Every sink's handle starts with this. */
 struct pqf_sink {
     const pqf__sink_vt *vt;
+    const pqf__sink_plan_vt *plan; /* NULL: no plan pass */
     char name[256]; /* for messages: the path, or host/dbname without secrets */
     /* A sink that applies changes row by row in file order (SQLite) needs
      * them in _seq order; meeting a row out of order it sets reorder and

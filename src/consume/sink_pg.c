@@ -14,7 +14,11 @@
  *  - rewrite, when the stage holds at least pqfeed.rewrite_ratio (a server
  *    setting, default 0.3) times the table's rows and the table is only
  *    what the sink made: a new table with the untouched rows and the same
- *    INSERT ... SELECT, its primary key built after the load, swapped in.
+ *    INSERT ... SELECT, its primary key built after the load, swapped in;
+ *    for one integer key, when the commit's row count decides it before
+ *    the load, "direct": the engine's plan pass gives every row's key and
+ *    _seq first, so the rows go by COPY straight into the new table (each
+ *    key's last change; superseded changes and deletes skipped), no stage.
  * Each key's last change: the stage as it is when the client saw each key
  * once; for one integer key with repeats, the stage minus the superseded
  * changes the client lists in _pqfeed_gone; else DISTINCT ON (key) ...
@@ -44,6 +48,7 @@ typedef struct pg_sink {
     bool copying;
     bool binary;      /* the stage's COPY in binary format (PQF_PG_COPY=text: never) */
     bool copy_binary; /* the COPY in progress is binary: end_copy sends the trailer */
+    bool no_direct;   /* PQF_PG_DIRECT=off: a rewrite always goes through the stage */
     pqf__buf sql;
     pqf__buf copy; /* COPY data waiting to be sent */
     /* changes: the stage's keys while they are all distinct (then the merge
@@ -56,6 +61,19 @@ typedef struct pg_sink {
     bool keys_distinct;
     pqf__buf keybuf;
     uint64_t nstage; /* rows in the stage */
+    /* The direct rewrite (one integer key, decided before the load from the
+     * commit's row count): the plan pass gives every row's (key, _seq) in
+     * ikeys; load_begin lists the superseded changes (gone, ascending _seq)
+     * and loads the new table's untouched rows; load_row COPYs each key's
+     * last change straight into the new table. */
+    bool planned;   /* plan begin chose the direct rewrite; plan rows follow */
+    bool plan_ok;   /* every plan row had an integer key and a higher _seq */
+    bool direct;    /* the load in progress goes to the new table */
+    int64_t last_seq;
+    uint64_t nplan; /* plan rows */
+    int64_t *gone;  /* superseded changes' _seq, ascending */
+    size_t ngone, gonepos;
+    pqf__buf pk; /* the primary key constraint's name (want_rewrite) */
 } pg_sink;
 
 #define STAGE_KEYS_LIMIT ((size_t)256 << 20) /* bytes of key text tracked at most */
@@ -804,11 +822,47 @@ done:
     return rc;
 }
 
+/* The temporary stage table of a changes commit: t's columns, _op, _seq. */
+static pqf_err create_stage(pg_sink *s, const pqf__tdef *t, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    char tb[64];
+    PQF_TRY(exec(s, "DROP TABLE IF EXISTS pg_temp._pqfeed_stage", err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TEMP TABLE _pqfeed_stage ("));
+    for (size_t i = 0; i < t->ncols; i++) {
+        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
+        PQF_TRY(pqf__buf_printf(&s->sql, " %s, ", pg_type(&t->cols[i], tb, sizeof tb)));
+    }
+    PQF_TRY(pqf__buf_printf(&s->sql, "_pqfeed_op char(1), _pqfeed_seq bigint) ON COMMIT DROP"));
+    PQF_TRY(exec_buf(s, err));
+done:
+    return rc;
+}
+
+static void plan_reset(pg_sink *s)
+{
+    s->planned = s->plan_ok = s->direct = false;
+    free(s->gone);
+    s->gone = NULL;
+    s->ngone = s->gonepos = 0;
+    s->nplan = 0;
+}
+
+static pqf_err direct_begin(pg_sink *s, pqf_error *err);
+
 static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, pqf_error *err)
 {
     pg_sink *s = (pg_sink *)base;
     pqf_err rc = PQF_OK;
-    char tb[64];
+    if (changes && s->planned && s->plan_ok && s->t == t) {
+        s->changes = true;
+        s->keys_distinct = false;
+        s->nstage = 0;
+        PQF_TRY(direct_begin(s, err));
+        goto done;
+    }
+    plan_reset(s);
     s->t = t;
     s->changes = changes;
     pqf__buf_reset(&s->sql);
@@ -816,14 +870,7 @@ static pqf_err pg_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
     s->nstage = 0;
     s->keys_distinct = changes && t->nkeys > 0;
     if (changes) {
-        PQF_TRY(exec(s, "DROP TABLE IF EXISTS pg_temp._pqfeed_stage", err));
-        PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TEMP TABLE _pqfeed_stage ("));
-        for (size_t i = 0; i < t->ncols; i++) {
-            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-            PQF_TRY(pqf__buf_printf(&s->sql, " %s, ", pg_type(&t->cols[i], tb, sizeof tb)));
-        }
-        PQF_TRY(pqf__buf_printf(&s->sql, "_pqfeed_op char(1), _pqfeed_seq bigint) ON COMMIT DROP"));
-        PQF_TRY(exec_buf(s, err));
+        PQF_TRY(create_stage(s, t, err));
         pqf__buf_reset(&s->sql);
         PQF_TRY(pqf__buf_printf(&s->sql, "COPY pg_temp._pqfeed_stage FROM STDIN%s",
                                 s->binary && binary_ok(t) ? " (FORMAT binary)" : ""));
@@ -1029,6 +1076,26 @@ static pqf_err pg_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
     pqf__buf *b = &s->copy;
     size_t n = s->t->ncols + (s->changes ? 2 : 0);
     static const char hex[] = "0123456789abcdef";
+    if (s->direct) { /* the new table takes each key's last change unless a delete */
+        const pqf__val *q = &vals[s->t->ncols + 1], *op = &vals[s->t->ncols];
+        s->nstage++;
+        if (q->t != PQF__V_INT || q->i <= s->last_seq ||
+            (s->gonepos < s->ngone && s->gone[s->gonepos] < q->i))
+            PQF_FAIL(err, PQF_ERR_CORRUPT,
+                     "%s: table %s: row %" PRIu64 " differs from the plan pass's read of it",
+                     s->base.name, s->t->table, s->nstage);
+        s->last_seq = q->i;
+        if (s->gonepos < s->ngone && s->gone[s->gonepos] == q->i) {
+            s->gonepos++; /* superseded by a later change of its key */
+            goto done;
+        }
+        if (op->t == PQF__V_NULL || (op->n == 1 && op->s[0] == 'D'))
+            goto done;
+        PQF_TRY(bin_row(s, vals, s->t->ncols, err));
+        if (b->len >= COPY_CHUNK)
+            PQF_TRY(flush_copy(s, err));
+        goto done;
+    }
     if (s->copy_binary) {
         PQF_TRY(bin_row(s, vals, n, err));
         goto row_done;
@@ -1194,9 +1261,10 @@ done:
  * foreign keys, rules, policies, publications (of the table, its schema or
  * all tables: logical replication does not carry the swap), comments, statistics,
  * defaults, storage options and inheritance would be lost or block the
- * DROP, so such a table is merged in place. *pk receives the primary key
- * constraint's name. */
-static pqf_err want_rewrite(pg_sink *s, bool *rewrite, pqf__buf *pk, pqf_error *err)
+ * DROP, so such a table is merged in place. nrows: the commit's change
+ * rows. *pk receives the primary key constraint's name. */
+static pqf_err want_rewrite(pg_sink *s, uint64_t nrows, bool *rewrite, pqf__buf *pk,
+                            pqf_error *err)
 {
     const pqf__tdef *t = s->t;
     pqf_err rc = PQF_OK;
@@ -1256,7 +1324,7 @@ static pqf_err want_rewrite(pg_sink *s, bool *rewrite, pqf__buf *pk, pqf_error *
                      "%s: setting pqfeed.rewrite_ratio: '%.40s' is not a number >= 0 or off",
                      s->base.name, v);
     }
-    if (ratio == 0 || s->nstage == 0 || PQgetisnull(r, 0, 1))
+    if (ratio == 0 || nrows == 0 || PQgetisnull(r, 0, 1))
         goto done;
     pqf__buf_reset(pk);
     PQF_TRY(pqf__buf_printf(pk, "%s", PQgetvalue(r, 0, 1)));
@@ -1264,7 +1332,7 @@ static pqf_err want_rewrite(pg_sink *s, bool *rewrite, pqf__buf *pk, pqf_error *
     PQclear(r);
     r = NULL;
     /* The table's rows, counted no further than the threshold */
-    double lim = floor((double)s->nstage / ratio);
+    double lim = floor((double)nrows / ratio);
     char limit[32];
     snprintf(limit, sizeof limit, "%.0f", lim < 9e18 ? lim + 1 : 9e18);
     pqf__buf_reset(&s->sql);
@@ -1282,12 +1350,10 @@ done:
     return rc;
 }
 
-/* Rewrite: a new table with the rows the stage leaves alone and each key's
- * latest row, its primary key built after the load, swapped in for the old
- * one (DROP, RENAME), all in the commit's transaction. */
-static pqf_err merge_rewrite(pg_sink *s, dedup dd, const char *pk, pqf_error *err)
+/* The rewrite's new table, empty, with the table's columns and NOT NULLs
+ * (its primary key comes after the load). */
+static pqf_err rewrite_create(pg_sink *s, pqf_error *err)
 {
-    const pqf__tdef *t = s->t;
     pqf_err rc = PQF_OK;
     /* the index build's sort in memory (512 MB, unless more is set) */
     PQF_TRY(exec(s,
@@ -1296,25 +1362,42 @@ static pqf_err merge_rewrite(pg_sink *s, dedup dd, const char *pk, pqf_error *er
                  err));
     pqf__buf_reset(&s->sql);
     PQF_TRY(pqf__buf_printf(&s->sql, "CREATE TABLE " REWRITE_TABLE " (LIKE "));
-    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
+    PQF_TRY(pqf__sql_ident(&s->sql, s->t->table));
     PQF_TRY(pqf__buf_printf(&s->sql, " INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING "
                                      "COMPRESSION)"));
     PQF_TRY(exec_buf(s, err));
-    /* the rows no change touches, every column (dropped ones too) */
+done:
+    return rc;
+}
+
+/* Into the new table: the table's rows whose key `from` does not hold,
+ * every column (dropped ones too); `match` compares s (a row of from) with
+ * t. */
+static pqf_err rewrite_untouched(pg_sink *s, const char *from, bool keys_only, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
     pqf__buf_reset(&s->sql);
     PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO " REWRITE_TABLE " SELECT t.* FROM ONLY "));
-    PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-    PQF_TRY(pqf__buf_printf(&s->sql, " AS t WHERE NOT EXISTS (SELECT FROM pg_temp._pqfeed_stage "
-                                     "AS s WHERE"));
-    PQF_TRY(key_match(s));
+    PQF_TRY(pqf__sql_ident(&s->sql, s->t->table));
+    PQF_TRY(pqf__buf_printf(&s->sql, " AS t WHERE NOT EXISTS (SELECT FROM %s AS s WHERE", from));
+    if (keys_only) { /* _pqfeed_keys (k): the one integer key */
+        PQF_TRY(pqf__buf_printf(&s->sql, " s.k = t."));
+        PQF_TRY(pqf__sql_ident(&s->sql, s->t->cols[s->t->keys[0]].name));
+    } else {
+        PQF_TRY(key_match(s));
+    }
     PQF_TRY(pqf__buf_printf(&s->sql, ")"));
     PQF_TRY(exec_buf(s, err));
-    pqf__buf_reset(&s->sql);
-    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO " REWRITE_TABLE " ("));
-    PQF_TRY(pqf__sql_col_list(&s->sql, t));
-    PQF_TRY(pqf__buf_printf(&s->sql, ") "));
-    PQF_TRY(latest_rows(s, dd));
-    PQF_TRY(exec_buf(s, err));
+done:
+    return rc;
+}
+
+/* The loaded new table takes the table's place: DROP, RENAME, the primary
+ * key under the old constraint name, ANALYZE. */
+static pqf_err rewrite_swap(pg_sink *s, const char *pk, pqf_error *err)
+{
+    const pqf__tdef *t = s->t;
+    pqf_err rc = PQF_OK;
     pqf__crashpoint("apply.pg-rewrite-loaded");
     pqf__buf_reset(&s->sql);
     PQF_TRY(pqf__buf_printf(&s->sql, "DROP TABLE "));
@@ -1338,6 +1421,186 @@ done:
     return rc;
 }
 
+/* Rewrite after the stage's load: a new table with the rows the stage
+ * leaves alone and each key's latest row, its primary key built after the
+ * load, swapped in for the old one, all in the commit's transaction. */
+static pqf_err merge_rewrite(pg_sink *s, dedup dd, const char *pk, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    PQF_TRY(rewrite_create(s, err));
+    PQF_TRY(rewrite_untouched(s, "pg_temp._pqfeed_stage", false, err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "INSERT INTO " REWRITE_TABLE " ("));
+    PQF_TRY(pqf__sql_col_list(&s->sql, s->t));
+    PQF_TRY(pqf__buf_printf(&s->sql, ") "));
+    PQF_TRY(latest_rows(s, dd));
+    PQF_TRY(exec_buf(s, err));
+    PQF_TRY(rewrite_swap(s, pk, err));
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+/* ---- the direct rewrite: planned before the load -------------------------------------
+ * A changes commit of one integer key that will rewrite the table (decided
+ * from its row count before the load) has its keys and _seqs read first (the
+ * engine's plan pass). Then the superseded changes are known before the rows
+ * come, so the new table is loaded once: its untouched rows by one INSERT
+ * ... SELECT anti-joined with the commit's distinct keys, each key's last
+ * change (unless a delete) by binary COPY straight into it, not through the
+ * stage. Memory: 16 bytes a row in the plan (the ikeys cap), 8 per
+ * superseded change. */
+
+/* Choose the direct rewrite for t and a commit of `rows` changes? It needs
+ * binary COPY, one integer key, a rewrite by the ratio, and the table's
+ * columns of exactly the types the stage would have (binary input is not
+ * cast: an operator's retyped column sends the commit through the stage). */
+static pqf_err pg_plan_begin(pqf_sink *base, const pqf__tdef *t, uint64_t rows, bool *want,
+                             pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    pqf_err rc = PQF_OK;
+    PGresult *r = NULL;
+    bool rewrite = false;
+    const char *p[1] = {t->table};
+    *want = false;
+    plan_reset(s);
+    keys_reset(s);
+    s->t = t;
+    if (!s->binary || s->no_direct || !binary_ok(t) || t->nkeys != 1 || t->cols[t->keys[0]].kind != PQF__C_INT ||
+        rows < 2 || rows > STAGE_IKEYS_MAX)
+        goto done;
+    PQF_TRY(want_rewrite(s, rows, &rewrite, &s->pk, err));
+    if (!rewrite)
+        goto done;
+    PQF_TRY(create_stage(s, t, err));
+    PQF_TRY(exec_params(s,
+                        "SELECT count(*) FROM pg_attribute s WHERE s.attrelid = "
+                        "'pg_temp._pqfeed_stage'::regclass AND s.attnum > 0 AND s.attname NOT IN "
+                        "('_pqfeed_op', '_pqfeed_seq') AND NOT EXISTS (SELECT FROM pg_attribute a "
+                        "WHERE a.attrelid = (SELECT c.oid FROM pg_class c WHERE c.relname = $1 AND "
+                        "c.relkind = 'r' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE "
+                        "nspname = current_schema())) AND a.attname = s.attname AND NOT "
+                        "a.attisdropped AND a.atttypid = s.atttypid AND a.atttypmod = s.atttypmod)",
+                        1, p, &r, err));
+    if (strcmp(PQgetvalue(r, 0, 0), "0") != 0)
+        goto done;
+    s->planned = s->plan_ok = true;
+    s->last_seq = INT64_MIN;
+    *want = true;
+done:
+    PQclear(r);
+    return rc;
+}
+
+/* One row of the plan pass: its key and _seq. A key that is not a plain
+ * integer, a _seq not above the row before's (export writes changes in _seq
+ * order; the load then walks the superseded list in step) or the cap turns
+ * the plan off: the commit goes through the stage. */
+static pqf_err pg_plan_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
+{
+    pg_sink *s = (pg_sink *)base;
+    const pqf__val *k = &vals[0], *q = &vals[2];
+    if (!s->plan_ok)
+        return PQF_OK;
+    s->nplan++;
+    if (k->t != PQF__V_INT || k->s || q->t != PQF__V_INT || q->i <= s->last_seq) {
+        s->plan_ok = false;
+        return PQF_OK;
+    }
+    s->last_seq = q->i;
+    if (s->nikeys == s->capikeys) {
+        size_t nc = s->capikeys ? s->capikeys * 2 : 65536;
+        struct kseq *np = nc <= STAGE_IKEYS_MAX ? realloc(s->ikeys, nc * sizeof *np) : NULL;
+        if (!np) {
+            s->plan_ok = false;
+            return PQF_OK;
+        }
+        s->ikeys = np;
+        s->capikeys = nc;
+    }
+    s->ikeys[s->nikeys].k = k->i;
+    s->ikeys[s->nikeys++].seq = q->i;
+    return PQF_OK;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* load_begin of a planned commit: the commit's distinct keys into
+ * _pqfeed_keys, its superseded changes into gone, the new table with the
+ * untouched rows, and the COPY into it started. */
+static pqf_err direct_begin(pg_sink *s, pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    const pqf__tdef *t = s->t;
+    size_t nk = 0, ng = 0;
+    qsort(s->ikeys, s->nikeys, sizeof *s->ikeys, cmp_kseq);
+    for (size_t i = 0; i + 1 < s->nikeys; i++)
+        ng += s->ikeys[i + 1].k == s->ikeys[i].k;
+    if (ng && !(s->gone = malloc(ng * sizeof *s->gone)))
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(exec(s, "DROP TABLE IF EXISTS pg_temp._pqfeed_keys", err));
+    PQF_TRY(exec(s, "CREATE TEMP TABLE _pqfeed_keys (k bigint) ON COMMIT DROP", err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "COPY pg_temp._pqfeed_keys FROM STDIN (FORMAT binary)"));
+    PQF_TRY(start_copy(s, err));
+    s->copy_binary = true;
+    PQF_TRY(pqf__buf_append(&s->copy, copy_sig, sizeof copy_sig));
+    for (size_t i = 0; i < s->nikeys; i++) {
+        if (i + 1 < s->nikeys && s->ikeys[i + 1].k == s->ikeys[i].k) {
+            s->gone[s->ngone++] = s->ikeys[i].seq;
+            continue;
+        }
+        uint8_t one[2];
+        put_be16(one, 1);
+        PQF_TRY(pqf__buf_append(&s->copy, one, 2));
+        PQF_TRY(bin_i64(&s->copy, s->ikeys[i].k));
+        nk++;
+        if (s->copy.len >= COPY_CHUNK)
+            PQF_TRY(flush_copy(s, err));
+    }
+    PQF_TRY(end_copy(s, err));
+    free(s->ikeys);
+    s->ikeys = NULL;
+    s->nikeys = s->capikeys = 0;
+    if (s->ngone)
+        qsort(s->gone, s->ngone, sizeof *s->gone, cmp_i64);
+    PQF_TRY(exec(s, "ANALYZE pg_temp._pqfeed_keys", err));
+    /* the anti-join's hash of the keys in memory (about 64 bytes a key),
+     * work_mem raised for the transaction up to 256 MB, never lowered */
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql,
+                            "SELECT set_config('work_mem', w || 'kB', true) FROM (SELECT "
+                            "least(262144, ceil(%zu * 64 / 1024.0 / "
+                            "current_setting('hash_mem_multiplier')::float8))::bigint AS w) AS x "
+                            "WHERE pg_size_bytes(current_setting('work_mem')) < w * 1024",
+                            nk));
+    PQF_TRY(exec_buf(s, err));
+    PQF_TRY(rewrite_create(s, err));
+    PQF_TRY(rewrite_untouched(s, "pg_temp._pqfeed_keys", true, err));
+    pqf__buf_reset(&s->sql);
+    PQF_TRY(pqf__buf_printf(&s->sql, "COPY " REWRITE_TABLE " ("));
+    PQF_TRY(pqf__sql_col_list(&s->sql, t));
+    PQF_TRY(pqf__buf_printf(&s->sql, ") FROM STDIN (FORMAT binary)"));
+    PQF_TRY(start_copy(s, err));
+    s->copy_binary = true;
+    PQF_TRY(pqf__buf_append(&s->copy, copy_sig, sizeof copy_sig));
+    s->direct = true;
+    s->gonepos = 0;
+    s->last_seq = INT64_MIN;
+done:
+    if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
+        pqf_error_set(err, rc, "out of memory");
+    return rc;
+}
+
+static const pqf__sink_plan_vt pg_plan_vt = {pg_plan_begin, pg_plan_row};
+
 static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
 {
     pg_sink *s = (pg_sink *)base;
@@ -1345,6 +1608,17 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
     pqf__buf pk;
     pqf__buf_init(&pk, 1024);
     PQF_TRY(end_copy(s, err));
+    if (s->direct) {
+        if (s->nstage != s->nplan || s->gonepos != s->ngone)
+            PQF_FAIL(err, PQF_ERR_CORRUPT,
+                     "%s: table %s: %" PRIu64 " rows loaded, the plan pass read %" PRIu64,
+                     s->base.name, s->t->table, s->nstage, s->nplan);
+        PQF_TRY(pqf__buf_cstr(&s->pk));
+        PQF_TRY(rewrite_swap(s, (const char *)s->pk.data, err));
+        PQF_TRY(exec(s, "DROP TABLE pg_temp._pqfeed_stage, pg_temp._pqfeed_keys", err));
+        plan_reset(s);
+        goto done;
+    }
     if (!s->changes)
         goto done;
 
@@ -1353,7 +1627,7 @@ static pqf_err pg_load_end(pqf_sink *base, pqf_error *err)
     dedup dd = DEDUP_SERVER;
     PQF_TRY(stage_dedup(s, &dd, err));
     bool rewrite = false;
-    PQF_TRY(want_rewrite(s, &rewrite, &pk, err));
+    PQF_TRY(want_rewrite(s, s->nstage, &rewrite, &pk, err));
     if (rewrite)
         PQF_TRY(merge_rewrite(s, dd, (const char *)pk.data, err));
     else
@@ -1403,6 +1677,7 @@ static void pg_rollback(pqf_sink *base)
     if (s->in_tx)
         PQclear(PQexec(s->conn, "ROLLBACK"));
     s->in_tx = false;
+    plan_reset(s);
 }
 
 static pqf_err pg_quarantine(pqf_sink *base, const pqf__quarantine_put *q, pqf_error *err)
@@ -1428,6 +1703,8 @@ static void pg_destroy(pqf_sink *base)
     pqf__buf_free(&s->sql);
     pqf__buf_free(&s->copy);
     pqf__buf_free(&s->keybuf);
+    pqf__buf_free(&s->pk);
+    plan_reset(s);
     pqf__strset_free(&s->keys);
     free(s->ikeys);
     free(s);
@@ -1447,10 +1724,12 @@ pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
     if (!s)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     s->base.vt = &pg_vt;
+    s->base.plan = &pg_plan_vt;
     snprintf(s->base.name, sizeof s->base.name, "postgres");
     pqf__buf_init(&s->sql, (size_t)64 << 20);
     pqf__buf_init(&s->copy, (size_t)COPY_CHUNK * 2 + ((size_t)256 << 20));
     pqf__buf_init(&s->keybuf, (size_t)1 << 20);
+    pqf__buf_init(&s->pk, 1024);
     pqf__strset_init(&s->keys, STAGE_KEYS_LIMIT);
     /* the stage's COPY: binary unless PQF_PG_COPY=text */
     const char *mode = getenv("PQF_PG_COPY");
@@ -1458,6 +1737,12 @@ pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err)
         PQF_FAIL(err, PQF_ERR_INVALID_ARG,
                  "postgres: PQF_PG_COPY='%.20s': expected 'binary' or 'text'", mode);
     s->binary = !mode || strcmp(mode, "text") != 0;
+    /* the direct rewrite: on unless PQF_PG_DIRECT=off */
+    const char *direct = getenv("PQF_PG_DIRECT");
+    if (direct && *direct && strcmp(direct, "on") != 0 && strcmp(direct, "off") != 0)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "postgres: PQF_PG_DIRECT='%.20s': expected 'on' or 'off'",
+                 direct);
+    s->no_direct = direct && strcmp(direct, "off") == 0;
     s->conn = PQconnectdb(conninfo);
     if (!s->conn)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");

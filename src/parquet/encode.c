@@ -345,7 +345,8 @@ static pqf_err dict_grow(pqf__dict *d)
         for (size_t i = 0; i <= d->mask; i++) {
             if (!d->slots[i].idx)
                 continue;
-            uint32_t s = slot_of(d->slots[i].key, nmask);
+            uint64_t k = d->slots[i].key;
+            uint32_t s = slot_of(d->bytes ? k & 0xFFFFFFFF00000000ull : k, nmask);
             while (ns[s].idx)
                 s = (s + 1) & nmask;
             ns[s] = d->slots[i];
@@ -409,35 +410,80 @@ const uint8_t *pqf__dict_entry(const pqf__dict *d, uint32_t i, size_t *len)
     return d->plain.data + off + 4;
 }
 
-pqf_err pqf__dict_put_bytes(pqf__dict *d, const void *p, size_t n, uint32_t *idx, bool *added)
+/* Whether entry bytes e[0..n) equal p[0..n). Values up to 32 bytes (codes,
+ * names, e-mail addresses) are compared as two or four overlapping words,
+ * without a call into memcmp. */
+static inline uint64_t load8(const void *p)
 {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint32_t load4(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline bool bytes_equal(const uint8_t *e, const void *pv, size_t n)
+{
+    const uint8_t *p = pv;
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (e[i] != p[i])
+                return false;
+        return true;
+    }
+    if (n < 8)
+        return ((load4(e) ^ load4(p)) | (load4(e + n - 4) ^ load4(p + n - 4))) == 0;
+    if (n <= 16)
+        return ((load8(e) ^ load8(p)) | (load8(e + n - 8) ^ load8(p + n - 8))) == 0;
+    if (n > 16 && n <= 32)
+        return ((load8(e) ^ load8(p)) | (load8(e + 8) ^ load8(p + 8)) |
+                (load8(e + n - 16) ^ load8(p + n - 16)) | (load8(e + n - 8) ^ load8(p + n - 8))) ==
+               0;
+    return memcmp(e, p, n) == 0;
+}
+
+static inline __attribute__((always_inline)) pqf_err
+dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, uint32_t *idx, bool *added,
+                uint32_t **aux)
+{
+    d->bytes = true;
     pqf_err rc = dict_room(d);
     if (rc != PQF_OK)
         return rc;
-    uint64_t h = XXH3_64bits(p, n);
-    uint32_t s = slot_of(h, d->mask);
+    uint64_t tag = h & 0xFFFFFFFF00000000ull;
+    uint32_t s = slot_of(tag, d->mask);
     for (;;) {
         pqf__dict_slot *sl = &d->slots[s];
         if (!sl->idx)
             break;
-        /* The slot keeps the length, so only a likely match touches the entry. */
-        if (sl->key == h && sl->pad == n) {
+        /* Only a slot whose tag matches touches the entry (about one probe in
+         * 2^32 of the others). */
+        if ((sl->key & 0xFFFFFFFF00000000ull) == tag) {
             const uint8_t *e;
+            size_t len;
             if (d->width) {
                 e = d->plain.data + (size_t)(sl->idx - 1) * d->width;
+                len = d->width;
             } else {
-                uint32_t off;
-                memcpy(&off, d->offs.data + (size_t)(sl->idx - 1) * 4, 4);
-                e = d->plain.data + off + 4;
+                e = d->plain.data + (uint32_t)sl->key;
+                len = pqf__load32le(e);
+                e += 4;
             }
-            if (memcmp(e, p, n) == 0) {
+            if (len == n && bytes_equal(e, p, n)) {
                 *idx = sl->idx - 1;
                 *added = false;
+                *aux = &sl->aux;
                 return PQF_OK;
             }
         }
         s = (s + 1) & d->mask;
     }
+    uint32_t off = 0;
     if (d->width) {
         if (n != d->width)
             return PQF_ERR_INTERNAL;
@@ -445,7 +491,7 @@ pqf_err pqf__dict_put_bytes(pqf__dict *d, const void *p, size_t n, uint32_t *idx
     } else {
         if (n > UINT32_MAX || d->plain.len > UINT32_MAX - 4 - n)
             return PQF_ERR_LIMIT;
-        uint32_t off = (uint32_t)d->plain.len;
+        off = (uint32_t)d->plain.len;
         rc = pqf__buf_reserve(&d->plain, 4 + n);
         if (rc == PQF_OK)
             rc = pqf__buf_append(&d->offs, &off, 4);
@@ -458,10 +504,23 @@ pqf_err pqf__dict_put_bytes(pqf__dict *d, const void *p, size_t n, uint32_t *idx
     }
     if (rc != PQF_OK)
         return rc;
-    d->slots[s].key = h;
-    d->slots[s].pad = (uint32_t)n;
+    d->slots[s].key = tag | off;
+    d->slots[s].aux = UINT32_MAX;
     d->slots[s].idx = ++d->count;
     *idx = d->count - 1;
     *added = true;
+    *aux = &d->slots[s].aux;
     return PQF_OK;
+}
+
+pqf_err pqf__dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, uint32_t *idx,
+                             bool *added, uint32_t **aux)
+{
+    return dict_put_hashed(d, p, n, h, idx, added, aux);
+}
+
+pqf_err pqf__dict_put_bytes(pqf__dict *d, const void *p, size_t n, uint32_t *idx, bool *added,
+                            uint32_t **aux)
+{
+    return dict_put_hashed(d, p, n, XXH3_64bits(p, n), idx, added, aux);
 }

@@ -49,14 +49,21 @@ pqf_err pqf__bss_encode(const uint8_t *v, size_t n, size_t width, pqf__buf *out)
 
 /* ---- dictionary --------------------------------------------------------- */
 
+/* Fixed-width values keep the value in key. Byte values keep the high 32 bits
+ * of their hash in key's high half and, for BYTE_ARRAY, the entry's offset in
+ * plain in its low half, so a probe reads only the slot until a tag matches,
+ * and a match goes straight to the entry (no offsets array); aux is the
+ * caller's word per entry (pqf__dict_put_bytes), kept in the slot so that it
+ * costs no cache miss of its own. */
 typedef struct pqf__dict_slot {
-    uint64_t key; /* the value itself (fixed width <= 8) or a hash of the bytes */
+    uint64_t key;
     uint32_t idx; /* entry index + 1; 0 = empty */
-    uint32_t pad; /* byte values: their length */
+    uint32_t aux; /* byte values: the caller's word */
 } pqf__dict_slot;
 
 typedef struct pqf__dict {
     size_t width; /* fixed value width in bytes, 0 for BYTE_ARRAY */
+    bool bytes;   /* filled by pqf__dict_put_bytes (slots keyed by the hash's tag) */
     pqf__dict_slot *slots;
     uint32_t mask;  /* slots - 1 (power of two) */
     uint32_t count; /* entries */
@@ -95,7 +102,14 @@ static inline void pqf__dict_prefetch(const pqf__dict *d, uint64_t key)
 /* Find or add a value; *idx gets its entry index, *added whether it is new. */
 pqf_err pqf__dict_put32(pqf__dict *d, uint32_t v, uint32_t *idx, bool *added);
 pqf_err pqf__dict_put64(pqf__dict *d, uint64_t v, uint32_t *idx, bool *added);
-pqf_err pqf__dict_put_bytes(pqf__dict *d, const void *p, size_t n, uint32_t *idx, bool *added);
+/* Byte values (BYTE_ARRAY, FLBA): *aux points at the entry's caller word,
+ * UINT32_MAX for a new entry, valid until the next put or reset. */
+pqf_err pqf__dict_put_bytes(pqf__dict *d, const void *p, size_t n, uint32_t *idx, bool *added,
+                            uint32_t **aux);
+/* The same with the value's 64-bit hash given (XXH3_64bits of the bytes for
+ * pqf__dict_put_bytes); tests give equal hashes to distinct values. */
+pqf_err pqf__dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, uint32_t *idx,
+                             bool *added, uint32_t **aux);
 
 /* Entry i as bytes (BYTE_ARRAY: without the length prefix). */
 const uint8_t *pqf__dict_entry(const pqf__dict *d, uint32_t i, size_t *len);

@@ -104,7 +104,6 @@ typedef struct col {
     uint64_t bloom_ndv;
     double bloom_fpp;
     pqf__dict dict;
-    pqf__buf seen; /* uint32 per dict entry: last page whose stats saw it */
     uint32_t page_no;
     uint64_t dict_vals; /* values this chunk sent to the dictionary */
     int16_t pending_rep;
@@ -315,7 +314,6 @@ static void col_free(col *c)
 {
     free(c->path);
     pqf__dict_free(&c->dict);
-    pqf__buf_free(&c->seen);
     pqf__buf_free(&c->def);
     pqf__buf_free(&c->rep);
     pqf__buf_free(&c->vals);
@@ -372,7 +370,6 @@ static pqf_err setup_col(pqf_writer *w, col *c, int node, const pqf_node_info *n
         c->hi = ni->logical.is_signed ? ((int64_t)1 << (bw - 1)) - 1 : ((int64_t)1 << bw) - 1;
     }
     pqf__dict_init(&c->dict, ni->physical == PQF_BYTE_ARRAY ? 0 : c->width);
-    pqf__buf_init(&c->seen, BUF_LIMIT);
     pqf__buf_init(&c->def, BUF_LIMIT);
     pqf__buf_init(&c->rep, BUF_LIMIT);
     pqf__buf_init(&c->vals, BUF_LIMIT);
@@ -1189,7 +1186,6 @@ static void col_reset_chunk(pqf_writer *w, col *c)
     pqf__buf_reset(&c->chunk);
     pqf__buf_reset(&c->ci_vals);
     pqf__buf_reset(&c->bhash);
-    pqf__buf_reset(&c->seen);
     pqf__dict_reset(&c->dict);
     pqf__stats_reset(&c->cst);
     c->npages = 0;
@@ -1568,24 +1564,24 @@ static pqf_err put_bytes(pqf_writer *w, col *c, const void *p, size_t n)
     if (c->dict_on) {
         uint32_t idx;
         bool added;
-        rc = pqf__dict_put_bytes(&c->dict, p, n, &idx, &added);
+        uint32_t *seen; /* the entry's word in the dictionary: last page whose stats saw it */
+        rc = pqf__dict_put_bytes(&c->dict, p, n, &idx, &added, &seen);
         c->dict_vals++;
         if (rc == PQF_OK)
             rc = push_n(&c->idx, &idx, 4);
-        if (rc == PQF_OK && added) {
-            uint32_t never = UINT32_MAX;
-            rc = push_n(&c->seen, &never, 4);
-            if (rc == PQF_OK)
-                rc = after_dict_add(w, c);
-        }
         if (rc != PQF_OK)
             return nomem(w, rc, c);
-        /* Stats see each entry once per page. */
-        uint32_t *seen = (uint32_t *)(void *)c->seen.data;
-        if (seen[idx] != c->page_no) {
-            seen[idx] = c->page_no;
-            rc = pqf__stats_bytes(&c->pst, p, n);
+        /* Stats see each entry once per page (read before after_dict_add, which
+         * may fall back and reset the dictionary). */
+        bool fresh = *seen != c->page_no;
+        *seen = c->page_no;
+        if (added) {
+            rc = after_dict_add(w, c);
+            if (rc != PQF_OK)
+                return nomem(w, rc, c);
         }
+        if (fresh)
+            rc = pqf__stats_bytes(&c->pst, p, n);
     } else {
         if (c->phys == PQF_BYTE_ARRAY) {
             uint8_t l[4];

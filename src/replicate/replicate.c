@@ -388,7 +388,8 @@ static pqf_err open_put(job *j, size_t k, pqf_ostream **os)
     link_ctx *L = &j->T->links[k];
     jdst *d = &j->d[k];
     /* The commit's SHA-256: the tee checks the bytes against it before the
-     * put commits, so a single-part put need not hash them again to sign. */
+     * put commits, so a single-part put that signs its payload (sign_payload)
+     * need not hash them again. */
     pqf_put_options po = {.size_hint = j->f->bytes, .payload_sha256 = j->f->sha256};
     upload_find x = {.key = j->f->key};
     pqf_error e2 = {0};

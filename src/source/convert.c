@@ -744,6 +744,9 @@ typedef struct jscan {
 
 static inline void js_ws(jscan *s)
 {
+    /* compact NDJSON has no whitespace between tokens: one test for that */
+    if (PQF_LIKELY(s->p < s->e && (unsigned char)*s->p > ' '))
+        return;
     while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
         s->p++;
 }

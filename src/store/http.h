@@ -67,7 +67,7 @@ struct pqf__http_req {
     size_t body_off;
     uint64_t due_ms;
     bool done, overflow;
-    pthread_cond_t *waiter; /* the thread in pqf__http_wait (under the engine's mutex) */
+    pthread_cond_t *waiter; /* the waiting thread's own: finish wakes it alone */
     pqf__http_req *next;
 };
 

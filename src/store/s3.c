@@ -2,9 +2,11 @@
  *
  * Requests go through the HTTP engine (http.c: libcurl multi, retries) and
  * are signed per attempt with SigV4 (sigv4.c). XML bodies are read with the
- * streaming reader (xml.c). Every upload carries Content-MD5 and, over plain
- * HTTP, the signed SHA-256 of its payload (over TLS, UNSIGNED-PAYLOAD as the
- * AWS SDKs do: TLS and Content-MD5 protect it). Returned ETags are checked:
+ * streaming reader (xml.c). Every upload carries a signed Content-MD5 and
+ * UNSIGNED-PAYLOAD, as the AWS SDKs do over TLS; over plain HTTP the signed
+ * MD5 still binds the bytes to the signature (a second preimage of MD5 is out
+ * of reach), and sign_payload adds the signed SHA-256 (one more hash per byte
+ * on both ends). Returned ETags are checked:
  * the part MD5 for each part and for single PUTs, MD5-of-MD5s for multipart. */
 #include <ctype.h>
 #include <errno.h>
@@ -46,7 +48,7 @@ typedef struct s3_store {
     char *endpoint_id; /* identity for server-side copy: endpoint + region */
     char *region;
     char *profile;
-    bool no_sign, tls;
+    bool no_sign, tls, sign_payload;
     pthread_mutex_t cmu;
     pqf__creds creds;
     pqf__http *http;
@@ -321,8 +323,8 @@ static pqf_err call_hdr(s3_call *c, const char *name, const char *value, pqf_err
 }
 
 /* Body with Content-MD5 (md5_out, may be NULL, receives the digest) and the
- * payload hash (signed over HTTP, UNSIGNED-PAYLOAD over TLS). */
-/* sha_hex: the payload's SHA-256 when the caller knows it (NULL: hashed here). */
+ * payload hash (UNSIGNED-PAYLOAD, or signed over HTTP with sign_payload; sha_hex:
+ * the payload's SHA-256 when the caller knows it, NULL: hashed here). */
 static pqf_err call_body_md5(s3_call *c, const uint8_t *data, size_t len, const uint8_t d[16],
                              const char *sha_hex, pqf_error *err)
 {
@@ -330,7 +332,7 @@ static pqf_err call_body_md5(s3_call *c, const uint8_t *data, size_t len, const 
     c->http.body = data;
     c->http.body_len = len;
     b64(d, 16, m64);
-    if (c->s->tls) {
+    if (c->s->tls || !c->s->sign_payload) {
         snprintf(c->payload_hash, sizeof c->payload_hash, "%s", PQF__UNSIGNED_PAYLOAD);
     } else if (sha_hex) {
         snprintf(c->payload_hash, sizeof c->payload_hash, "%s", sha_hex);
@@ -1303,6 +1305,15 @@ static bool init_end(void *ud, const char *path, const char *text, size_t len)
     return true;
 }
 
+/* The part table (1.6 MB) only for a multipart upload: a single PUT, the
+ * common case for small objects, does not pay for clearing it. */
+static pqf_err parts_alloc(s3_put *p, pqf_error *err)
+{
+    if (!p->parts)
+        p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
+    return p->parts ? PQF_OK : pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+}
+
 static pqf_err mp_initiate(s3_put *p, pqf_error *err)
 {
     s3_call c;
@@ -1325,6 +1336,7 @@ static pqf_err mp_initiate(s3_put *p, pqf_error *err)
     p->upload_id = strdup(x.upload_id);
     if (!p->upload_id)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+    PQF_TRY(parts_alloc(p, err));
 done:
     call_free(&c);
     return rc;
@@ -1558,8 +1570,6 @@ static pqf_err put_write(void *impl, const void *data, size_t len, pqf_error *er
         if (sl->len == limit) {
             /* A full buffer and more data: this is a multipart upload. A
              * stream of exactly one part stays a single PUT at commit. */
-            if (!p->parts && !(p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts)))
-                PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
             if (!p->upload_id)
                 PQF_TRY(mp_initiate(p, err));
             PQF_TRY(seal_part(p, err));
@@ -1950,10 +1960,7 @@ static pqf_err s3_put_open(pqf_store *st, const char *key, const pqf_put_options
     p->if_match = xstrdup(opt->if_match);
     p->content_type = xstrdup(opt->content_type);
     p->slots = calloc(p->nslots, sizeof *p->slots);
-    /* The part table (1 MiB, zeroed) only for a multipart upload (put_write). */
-    if (opt->resume_upload_id)
-        p->parts = calloc(MAX_PARTS + 1, sizeof *p->parts);
-    if (!p->slots || (opt->resume_upload_id && !p->parts) || (opt->if_match && !p->if_match) ||
+    if (!p->slots || (opt->if_match && !p->if_match) ||
         (opt->content_type && !p->content_type))
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     /* An object expected smaller than a part gets a buffer of its size (put_write
@@ -1971,6 +1978,7 @@ static pqf_err s3_put_open(pqf_store *st, const char *key, const pqf_put_options
         p->upload_id = strdup(opt->resume_upload_id);
         if (!p->upload_id)
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        PQF_TRY(parts_alloc(p, err));
         PQF_TRY(mp_list_parts(p, err));
     }
     *out = pqf_ostream_create(&s3_put_vt, p, 0);
@@ -2147,6 +2155,17 @@ done:
     return rc;
 }
 
+/* The query of a ListObjectVersions / ListMultipartUploads page: the
+ * subresource, the prefix, and the two markers once a page set them. */
+static bool marker_query(pqf__buf *q, const char *sub, const char *prefix, const char *key_marker,
+                         const char *name2, const char *marker2)
+{
+    pqf__buf_reset(q);
+    return q_add(q, sub, NULL) == PQF_OK && q_add(q, "prefix", prefix) == PQF_OK &&
+           (!key_marker[0] || q_add(q, "key-marker", key_marker) == PQF_OK) &&
+           (!marker2[0] || q_add(q, name2, marker2) == PQF_OK);
+}
+
 static pqf_err s3_list_versions(pqf_store *st, const char *prefix, pqf_list_cb cb, void *ud,
                                 pqf_error *err)
 {
@@ -2161,14 +2180,7 @@ static pqf_err s3_list_versions(pqf_store *st, const char *prefix, pqf_list_cb c
     if (pqf__buf_printf(&fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(&fp) != PQF_OK)
         PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
     for (;;) {
-        pqf__buf_reset(&q);
-        bool ok =
-            q_add(&q, "versions", NULL) == PQF_OK && q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
-        if (ok && km[0])
-            ok = q_add(&q, "key-marker", km) == PQF_OK;
-        if (ok && vm[0])
-            ok = q_add(&q, "version-id-marker", vm) == PQF_OK;
-        if (!ok)
+        if (!marker_query(&q, "versions", (char *)fp.data, km, "version-id-marker", vm))
             PQF_FAIL(err, PQF_ERR_LIMIT, "list query too long");
         PQF_TRY(list_page(s, (char *)q.data, &x, err));
         if (x.fail)
@@ -2245,14 +2257,7 @@ static pqf_err s3_list_uploads(pqf_store *st, const char *prefix, pqf_upload_cb 
     if (pqf__buf_printf(&fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(&fp) != PQF_OK)
         PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
     for (;;) {
-        pqf__buf_reset(&q);
-        bool ok =
-            q_add(&q, "uploads", NULL) == PQF_OK && q_add(&q, "prefix", (char *)fp.data) == PQF_OK;
-        if (ok && km[0])
-            ok = q_add(&q, "key-marker", km) == PQF_OK;
-        if (ok && im[0])
-            ok = q_add(&q, "upload-id-marker", im) == PQF_OK;
-        if (!ok)
+        if (!marker_query(&q, "uploads", (char *)fp.data, km, "upload-id-marker", im))
             PQF_FAIL(err, PQF_ERR_LIMIT, "list query too long");
         PQF_TRY(call_init(&c, s, "GET", NULL, (char *)q.data, err));
         c.http.resp_limit = XML_RESP_LIMIT;
@@ -2952,6 +2957,7 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
     }
     sprintf(s->endpoint_id, "%s://%.*s|%s", s->scheme, (int)hl, hp, region);
     s->no_sign = o->no_sign;
+    s->sign_payload = o->sign_payload;
     if (!s->no_sign)
         PQF_TRY(pqf__creds_resolve(o, &s->creds, err));
     s->concurrency = o->concurrency ? PQF_MIN(o->concurrency, 64u) : 8;

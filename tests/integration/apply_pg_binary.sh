@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The PostgreSQL sink's binary COPY into the stage: edge values of every
+# The PostgreSQL sink's binary COPY (into the stage, and straight into the
+# rewrite's new table): edge values of every
 # type it encodes (numeric at full precision, negative, zero, scale 0;
 # timestamps before 2000 and far in the future; dates before 2000; NULL in
 # every column; empty strings; NaN and infinities; unicode; bytea with zero
 # bytes) come out exactly as written, and exactly as the text path
-# (PQF_PG_COPY=text) puts them; a table with a TIME column goes as text.
+# (PQF_PG_COPY=text) and the stage (PQF_PG_DIRECT=off) put them; a table
+# with a TIME column goes as text.
 . "$(dirname "$0")/../lib.sh"
 
 start_pg
@@ -57,7 +59,16 @@ check "export the first commit" "$PQF" export "$D/feed" "${CH[@]}" --as-of 2025-
 check "export the edge values" "$PQF" export "$D/feed" "${CH[@]}" --as-of 2026-06-01T00:00:00Z "$D/ok.ndjson"
 
 check "binary: apply the edge values" "$PQF" apply "$D/feed" "$SINK"
-cp "$LOG" "$T/bin.log"; check_grep "binary: the stage's COPY is binary" 'COPY pg_temp._pqfeed_stage FROM STDIN \(FORMAT binary\)' "$T/bin.log"
+cp "$LOG" "$T/bin.log"
+# a commit that rewrites the table (9 changes into 2 rows) goes straight into the new table
+check_grep "binary: the rewrite's COPY (straight into the new table) is binary" 'COPY _pqfeed_rewrite \(.*\) FROM STDIN \(FORMAT binary\)' "$T/bin.log"
+DB_STAGE=pqf_stage
+psql_ -c "CREATE DATABASE $DB_STAGE"
+SINK_STAGE="postgres:${PQF_TEST_PG/dbname=pqf/dbname=$DB_STAGE}"
+lines=$(wc -l <"$LOG")
+check "stage: apply the same feed with PQF_PG_DIRECT=off" env PQF_PG_DIRECT=off "$PQF" apply "$D/feed" "$SINK_STAGE"
+tail -n +"$((lines + 1))" "$LOG" >"$T/stage.log"
+check_grep "stage: the stage's COPY is binary" 'COPY pg_temp._pqfeed_stage FROM STDIN \(FORMAT binary\)' "$T/stage.log"
 : >"$LOG.mark"; lines=$(wc -l <"$LOG")
 check "text: apply the same feed with PQF_PG_COPY=text" env PQF_PG_COPY=text "$PQF" apply "$D/feed" "$SINK_TEXT"
 tail -n +"$((lines + 1))" "$LOG" >"$T/text.log"
@@ -72,6 +83,8 @@ dumpq="SET TimeZone = 'UTC'; SET extra_float_digits = 3; SELECT id, i8, i16, i32
 psql_ -c "$dumpq" >"$T/bin.txt"
 psql -X -q -At -v ON_ERROR_STOP=1 "${PQF_TEST_PG/dbname=pqf/dbname=$DB_TEXT}" -c "$dumpq" >"$T/text.txt"
 check "both paths give identical tables" diff "$T/text.txt" "$T/bin.txt"
+psql -X -q -At -v ON_ERROR_STOP=1 "${PQF_TEST_PG/dbname=pqf/dbname=$DB_STAGE}" -c "$dumpq" >"$T/stage.txt"
+check "binary through the stage gives the same table" diff "$T/text.txt" "$T/stage.txt"
 check_eq "rows: 1-7, 9 (8 deleted)" "$(psql_ -c "SELECT string_agg(id::text, ' ' ORDER BY id) FROM edge")" "1 2 3 4 5 6 7 9"
 
 q() { psql_ -c "SET TimeZone = 'UTC'" -c "$1"; }

@@ -17,7 +17,8 @@
 // --hold 'METHOD PATH' holds the first request with that method and path
 // (read, not forwarded) until GET /__faultproxy/release; stats then say
 // held: 1 and held_status (the status the target gave it): the race tests.
-// Prints "listening PORT" when ready. GET /__faultproxy/stats returns counts.
+// Prints "listening PORT" when ready. GET /__faultproxy/stats returns counts
+// (put_payload: PUTs by x-amz-content-sha256 kind, "+md5" with Content-MD5).
 // No npm packages: node's http module only.
 'use strict';
 const http = require('http');
@@ -37,7 +38,7 @@ for (let i = 0; i < args.length; i += 2) {
 const target = new URL(opt.target);
 const faults = opt.faults.split(',').filter(Boolean);
 const copyOnly = faults.length > 0 && faults.every((f) => f === 'copyerr' || f === 'copyempty');
-const stats = { requests: 0, forwarded: 0, injected: {}, held: 0, held_status: 0 };
+const stats = { requests: 0, forwarded: 0, injected: {}, held: 0, held_status: 0, put_payload: {} };
 let seq = 0, which = 0, release = null, released = false;
 
 function s3error(res, status, code) {
@@ -60,6 +61,12 @@ const server = http.createServer((req, res) => {
     return res.end('ok');
   }
   stats.requests++;
+  if (req.method === 'PUT') {
+    // how the payload was vouched for: UNSIGNED-PAYLOAD or a signed SHA-256, and Content-MD5
+    const h = req.headers['x-amz-content-sha256'] || 'none';
+    const kind = (/^[0-9a-f]{64}$/.test(h) ? 'sha256' : h) + (req.headers['content-md5'] ? '+md5' : '');
+    stats.put_payload[kind] = (stats.put_payload[kind] || 0) + 1;
+  }
   // With only copy faults, every Nth *copy* is faulted: counting all requests
   // could lock step with a retry loop (say a listing and a copy per attempt)
   // and fault every attempt of one file.

@@ -177,6 +177,21 @@ if command -v node >/dev/null; then
     "$PQF" cat --endpoint-url "$PROXY" --max-attempts 1 $B/faulty >/dev/null 2>"$T/noretry.err"; rc=$?
     for _ in 1 2 3; do "$PQF" stat --endpoint-url "$PROXY" --max-attempts 1 --read-timeout 1 $B/faulty >/dev/null 2>>"$T/noretry.err" || rc=1; done
     check_eq "without retries a fault surfaces as an error" "$rc" 1
+    # How uploads vouch for their bytes over plain HTTP: a signed Content-MD5 with
+    # UNSIGNED-PAYLOAD by default, the signed payload SHA-256 too with --sign-payload.
+    node "$ROOT/tests/integration/faultproxy.js" --target "$RGW_ENDPOINT" --faults '' --every 0 >"$T/proxy3.out" 2>&1 &
+    proxy3_pid=$!
+    on_exit "kill $proxy3_pid"
+    for _ in $(seq 50); do grep -q listening "$T/proxy3.out" && break; sleep 0.1; done
+    PROXY3=http://127.0.0.1:$(awk '/listening/{print $2}' "$T/proxy3.out")
+    check "a single PUT and a multipart upload through a counting proxy" "$PQF" cp --quiet --endpoint-url "$PROXY3" "$T/small.txt" $B/pay-1 &&
+        "$PQF" cp --quiet --endpoint-url "$PROXY3" --part-size 5M "$T/faulty" $B/pay-2
+    curl -s "$PROXY3/__faultproxy/stats" >"$T/proxy3.json"
+    check_grep "by default: UNSIGNED-PAYLOAD with Content-MD5 (1 PUT + 10 parts)" '"put_payload":\{"UNSIGNED-PAYLOAD\+md5":11\}' "$T/proxy3.json"
+    check "with --sign-payload" "$PQF" cp --quiet --endpoint-url "$PROXY3" --sign-payload "$T/small.txt" $B/pay-3
+    curl -s "$PROXY3/__faultproxy/stats" >"$T/proxy3.json"
+    check_grep "--sign-payload: the signed SHA-256 and Content-MD5" '"sha256\+md5":1' "$T/proxy3.json"
+    check_eq "both read back" "$("$PQF" cat $B/pay-1)$("$PQF" cat $B/pay-3)" "hello, storehello, store"
 else
     skip "fault proxy" "node not installed"
 fi

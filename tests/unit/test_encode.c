@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -290,10 +291,11 @@ static void dictionary_finds_and_adds(void **state)
     pqf__dict_free(&d);
 
     pqf__dict_init(&d, 0);
-    assert_int_equal(pqf__dict_put_bytes(&d, "ab", 2, &idx, &added), PQF_OK);
-    assert_int_equal(pqf__dict_put_bytes(&d, "", 0, &idx, &added), PQF_OK);
+    uint32_t *aux;
+    assert_int_equal(pqf__dict_put_bytes(&d, "ab", 2, &idx, &added, &aux), PQF_OK);
+    assert_int_equal(pqf__dict_put_bytes(&d, "", 0, &idx, &added, &aux), PQF_OK);
     assert_int_equal(idx, 1);
-    assert_int_equal(pqf__dict_put_bytes(&d, "ab", 2, &idx, &added), PQF_OK);
+    assert_int_equal(pqf__dict_put_bytes(&d, "ab", 2, &idx, &added, &aux), PQF_OK);
     assert_false(added);
     assert_int_equal(idx, 0);
     /* the dictionary page body is PLAIN: length-prefixed values */
@@ -308,6 +310,95 @@ static void dictionary_finds_and_adds(void **state)
     assert_int_equal(pqf__dict_put32(&d, 0x80000000u, &idx, &added), PQF_OK); /* -0.0f */
     assert_int_equal(pqf__dict_put32(&d, 0, &idx, &added), PQF_OK);           /* +0.0f */
     assert_true(added);
+    assert_int_equal(idx, 1);
+    pqf__dict_free(&d);
+}
+
+/* Byte values whose hashes share the tag (or are equal) are told apart by
+ * their bytes and lengths; the caller's word follows each entry through grows. */
+static void dictionary_bytes_same_hash(void **state)
+{
+    (void)state;
+    pqf__dict d;
+    pqf__dict_init(&d, 0);
+    uint32_t idx, *aux;
+    bool added;
+    char v[64];
+    /* 3000 values, all with one hash: every probe meets equal tags; lengths
+     * 1..40 (memcmp, the 8-16 and 17-32 byte compares; equal lengths
+     * differing in the last or first bytes) */
+    for (uint32_t i = 0; i < 3000; i++) {
+        int n = snprintf(v, sizeof v, "%0*u", (int)(1 + i % 40), i);
+        assert_int_equal(pqf__dict_put_hashed(&d, v, (size_t)n, 0x1234567800000000ull, &idx,
+                                              &added, &aux),
+                         PQF_OK);
+        assert_true(added);
+        assert_int_equal(idx, i);
+        assert_int_equal(*aux, UINT32_MAX);
+        *aux = i;
+    }
+    for (uint32_t i = 0; i < 3000; i += 7) {
+        int n = snprintf(v, sizeof v, "%0*u", (int)(1 + i % 40), i);
+        assert_int_equal(pqf__dict_put_hashed(&d, v, (size_t)n, 0x1234567800000000ull, &idx,
+                                              &added, &aux),
+                         PQF_OK);
+        assert_false(added);
+        assert_int_equal(idx, i);
+        assert_int_equal(*aux, i);
+    }
+    /* only the hash's high half is kept: another low half finds the entry */
+    assert_int_equal(pqf__dict_put_hashed(&d, "00000007", 8, 0x12345678ffffffffull, &idx, &added,
+                                          &aux),
+                     PQF_OK);
+    assert_false(added);
+    assert_int_equal(idx, 7);
+    /* values differing from an entry only in their first, a middle or last byte */
+    char e32[33];
+    snprintf(e32, sizeof e32, "%032u", 31u); /* i = 31 has 32 digits */
+    for (int k = 0; k < 4; k++) {
+        memcpy(v, e32, 33);
+        if (k > 0)
+            v[k == 1 ? 0 : k == 2 ? 13 : 31] ^= 1;
+        assert_int_equal(pqf__dict_put_hashed(&d, v, 32, 0x1234567800000000ull, &idx, &added, &aux),
+                         PQF_OK);
+        assert_int_equal(added, k > 0);
+        assert_int_equal(idx, k == 0 ? 31 : 3000 + (uint32_t)k - 1);
+    }
+    pqf__dict_free(&d);
+
+    /* real hashes: 100k distinct values through several grows, then found */
+    pqf__dict_init(&d, 0);
+    for (uint32_t i = 0; i < 100000; i++) {
+        int n = snprintf(v, sizeof v, "name %u@example.com", i);
+        assert_int_equal(pqf__dict_put_bytes(&d, v, (size_t)n, &idx, &added, &aux), PQF_OK);
+        assert_true(added);
+        *aux = i ^ 0x5555u;
+    }
+    for (uint32_t i = 0; i < 100000; i += 13) {
+        int n = snprintf(v, sizeof v, "name %u@example.com", i);
+        assert_int_equal(pqf__dict_put_bytes(&d, v, (size_t)n, &idx, &added, &aux), PQF_OK);
+        assert_false(added);
+        assert_int_equal(idx, i);
+        assert_int_equal(*aux, i ^ 0x5555u);
+        size_t l;
+        const uint8_t *e = pqf__dict_entry(&d, idx, &l);
+        assert_int_equal(l, (size_t)n);
+        assert_memory_equal(e, v, (size_t)n);
+    }
+    pqf__dict_free(&d);
+
+    /* FLBA(4): entries by index, same hash */
+    pqf__dict_init(&d, 4);
+    assert_int_equal(pqf__dict_put_hashed(&d, "abcd", 4, 7, &idx, &added, &aux), PQF_OK);
+    assert_int_equal(pqf__dict_put_hashed(&d, "abce", 4, 7, &idx, &added, &aux), PQF_OK);
+    assert_true(added);
+    assert_int_equal(pqf__dict_put_hashed(&d, "abcd", 4, 7, &idx, &added, &aux), PQF_OK);
+    assert_false(added);
+    assert_int_equal(idx, 0);
+    for (uint32_t i = 0; i < 5000; i++) /* grows with FLBA entries */
+        assert_int_equal(pqf__dict_put_bytes(&d, &i, 4, &idx, &added, &aux), PQF_OK);
+    assert_int_equal(pqf__dict_put_hashed(&d, "abce", 4, 7, &idx, &added, &aux), PQF_OK);
+    assert_false(added);
     assert_int_equal(idx, 1);
     pqf__dict_free(&d);
 }
@@ -366,6 +457,7 @@ int main(void)
         cmocka_unit_test(delta_length_byte_array),
         cmocka_unit_test(byte_stream_split),
         cmocka_unit_test(dictionary_finds_and_adds),
+        cmocka_unit_test(dictionary_bytes_same_hash),
         cmocka_unit_test(bloom_sizes_and_bits),
     };
     return cmocka_run_group_tests_name("encode", tests, NULL, NULL);

@@ -1,0 +1,24 @@
+# CLI tests: usage errors. An unknown option or one operand too many is exit 2,
+# with a message that names the argument, and nothing is done.
+source "$(dirname "$0")/../lib.sh"
+cd "$T" || exit 1
+
+# command, its operands (as many as it takes), then one too many
+while read -r cmd ops; do
+    check_exit "$cmd: an unknown option is exit 2" 2 "$PQF" $cmd --no-such-option
+    check_grep "$cmd: the message names it" "unknown option '--no-such-option'" "$T/last.out"
+    check_exit "$cmd: a single-dash unknown option too" 2 "$PQF" $cmd -Z
+    check_grep "$cmd: named" "unknown option '-Z'" "$T/last.out"
+    check_exit "$cmd: one operand too many is exit 2" 2 "$PQF" $cmd $ops extra-operand
+    check_grep "$cmd: the message names it" "unexpected argument 'extra-operand'" "$T/last.out"
+done <<'LIST'
+gc store table
+log store table
+apply store sink
+reconcile a b
+convert in.csv out.parquet
+run pipeline.yaml
+LIST
+check_eq "nothing was written" "$(ls -A "$T" | grep -cE '^(out\.parquet|store|sink|table|a|b)$')" 0
+
+done_testing
