@@ -75,7 +75,7 @@ start() {
     [ "${RGW_STS:-0}" = 1 ] && sts="rgw s3 auth use sts = true
 rgw sts key = $stskey"
     mkdir -p "$dir"/{mon,osd,run,log}
-    local frontends="beast endpoint=127.0.0.1:$port" sport=
+    local frontends="beast endpoint=127.0.0.1:$port${RGW_FRONTEND_EXTRA:+ $RGW_FRONTEND_EXTRA}" sport=
     if [ "${RGW_TLS:-0}" = 1 ]; then
         sport=$(free_port)
         make_certs "$dir/tls"

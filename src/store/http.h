@@ -67,6 +67,7 @@ struct pqf__http_req {
     size_t body_off;
     uint64_t due_ms;
     bool done, overflow;
+    pqf__http *engine; /* set per attempt (the socket ACK in the header callback) */
     pthread_cond_t *waiter; /* the waiting thread's own: finish wakes it alone */
     pqf__http_req *next;
 };
