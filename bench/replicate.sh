@@ -88,8 +88,14 @@ run() {
     cleanup_dst "$dst"
 }
 cleanup_dst() { # objects and unfinished multipart uploads (a killed run's parts hold memstore RAM)
-    "$PQF" rm --recursive --quiet "$1/" >/dev/null 2>&1 || "${AWS[@]}" s3 rm --recursive --quiet "$1/" >/dev/null 2>&1
-    "$PQF" rm --recursive --uploads --quiet "$1/" >/dev/null 2>&1
+    # bounded: after rclone was killed in a streamed upload, RGW 16 did not answer the abort of
+    # its upload (nor, then, other requests) for minutes
+    timeout 60 "$PQF" rm --recursive --quiet "$1/" >/dev/null 2>&1 ||
+        timeout 60 "${AWS[@]}" s3 rm --recursive --quiet "$1/" >/dev/null 2>&1
+    timeout 60 "$PQF" rm --recursive --uploads --quiet "$1/" >/dev/null 2>&1
+    # RGW frees deleted objects' data only at garbage collection (2 h later by default): without
+    # this the memstore filled up at full size and the OSD refused writes (HEALTH_ERR, full osd)
+    timeout 120 radosgw-admin -c "$RGW/ceph.conf" -n client.admin gc process --include-all >/dev/null 2>&1
 }
 
 tools_for_round() { [ $(($1 % 2)) -eq 1 ] && echo "pqfeed rclone aws" || echo "aws rclone pqfeed"; }
@@ -113,6 +119,31 @@ streamed() { # TOOL SET
     esac
     rm -f "$T/state-st-$2.db"*
 }
+# ---- lag of a new hourly commit under --watch (measured first: RGW can stall on what a
+# killed peer left behind, see cleanup_dst) ----------------------------------------------------------
+measure_lag() {
+    G=$T/pages
+    "$PQF" gen --out "$G" --table issues --hours 4 --rows 8000 --page-rows 1000 --seed 3 >/dev/null
+    CH=(--table issues --schema "$G/issues.schema.json" --mode changes --key id --watermark updated_at
+        --delete-column deleted --created-column created_at)
+    "$PQF" export s3://bench-src/lag "${CH[@]}" --as-of 2026-01-05T00:00:00Z "$G/hour-0000" >/dev/null
+    "$PQF" replicate s3://bench-src/lag s3://bench-dst/lag --state "$T/lag.db" --watch --interval 1 --json \
+        >"$T/lag.json" 2>&1 &
+    wpid=$!
+    sleep 3
+    for h in 1 2 3; do
+        "$PQF" export s3://bench-src/lag "${CH[@]}" --as-of "2026-01-05T0$h:00:00Z" "$G/hour-000$h" >/dev/null
+        sleep 4
+    done
+    kill -TERM $wpid; wait $wpid
+    lags=$(grep -o '"event":"published",[^}]*' "$T/lag.json" | grep -v '"seq":1,' | grep -o '"lag_ms":[0-9]*' | cut -d: -f2 | tr '\n' ' ')
+    echo
+    echo "### Lag of a new hourly commit, replicate --watch --interval 1, bucket to bucket on loopback"
+    echo
+    echo "commit created_at -> published at the replica, three hourly commits: ${lags}ms"
+}
+measure_lag >"$T/lag.md"
+
 for round in $(seq "$ROUNDS"); do
     echo "### Round $round ($(tools_for_round "$round" | sed 's/ /, then /g')): $SMALL_N x 64 KiB and $BIG_N x $BIG_MIB MiB, bucket to bucket on one RGW"
     echo
@@ -135,24 +166,4 @@ for round in $(seq "$ROUNDS"); do
     echo
 done
 echo "(objects/s and MB/s count every object of the feed: data files, commit objects, schema, _feed.json)"
-
-# ---- lag of a new hourly commit under --watch --------------------------------------------------------
-G=$T/pages
-"$PQF" gen --out "$G" --table issues --hours 4 --rows 8000 --page-rows 1000 --seed 3 >/dev/null
-CH=(--table issues --schema "$G/issues.schema.json" --mode changes --key id --watermark updated_at
-    --delete-column deleted --created-column created_at)
-"$PQF" export s3://bench-src/lag "${CH[@]}" --as-of 2026-01-05T00:00:00Z "$G/hour-0000" >/dev/null
-"$PQF" replicate s3://bench-src/lag s3://bench-dst/lag --state "$T/lag.db" --watch --interval 1 --json \
-    >"$T/lag.json" 2>&1 &
-wpid=$!
-sleep 3
-for h in 1 2 3; do
-    "$PQF" export s3://bench-src/lag "${CH[@]}" --as-of "2026-01-05T0$h:00:00Z" "$G/hour-000$h" >/dev/null
-    sleep 4
-done
-kill -TERM $wpid; wait $wpid
-lags=$(grep -o '"event":"published",[^}]*' "$T/lag.json" | grep -v '"seq":1,' | grep -o '"lag_ms":[0-9]*' | cut -d: -f2 | tr '\n' ' ')
-echo
-echo "### Lag of a new hourly commit, replicate --watch --interval 1, bucket to bucket on loopback"
-echo
-echo "commit created_at -> published at the replica, three hourly commits: ${lags}ms"
+cat "$T/lag.md"
