@@ -467,3 +467,21 @@ void pqf__md5_update_many(pqf__md5 *const *m, const uint8_t *const *data, const 
     for (; done < n; done++)
         pqf__md5_update(m[done], data[done], len[done]);
 }
+
+void pqf__md5_many(const uint8_t *const *data, const size_t *len, uint8_t *const *out,
+                   unsigned n)
+{
+    enum { BATCH = 16 };
+    for (unsigned at = 0; at < n; at += BATCH) {
+        unsigned b = n - at < BATCH ? n - at : BATCH;
+        pqf__md5 ctx[BATCH];
+        pqf__md5 *cp[BATCH];
+        for (unsigned i = 0; i < b; i++) {
+            pqf__md5_init(&ctx[i]);
+            cp[i] = &ctx[i];
+        }
+        pqf__md5_update_many(cp, data + at, len + at, b);
+        for (unsigned i = 0; i < b; i++)
+            pqf__md5_final(&ctx[i], out[at + i]);
+    }
+}

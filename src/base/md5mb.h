@@ -26,6 +26,11 @@ void pqf__md5_final(pqf__md5 *m, uint8_t out[16]);
 void pqf__md5_update_many(pqf__md5 *const *m, const uint8_t *const *data, const size_t *len,
                           unsigned n);
 
+/* The digests of n whole buffers (data[i], len[i]) into out[i], hashed
+ * together by update_many, 16 at a time. */
+void pqf__md5_many(const uint8_t *const *data, const size_t *len, uint8_t *const *out,
+                   unsigned n);
+
 /* Kernels: the best one the CPU has is used unless one is forced. */
 enum {
     PQF_MD5_AUTO = 0,

@@ -956,11 +956,11 @@ static pqf_err get_lanes(s3_store *s, const char *fk, const char *q, const char 
     uint64_t *offs = calloc(nslots, sizeof *offs);
     size_t *lens = calloc(nslots, sizeof *lens);
     bool *busy = calloc(nslots, sizeof *busy);
-    pqf__md5 *ctx = calloc(nslots, sizeof *ctx);
-    pqf__md5 **cp = calloc(nslots, sizeof *cp);
+    uint8_t(*md)[16] = calloc(nslots, sizeof *md);
+    uint8_t **mp = calloc(nslots, sizeof *mp);
     const uint8_t **dp = calloc(nslots, sizeof *dp);
     size_t *hl = calloc(nslots, sizeof *hl);
-    if (!calls || !bufs || !offs || !lens || !busy || !ctx || !cp || !dp || !hl)
+    if (!calls || !bufs || !offs || !lens || !busy || !md || !mp || !dp || !hl)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     /* The submit cursor: ranges end where layout parts end. The first one
      * finishes a part mpv_feed began (cont), when next is inside one. */
@@ -991,16 +991,13 @@ static pqf_err get_lanes(s3_store *s, const char *fk, const char *q, const char 
             /* Hash the held parts, one per lane, and chain their MD5s in order. */
             for (unsigned i = 0; i < held; i++) {
                 unsigned k = (head + i) % nslots;
-                pqf__md5_init(&ctx[i]);
-                cp[i] = &ctx[i];
                 dp[i] = bufs[k];
                 hl[i] = lens[k];
+                mp[i] = md[i];
             }
-            pqf__md5_update_many(cp, dp, hl, held);
+            pqf__md5_many(dp, hl, mp, held);
             for (unsigned i = 0; i < held; i++) {
-                uint8_t md[16];
-                pqf__md5_final(&ctx[i], md);
-                EVP_DigestUpdate(l->all, md, 16);
+                EVP_DigestUpdate(l->all, md[i], 16);
                 l->cur++;
             }
             head = (head + held) % nslots;
@@ -1037,8 +1034,8 @@ done:
     free(offs);
     free(lens);
     free(busy);
-    free(ctx);
-    free(cp);
+    free(md);
+    free(mp);
     free(dp);
     free(hl);
     return rc;
@@ -1485,19 +1482,15 @@ static pqf_err flush_ready(s3_put *p, pqf_error *err)
     for (unsigned i = 0; i < n; i++)
         sl[i] = &p->slots[p->ready[i]];
     if (n >= 2 && pqf__md5_kernel() != PQF_MD5_SCALAR) {
-        pqf__md5 ctx[MD5_BATCH_MAX];
-        pqf__md5 *cp[MD5_BATCH_MAX];
         const uint8_t *dp[MD5_BATCH_MAX];
         size_t lp[MD5_BATCH_MAX];
+        uint8_t *op[MD5_BATCH_MAX];
         for (unsigned i = 0; i < n; i++) {
-            pqf__md5_init(&ctx[i]);
-            cp[i] = &ctx[i];
             dp[i] = sl[i]->buf;
             lp[i] = sl[i]->len;
+            op[i] = sl[i]->md5;
         }
-        pqf__md5_update_many(cp, dp, lp, n);
-        for (unsigned i = 0; i < n; i++)
-            pqf__md5_final(&ctx[i], sl[i]->md5);
+        pqf__md5_many(dp, lp, op, n);
     } else {
         for (unsigned i = 0; i < n; i++)
             md5(sl[i]->buf, sl[i]->len, sl[i]->md5);

@@ -209,6 +209,29 @@ static void long_lanes(void **state)
     free(data);
 }
 
+/* pqf__md5_many: whole buffers, more than one batch of 16, any kernel. */
+static void many_whole_buffers(void **state)
+{
+    (void)state;
+    enum { N = 37 };
+    uint8_t *data = random_bytes(N * 3000);
+    const uint8_t *d[N];
+    size_t l[N];
+    uint8_t got[N][16], want[16];
+    uint8_t *o[N];
+    for (unsigned i = 0; i < N; i++) {
+        d[i] = data + i * 3000;
+        l[i] = (size_t)i * 81;
+        o[i] = got[i];
+    }
+    pqf__md5_many(d, l, o, N);
+    for (unsigned i = 0; i < N; i++) {
+        ossl_md5(d[i], l[i], want);
+        assert_memory_equal(got[i], want, 16);
+    }
+    free(data);
+}
+
 static void dispatch_picks_a_kernel_the_cpu_has(void **state)
 {
     (void)state;
@@ -230,6 +253,7 @@ int main(void)
         cmocka_unit_test(every_length_near_the_boundaries),
         cmocka_unit_test(random_lanes_and_pieces),
         cmocka_unit_test(long_lanes),
+        cmocka_unit_test(many_whole_buffers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
