@@ -138,6 +138,11 @@ static pqf_err setup(tpl *t, const pqf_template_opts *o, pqf_error *err)
     if (!t->lc.noncurrent_days && !t->lc.keep_newest && !t->lc.abort_mpu_days &&
         !t->lc.expired_delete_markers)
         pqf_lifecycle_defaults(&t->lc);
+    /* S3 wants both positive: 0 (unset) is written as 1 */
+    if (!t->lc.noncurrent_days)
+        t->lc.noncurrent_days = 1;
+    if (!t->lc.abort_mpu_days)
+        t->lc.abort_mpu_days = 1;
     snprintf(t->repl_role, sizeof t->repl_role, "arn:aws:iam::%s:role/pqfeed-replication", t->pa);
     snprintf(t->exporter, sizeof t->exporter, "arn:aws:iam::%s:role/pqfeed-exporter", t->pa);
     snprintf(t->replicator, sizeof t->replicator, "arn:aws:iam::%s:role/pqfeed-replicator", t->ra);
@@ -182,64 +187,106 @@ static void pf(pqf_err *rc, pqf__buf *b, const char *fmt, ...)
         *rc = pqf__buf_append(b, tmp, (size_t)n);
 }
 
-/* The two statements every permissions policy starts with. principal: "" for
- * an identity policy, else the Principal member ("\"Principal\":\"*\","). */
-static void deny_tls(pqf_err *rc, pqf__buf *b, const char *principal, const char *action,
-                     const char *resources)
+/* Append document doc (compact JSON) to b. */
+static void put_doc(pqf_err *rc, pqf__buf *b, const tpl *t, int doc)
 {
+    if (*rc == PQF_OK)
+        *rc = pqf__buf_append(b, t->doc[doc].data, t->doc[doc].len);
+}
+
+/* The JSON values of the action lists more than one statement grants. */
+static const char S3_REPLICATE[] = "[\"s3:ReplicateObject\",\"s3:ReplicateDelete\","
+                                   "\"s3:ReplicateTags\",\"s3:ObjectOwnerOverrideToBucketOwner\"]";
+static const char S3_READ_WRITE[] =
+    "[\"s3:GetObject\",\"s3:PutObject\",\"s3:AbortMultipartUpload\","
+    "\"s3:ListMultipartUploadParts\"]";
+static const char S3_READ_VERSIONS[] = "[\"s3:GetObject\",\"s3:GetObjectVersion\"]";
+static const char S3_LIST_UPLOADS[] = "\"s3:ListBucketMultipartUploads\"";
+static const char KMS_DECRYPT[] = "\"kms:Decrypt\"";
+static const char KMS_USE[] = "[\"kms:GenerateDataKey\",\"kms:Decrypt\"]";
+static const char KMS_ENCRYPT[] = "[\"kms:Encrypt\",\"kms:GenerateDataKey\"]";
+
+typedef enum { POL_IDENTITY, POL_BUCKET, POL_KEY } pol_kind;
+
+/* How every permissions policy starts: the statement list and the deny of
+ * requests without TLS, then for S3 the denies of uploads that are not
+ * SSE-KMS with the side's key (primary or replica). A bucket or key policy
+ * denies everyone ("Principal":"*") on the bucket and its objects, or on the
+ * key; an identity policy denies its holder everything in S3. */
+static void policy_open(pqf_err *rc, pqf__buf *b, const tpl *t, pol_kind kind, bool primary)
+{
+    const char *who = kind == POL_IDENTITY ? "" : "\"Principal\":\"*\",";
+    const char *all = primary ? t->pb_all : t->rb_all;
+    char res[256];
+    if (kind == POL_BUCKET)
+        snprintf(res, sizeof res, "[\"%s\",\"%s\"]", primary ? t->pb_arn : t->rb_arn, all);
+    else
+        snprintf(res, sizeof res, "\"*\"");
     pf(rc, b,
+       "{\"Version\":\"2012-10-17\",\"Statement\":["
        "{\"Sid\":\"DenyInsecureTransport\",\"Effect\":\"Deny\",%s\"Action\":\"%s\","
        "\"Resource\":%s,\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}",
-       principal, action, resources);
-}
-
-static void deny_unencrypted(pqf_err *rc, pqf__buf *b, const char *principal, const char *objects,
-                             const char *key)
-{
+       who, kind == POL_KEY ? "kms:*" : "s3:*", res);
+    if (kind == POL_KEY)
+        return;
     pf(rc, b,
        ",{\"Sid\":\"DenyUnencryptedUploads\",\"Effect\":\"Deny\",%s\"Action\":\"s3:PutObject\","
-       "\"Resource\":%s,\"Condition\":{\"StringNotEquals\":{\"s3:x-amz-server-side-encryption\":"
-       "\"aws:kms\"}}}"
+       "\"Resource\":\"%s\",\"Condition\":{\"StringNotEquals\":{"
+       "\"s3:x-amz-server-side-encryption\":\"aws:kms\"}}}"
        ",{\"Sid\":\"DenyUploadsWithAnotherKey\",\"Effect\":\"Deny\",%s\"Action\":\"s3:PutObject\","
-       "\"Resource\":%s,\"Condition\":{\"StringNotEquals\":{"
+       "\"Resource\":\"%s\",\"Condition\":{\"StringNotEquals\":{"
        "\"s3:x-amz-server-side-encryption-aws-kms-key-id\":\"%s\"}}}",
-       principal, objects, principal, objects, key);
+       who, all, who, all, primary ? t->pkey : t->rkey);
 }
 
-static void kms_via(pqf_err *rc, pqf__buf *b, const char *region, const char *obj_arn)
+/* One Allow statement after the first. principal: "" in an identity policy,
+ * else the whole member ("\"Principal\":{\"AWS\":\"arn\"},"); actions: a JSON
+ * string or list; cond: "" or the Condition member with its leading comma. */
+static void allow(pqf_err *rc, pqf__buf *b, const char *sid, const char *principal,
+                  const char *actions, const char *resource, const char *cond)
+{
+    pf(rc, b, ",{\"Sid\":\"%s\",\"Effect\":\"Allow\",%s\"Action\":%s,\"Resource\":\"%s\"%s}", sid,
+       principal, actions, resource, cond);
+}
+
+/* Listing a bucket, under the feed's prefix where there is one. */
+static void allow_list(pqf_err *rc, pqf__buf *b, const char *sid, const char *principal,
+                       const char *bucket_arn, const char *prefix)
+{
+    char cond[320] = "";
+    if (*prefix)
+        snprintf(cond, sizeof cond, ",\"Condition\":{\"StringLike\":{\"s3:prefix\":\"%s*\"}}",
+                 prefix);
+    allow(rc, b, sid, principal, "\"s3:ListBucket\"", bucket_arn, cond);
+}
+
+/* Use of the side's KMS key, only through S3 in its region and only for the
+ * feed's objects. The resource is the key: its ARN in an identity policy
+ * (principal ""), "*" in the key's own policy. */
+static void allow_kms(pqf_err *rc, pqf__buf *b, const tpl *t, bool primary, const char *sid,
+                      const char *principal, const char *actions)
+{
+    char cond[1024];
+    snprintf(cond, sizeof cond,
+             ",\"Condition\":{\"StringEquals\":{\"kms:ViaService\":\"s3.%s.amazonaws.com\"},"
+             "\"StringLike\":{\"kms:EncryptionContext:aws:s3:arn\":\"%s\"}}",
+             primary ? t->preg : t->rreg, primary ? t->pb_obj : t->rb_obj);
+    allow(rc, b, sid, principal, actions, *principal ? "*" : primary ? t->pkey : t->rkey, cond);
+}
+
+/* The Principal member naming one AWS principal. */
+static const char *aws_principal(char *dst, size_t n, const char *arn)
+{
+    snprintf(dst, n, "\"Principal\":{\"AWS\":\"%s\"},", arn);
+    return dst;
+}
+
+/* The replication configuration: PutBucketReplication names the rule's id
+ * "ID", CloudFormation "Id". */
+static void replication_config(pqf_err *rc, pqf__buf *b, const tpl *t, const char *id)
 {
     pf(rc, b,
-       "\"Condition\":{\"StringEquals\":{\"kms:ViaService\":\"s3.%s.amazonaws.com\"},"
-       "\"StringLike\":{\"kms:EncryptionContext:aws:s3:arn\":\"%s\"}}",
-       region, obj_arn);
-}
-
-static void list_prefix(pqf_err *rc, pqf__buf *b, const char *sid, const char *principal,
-                        const char *bucket_arn, const char *prefix)
-{
-    if (*prefix)
-        pf(rc, b,
-           ",{\"Sid\":\"%s\",\"Effect\":\"Allow\",%s\"Action\":\"s3:ListBucket\","
-           "\"Resource\":\"%s\",\"Condition\":{\"StringLike\":{\"s3:prefix\":\"%s*\"}}}",
-           sid, principal, bucket_arn, prefix);
-    else
-        pf(rc, b,
-           ",{\"Sid\":\"%s\",\"Effect\":\"Allow\",%s\"Action\":\"s3:ListBucket\","
-           "\"Resource\":\"%s\"}",
-           sid, principal, bucket_arn);
-}
-
-static pqf_err compose(tpl *t)
-{
-    pqf_err rc = PQF_OK;
-    pqf__buf *b;
-    char res[1024], pfx[512];
-    const char *dm = t->o->replicate_delete_markers ? "Enabled" : "Disabled";
-
-    /* 1. replication configuration (PutBucketReplication, as `aws s3api` takes it) */
-    b = &t->doc[PQF__TPL_REPLICATION];
-    pf(&rc, b,
-       "{\"Role\":\"%s\",\"Rules\":[{\"ID\":\"pqfeed-dr\",\"Priority\":1,\"Status\":\"Enabled\","
+       "{\"Role\":\"%s\",\"Rules\":[{\"%s\":\"pqfeed-dr\",\"Priority\":1,\"Status\":\"Enabled\","
        "\"Filter\":{\"Prefix\":\"%s\"},\"DeleteMarkerReplication\":{\"Status\":\"%s\"},"
        "\"SourceSelectionCriteria\":{\"SseKmsEncryptedObjects\":{\"Status\":\"Enabled\"}},"
        "\"Destination\":{\"Bucket\":\"%s\",\"Account\":\"%s\","
@@ -247,7 +294,18 @@ static pqf_err compose(tpl *t)
        "\"EncryptionConfiguration\":{\"ReplicaKmsKeyID\":\"%s\"},"
        "\"ReplicationTime\":{\"Status\":\"Enabled\",\"Time\":{\"Minutes\":15}},"
        "\"Metrics\":{\"Status\":\"Enabled\",\"EventThreshold\":{\"Minutes\":15}}}}]}",
-       t->repl_role, t->prefix, dm, t->rb_arn, t->ra, t->rkey);
+       t->repl_role, id, t->prefix, t->o->replicate_delete_markers ? "Enabled" : "Disabled",
+       t->rb_arn, t->ra, t->rkey);
+}
+
+static pqf_err compose(tpl *t)
+{
+    pqf_err rc = PQF_OK;
+    pqf__buf *b;
+    char res[400], who[512];
+
+    /* 1. replication configuration (PutBucketReplication, as `aws s3api` takes it) */
+    replication_config(&rc, &t->doc[PQF__TPL_REPLICATION], t, "ID");
 
     /* 2. trust policy: only S3, only for the primary bucket of the primary account */
     b = &t->doc[PQF__TPL_TRUST];
@@ -260,123 +318,65 @@ static pqf_err compose(tpl *t)
 
     /* 3. the replication role's permissions */
     b = &t->doc[PQF__TPL_REPL_POLICY];
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "", "s3:*", "\"*\"");
-    snprintf(res, sizeof res, "\"%s\"", t->rb_all);
-    deny_unencrypted(&rc, b, "", res, t->rkey);
-    pf(&rc, b,
-       ",{\"Sid\":\"ReadReplicationConfiguration\",\"Effect\":\"Allow\",\"Action\":"
-       "[\"s3:GetReplicationConfiguration\",\"s3:ListBucket\"],\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"ReadSourceVersions\",\"Effect\":\"Allow\",\"Action\":"
-       "[\"s3:GetObjectVersionForReplication\",\"s3:GetObjectVersionAcl\","
-       "\"s3:GetObjectVersionTagging\"],\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"WriteReplicas\",\"Effect\":\"Allow\",\"Action\":[\"s3:ReplicateObject\","
-       "\"s3:ReplicateDelete\",\"s3:ReplicateTags\",\"s3:ObjectOwnerOverrideToBucketOwner\"],"
-       "\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"DecryptSource\",\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\","
-       "\"Resource\":\"%s\",",
-       t->pb_arn, t->pb_obj, t->rb_obj, t->pkey);
-    kms_via(&rc, b, t->preg, t->pb_obj);
-    pf(&rc, b,
-       "},{\"Sid\":\"EncryptReplicas\",\"Effect\":\"Allow\",\"Action\":[\"kms:Encrypt\","
-       "\"kms:GenerateDataKey\"],\"Resource\":\"%s\",",
-       t->rkey);
-    kms_via(&rc, b, t->rreg, t->rb_obj);
-    pf(&rc, b, "}]}");
+    policy_open(&rc, b, t, POL_IDENTITY, false);
+    allow(&rc, b, "ReadReplicationConfiguration", "",
+          "[\"s3:GetReplicationConfiguration\",\"s3:ListBucket\"]", t->pb_arn, "");
+    allow(&rc, b, "ReadSourceVersions", "",
+          "[\"s3:GetObjectVersionForReplication\",\"s3:GetObjectVersionAcl\","
+          "\"s3:GetObjectVersionTagging\"]",
+          t->pb_obj, "");
+    allow(&rc, b, "WriteReplicas", "", S3_REPLICATE, t->rb_obj, "");
+    allow_kms(&rc, b, t, true, "DecryptSource", "", KMS_DECRYPT);
+    allow_kms(&rc, b, t, false, "EncryptReplicas", "", KMS_ENCRYPT);
+    pf(&rc, b, "]}");
 
     /* 4. primary bucket policy */
     b = &t->doc[PQF__TPL_PRIMARY_BUCKET];
-    snprintf(res, sizeof res, "[\"%s\",\"%s\"]", t->pb_arn, t->pb_all);
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "\"Principal\":\"*\",", "s3:*", res);
-    snprintf(res, sizeof res, "\"%s\"", t->pb_all);
-    deny_unencrypted(&rc, b, "\"Principal\":\"*\",", res, t->pkey);
-    snprintf(pfx, sizeof pfx, "\"Principal\":{\"AWS\":\"%s\"},", t->replicator);
-    list_prefix(&rc, b, "ReplicaAccountReplicatorLists", pfx, t->pb_arn, t->prefix);
-    pf(&rc, b,
-       ",{\"Sid\":\"ReplicaAccountReplicatorReads\",\"Effect\":\"Allow\",%s"
-       "\"Action\":[\"s3:GetObject\",\"s3:GetObjectVersion\"],\"Resource\":\"%s\"}]}",
-       pfx, t->pb_obj);
+    policy_open(&rc, b, t, POL_BUCKET, true);
+    aws_principal(who, sizeof who, t->replicator);
+    allow_list(&rc, b, "ReplicaAccountReplicatorLists", who, t->pb_arn, t->prefix);
+    allow(&rc, b, "ReplicaAccountReplicatorReads", who, S3_READ_VERSIONS, t->pb_obj, "");
+    pf(&rc, b, "]}");
 
     /* 5. replica bucket policy */
     b = &t->doc[PQF__TPL_REPLICA_BUCKET];
-    snprintf(res, sizeof res, "[\"%s\",\"%s\"]", t->rb_arn, t->rb_all);
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "\"Principal\":\"*\",", "s3:*", res);
-    snprintf(res, sizeof res, "\"%s\"", t->rb_all);
-    deny_unencrypted(&rc, b, "\"Principal\":\"*\",", res, t->rkey);
-    snprintf(pfx, sizeof pfx, "\"Principal\":{\"AWS\":\"%s\"},", t->repl_role);
-    pf(&rc, b,
-       ",{\"Sid\":\"SourceReplicationChecksVersioning\",\"Effect\":\"Allow\",%s"
-       "\"Action\":\"s3:GetBucketVersioning\",\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"SourceReplicationWrites\",\"Effect\":\"Allow\",%s"
-       "\"Action\":[\"s3:ReplicateObject\",\"s3:ReplicateDelete\",\"s3:ReplicateTags\","
-       "\"s3:ObjectOwnerOverrideToBucketOwner\"],\"Resource\":\"%s\"}]}",
-       pfx, t->rb_arn, pfx, t->rb_obj);
+    policy_open(&rc, b, t, POL_BUCKET, false);
+    aws_principal(who, sizeof who, t->repl_role);
+    allow(&rc, b, "SourceReplicationChecksVersioning", who, "\"s3:GetBucketVersioning\"", t->rb_arn,
+          "");
+    allow(&rc, b, "SourceReplicationWrites", who, S3_REPLICATE, t->rb_obj, "");
+    pf(&rc, b, "]}");
 
     /* 6. exporter (primary account): feed objects, conditional puts, gc of data files */
     b = &t->doc[PQF__TPL_EXPORTER];
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "", "s3:*", "\"*\"");
-    snprintf(res, sizeof res, "\"%s\"", t->pb_all);
-    deny_unencrypted(&rc, b, "", res, t->pkey);
-    list_prefix(&rc, b, "ListFeed", "", t->pb_arn, t->prefix);
-    pf(&rc, b,
-       ",{\"Sid\":\"ListOwnUploads\",\"Effect\":\"Allow\",\"Action\":"
-       "\"s3:ListBucketMultipartUploads\",\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"ReadWriteFeed\",\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\","
-       "\"s3:PutObject\",\"s3:AbortMultipartUpload\",\"s3:ListMultipartUploadParts\"],"
-       "\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"GcDeletesDataFiles\",\"Effect\":\"Allow\",\"Action\":\"s3:DeleteObject\","
-       "\"Resource\":\"arn:aws:s3:::%s/%s*/data/*\"}"
-       ",{\"Sid\":\"EncryptWithFeedKey\",\"Effect\":\"Allow\",\"Action\":[\"kms:GenerateDataKey\","
-       "\"kms:Decrypt\"],\"Resource\":\"%s\",",
-       t->pb_arn, t->pb_obj, t->pb, t->prefix, t->pkey);
-    kms_via(&rc, b, t->preg, t->pb_obj);
-    pf(&rc, b, "}]}");
+    policy_open(&rc, b, t, POL_IDENTITY, true);
+    allow_list(&rc, b, "ListFeed", "", t->pb_arn, t->prefix);
+    allow(&rc, b, "ListOwnUploads", "", S3_LIST_UPLOADS, t->pb_arn, "");
+    allow(&rc, b, "ReadWriteFeed", "", S3_READ_WRITE, t->pb_obj, "");
+    snprintf(res, sizeof res, "arn:aws:s3:::%s/%s*/data/*", t->pb, t->prefix);
+    allow(&rc, b, "GcDeletesDataFiles", "", "\"s3:DeleteObject\"", res, "");
+    allow_kms(&rc, b, t, true, "EncryptWithFeedKey", "", KMS_USE);
+    pf(&rc, b, "]}");
 
     /* 7. replicator (replica account): reads the primary, writes the replica */
     b = &t->doc[PQF__TPL_REPLICATOR];
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "", "s3:*", "\"*\"");
-    snprintf(res, sizeof res, "\"%s\"", t->rb_all);
-    deny_unencrypted(&rc, b, "", res, t->rkey);
-    list_prefix(&rc, b, "ListPrimaryFeed", "", t->pb_arn, t->prefix);
-    list_prefix(&rc, b, "ListReplicaFeed", "", t->rb_arn, t->prefix);
-    pf(&rc, b,
-       ",{\"Sid\":\"ReadPrimaryFeed\",\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\","
-       "\"s3:GetObjectVersion\"],\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"ListOwnUploads\",\"Effect\":\"Allow\",\"Action\":"
-       "\"s3:ListBucketMultipartUploads\",\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"WriteReplicaFeed\",\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\","
-       "\"s3:PutObject\",\"s3:AbortMultipartUpload\",\"s3:ListMultipartUploadParts\"],"
-       "\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"DecryptPrimary\",\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\","
-       "\"Resource\":\"%s\",",
-       t->pb_obj, t->rb_arn, t->rb_obj, t->pkey);
-    kms_via(&rc, b, t->preg, t->pb_obj);
-    pf(&rc, b,
-       "},{\"Sid\":\"EncryptReplica\",\"Effect\":\"Allow\",\"Action\":[\"kms:GenerateDataKey\","
-       "\"kms:Decrypt\"],\"Resource\":\"%s\",",
-       t->rkey);
-    kms_via(&rc, b, t->rreg, t->rb_obj);
-    pf(&rc, b, "}]}");
+    policy_open(&rc, b, t, POL_IDENTITY, false);
+    allow_list(&rc, b, "ListPrimaryFeed", "", t->pb_arn, t->prefix);
+    allow_list(&rc, b, "ListReplicaFeed", "", t->rb_arn, t->prefix);
+    allow(&rc, b, "ReadPrimaryFeed", "", S3_READ_VERSIONS, t->pb_obj, "");
+    allow(&rc, b, "ListOwnUploads", "", S3_LIST_UPLOADS, t->rb_arn, "");
+    allow(&rc, b, "WriteReplicaFeed", "", S3_READ_WRITE, t->rb_obj, "");
+    allow_kms(&rc, b, t, true, "DecryptPrimary", "", KMS_DECRYPT);
+    allow_kms(&rc, b, t, false, "EncryptReplica", "", KMS_USE);
+    pf(&rc, b, "]}");
 
     /* 8. consumer (replica account): reads the replica only */
     b = &t->doc[PQF__TPL_CONSUMER];
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "", "s3:*", "\"*\"");
-    snprintf(res, sizeof res, "\"%s\"", t->rb_all);
-    deny_unencrypted(&rc, b, "", res, t->rkey);
-    list_prefix(&rc, b, "ListReplicaFeed", "", t->rb_arn, t->prefix);
-    pf(&rc, b,
-       ",{\"Sid\":\"ReadReplicaFeed\",\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\","
-       "\"Resource\":\"%s\"}"
-       ",{\"Sid\":\"DecryptReplica\",\"Effect\":\"Allow\",\"Action\":\"kms:Decrypt\","
-       "\"Resource\":\"%s\",",
-       t->rb_obj, t->rkey);
-    kms_via(&rc, b, t->rreg, t->rb_obj);
-    pf(&rc, b, "}]}");
+    policy_open(&rc, b, t, POL_IDENTITY, false);
+    allow_list(&rc, b, "ListReplicaFeed", "", t->rb_arn, t->prefix);
+    allow(&rc, b, "ReadReplicaFeed", "", "\"s3:GetObject\"", t->rb_obj, "");
+    allow_kms(&rc, b, t, false, "DecryptReplica", "", KMS_DECRYPT);
+    pf(&rc, b, "]}");
 
     /* 9, 10. key policies: administration by the owner account, use by name */
     static const char admin[] =
@@ -386,44 +386,27 @@ static pqf_err compose(tpl *t)
         "\"kms:UntagResource\",\"kms:UpdateKeyDescription\",\"kms:ListGrants\","
         "\"kms:RevokeGrant\",\"kms:EnableKey\",\"kms:DisableKey\",\"kms:ScheduleKeyDeletion\","
         "\"kms:CancelKeyDeletion\"]";
-    b = &t->doc[PQF__TPL_PRIMARY_KEY];
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "\"Principal\":\"*\",", "kms:*", "\"*\"");
-    pf(&rc, b,
-       ",{\"Sid\":\"OwnerAdministers\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
-       "\"arn:aws:iam::%s:root\"},\"Action\":%s,\"Resource\":\"*\"}"
-       ",{\"Sid\":\"ExporterEncrypts\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"%s\"},"
-       "\"Action\":[\"kms:GenerateDataKey\",\"kms:Decrypt\"],\"Resource\":\"*\",",
-       t->pa, admin, t->exporter);
-    kms_via(&rc, b, t->preg, t->pb_obj);
-    pf(&rc, b,
-       "},{\"Sid\":\"ReplicationAndReplicatorDecrypt\",\"Effect\":\"Allow\",\"Principal\":"
-       "{\"AWS\":[\"%s\",\"%s\"]},\"Action\":\"kms:Decrypt\",\"Resource\":\"*\",",
-       t->repl_role, t->replicator);
-    kms_via(&rc, b, t->preg, t->pb_obj);
-    pf(&rc, b, "}]}");
-
-    b = &t->doc[PQF__TPL_REPLICA_KEY];
-    pf(&rc, b, "{\"Version\":\"2012-10-17\",\"Statement\":[");
-    deny_tls(&rc, b, "\"Principal\":\"*\",", "kms:*", "\"*\"");
-    pf(&rc, b,
-       ",{\"Sid\":\"OwnerAdministers\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
-       "\"arn:aws:iam::%s:root\"},\"Action\":%s,\"Resource\":\"*\"}"
-       ",{\"Sid\":\"SourceReplicationEncrypts\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":"
-       "\"%s\"},\"Action\":[\"kms:Encrypt\",\"kms:GenerateDataKey\"],\"Resource\":\"*\",",
-       t->ra, admin, t->repl_role);
-    kms_via(&rc, b, t->rreg, t->rb_obj);
-    pf(&rc, b,
-       "},{\"Sid\":\"ReplicatorEncrypts\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"%s\"},"
-       "\"Action\":[\"kms:GenerateDataKey\",\"kms:Decrypt\"],\"Resource\":\"*\",",
-       t->replicator);
-    kms_via(&rc, b, t->rreg, t->rb_obj);
-    pf(&rc, b,
-       "},{\"Sid\":\"ConsumerDecrypts\",\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"%s\"},"
-       "\"Action\":\"kms:Decrypt\",\"Resource\":\"*\",",
-       t->consumer);
-    kms_via(&rc, b, t->rreg, t->rb_obj);
-    pf(&rc, b, "}]}");
+    for (int primary = 1; primary >= 0; primary--) {
+        b = &t->doc[primary ? PQF__TPL_PRIMARY_KEY : PQF__TPL_REPLICA_KEY];
+        policy_open(&rc, b, t, POL_KEY, primary);
+        snprintf(res, sizeof res, "arn:aws:iam::%s:root", primary ? t->pa : t->ra);
+        allow(&rc, b, "OwnerAdministers", aws_principal(who, sizeof who, res), admin, "*", "");
+        if (primary) {
+            allow_kms(&rc, b, t, true, "ExporterEncrypts",
+                      aws_principal(who, sizeof who, t->exporter), KMS_USE);
+            snprintf(who, sizeof who, "\"Principal\":{\"AWS\":[\"%s\",\"%s\"]},", t->repl_role,
+                     t->replicator);
+            allow_kms(&rc, b, t, true, "ReplicationAndReplicatorDecrypt", who, KMS_DECRYPT);
+        } else {
+            allow_kms(&rc, b, t, false, "SourceReplicationEncrypts",
+                      aws_principal(who, sizeof who, t->repl_role), KMS_ENCRYPT);
+            allow_kms(&rc, b, t, false, "ReplicatorEncrypts",
+                      aws_principal(who, sizeof who, t->replicator), KMS_USE);
+            allow_kms(&rc, b, t, false, "ConsumerDecrypts",
+                      aws_principal(who, sizeof who, t->consumer), KMS_DECRYPT);
+        }
+        pf(&rc, b, "]}");
+    }
     return rc;
 }
 
@@ -507,8 +490,14 @@ static void settings_json(pqf_err *rc, pqf__buf *b, const tpl *t, const char *ke
        "\"BlockPublicPolicy\":true,\"RestrictPublicBuckets\":true},"
        "\"ownership_controls\":{\"Rules\":[{\"ObjectOwnership\":\"BucketOwnerEnforced\"}]}}",
        PQF_LIFECYCLE_RULE_ID, t->prefix, t->lc.expired_delete_markers ? "true" : "false",
-       t->lc.noncurrent_days ? t->lc.noncurrent_days : 1, t->lc.keep_newest,
-       t->lc.abort_mpu_days ? t->lc.abort_mpu_days : 1, key);
+       t->lc.noncurrent_days, t->lc.keep_newest, t->lc.abort_mpu_days, key);
+}
+
+/* The output of the JSON formats: compact JSON b laid out, and a newline. */
+static pqf_err pretty_out(pqf__buf *out, const pqf__buf *b)
+{
+    pqf_err rc = pqf__json_pretty(out, (const char *)b->data, b->len, 0);
+    return rc == PQF_OK ? pqf__buf_append_byte(out, '\n') : rc;
 }
 
 static pqf_err render_json(tpl *t, pqf__buf *out)
@@ -529,14 +518,11 @@ static pqf_err render_json(tpl *t, pqf__buf *out)
     pf(&rc, &b, "},\"prefix\":\"%s\",\"documents\":{", t->prefix);
     for (int i = 0; i < PQF__TPL_NDOCS && rc == PQF_OK; i++) {
         pf(&rc, &b, "%s\"%s\":", i ? "," : "", pqf__tpl_doc_names[i]);
-        if (rc == PQF_OK)
-            rc = pqf__buf_append(&b, t->doc[i].data, t->doc[i].len);
+        put_doc(&rc, &b, t, i);
     }
     pf(&rc, &b, "}}");
     if (rc == PQF_OK)
-        rc = pqf__json_pretty(out, (const char *)b.data, b.len, 0);
-    if (rc == PQF_OK)
-        rc = pqf__buf_append_byte(out, '\n');
+        rc = pretty_out(out, &b);
     pqf__buf_free(&b);
     return rc;
 }
@@ -561,20 +547,11 @@ static void cfn_bucket(pqf_err *rc, pqf__buf *b, const tpl *t, bool primary)
        primary ? "PrimaryBucket" : "ReplicaBucket",
        primary ? "\"DependsOn\":\"ReplicationRole\"," : "", primary ? t->pb : t->rb,
        PQF_LIFECYCLE_RULE_ID, t->prefix, t->lc.expired_delete_markers ? "true" : "false",
-       t->lc.noncurrent_days ? t->lc.noncurrent_days : 1, t->lc.keep_newest,
-       t->lc.abort_mpu_days ? t->lc.abort_mpu_days : 1, primary ? t->pkey : t->rkey);
-    if (primary)
-        pf(rc, b,
-           ",\"ReplicationConfiguration\":{\"Role\":\"%s\",\"Rules\":[{\"Id\":\"pqfeed-dr\","
-           "\"Priority\":1,\"Status\":\"Enabled\",\"Filter\":{\"Prefix\":\"%s\"},"
-           "\"DeleteMarkerReplication\":{\"Status\":\"%s\"},\"SourceSelectionCriteria\":{"
-           "\"SseKmsEncryptedObjects\":{\"Status\":\"Enabled\"}},\"Destination\":{\"Bucket\":"
-           "\"%s\",\"Account\":\"%s\",\"AccessControlTranslation\":{\"Owner\":\"Destination\"},"
-           "\"EncryptionConfiguration\":{\"ReplicaKmsKeyID\":\"%s\"},\"ReplicationTime\":{"
-           "\"Status\":\"Enabled\",\"Time\":{\"Minutes\":15}},\"Metrics\":{\"Status\":"
-           "\"Enabled\",\"EventThreshold\":{\"Minutes\":15}}}}]}",
-           t->repl_role, t->prefix, t->o->replicate_delete_markers ? "Enabled" : "Disabled",
-           t->rb_arn, t->ra, t->rkey);
+       t->lc.noncurrent_days, t->lc.keep_newest, t->lc.abort_mpu_days, primary ? t->pkey : t->rkey);
+    if (primary) {
+        pf(rc, b, ",\"ReplicationConfiguration\":");
+        replication_config(rc, b, t, "Id");
+    }
     pf(rc, b, "}}");
 }
 
@@ -585,8 +562,7 @@ static void cfn_policy(pqf_err *rc, pqf__buf *b, const tpl *t, const char *name,
        ",\"%sPolicy\":{\"Type\":\"AWS::IAM::ManagedPolicy\",\"Properties\":{"
        "\"ManagedPolicyName\":\"pqfeed-%s\",\"Description\":\"%s\",\"PolicyDocument\":",
        name, pqf__tpl_doc_names[doc], desc);
-    if (*rc == PQF_OK)
-        *rc = pqf__buf_append(b, t->doc[doc].data, t->doc[doc].len);
+    put_doc(rc, b, t, doc);
     pf(rc, b, "}}");
 }
 
@@ -612,12 +588,9 @@ static pqf_err render_cfn(tpl *t, bool primary, pqf__buf *out)
         pf(&rc, &b,
            "\"ReplicationRole\":{\"Type\":\"AWS::IAM::Role\",\"Properties\":{\"RoleName\":"
            "\"pqfeed-replication\",\"AssumeRolePolicyDocument\":");
-        if (rc == PQF_OK)
-            rc = pqf__buf_append(&b, t->doc[PQF__TPL_TRUST].data, t->doc[PQF__TPL_TRUST].len);
+        put_doc(&rc, &b, t, PQF__TPL_TRUST);
         pf(&rc, &b, ",\"Policies\":[{\"PolicyName\":\"pqfeed-replication\",\"PolicyDocument\":");
-        if (rc == PQF_OK)
-            rc = pqf__buf_append(&b, t->doc[PQF__TPL_REPL_POLICY].data,
-                                 t->doc[PQF__TPL_REPL_POLICY].len);
+        put_doc(&rc, &b, t, PQF__TPL_REPL_POLICY);
         pf(&rc, &b, "}]}},");
     }
     cfn_bucket(&rc, &b, t, primary);
@@ -625,9 +598,7 @@ static pqf_err render_cfn(tpl *t, bool primary, pqf__buf *out)
        ",\"%sBucketPolicy\":{\"Type\":\"AWS::S3::BucketPolicy\",\"Properties\":{\"Bucket\":"
        "{\"Ref\":\"%sBucket\"},\"PolicyDocument\":",
        primary ? "Primary" : "Replica", primary ? "Primary" : "Replica");
-    int bp = primary ? PQF__TPL_PRIMARY_BUCKET : PQF__TPL_REPLICA_BUCKET;
-    if (rc == PQF_OK)
-        rc = pqf__buf_append(&b, t->doc[bp].data, t->doc[bp].len);
+    put_doc(&rc, &b, t, primary ? PQF__TPL_PRIMARY_BUCKET : PQF__TPL_REPLICA_BUCKET);
     pf(&rc, &b, "}}");
     if (primary) {
         cfn_policy(&rc, &b, t, "Exporter", PQF__TPL_EXPORTER,
@@ -642,21 +613,20 @@ static pqf_err render_cfn(tpl *t, bool primary, pqf__buf *out)
        "},\"Outputs\":{\"BucketArn\":{\"Value\":{\"Fn::GetAtt\":[\"%sBucket\",\"Arn\"]}}}}",
        primary ? "Primary" : "Replica");
     if (rc == PQF_OK)
-        rc = pqf__json_pretty(out, (const char *)b.data, b.len, 0);
-    if (rc == PQF_OK)
-        rc = pqf__buf_append_byte(out, '\n');
+        rc = pretty_out(out, &b);
     pqf__buf_free(&b);
     return rc;
 }
 
 /* ---- Terraform ----------------------------------------------------------------------- */
 
+/* A block's last attribute, a policy document as a heredoc, and the block's end. */
 static void tf_heredoc(pqf_err *rc, pqf__buf *b, const char *attr, const pqf__buf *doc)
 {
     pf(rc, b, "  %s = <<-EOT\n    ", attr);
     if (*rc == PQF_OK)
         *rc = pqf__json_pretty(b, (const char *)doc->data, doc->len, 2);
-    pf(rc, b, "\n  EOT\n");
+    pf(rc, b, "\n  EOT\n}\n\n");
 }
 
 static void tf_bucket(pqf_err *rc, pqf__buf *b, const tpl *t, bool primary)
@@ -683,9 +653,8 @@ static void tf_bucket(pqf_err *rc, pqf__buf *b, const tpl *t, bool primary)
        "    abort_incomplete_multipart_upload {\n      days_after_initiation = %u\n    }\n"
        "  }\n}\n\n",
        side, side, bucket, side, PQF_LIFECYCLE_RULE_ID, t->prefix,
-       t->lc.expired_delete_markers ? "true" : "false",
-       t->lc.noncurrent_days ? t->lc.noncurrent_days : 1, t->lc.keep_newest,
-       t->lc.abort_mpu_days ? t->lc.abort_mpu_days : 1);
+       t->lc.expired_delete_markers ? "true" : "false", t->lc.noncurrent_days, t->lc.keep_newest,
+       t->lc.abort_mpu_days);
     pf(rc, b,
        "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"%s\" {\n"
        "  provider = aws.%s\n"
@@ -715,7 +684,6 @@ static void tf_bucket(pqf_err *rc, pqf__buf *b, const tpl *t, bool primary)
        primary ? t->pa : t->ra, key, side, side, bucket);
     tf_heredoc(rc, b, "policy",
                &t->doc[primary ? PQF__TPL_PRIMARY_BUCKET : PQF__TPL_REPLICA_BUCKET]);
-    pf(rc, b, "}\n\n");
 }
 
 static void tf_iam_policy(pqf_err *rc, pqf__buf *b, const tpl *t, const char *name,
@@ -729,7 +697,18 @@ static void tf_iam_policy(pqf_err *rc, pqf__buf *b, const tpl *t, const char *na
        "  description = \"pqfeed %s: attach to the role named pqfeed-%s\"\n",
        account, key, name, side, name, name, name);
     tf_heredoc(rc, b, "policy", &t->doc[doc]);
-    pf(rc, b, "}\n\n");
+}
+
+static void tf_key_policy(pqf_err *rc, pqf__buf *b, const tpl *t, bool primary)
+{
+    const char *side = primary ? "primary" : "replica";
+    pf(rc, b,
+       "# pqfeed-audit: kind=key account=%s\n"
+       "resource \"aws_kms_key_policy\" \"%s\" {\n"
+       "  provider = aws.%s\n"
+       "  key_id   = \"%s\"\n",
+       primary ? t->pa : t->ra, side, side, primary ? t->pkey : t->rkey);
+    tf_heredoc(rc, b, "policy", &t->doc[primary ? PQF__TPL_PRIMARY_KEY : PQF__TPL_REPLICA_KEY]);
 }
 
 static pqf_err render_tf(tpl *t, pqf__buf *out)
@@ -761,33 +740,20 @@ static pqf_err render_tf(tpl *t, pqf__buf *out)
        t->pa);
     tf_heredoc(&rc, b, "assume_role_policy", &t->doc[PQF__TPL_TRUST]);
     pf(&rc, b,
-       "}\n\n# pqfeed-audit: kind=identity account=%s kms_key=%s\n"
+       "# pqfeed-audit: kind=identity account=%s kms_key=%s\n"
        "resource \"aws_iam_role_policy\" \"replication\" {\n"
        "  provider = aws.primary\n"
        "  name     = \"pqfeed-replication\"\n"
        "  role     = aws_iam_role.replication.id\n",
        t->pa, t->rkey);
     tf_heredoc(&rc, b, "policy", &t->doc[PQF__TPL_REPL_POLICY]);
-    pf(&rc, b, "}\n\n");
     tf_iam_policy(&rc, b, t, "exporter", "primary", t->pa, t->pkey, PQF__TPL_EXPORTER);
     tf_iam_policy(&rc, b, t, "replicator", "replica", t->ra, t->rkey, PQF__TPL_REPLICATOR);
     tf_iam_policy(&rc, b, t, "consumer", "replica", t->ra, t->rkey, PQF__TPL_CONSUMER);
+    tf_key_policy(&rc, b, t, true);
+    tf_key_policy(&rc, b, t, false);
     pf(&rc, b,
-       "# pqfeed-audit: kind=key account=%s\n"
-       "resource \"aws_kms_key_policy\" \"primary\" {\n"
-       "  provider = aws.primary\n"
-       "  key_id   = \"%s\"\n",
-       t->pa, t->pkey);
-    tf_heredoc(&rc, b, "policy", &t->doc[PQF__TPL_PRIMARY_KEY]);
-    pf(&rc, b,
-       "}\n\n# pqfeed-audit: kind=key account=%s\n"
-       "resource \"aws_kms_key_policy\" \"replica\" {\n"
-       "  provider = aws.replica\n"
-       "  key_id   = \"%s\"\n",
-       t->ra, t->rkey);
-    tf_heredoc(&rc, b, "policy", &t->doc[PQF__TPL_REPLICA_KEY]);
-    pf(&rc, b,
-       "}\n\nresource \"aws_s3_bucket_replication_configuration\" \"primary\" {\n"
+       "resource \"aws_s3_bucket_replication_configuration\" \"primary\" {\n"
        "  provider   = aws.primary\n"
        "  depends_on = [aws_s3_bucket_versioning.primary, aws_s3_bucket_versioning.replica]\n"
        "  role       = aws_iam_role.replication.arn\n"
