@@ -47,10 +47,30 @@ int pqf_cmd_template(int argc, char **argv)
     pqf_template_opts o = {0};
     const char *format = "json", *out = NULL;
     pqf_lifecycle_defaults(&o.lifecycle);
+    const struct {
+        const char *name, **str; /* a string option, or */
+        unsigned *num, min;      /* a number from min to 36500 */
+    } opts[] = {
+        {"--primary-account", &o.primary_account, NULL, 0},
+        {"--replica-account", &o.replica_account, NULL, 0},
+        {"--primary-bucket", &o.primary_bucket, NULL, 0},
+        {"--replica-bucket", &o.replica_bucket, NULL, 0},
+        {"--prefix", &o.prefix, NULL, 0},
+        {"--primary-region", &o.primary_region, NULL, 0},
+        {"--replica-region", &o.replica_region, NULL, 0},
+        {"--primary-kms-key", &o.primary_kms_key, NULL, 0},
+        {"--replica-kms-key", &o.replica_kms_key, NULL, 0},
+        {"--format", &format, NULL, 0},
+        {"--out", &out, NULL, 0},
+        {"--noncurrent-days", NULL, &o.lifecycle.noncurrent_days, 1},
+        {"--keep-newest", NULL, &o.lifecycle.keep_newest, 0},
+        {"--abort-days", NULL, &o.lifecycle.abort_mpu_days, 1},
+    };
+    const size_t nopts = sizeof opts / sizeof opts[0];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **dst = NULL;
         unsigned long long n;
+        size_t k = 0;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
@@ -58,47 +78,19 @@ int pqf_cmd_template(int argc, char **argv)
             o.replicate_delete_markers = true;
             continue;
         }
-        if (strcmp(a, "--primary-account") == 0)
-            dst = &o.primary_account;
-        else if (strcmp(a, "--replica-account") == 0)
-            dst = &o.replica_account;
-        else if (strcmp(a, "--primary-bucket") == 0)
-            dst = &o.primary_bucket;
-        else if (strcmp(a, "--replica-bucket") == 0)
-            dst = &o.replica_bucket;
-        else if (strcmp(a, "--prefix") == 0)
-            dst = &o.prefix;
-        else if (strcmp(a, "--primary-region") == 0)
-            dst = &o.primary_region;
-        else if (strcmp(a, "--replica-region") == 0)
-            dst = &o.replica_region;
-        else if (strcmp(a, "--primary-kms-key") == 0)
-            dst = &o.primary_kms_key;
-        else if (strcmp(a, "--replica-kms-key") == 0)
-            dst = &o.replica_kms_key;
-        else if (strcmp(a, "--format") == 0)
-            dst = &format;
-        else if (strcmp(a, "--out") == 0)
-            dst = &out;
-        if (dst) {
-            if (!v)
-                return pqf_cli_usage("template", "%s needs a value", a);
-            *dst = v;
-            i++;
-        } else if (strcmp(a, "--noncurrent-days") == 0 || strcmp(a, "--keep-newest") == 0 ||
-                   strcmp(a, "--abort-days") == 0) {
-            if (!v || pqf_cli_parse_u64(v, &n) != 0 || n > 36500 || (n == 0 && a[2] != 'k'))
-                return pqf_cli_usage("template", "bad number for %s", a);
-            i++;
-            if (a[2] == 'n')
-                o.lifecycle.noncurrent_days = (unsigned)n;
-            else if (a[2] == 'k')
-                o.lifecycle.keep_newest = (unsigned)n;
-            else
-                o.lifecycle.abort_mpu_days = (unsigned)n;
-        } else {
+        while (k < nopts && strcmp(a, opts[k].name) != 0)
+            k++;
+        if (k == nopts)
             return pqf_cli_usage("template", "unknown option %s", a);
-        }
+        if (opts[k].str && !v)
+            return pqf_cli_usage("template", "%s needs a value", a);
+        if (opts[k].str)
+            *opts[k].str = v;
+        else if (!v || pqf_cli_parse_u64(v, &n) != 0 || n > 36500 || n < opts[k].min)
+            return pqf_cli_usage("template", "bad number for %s", a);
+        else
+            *opts[k].num = (unsigned)n;
+        i++;
     }
     static const struct {
         const char *name, *file;
