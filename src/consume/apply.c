@@ -205,10 +205,14 @@ done:
     return rc;
 }
 
-/* Parse one data file's bytes (already verified) into the sink: typed
- * values column by column (pqf__colread), one load_row per row. */
-static pqf_err load_file(run *r, const pqf_commit_file *cf, const uint8_t *data, size_t len,
-                         bool changes, uint64_t *rows, pqf_error *err)
+typedef pqf_err (*row_fn)(pqf_sink *s, const pqf__val *vals, pqf_error *err);
+
+/* Parse one data file's bytes (already verified) as table t: typed values
+ * column by column (pqf__colread), fn called once per row; the row count
+ * must be the commit's. */
+static pqf_err each_row(run *r, const pqf_commit_file *cf, const uint8_t *data, size_t len,
+                        const pqf__tdef *t, bool changes, row_fn fn, uint64_t *rows,
+                        pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_istream *in = NULL;
@@ -217,13 +221,13 @@ static pqf_err load_file(run *r, const pqf_commit_file *cf, const uint8_t *data,
     uint64_t n = 0;
     PQF_TRY(pqf_istream_mem(data, len, cf->key, &in, err));
     PQF_TRY(pqf_reader_open(in, NULL, &rd, err));
-    PQF_TRY(pqf__colread_open(rd, r->tdef, changes, cf->key, &cr, err));
+    PQF_TRY(pqf__colread_open(rd, t, changes, cf->key, &cr, err));
     for (;;) {
         bool got = false;
         PQF_TRY(pqf__colread_next(cr, r->vals, &got, err));
         if (!got)
             break;
-        rc = r->s->vt->load_row(r->s, r->vals, err);
+        rc = fn(r->s, r->vals, err);
         if (rc != PQF_OK) {
             pqf_error_prefix(err, "%s: row %" PRIu64 ": ", cf->key, n + 1);
             goto done;
@@ -296,9 +300,6 @@ static pqf_err plan_commit(run *r, const pqf_commit *c, outcome *out, pqf_error 
     pqf__tdef kt = {0};
     uint8_t *data = NULL;
     size_t len = 0;
-    pqf_istream *in = NULL;
-    pqf_reader *rd = NULL;
-    pqf__colread *cr = NULL;
     kt.table = t->table;
     kt.schema_version = t->schema_version;
     kt.cols = calloc(t->nkeys, sizeof *kt.cols);
@@ -315,36 +316,10 @@ static pqf_err plan_commit(run *r, const pqf_commit *c, outcome *out, pqf_error 
         PQF_TRY(fetch_file(r, cf, &data, &len, out, err));
         if (*out != OUT_APPLIED)
             break;
-        PQF_TRY(pqf_istream_mem(data, len, cf->key, &in, err));
-        PQF_TRY(pqf_reader_open(in, NULL, &rd, err));
-        PQF_TRY(pqf__colread_open(rd, &kt, true, cf->key, &cr, err));
         uint64_t n = 0;
-        for (;;) {
-            bool got = false;
-            PQF_TRY(pqf__colread_next(cr, r->vals, &got, err));
-            if (!got)
-                break;
-            rc = r->s->plan->row(r->s, r->vals, err);
-            if (rc != PQF_OK) {
-                pqf_error_prefix(err, "%s: row %" PRIu64 ": ", cf->key, n + 1);
-                goto done;
-            }
-            n++;
-        }
-        if (n != cf->rows)
-            PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: %" PRIu64 " rows, the commit says %" PRIu64,
-                     cf->key, n, cf->rows);
-        pqf__colread_free(cr);
-        cr = NULL;
-        pqf_reader_free(rd);
-        rd = NULL;
-        pqf_istream_free(in);
-        in = NULL;
+        PQF_TRY(each_row(r, cf, data, len, &kt, true, r->s->plan->row, &n, err));
     }
 done:
-    pqf__colread_free(cr);
-    pqf_reader_free(rd);
-    pqf_istream_free(in);
     free(data);
     free(kt.cols);
     free(kt.keys);
@@ -419,7 +394,7 @@ static pqf_err apply_commit_once(run *r, const pqf_commit *c, outcome *out, uint
         PQF_TRY(fetch_file(r, cf, &data, &len, out, err));
         if (*out != OUT_APPLIED)
             goto done;
-        PQF_TRY(load_file(r, cf, data, len, changes, rows, err));
+        PQF_TRY(each_row(r, cf, data, len, r->tdef, changes, r->s->vt->load_row, rows, err));
         pqf__crashpoint("apply.file-loaded");
     }
     PQF_TRY(s->vt->load_end(s, err));
