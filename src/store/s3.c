@@ -145,6 +145,28 @@ static pqf_err xml_escape(pqf__buf *b, const char *s)
     return rc;
 }
 
+/* An XML answer of which one element's text is wanted: the element's path,
+ * and where its text goes (cap bytes; ETags with their quotes stripped). */
+typedef struct leaf_xml {
+    const char *path;
+    char *out;
+    size_t cap;
+    bool unquote;
+} leaf_xml;
+
+static bool leaf_end(void *ud, const char *path, const char *text, size_t len)
+{
+    leaf_xml *x = ud;
+    (void)len;
+    if (strcmp(path, x->path) != 0)
+        return true;
+    if (x->unquote)
+        strip_quotes(text, x->out, x->cap);
+    else
+        snprintf(x->out, x->cap, "%s", text);
+    return true;
+}
+
 /* ---- one S3 call ---------------------------------------------------------------- */
 
 typedef struct s3_call {
@@ -192,6 +214,22 @@ static void slots_free(s3_store *s, s3_call *calls, const bool *busy, uint8_t **
     free(bufs);
 }
 
+/* Appends the header line "name: value" (vlen bytes of value) to *l,
+ * formatted in line (the caller wipes it: it may hold a key or the
+ * signature). */
+static pqf_err slist_hdr(struct curl_slist **l, pqf__buf *line, const char *name, const char *value,
+                         size_t vlen, const s3_call *c, pqf_error *err)
+{
+    pqf__buf_reset(line);
+    if (pqf__buf_printf(line, "%s: %.*s", name, (int)vlen, value) != PQF_OK ||
+        pqf__buf_cstr(line) != PQF_OK)
+        return pqf_error_set(err, PQF_ERR_LIMIT, "%s: header too long", c->what);
+    struct curl_slist *nl = curl_slist_append(*l, (char *)line->data);
+    if (!nl)
+        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
+    *l = nl;
+    return PQF_OK;
+}
 
 static pqf_err sign_cb(void *ud, pqf__http_req *r, struct curl_slist **out, pqf_error *err)
 {
@@ -240,27 +278,10 @@ static pqf_err sign_cb(void *ud, pqf__http_req *r, struct curl_slist **out, pqf_
     pthread_mutex_unlock(&s->cmu);
     if (rc != PQF_OK)
         goto done;
-    for (size_t i = 0; i < n; i++) {
-        pqf__buf_reset(&line);
-        if (pqf__buf_printf(&line, "%s: %s", h[i].name, h[i].value) != PQF_OK ||
-            pqf__buf_cstr(&line) != PQF_OK)
-            PQF_FAIL(err, PQF_ERR_LIMIT, "%s: header too long", c->what);
-        struct curl_slist *nl = curl_slist_append(l, (char *)line.data);
-        if (!nl)
-            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-        l = nl;
-    }
-    if (!s->no_sign) {
-        pqf__buf_reset(&line);
-        if (pqf__buf_printf(&line, "Authorization: %.*s", (int)authz.len, (char *)authz.data) !=
-                PQF_OK ||
-            pqf__buf_cstr(&line) != PQF_OK)
-            PQF_FAIL(err, PQF_ERR_LIMIT, "%s: header too long", c->what);
-        struct curl_slist *nl = curl_slist_append(l, (char *)line.data);
-        if (!nl)
-            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-        l = nl;
-    }
+    for (size_t i = 0; i < n; i++)
+        PQF_TRY(slist_hdr(&l, &line, h[i].name, h[i].value, strlen(h[i].value), c, err));
+    if (!s->no_sign)
+        PQF_TRY(slist_hdr(&l, &line, "Authorization", (char *)authz.data, authz.len, c, err));
     *out = l;
     l = NULL;
 done:
@@ -665,6 +686,22 @@ done:
     return rc;
 }
 
+/* Waits for a submitted ranged GET (get_range_init) of len bytes at off and
+ * checks that it brought them all; frees the call when it did. */
+static pqf_err get_range_wait(s3_store *s, s3_call *c, bool *busy, uint64_t off, size_t len,
+                              pqf_error *err)
+{
+    pqf_err rc = PQF_OK;
+    pqf__http_wait(s->http, &c->http);
+    *busy = false;
+    PQF_TRY(call_result(c, err));
+    if (c->http.dst_len != len)
+        PQF_FAIL(err, PQF_ERR_NET, "%s: short read at %llu", c->what, (unsigned long long)off);
+    call_free(c);
+done:
+    return rc;
+}
+
 typedef struct s3_reader {
     s3_store *s;
     char *fk, *q;
@@ -1006,14 +1043,8 @@ static pqf_err get_lanes(s3_store *s, const char *fk, const char *q, const char 
             continue;
         }
         unsigned k = (head + held) % nslots;
-        pqf__http_wait(s->http, &calls[k].http);
-        busy[k] = false;
         inflight--;
-        PQF_TRY(call_result(&calls[k], err));
-        if (calls[k].http.dst_len != lens[k])
-            PQF_FAIL(err, PQF_ERR_NET, "%s: short read at %llu", calls[k].what,
-                     (unsigned long long)offs[k]);
-        call_free(&calls[k]);
+        PQF_TRY(get_range_wait(s, &calls[k], &busy[k], offs[k], lens[k], err));
         /* 1 MiB writes: one 8 MiB write costs the kernel several times the
          * system time here (measured: 1.4 to 2.5 s against 0.6 to 0.8 s per GiB). */
         for (size_t o = 0; o < lens[k] && rc == PQF_OK; o += GET_CHUNK)
@@ -1185,15 +1216,9 @@ static pqf_err s3_get_to(pqf_store *st, const char *key, const pqf_get_options *
         if (!inflight)
             continue;
         unsigned k = head;
-        pqf__http_wait(s->http, &calls[k].http);
-        busy[k] = false;
         inflight--;
         head = (head + 1) % nslots;
-        PQF_TRY(call_result(&calls[k], err));
-        if (calls[k].http.dst_len != lens[k])
-            PQF_FAIL(err, PQF_ERR_NET, "%s: short read at %llu", calls[k].what,
-                     (unsigned long long)offs[k]);
-        call_free(&calls[k]);
+        PQF_TRY(get_range_wait(s, &calls[k], &busy[k], offs[k], lens[k], err));
         pend = bufs[k];
         pend_len = lens[k];
         bufs[k] = spare;
@@ -1289,19 +1314,6 @@ static uint64_t part_size_for(const s3_put *p, unsigned part_no)
     return sz > (5ull << 30) ? 5ull << 30 : sz;
 }
 
-typedef struct initiate_xml {
-    char upload_id[256];
-} initiate_xml;
-
-static bool init_end(void *ud, const char *path, const char *text, size_t len)
-{
-    (void)len;
-    if (strcmp(path, "InitiateMultipartUploadResult/UploadId") == 0)
-        snprintf(((initiate_xml *)ud)->upload_id, sizeof((initiate_xml *)ud)->upload_id, "%s",
-                 text);
-    return true;
-}
-
 /* The part table (1.6 MB) only for a multipart upload: a single PUT, the
  * common case for small objects, does not pay for clearing it. */
 static pqf_err parts_alloc(s3_put *p, pqf_error *err)
@@ -1315,7 +1327,8 @@ static pqf_err mp_initiate(s3_put *p, pqf_error *err)
 {
     s3_call c;
     pqf_err rc = PQF_OK;
-    initiate_xml x = {{0}};
+    char upload_id[256] = "";
+    leaf_xml x = {"InitiateMultipartUploadResult/UploadId", upload_id, sizeof upload_id, false};
     char meta[64];
     memset(&c, 0, sizeof c);
     PQF_TRY(call_init(&c, p->s, "POST", p->fk, "uploads=", err));
@@ -1327,10 +1340,10 @@ static pqf_err mp_initiate(s3_put *p, pqf_error *err)
     PQF_TRY(call_hdr(&c, PART_SIZE_META, meta, err));
     PQF_TRY(add_sse(&c, err));
     PQF_TRY(call_run(&c, err));
-    PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, init_end, &x, err));
-    if (!x.upload_id[0])
+    PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, leaf_end, &x, err));
+    if (!upload_id[0])
         PQF_FAIL(err, PQF_ERR_REMOTE, "%s: no UploadId in the response", c.what);
-    p->upload_id = strdup(x.upload_id);
+    p->upload_id = strdup(upload_id);
     if (!p->upload_id)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     PQF_TRY(parts_alloc(p, err));
@@ -1406,6 +1419,15 @@ done:
     return rc;
 }
 
+/* The query of an UploadPart / UploadPartCopy. false: too long. */
+static bool part_query(pqf__buf *q, unsigned part_no, const char *upload_id)
+{
+    char no[16];
+    snprintf(no, sizeof no, "%u", part_no);
+    pqf__buf_reset(q);
+    return q_add(q, "partNumber", no) == PQF_OK && q_add(q, "uploadId", upload_id) == PQF_OK;
+}
+
 /* Wait for the slot's part and record it; checks the returned ETag. */
 static pqf_err slot_finish(s3_put *p, put_slot *sl, pqf_error *err)
 {
@@ -1453,9 +1475,7 @@ static pqf_err slot_send(s3_put *p, put_slot *sl, pqf_error *err)
             goto done;
         }
     }
-    char no[16];
-    snprintf(no, sizeof no, "%u", sl->part_no);
-    if (q_add(&q, "partNumber", no) != PQF_OK || q_add(&q, "uploadId", p->upload_id) != PQF_OK)
+    if (!part_query(&q, sl->part_no, p->upload_id))
         PQF_FAIL(err, PQF_ERR_LIMIT, "upload id too long");
     PQF_TRY(call_init(&sl->call, p->s, "PUT", p->fk, (char *)q.data, err));
     PQF_TRY(call_body_md5(&sl->call, sl->buf, sl->len, sl->md5, NULL, err));
@@ -1602,16 +1622,34 @@ static void fill_result(s3_put *p, const pqf__http_req *r, const char *etag)
     p->result->mtime_ms = (int64_t)time(NULL) * 1000;
 }
 
-/* If-Match on a write: the quoted entity tag of RFC 7232, which AWS and
- * MinIO take, or (bare) the ETag alone, once this server was seen to need it. */
-static pqf_err add_write_if_match(s3_call *c, const char *etag, bool bare, pqf_error *err)
+/* The conditions of a write: put-if-absent as If-None-Match: *, and
+ * If-Match as the quoted entity tag of RFC 7232, which AWS and MinIO take,
+ * or (bare) the ETag alone, once this server was seen to need it. */
+static pqf_err add_write_conditions(s3_call *c, const s3_put *p, bool bare, pqf_error *err)
 {
+    pqf_err rc = PQF_OK;
     char v[80];
-    if (bare)
-        snprintf(v, sizeof v, "%s", etag);
-    else
-        snprintf(v, sizeof v, "\"%s\"", etag);
-    return call_hdr(c, "If-Match", v, err);
+    if (p->if_absent)
+        PQF_TRY(call_hdr(c, "If-None-Match", "*", err));
+    if (p->if_match) {
+        if (bare)
+            snprintf(v, sizeof v, "%s", p->if_match);
+        else
+            snprintf(v, sizeof v, "\"%s\"", p->if_match);
+        PQF_TRY(call_hdr(c, "If-Match", v, err));
+    }
+done:
+    return rc;
+}
+
+/* HEAD of the object the put writes, into *cur (cleared first); the error
+ * message is dropped: callers decide by the code. */
+static pqf_err put_head(s3_put *p, pqf_object_info *cur)
+{
+    pqf_get_options go = {0};
+    pqf_error e2 = {0};
+    memset(cur, 0, sizeof *cur);
+    return s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, cur, &e2);
 }
 
 /* A write with If-Match failed its condition (412). Is the object's ETag the
@@ -1623,10 +1661,7 @@ static pqf_err add_write_if_match(s3_call *c, const char *etag, bool bare, pqf_e
 static pqf_err if_match_misread(s3_put *p, bool bare, pqf_error *err)
 {
     pqf_object_info cur;
-    pqf_get_options go = {0};
-    pqf_error e2 = {0};
-    if (s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2) != PQF_OK ||
-        strcmp(cur.etag, p->if_match) != 0)
+    if (put_head(p, &cur) != PQF_OK || strcmp(cur.etag, p->if_match) != 0)
         return PQF_ERR_PRECONDITION;
     if (bare)
         return pqf_error_set(err, PQF_ERR_UNSUPPORTED,
@@ -1652,10 +1687,7 @@ static pqf_err resolve_unsure_put(s3_put *p, pqf_err rc, long status, const char
                                   bool *again, pqf_error *err)
 {
     pqf_object_info cur;
-    pqf_get_options go = {0};
-    pqf_error e2 = {0};
-    memset(&cur, 0, sizeof cur);
-    pqf_err hr = s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2);
+    pqf_err hr = put_head(p, &cur);
     if (hr != PQF_OK && hr != PQF_ERR_NOT_FOUND)
         return rc;
     bool md5_etags = p->s->sse != PQF_SSE_C && p->s->sse != PQF_SSE_KMS;
@@ -1699,10 +1731,7 @@ static pqf_err put_single_once(s3_put *p, bool bare, bool *again, pqf_error *err
     PQF_TRY(call_body_md5(&c, sl->buf, sl->len, d, p->payload_sha[0] ? p->payload_sha : NULL, err));
     if (p->content_type)
         PQF_TRY(call_hdr(&c, "Content-Type", p->content_type, err));
-    if (p->if_absent)
-        PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
-    if (p->if_match)
-        PQF_TRY(add_write_if_match(&c, p->if_match, bare, err));
+    PQF_TRY(add_write_conditions(&c, p, bare, err));
     if (p->crc32c) {
         uint32_t crc = pqf__crc32c(0, sl->buf, sl->len);
         uint8_t be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8),
@@ -1722,8 +1751,7 @@ static pqf_err put_single_once(s3_put *p, bool bare, bool *again, pqf_error *err
     /* A conditional put retried after an unseen success would fail its own
      * condition: retry it only when it surely was not processed. */
     c.http.unsafe = p->if_absent || p->if_match;
-    pqf__http_run(p->s->http, &c.http);
-    rc = call_result(&c, err);
+    rc = call_run(&c, err);
     pqf__hex(d, 16, hex);
     if (rc == PQF_ERR_PRECONDITION && p->if_absent) {
         rc = pqf_error_set(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists (If-None-Match)",
@@ -1764,25 +1792,14 @@ static pqf_err put_single(s3_put *p, pqf_error *err)
     return rc;
 }
 
-typedef struct complete_xml {
-    char etag[72];
-} complete_xml;
-
-static bool complete_end(void *ud, const char *path, const char *text, size_t len)
-{
-    (void)len;
-    if (strcmp(path, "CompleteMultipartUploadResult/ETag") == 0)
-        strip_quotes(text, ((complete_xml *)ud)->etag, sizeof((complete_xml *)ud)->etag);
-    return true;
-}
-
 static pqf_err mp_complete(s3_put *p, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     s3_call c;
     pqf__buf body, q;
     EVP_MD_CTX *m = EVP_MD_CTX_new();
-    complete_xml x = {{0}};
+    char etag[72] = "";
+    leaf_xml x = {"CompleteMultipartUploadResult/ETag", etag, sizeof etag, true};
     char want[72];
     memset(&c, 0, sizeof c);
     pqf__buf_init(&body, 2u << 20);
@@ -1815,9 +1832,7 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
         /* Servers without conditional completion (RGW 16) ignore the header:
          * check first as well; the window in between is documented. */
         pqf_object_info cur;
-        pqf_get_options go = {0};
-        pqf_error e2 = {0};
-        pqf_err hr = s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2);
+        pqf_err hr = put_head(p, &cur);
         if (p->if_absent && hr == PQF_OK)
             PQF_FAIL(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists", p->s->bucket, p->fk);
         if (p->if_match && (hr != PQF_OK || strcmp(cur.etag, p->if_match) != 0))
@@ -1829,13 +1844,9 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
         PQF_TRY(call_init(&c, p->s, "POST", p->fk, (char *)q.data, err));
         PQF_TRY(call_body(&c, body.data, body.len, NULL, err));
         PQF_TRY(call_hdr(&c, "Content-Type", "application/xml", err));
-        if (p->if_absent)
-            PQF_TRY(call_hdr(&c, "If-None-Match", "*", err));
-        if (p->if_match)
-            PQF_TRY(add_write_if_match(&c, p->if_match, bare, err));
+        PQF_TRY(add_write_conditions(&c, p, bare, err));
         c.http.resp_limit = ERR_RESP_LIMIT;
-        pqf__http_run(p->s->http, &c.http);
-        rc = call_result(&c, err);
+        rc = call_run(&c, err);
         if (rc != PQF_ERR_PRECONDITION || !p->if_match)
             break;
         PQF_TRY(if_match_misread(p, bare, err));
@@ -1846,22 +1857,19 @@ static pqf_err mp_complete(s3_put *p, pqf_error *err)
     if (rc == PQF_ERR_NOT_FOUND && c.http.attempts > 1) {
         /* NoSuchUpload on a retry: the first attempt may have completed it. */
         pqf_object_info cur;
-        pqf_get_options go = {0};
-        pqf_error e2 = {0};
-        if (s3_head(&p->s->base, p->fk + strlen(p->s->prefix), &go, &cur, &e2) == PQF_OK &&
-            strcasecmp(cur.etag, want) == 0) {
+        if (put_head(p, &cur) == PQF_OK && strcasecmp(cur.etag, want) == 0) {
             rc = PQF_OK;
             pqf_error_clear(err);
-            snprintf(x.etag, sizeof x.etag, "%s", cur.etag);
+            snprintf(etag, sizeof etag, "%s", cur.etag);
         }
     } else if (rc == PQF_ERR_PRECONDITION && p->if_absent) {
         rc = pqf_error_set(err, PQF_ERR_EXISTS, "s3://%s/%s: already exists", p->s->bucket, p->fk);
     } else if (rc == PQF_OK) {
-        PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, complete_end, &x, err));
+        PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, leaf_end, &x, err));
     }
     PQF_TRY(rc);
-    PQF_TRY(check_put_etag(p, x.etag, want, c.what, err));
-    fill_result(p, &c.http, x.etag);
+    PQF_TRY(check_put_etag(p, etag, want, c.what, err));
+    fill_result(p, &c.http, etag);
     free(p->upload_id);
     p->upload_id = NULL;
 done:
@@ -2104,6 +2112,14 @@ done:
     return rc;
 }
 
+/* fp: the store's prefix and a listing's, as the query names it. */
+static pqf_err list_prefix(s3_store *s, const char *prefix, pqf__buf *fp, pqf_error *err)
+{
+    if (pqf__buf_printf(fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(fp) != PQF_OK)
+        return pqf_error_set(err, PQF_ERR_LIMIT, "prefix too long");
+    return PQF_OK;
+}
+
 static pqf_err s3_list(pqf_store *st, const char *prefix, const pqf_list_options *opt,
                        pqf_list_cb cb, void *ud, pqf_error *err)
 {
@@ -2117,8 +2133,7 @@ static pqf_err s3_list(pqf_store *st, const char *prefix, const pqf_list_options
     pqf__buf_init(&sa, 4096);
     char ps[16];
     snprintf(ps, sizeof ps, "%u", opt->page_size ? PQF_MIN(opt->page_size, 1000u) : 1000u);
-    if (pqf__buf_printf(&fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(&fp) != PQF_OK)
-        PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
+    PQF_TRY(list_prefix(s, prefix, &fp, err));
     if (opt->start_after && (pqf__buf_printf(&sa, "%s%s", s->prefix, opt->start_after) != PQF_OK ||
                              pqf__buf_cstr(&sa) != PQF_OK))
         PQF_FAIL(err, PQF_ERR_LIMIT, "start-after key too long");
@@ -2170,8 +2185,7 @@ static pqf_err s3_list_versions(pqf_store *st, const char *prefix, pqf_list_cb c
     pqf__buf_init(&x.key, 4096);
     pqf__buf_init(&q, 16384);
     pqf__buf_init(&fp, 4096);
-    if (pqf__buf_printf(&fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(&fp) != PQF_OK)
-        PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
+    PQF_TRY(list_prefix(s, prefix, &fp, err));
     for (;;) {
         if (!marker_query(&q, "versions", (char *)fp.data, km, "version-id-marker", vm))
             PQF_FAIL(err, PQF_ERR_LIMIT, "list query too long");
@@ -2247,8 +2261,7 @@ static pqf_err s3_list_uploads(pqf_store *st, const char *prefix, pqf_upload_cb 
     pqf__buf_init(&x.key, 4096);
     pqf__buf_init(&q, 16384);
     pqf__buf_init(&fp, 4096);
-    if (pqf__buf_printf(&fp, "%s%s", s->prefix, prefix) != PQF_OK || pqf__buf_cstr(&fp) != PQF_OK)
-        PQF_FAIL(err, PQF_ERR_LIMIT, "prefix too long");
+    PQF_TRY(list_prefix(s, prefix, &fp, err));
     for (;;) {
         if (!marker_query(&q, "uploads", (char *)fp.data, km, "upload-id-marker", im))
             PQF_FAIL(err, PQF_ERR_LIMIT, "list query too long");
@@ -2413,6 +2426,17 @@ static bool copy_end(void *ud, const char *path, const char *text, size_t len)
     return true;
 }
 
+/* Reads a copy's answer into x. false: a body that is empty, not XML or
+ * names no ETag, which did not say the copy was made: a server failure
+ * (retried), not a bad answer. */
+static bool copy_answer(const s3_call *c, copy_xml *x)
+{
+    if (!c->http.resp.len ||
+        pqf__xml_parse(c->http.resp.data, c->http.resp.len, NULL, copy_end, x, NULL) != PQF_OK)
+        x->etag[0] = '\0';
+    return x->etag[0] != '\0';
+}
+
 /* Copy only while the source's ETag is this one: x-amz-copy-source-if-match,
  * quoted as RFC 7232 has it, and the same value as x-amz-copy-if-match, the
  * name Ceph RGW 16 reads (it ignores the AWS name: a copy with a wrong ETag
@@ -2526,13 +2550,7 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
             c.http.resp_limit = ERR_RESP_LIMIT;
             rc = call_run(&c, err); /* (a 200 with an <Error> body is an error there) */
         }
-        /* A 200 whose body is empty, not XML or names no ETag did not say the
-         * copy was made: a server failure (retried), not a bad answer. */
-        if (rc == PQF_OK && (!c.http.resp.len ||
-                             pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, copy_end, &x,
-                                            NULL) != PQF_OK))
-            x.etag[0] = '\0';
-        if (rc == PQF_OK && !x.etag[0])
+        if (rc == PQF_OK && !copy_answer(&c, &x))
             rc = pqf_error_set(err, PQF_ERR_REMOTE,
                                "CopyObject s3://%s/%s: HTTP %ld without a CopyObjectResult ETag",
                                dst->bucket, p->fk, c.http.status);
@@ -2567,14 +2585,11 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
     while (rc == PQF_OK && (next <= nparts || inflight)) {
         while (rc == PQF_OK && next <= nparts && inflight < dst->concurrency) {
             unsigned k = (head + inflight) % dst->concurrency;
-            char no[16], range[80];
+            char range[80];
             uint64_t a = (uint64_t)(next - 1) * part, b = PQF_MIN(a + part, info.size) - 1;
-            snprintf(no, sizeof no, "%u", next);
             snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)a,
                      (unsigned long long)b);
-            pqf__buf_reset(&q);
-            if (q_add(&q, "partNumber", no) != PQF_OK ||
-                q_add(&q, "uploadId", p->upload_id) != PQF_OK) {
+            if (!part_query(&q, next, p->upload_id)) {
                 rc = pqf_error_set(err, PQF_ERR_LIMIT, "upload id too long");
                 break;
             }
@@ -2609,11 +2624,7 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         copy_xml x = {{0}, {0}, {0}};
         if (rc == PQF_OK)
             rc = call_result(&calls[k], err);
-        if (rc == PQF_OK && (!calls[k].http.resp.len ||
-                             pqf__xml_parse(calls[k].http.resp.data, calls[k].http.resp.len, NULL,
-                                            copy_end, &x, NULL) != PQF_OK))
-            x.etag[0] = '\0';
-        if (rc == PQF_OK && !x.etag[0])
+        if (rc == PQF_OK && !copy_answer(&calls[k], &x))
             rc = pqf_error_set(err, PQF_ERR_REMOTE,
                                "UploadPartCopy s3://%s/%s part %u: HTTP %ld without a "
                                "CopyPartResult ETag",
@@ -2642,12 +2653,7 @@ static pqf_err s3_copy(pqf_store *sst, const char *src_key, pqf_store *dstt, con
         s3_abort_upload(dstt, dst_key, p->upload_id, &e2);
     }
 done:
-    for (unsigned i = 0; calls && i < dst->concurrency; i++) {
-        if (busy[i])
-            pqf__http_wait(dst->http, &calls[i].http);
-        call_free(&calls[i]);
-    }
-    free(calls);
+    slots_free(dst, calls, busy, NULL, dst->concurrency);
     free(busy);
     if (p) {
         p->slots = NULL;
@@ -2661,31 +2667,20 @@ done:
 
 /* ---- bucket versioning ---------------------------------------------------------- */
 
-typedef struct vers_xml {
-    char status[32];
-} vers_xml;
-
-static bool vers_end(void *ud, const char *path, const char *text, size_t len)
-{
-    (void)len;
-    if (strcmp(path, "VersioningConfiguration/Status") == 0)
-        snprintf(((vers_xml *)ud)->status, sizeof((vers_xml *)ud)->status, "%s", text);
-    return true;
-}
-
 static pqf_err s3_get_versioning(pqf_store *st, pqf_versioning *out, pqf_error *err)
 {
     s3_store *s = (s3_store *)st;
     pqf_err rc = PQF_OK;
     s3_call c;
-    vers_xml x = {{0}};
+    char status[32] = "";
+    leaf_xml x = {"VersioningConfiguration/Status", status, sizeof status, false};
     memset(&c, 0, sizeof c);
     PQF_TRY(call_init(&c, s, "GET", NULL, "versioning=", err));
     PQF_TRY(call_run(&c, err));
-    PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, vers_end, &x, err));
-    *out = strcmp(x.status, "Enabled") == 0     ? PQF_VERSIONING_ENABLED
-           : strcmp(x.status, "Suspended") == 0 ? PQF_VERSIONING_SUSPENDED
-                                                : PQF_VERSIONING_OFF;
+    PQF_TRY(pqf__xml_parse(c.http.resp.data, c.http.resp.len, NULL, leaf_end, &x, err));
+    *out = strcmp(status, "Enabled") == 0     ? PQF_VERSIONING_ENABLED
+           : strcmp(status, "Suspended") == 0 ? PQF_VERSIONING_SUSPENDED
+                                              : PQF_VERSIONING_OFF;
 done:
     call_free(&c);
     return rc;
