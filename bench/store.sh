@@ -10,6 +10,10 @@
 # --ca-cert); over TLS pqfeed sends UNSIGNED-PAYLOAD with Content-MD5.
 # BENCH_AB=1 adds a column: pqfeed with PQF_MD5_KERNEL=scalar (OpenSSL MD5,
 # one part after another, instead of SIMD lanes).
+# RGW runs with Ceph's debug logging off (scripts/rgw.sh RGW_DEBUG_OFF=1: the
+# same server for all three tools; at Ceph's default levels RGW and its OSD
+# spend about 10% more CPU per small PUT formatting log lines);
+# BENCH_RGW_DEBUG_OFF=0 keeps Ceph's defaults.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -20,7 +24,7 @@ cleanup() { "$ROOT/scripts/rgw.sh" stop "$RGW"; rm -rf "$T"; }
 trap cleanup EXIT
 [ -x "$PQF" ] || make -j2 build/pqfeed >/dev/null
 TLS=${BENCH_TLS:-0}
-RGW_TLS=$TLS RGW_MEMSTORE_BYTES=$((8 << 30)) "$ROOT/scripts/rgw.sh" start "$RGW" >"$T/rgw.log" 2>&1 || {
+RGW_DEBUG_OFF=${BENCH_RGW_DEBUG_OFF:-1} RGW_TLS=$TLS RGW_MEMSTORE_BYTES=$((8 << 30)) "$ROOT/scripts/rgw.sh" start "$RGW" >"$T/rgw.log" 2>&1 || {
     echo "bench/store: RGW did not start"; tail "$T/rgw.log"; exit 1; }
 . "$RGW/env"
 export AWS_ACCESS_KEY_ID=$RGW_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$RGW_SECRET_KEY

@@ -22,6 +22,10 @@
 # plain HTTP (rgw crypt require ssl = false) unless RGW_TLS=1 (then RGW, like
 # AWS, refuses SSE-C keys sent in the clear). RGW_STS=1 turns STS on
 # (GetSessionToken), for temporary credentials with a session token.
+# RGW_DEBUG_OFF=1 turns Ceph's debug logging off in every daemon (each
+# subsystem's file and in-memory levels 0/0 instead of Ceph's defaults, 1/5 for
+# rgw, osd and mon): bench/store.sh uses it, tests keep the defaults (the logs
+# they print when a daemon does not come up need them).
 set -eu
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/daemon-lib.sh"
 
@@ -74,6 +78,14 @@ start() {
     # not SignatureDoesNotMatch.
     [ "${RGW_STS:-0}" = 1 ] && sts="rgw s3 auth use sts = true
 rgw sts key = $stskey"
+    local debug=
+    if [ "${RGW_DEBUG_OFF:-0}" = 1 ]; then
+        local sub
+        for sub in rgw rgw_sync osd mon paxos ms monc auth rados objecter objclass memstore \
+            bluestore filestore journal finisher context crush optracker throttle asok; do
+            debug+="debug $sub = 0/0"$'\n'
+        done
+    fi
     mkdir -p "$dir"/{mon,osd,run,log}
     local frontends="beast endpoint=127.0.0.1:$port${RGW_FRONTEND_EXTRA:+ $RGW_FRONTEND_EXTRA}" sport=
     if [ "${RGW_TLS:-0}" = 1 ]; then
@@ -113,6 +125,7 @@ mon data = $dir/mon/\$cluster-\$id
 osd data = $dir/osd/\$cluster-\$id
 ms bind ipv6 = false
 mon_warn_on_pool_no_redundancy = false
+$debug
 [client.rgw.pqf]
 rgw frontends = $frontends
 rgw dns name = localhost
