@@ -320,11 +320,7 @@ static pqf_err sq_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
         if (have[i])
             continue;
         pqf__buf_reset(&s->sql);
-        PQF_TRY(pqf__buf_printf(&s->sql, "ALTER TABLE "));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-        PQF_TRY(pqf__buf_printf(&s->sql, " ADD COLUMN "));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-        PQF_TRY(pqf__buf_printf(&s->sql, " %s", decl_type(&t->cols[i], tb, sizeof tb)));
+        PQF_TRY(pqf__sql_add_column(&s->sql, t, i, decl_type));
         PQF_TRY(exec_buf(s, err));
     }
     /* Widenings (int32 -> int64, float -> double) keep the declared type
