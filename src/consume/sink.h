@@ -224,5 +224,9 @@ typedef const char *(*pqf__sql_type_fn)(const pqf__col *c, char *buf, size_t cap
 pqf_err pqf__sql_col_defs(pqf__buf *b, const pqf__tdef *t, pqf__sql_type_fn type);
 /* ", PRIMARY KEY (k1, ...)" when t has a key, else nothing. */
 pqf_err pqf__sql_primary_key(pqf__buf *b, const pqf__tdef *t);
+/* ALTER TABLE "table" ADD COLUMN "c" TYPE: column i of t, without NOT NULL
+ * (a later schema version's new column; compatible changes add only nullable
+ * ones). */
+pqf_err pqf__sql_add_column(pqf__buf *b, const pqf__tdef *t, size_t i, pqf__sql_type_fn type);
 
 #endif

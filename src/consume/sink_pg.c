@@ -330,11 +330,7 @@ static pqf_err pg_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
             if (have[i])
                 continue;
             pqf__buf_reset(&s->sql);
-            PQF_TRY(pqf__buf_printf(&s->sql, "ALTER TABLE "));
-            PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-            PQF_TRY(pqf__buf_printf(&s->sql, " ADD COLUMN "));
-            PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-            PQF_TRY(pqf__buf_printf(&s->sql, " %s", pg_type(&t->cols[i], tb, sizeof tb)));
+            PQF_TRY(pqf__sql_add_column(&s->sql, t, i, pg_type));
             PQF_TRY(exec_buf(s, err));
         }
     }
@@ -954,6 +950,22 @@ static size_t fmt_double(char *t, size_t cap, double d)
     return (size_t)n;
 }
 
+/* Append (k, seq) to ikeys; false when the cap or memory runs out. */
+static bool ikeys_push(pg_sink *s, int64_t k, int64_t seq)
+{
+    if (s->nikeys == s->capikeys) {
+        size_t nc = s->capikeys ? s->capikeys * 2 : 65536;
+        struct kseq *p = nc <= STAGE_IKEYS_MAX ? realloc(s->ikeys, nc * sizeof *p) : NULL;
+        if (!p)
+            return false;
+        s->ikeys = p;
+        s->capikeys = nc;
+    }
+    s->ikeys[s->nikeys].k = k;
+    s->ikeys[s->nikeys++].seq = seq;
+    return true;
+}
+
 /* Note the row's key: one integer key goes to a vector that load_end sorts
  * and scans, other keys into a set of their texts. A repeat, or a cap, ends
  * the tracking: the merge then deduplicates on the server. */
@@ -962,18 +974,8 @@ static pqf_err note_key(pg_sink *s, const pqf__val *vals)
     pqf_err rc = PQF_OK;
     const pqf__val *v0 = &vals[s->t->keys[0]];
     if (s->t->nkeys == 1 && v0->t == PQF__V_INT && !v0->s) {
-        if (s->nikeys == s->capikeys) {
-            size_t nc = s->capikeys ? s->capikeys * 2 : 65536;
-            struct kseq *p = nc <= STAGE_IKEYS_MAX ? realloc(s->ikeys, nc * sizeof *p) : NULL;
-            if (!p) {
-                s->keys_distinct = false;
-                goto done;
-            }
-            s->ikeys = p;
-            s->capikeys = nc;
-        }
-        s->ikeys[s->nikeys].k = v0->i;
-        s->ikeys[s->nikeys++].seq = vals[s->t->ncols + 1].i;
+        if (!ikeys_push(s, v0->i, vals[s->t->ncols + 1].i))
+            s->keys_distinct = false;
         goto done;
     }
     if (s->nikeys) { /* mixed representations: give up */
@@ -1510,18 +1512,8 @@ static pqf_err pg_plan_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
         return PQF_OK;
     }
     s->last_seq = q->i;
-    if (s->nikeys == s->capikeys) {
-        size_t nc = s->capikeys ? s->capikeys * 2 : 65536;
-        struct kseq *np = nc <= STAGE_IKEYS_MAX ? realloc(s->ikeys, nc * sizeof *np) : NULL;
-        if (!np) {
-            s->plan_ok = false;
-            return PQF_OK;
-        }
-        s->ikeys = np;
-        s->capikeys = nc;
-    }
-    s->ikeys[s->nikeys].k = k->i;
-    s->ikeys[s->nikeys++].seq = q->i;
+    if (!ikeys_push(s, k->i, q->i))
+        s->plan_ok = false;
     return PQF_OK;
 }
 

@@ -61,6 +61,14 @@ static pqf_err db_fail(sqlite_sink *s, pqf_error *err, const char *what)
     return pqf_error_set(err, PQF_ERR_IO, "%s: %s: %s", s->base.name, what, sqlite3_errmsg(s->db));
 }
 
+/* Prepare sql (NUL-terminated) into *st. */
+static pqf_err prepare(sqlite_sink *s, const char *sql, sqlite3_stmt **st, pqf_error *err)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+        return pqf_error_set(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    return PQF_OK;
+}
+
 static pqf_err exec(sqlite_sink *s, const char *sql, pqf_error *err)
 {
     char *msg = NULL;
@@ -133,11 +141,10 @@ static pqf_err sq_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, 
     pqf_err rc = PQF_OK;
     sqlite3_stmt *st = NULL;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT seq, commit_hash, schema_version, applied_at FROM "
-                           "_pqfeed_checkpoint WHERE table_name = ?1 ORDER BY seq DESC LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
-        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    PQF_TRY(prepare(s,
+                    "SELECT seq, commit_hash, schema_version, applied_at FROM "
+                    "_pqfeed_checkpoint WHERE table_name = ?1 ORDER BY seq DESC LIMIT 1",
+                    &st, err));
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
     int r = sqlite3_step(st);
     if (r == SQLITE_ROW) {
@@ -279,9 +286,7 @@ static pqf_err sq_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
     char tb[64];
     if (!have)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-    if (sqlite3_prepare_v2(s->db, "SELECT name, type, \"notnull\" FROM pragma_table_info(?1)", -1,
-                           &st, NULL) != SQLITE_OK)
-        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    PQF_TRY(prepare(s, "SELECT name, type, \"notnull\" FROM pragma_table_info(?1)", &st, err));
     sqlite3_bind_text(st, 1, t->table, -1, SQLITE_STATIC);
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -320,11 +325,7 @@ static pqf_err sq_sync_table(pqf_sink *base, const pqf__tdef *t, pqf_error *err)
         if (have[i])
             continue;
         pqf__buf_reset(&s->sql);
-        PQF_TRY(pqf__buf_printf(&s->sql, "ALTER TABLE "));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->table));
-        PQF_TRY(pqf__buf_printf(&s->sql, " ADD COLUMN "));
-        PQF_TRY(pqf__sql_ident(&s->sql, t->cols[i].name));
-        PQF_TRY(pqf__buf_printf(&s->sql, " %s", decl_type(&t->cols[i], tb, sizeof tb)));
+        PQF_TRY(pqf__sql_add_column(&s->sql, t, i, decl_type));
         PQF_TRY(exec_buf(s, err));
     }
     /* Widenings (int32 -> int64, float -> double) keep the declared type
@@ -389,8 +390,7 @@ static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
             PQF_TRY(pqf__buf_printf(&s->sql, " = ?%zu", t->keys[k] + 1));
         }
         PQF_TRY(pqf__buf_cstr(&s->sql));
-        if (sqlite3_prepare_v2(s->db, (const char *)s->sql.data, -1, &s->del, NULL) != SQLITE_OK)
-            PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+        PQF_TRY(prepare(s, (const char *)s->sql.data, &s->del, err));
         pqf__buf_reset(&s->sql);
         PQF_TRY(insert_sql(&s->sql, "INSERT OR REPLACE", t));
     } else if (changes) {
@@ -418,8 +418,7 @@ static pqf_err sq_load_begin(pqf_sink *base, const pqf__tdef *t, bool changes, p
     PQF_TRY(pqf__buf_cstr(&s->sql));
     sqlite3_finalize(s->ins);
     s->ins = NULL;
-    if (sqlite3_prepare_v2(s->db, (const char *)s->sql.data, -1, &s->ins, NULL) != SQLITE_OK)
-        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    PQF_TRY(prepare(s, (const char *)s->sql.data, &s->ins, err));
 done:
     if (rc == PQF_ERR_NOMEM || rc == PQF_ERR_LIMIT)
         pqf_error_set(err, rc, "out of memory");
@@ -591,30 +590,9 @@ static pqf_err sq_load_row(pqf_sink *base, const pqf__val *vals, pqf_error *err)
     if (s->direct)
         return direct_row(s, vals, err);
     sqlite3_reset(s->ins);
-    for (size_t i = 0; i < n; i++) {
-        const pqf__val *v = &vals[i];
-        int c = (int)i + 1, r;
-        switch (v->t) {
-        case PQF__V_INT:
-        case PQF__V_BOOL:
-            r = sqlite3_bind_int64(s->ins, c, v->i);
-            break;
-        case PQF__V_DOUBLE:
-            r = sqlite3_bind_double(s->ins, c, v->d);
-            break;
-        case PQF__V_TEXT:
-            r = sqlite3_bind_text64(s->ins, c, v->s, v->n, SQLITE_STATIC, SQLITE_UTF8);
-            break;
-        case PQF__V_BLOB:
-            r = sqlite3_bind_blob64(s->ins, c, v->s, v->n, SQLITE_STATIC);
-            break;
-        default:
-            r = sqlite3_bind_null(s->ins, c);
-            break;
-        }
-        if (r != SQLITE_OK)
+    for (size_t i = 0; i < n; i++)
+        if (bind(s->ins, (int)i + 1, &vals[i]) != SQLITE_OK)
             return db_fail(s, err, "binding a value");
-    }
     if (sqlite3_step(s->ins) != SQLITE_DONE)
         return pqf_error_set(err, PQF_ERR_VALUE, "%s: table %s: %s", s->base.name, s->t->table,
                              sqlite3_errmsg(s->db));
@@ -670,12 +648,11 @@ static pqf_err sq_put_checkpoint(pqf_sink *base, const pqf__ckpt_put *c, pqf_err
     sqlite_sink *s = (sqlite_sink *)base;
     pqf_err rc = PQF_OK;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO _pqfeed_checkpoint (table_name, seq, commit_hash, "
-                           "schema_version, kind, rows, commit_created_at, applied_at) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                           -1, &st, NULL) != SQLITE_OK)
-        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    PQF_TRY(prepare(s,
+                    "INSERT INTO _pqfeed_checkpoint (table_name, seq, commit_hash, "
+                    "schema_version, kind, rows, commit_created_at, applied_at) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    &st, err));
     sqlite3_bind_text(st, 1, c->table, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
     sqlite3_bind_text(st, 3, c->hash, -1, SQLITE_STATIC);
@@ -720,11 +697,10 @@ static pqf_err sq_quarantine(pqf_sink *base, const pqf__quarantine_put *q, pqf_e
     sqlite_sink *s = (sqlite_sink *)base;
     pqf_err rc = PQF_OK;
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT OR IGNORE INTO _pqfeed_quarantine (table_name, seq, file_key, "
-                           "expected_sha256, got_sha256, detected_at) VALUES (?1,?2,?3,?4,?5,?6)",
-                           -1, &st, NULL) != SQLITE_OK)
-        PQF_FAIL(err, PQF_ERR_IO, "%s: %s", s->base.name, sqlite3_errmsg(s->db));
+    PQF_TRY(prepare(s,
+                    "INSERT OR IGNORE INTO _pqfeed_quarantine (table_name, seq, file_key, "
+                    "expected_sha256, got_sha256, detected_at) VALUES (?1,?2,?3,?4,?5,?6)",
+                    &st, err));
     sqlite3_bind_text(st, 1, q->table, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)q->seq);
     sqlite3_bind_text(st, 3, q->key, -1, SQLITE_STATIC);

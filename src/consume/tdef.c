@@ -88,6 +88,19 @@ done:
     return rc;
 }
 
+pqf_err pqf__sql_add_column(pqf__buf *b, const pqf__tdef *t, size_t i, pqf__sql_type_fn type)
+{
+    pqf_err rc = PQF_OK;
+    char tb[64];
+    PQF_TRY(pqf__buf_printf(b, "ALTER TABLE "));
+    PQF_TRY(pqf__sql_ident(b, t->table));
+    PQF_TRY(pqf__buf_printf(b, " ADD COLUMN "));
+    PQF_TRY(pqf__sql_ident(b, t->cols[i].name));
+    PQF_TRY(pqf__buf_printf(b, " %s", type(&t->cols[i], tb, sizeof tb)));
+done:
+    return rc;
+}
+
 static int unit_digits(pqf_time_unit u)
 {
     return u == PQF_MILLIS ? 3 : u == PQF_MICROS ? 6 : 9;

@@ -2,7 +2,8 @@
  * internal vtable with typed values (what pqf__colread hands it): rows in
  * _seq order applied directly; a row out of order refused with reorder set;
  * the staged path (the engine's retry) giving the in-order result whatever
- * the order. */
+ * the order. And the SQL walks over a table definition (src/consume/tdef.c)
+ * the SQLite and PostgreSQL sinks share. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -126,10 +127,48 @@ static void changes_direct_and_staged(void **state)
     unlink(path);
 }
 
+static const char *test_type(const pqf__col *c, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", c->kind == PQF__C_INT ? "INT" : "TXT");
+    return buf;
+}
+
+/* The SQL walks both SQL sinks build their statements from, byte for byte
+ * (identifiers quoted, embedded quotes doubled). */
+static void sql_walks(void **state)
+{
+    (void)state;
+    static const char schema[] =
+        "{\"columns\": [{\"name\": \"id\", \"type\": \"int64\", \"nullable\": false}, "
+        "{\"name\": \"na\\\"me\", \"type\": \"string\"}], \"key\": [\"id\"]}";
+    pqf_error err = {0};
+    pqf__tdef *t = NULL;
+    pqf__buf b;
+    pqf__buf_init(&b, 4096);
+    assert_int_equal(
+        pqf__tdef_from_schema_json("t\"x", 1, schema, strlen(schema), "schema", &t, &err), PQF_OK);
+    assert_int_equal(pqf__sql_col_list(&b, t), PQF_OK);
+    assert_int_equal(pqf__buf_cstr(&b), PQF_OK);
+    assert_string_equal((const char *)b.data, "\"id\", \"na\"\"me\"");
+    pqf__buf_reset(&b);
+    assert_int_equal(pqf__sql_col_defs(&b, t, test_type), PQF_OK);
+    assert_int_equal(pqf__sql_primary_key(&b, t), PQF_OK);
+    assert_int_equal(pqf__buf_cstr(&b), PQF_OK);
+    assert_string_equal((const char *)b.data,
+                        "\"id\" INT NOT NULL, \"na\"\"me\" TXT, PRIMARY KEY (\"id\")");
+    pqf__buf_reset(&b);
+    assert_int_equal(pqf__sql_add_column(&b, t, 1, test_type), PQF_OK);
+    assert_int_equal(pqf__buf_cstr(&b), PQF_OK);
+    assert_string_equal((const char *)b.data, "ALTER TABLE \"t\"\"x\" ADD COLUMN \"na\"\"me\" TXT");
+    pqf__buf_free(&b);
+    pqf__tdef_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(changes_direct_and_staged),
+        cmocka_unit_test(sql_walks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
