@@ -35,7 +35,10 @@ static int write_file(const char *dir, const char *name, const char *text)
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *fp = fopen(path, "w");
-    if (!fp || fputs(text, fp) == EOF || fclose(fp) != 0) {
+    bool ok = fp && fputs(text, fp) != EOF;
+    if (fp && fclose(fp) != 0)
+        ok = false;
+    if (!ok) {
         fprintf(stderr, "pqfeed: %s: %s\n", path, strerror(errno));
         return pqf_exit_code(PQF_ERR_IO);
     }

@@ -198,6 +198,13 @@ static pqf_err get_hex(dctx *d, const pqf__json *o, const char *k, size_t n, boo
 
 static bool parse_iso_ms(const char *s, int64_t *ms)
 {
+    /* %d alone would take a sign or a blank ("T-1:00"): check the digits first */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (strlen(s) != sizeof shape - 1)
+        return false;
+    for (size_t i = 0; i < sizeof shape - 1; i++)
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return false;
     int Y, M, D, h, m, sec, frac;
     char z;
     if (strlen(s) != 24 ||

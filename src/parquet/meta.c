@@ -725,7 +725,7 @@ pqf_err pqf__meta_column_index(pqf__arena *a, const uint8_t *data, size_t len,
     pqf_err rc = PQF_OK;
     pqf__tr tr, *t = &tr;
     void *arr = NULL;
-    uint32_t n;
+    uint32_t n, ncounts = 0;
     bool have_nulls = false, have_min = false, have_max = false;
     pqf__tr_init(t, data, len, err);
     memset(ci, 0, sizeof *ci);
@@ -771,6 +771,7 @@ pqf_err pqf__meta_column_index(pqf__arena *a, const uint8_t *data, size_t len,
             PQF_TRY(pqf__tr_i64(t, &ci->null_counts[i]));
         PQF_TRY(pqf__tr_list_end(t));
         ci->has_null_counts = true;
+        ncounts = n;
         if (n != ci->npages && (have_nulls || have_min || have_max))
             PQF_FAIL(err, PQF_ERR_CORRUPT, "column index null_counts length differs");
         if (!(have_nulls || have_min || have_max))
@@ -779,6 +780,9 @@ pqf_err pqf__meta_column_index(pqf__arena *a, const uint8_t *data, size_t len,
     FIELDS_END;
     if (!have_nulls || !have_min || !have_max)
         PQF_FAIL(err, PQF_ERR_CORRUPT, "column index lacks null_pages, min_values or max_values");
+    /* null_counts may come first, before npages is known: check it here too */
+    if (ci->has_null_counts && ncounts != ci->npages)
+        PQF_FAIL(err, PQF_ERR_CORRUPT, "column index null_counts length differs");
 done:
     return rc;
 }

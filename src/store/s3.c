@@ -2923,6 +2923,8 @@ pqf_err pqf__store_s3_open(const char *bucket, const char *prefix, const pqf_sto
     if (!sep || (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0))
         PQF_FAIL(err, PQF_ERR_INVALID_ARG, "endpoint '%s' is not an http:// or https:// URL", ep);
     s->scheme = strndup(ep, (size_t)(sep - ep));
+    if (!s->scheme)
+        PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     s->tls = strcmp(s->scheme, "https") == 0;
     const char *hp = sep + 3;
     size_t hl = strcspn(hp, "/?#");

@@ -203,6 +203,30 @@ static void decodes_file_metadata_into_an_arena(void **state)
     pqf__arena_free(&a);
 }
 
+static void column_index_lists_agree_in_any_field_order(void **state)
+{
+    (void)state;
+    /* ColumnIndex { 1: null_pages [f, f, f], 2: min ["", "", ""], 3: max ["", "", ""],
+     *               4: boundary 0, 5: null_counts [0, 0, 0] } */
+    const uint8_t ok[] = {0x19, 0x31, 0x02, 0x02, 0x02, 0x19, 0x38, 0x00, 0x00, 0x00, 0x19,
+                          0x38, 0x00, 0x00, 0x00, 0x15, 0x00, 0x19, 0x36, 0x00, 0x00, 0x00, 0x00};
+    /* the same with null_counts first and one entry short: field 5, then 1 in long form */
+    const uint8_t short_counts[] = {0x59, 0x26, 0x00, 0x00, 0x09, 0x02, 0x31, 0x02, 0x02, 0x02,
+                                    0x19, 0x38, 0x00, 0x00, 0x00, 0x19, 0x38, 0x00, 0x00, 0x00,
+                                    0x15, 0x00, 0x00};
+    pqf__arena a;
+    pqf__arena_init(&a, 1 << 20);
+    pqf__column_index ci;
+    pqf_error err = {0};
+    assert_int_equal(pqf__meta_column_index(&a, ok, sizeof ok, &ci, &err), PQF_OK);
+    assert_int_equal(ci.npages, 3);
+    assert_true(ci.has_null_counts);
+    assert_int_equal(pqf__meta_column_index(&a, short_counts, sizeof short_counts, &ci, &err),
+                     PQF_ERR_CORRUPT);
+    assert_non_null(strstr(err.msg, "null_counts"));
+    pqf__arena_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +235,7 @@ int main(void)
         cmocka_unit_test(rejects_hostile_input),
         cmocka_unit_test(decodes_a_page_header),
         cmocka_unit_test(decodes_file_metadata_into_an_arena),
+        cmocka_unit_test(column_index_lists_agree_in_any_field_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
