@@ -1,4 +1,5 @@
 /* pqfeed command-line entry: dispatches to cli/cmd_*.c. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <sys/prctl.h>
@@ -63,8 +64,9 @@ int pqf_cli_parse_size(const char *s, unsigned long long *out)
     if (!s || !*s || *s == '-')
         return -1;
     char *end;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s)
+    if (end == s || errno == ERANGE)
         return -1;
     unsigned long long mul = 1;
     if (*end == 'k' || *end == 'K')

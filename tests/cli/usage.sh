@@ -19,6 +19,10 @@ reconcile a b
 convert in.csv out.parquet
 run pipeline.yaml
 LIST
+# a size too large for 64 bits is refused, not taken as the largest value
+check_exit "a size past 2^64 is exit 2" 2 "$PQF" export "$T/store" --table t --target-file-size 99999999999999999999999 in.ndjson
+check_grep "the message names the option" "target-file-size" "$T/last.out"
+check_exit "a size that overflows with its suffix is exit 2" 2 "$PQF" export "$T/store" --table t --target-file-size 99999999999999999999G in.ndjson
 check_eq "nothing was written" "$(ls -A "$T" | grep -cE '^(out\.parquet|store|sink|table|a|b)$')" 0
 
 done_testing
