@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "pqfeed/source.h"
@@ -13,12 +15,24 @@ static const char convert_usage[] =
     "\n"
     "Convert a CSV or NDJSON file (IN '-' = stdin) to Parquet. The output is written\n"
     "atomically: on any error no OUT file exists. OUT '-' writes the Parquet bytes to\n"
-    "stdout (not atomically) and the summary to stderr.\n"
+    "stdout (not atomically) and the summary to stderr; an OUT that is a device or\n"
+    "FIFO (/dev/stdout, a named pipe) is written in place, not atomically, too.\n"
     "\n"
     "  --schema FILE           schema file (docs/SCHEMA-FILE.md)\n"
     "  --infer-rows N          infer the schema from the first N records (default 1000)\n"
     "  --schema-out FILE       also save the schema used (e.g. the inferred one)\n"
     "  --json                  print the summary as JSON\n";
+
+/* OUT is standard output ("-", or /dev/stdout and the like): the summary
+ * must not go there too. */
+static bool out_is_stdout(const char *outp)
+{
+    struct stat a, b;
+    if (strcmp(outp, "-") == 0)
+        return true;
+    return stat(outp, &a) == 0 && fstat(STDOUT_FILENO, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
 
 static double now_s(void)
 {
@@ -132,8 +146,8 @@ int pqf_cmd_convert(int argc, char **argv)
     pqf_writer_stats st;
     pqf_writer_get_stats(w, &st);
     double rps = secs > 0 ? (double)rows / secs : 0;
-    /* with OUT '-' stdout carries the Parquet file: the summary goes aside */
-    FILE *sum = strcmp(outp, "-") == 0 ? stderr : stdout;
+    /* when stdout carries the Parquet file, the summary goes aside */
+    FILE *sum = out_is_stdout(outp) ? stderr : stdout;
     if (json)
         fprintf(sum,
                 "{\"input\":\"%s\",\"output\":\"%s\",\"rows\":%llu,\"row_groups\":%llu,"

@@ -21,7 +21,8 @@
 
 static const char replicate_usage[] =
     "usage: pqfeed replicate PRIMARY REPLICA [REPLICA..] [options] [store options]\n"
-    "       pqfeed replicate status PRIMARY REPLICA [REPLICA..] [--tables a,b] [--json]\n"
+    "       pqfeed replicate status PRIMARY REPLICA [REPLICA..] [--tables a,b] [--state FILE]\n"
+    "                                  [--shard I/N] [--json]\n"
     "\n"
     "Copy a feed from PRIMARY to each REPLICA so that the replica is always a valid\n"
     "prefix of the primary: commit N's object (the primary's exact bytes) is written\n"
@@ -427,8 +428,8 @@ static int split_tables(char *list, const char **out, size_t *n)
 }
 
 /* Default state file: $XDG_STATE_HOME/pqfeed/replicate.db, else
- * ./.pqfeed-replicate.db; with --shard I/N, replicate-shard-I-of-N.db (a
- * worker's state is its own). */
+ * ./.pqfeed-replicate.db; with --shard I/N, replicate-shard-I-of-N.db there
+ * (./.pqfeed-replicate-shard-I-of-N.db): a worker's state is its own. */
 static const char *default_state(char *buf, size_t cap, const pqf_replicate_opts *o)
 {
     char tag[48] = "";

@@ -4,7 +4,7 @@
  *   replicas: [./dr]                 # stores the feed is replicated to
  *   sink: sqlite:./warehouse.db      # where the consumer applies it
  *   schedule: hourly                 # hint: hourly (default) | every N minutes ("15m")
- *   window: "22:00-06:00"            # optional off-peak window for bulk work
+ *   window: "22:00-06:00"            # optional; checked, not used by run yet
  *   contract: ./contract.yaml        # optional schema contract export and apply enforce
  *   tables:
  *     issues:
@@ -87,7 +87,7 @@ typedef struct pqf_config {
     size_t nreplicas;
     char *sink;
     unsigned schedule_s;    /* seconds between cycles (3600 for hourly) */
-    char *window;           /* "HH:MM-HH:MM" or NULL */
+    char *window;           /* "HH:MM-HH:MM" or NULL (checked only) */
     pqf_config_table *tables;
     size_t ntables;
     char *contract_path;            /* `contract:` (resolved), or NULL */

@@ -58,7 +58,10 @@ void pqf_ostream_free(pqf_ostream *s);
 
 /* A local file written atomically: data goes to "<path>.tmp-<pid>-<n>", and
  * commit fsyncs it, renames it over path and fsyncs the directory. Abort
- * unlinks the temporary. path "-" writes to standard output (not atomic). */
+ * unlinks the temporary. path "-" writes to standard output, and an existing
+ * path that is neither a regular file nor a directory (a device such as
+ * /dev/null, a FIFO) is opened and written in place: neither is atomic. A
+ * symlink to an existing file replaces that file, not the link. */
 pqf_err pqf_ostream_file(const char *path, pqf_ostream **out, pqf_error *err);
 
 /* An in-memory sink, capped at limit bytes (PQF_ERR_LIMIT past it). The bytes

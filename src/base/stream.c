@@ -150,7 +150,10 @@ int pqf__ostream_direct_fault;
 
 typedef struct {
     int fd;
-    bool is_stdout;
+    /* written straight to fd, not atomically: "-" (stdout), or an existing
+     * device or FIFO (a file renamed over it would replace the node) */
+    bool in_place;
+    bool own_fd; /* in place on a node we opened: close it */
     int mode; /* FS_UNDECIDED until the first full buffer */
     char *path;
     char *tmp;
@@ -165,7 +168,8 @@ static pqf_err fs_write_all(file_sink *f, const uint8_t *p, size_t len, pqf_erro
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return pqf__errno(err, "write", f->is_stdout ? "<stdout>" : f->tmp);
+            return pqf__errno(err, "write",
+                              f->in_place ? (f->path ? f->path : "<stdout>") : f->tmp);
         }
         p += n;
         len -= (size_t)n;
@@ -227,7 +231,7 @@ static pqf_err fs_write(void *impl, const void *data, size_t len, pqf_error *err
 {
     file_sink *f = impl;
     const uint8_t *p = data;
-    if (f->is_stdout)
+    if (f->in_place)
         return fs_write_all(f, p, len, err);
     while (len) {
         size_t k = FS_BUF - f->len;
@@ -250,7 +254,7 @@ static pqf_err fs_write(void *impl, const void *data, size_t len, pqf_error *err
 static pqf_err fs_commit(void *impl, pqf_error *err)
 {
     file_sink *f = impl;
-    if (f->is_stdout)
+    if (f->in_place)
         return PQF_OK;
     size_t head = f->mode == FS_DIRECT ? f->len / FS_ALIGN * FS_ALIGN : 0;
     if (head) {
@@ -283,7 +287,7 @@ static pqf_err fs_commit(void *impl, pqf_error *err)
 static void fs_abort(void *impl)
 {
     file_sink *f = impl;
-    if (f->is_stdout)
+    if (f->in_place)
         return;
     f->len = 0;
     if (f->fd >= 0) {
@@ -299,7 +303,7 @@ static void fs_destroy(void *impl)
     file_sink *f = impl;
     if (!f)
         return;
-    if (f->fd >= 0 && !f->is_stdout)
+    if (f->fd >= 0 && (!f->in_place || f->own_fd))
         close(f->fd);
     free(f->path);
     free(f->tmp);
@@ -318,28 +322,46 @@ pqf_err pqf_ostream_file(const char *path, pqf_ostream **out, pqf_error *err)
     if (!f)
         return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
     f->fd = -1;
+    struct stat st;
     if (strcmp(path, "-") == 0) {
-        f->is_stdout = true;
+        f->in_place = true;
         f->fd = STDOUT_FILENO;
-    } else {
-        size_t n = strlen(path) + 64;
-        void *b = NULL;
+    } else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        f->in_place = true;
         f->path = strdup(path);
+        if (!f->path)
+            PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        f->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (f->fd < 0) {
+            rc = pqf__errno(err, "open", path);
+            goto done;
+        }
+        f->own_fd = true;
+    } else {
+        /* through a symlink (/dev/stdout redirected to a file) the file it
+         * names is replaced, not the link */
+        if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+            f->path = realpath(path, NULL);
+        if (!f->path)
+            f->path = strdup(path);
+        size_t n = (f->path ? strlen(f->path) : 0) + 64;
+        void *b = NULL;
         f->tmp = malloc(n);
         if (posix_memalign(&b, FS_ALIGN, FS_BUF) != 0)
             b = NULL;
         f->buf = b;
         if (!f->path || !f->tmp || !f->buf)
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-        snprintf(f->tmp, n, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+        snprintf(f->tmp, n, "%s.tmp-%ld-%u", f->path, (long)getpid(),
+                 atomic_fetch_add(&counter, 1));
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (f->fd < 0) {
             rc = pqf__errno(err, "create", f->tmp);
             goto done;
         }
     }
-    /* stdout: the stream's 1 MiB buffer; a file: the sink's own */
-    *out = pqf_ostream_create(&file_vt, f, f->is_stdout ? 1u << 20 : 0);
+    /* in place: the stream's 1 MiB buffer; a file: the sink's own */
+    *out = pqf_ostream_create(&file_vt, f, f->in_place ? 1u << 20 : 0);
     f = NULL;
     if (!*out)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");

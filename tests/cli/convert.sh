@@ -71,6 +71,29 @@ check_exit "bad option" 2 "$PQF" convert "$T/a.csv" "$T/z.parquet" --codec lzma
 check "--help" "$PQF" convert --help
 check_grep "help lists --schema" '--schema FILE' "$T/last.out"
 
+# an OUT that is not a plain file: a FIFO (or a device) is written in place and
+# stays what it is; a symlink to a file has the file replaced, never the link
+# (as root, renaming over /dev/stdout or /dev/null would replace the node)
+mkfifo "$T/fifo"
+timeout 60 cat "$T/fifo" >"$T/fifo.parquet" &
+reader=$!
+check "convert into a FIFO" timeout 60 "$PQF" convert "$T/a.csv" "$T/fifo" --schema "$T/s.json"
+wait "$reader"
+check_eq "the FIFO is still a FIFO" "$([ -p "$T/fifo" ] && echo fifo)" "fifo"
+check "what went through it is the Parquet file" "$PQF" parquet validate "$T/fifo.parquet"
+ln -s /proc/self/fd/1 "$T/stdout-link"
+timeout 60 "$PQF" convert "$T/a.csv" "$T/stdout-link" --schema "$T/s.json" >"$T/piped.parquet" \
+    2>"$T/piped.err"
+check "a link to stdout (as /dev/stdout is) redirected to a file" \
+    "$PQF" parquet validate "$T/piped.parquet"
+check_eq "the link is still a link" "$([ -L "$T/stdout-link" ] && echo link)" "link"
+check_grep "the summary went to stderr, not into the Parquet bytes" 'stdout-link: 3 rows' "$T/piped.err"
+echo old >"$T/target.parquet"
+ln -s target.parquet "$T/link.parquet"
+check "convert through a symlink" "$PQF" convert "$T/a.csv" "$T/link.parquet" --schema "$T/s.json"
+check_eq "the symlink stays" "$(readlink "$T/link.parquet")" "target.parquet"
+check "the file it names was replaced" "$PQF" parquet validate "$T/target.parquet"
+
 # the files read back in DuckDB, when the interop modules are installed
 if [ -d "$ROOT/tests/interop/node_modules/@duckdb" ] && command -v node >/dev/null; then
     node "$ROOT/tests/interop/read.mjs" duckdb "$T/a.parquet" >"$T/a.out" 2>&1
