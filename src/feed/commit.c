@@ -205,11 +205,9 @@ static bool parse_iso_ms(const char *s, int64_t *ms)
     for (size_t i = 0; i < sizeof shape - 1; i++)
         if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
             return false;
-    int Y, M, D, h, m, sec, frac;
-    char z;
-    if (strlen(s) != 24 ||
-        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &Y, &M, &D, &h, &m, &sec, &frac, &z) != 8 ||
-        z != 'Z' || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+    int Y, M, D, h, m, sec, frac; /* the shape holds the separators and the Z */
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d.%3d", &Y, &M, &D, &h, &m, &sec, &frac) != 7 ||
+        M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
         return false;
     *ms = ((pqf__days_from_civil(Y, (unsigned)M, (unsigned)D) * 86400 + h * 3600 + m * 60 + sec) *
            1000) +

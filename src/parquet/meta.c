@@ -771,16 +771,12 @@ pqf_err pqf__meta_column_index(pqf__arena *a, const uint8_t *data, size_t len,
             PQF_TRY(pqf__tr_i64(t, &ci->null_counts[i]));
         PQF_TRY(pqf__tr_list_end(t));
         ci->has_null_counts = true;
-        ncounts = n;
-        if (n != ci->npages && (have_nulls || have_min || have_max))
-            PQF_FAIL(err, PQF_ERR_CORRUPT, "column index null_counts length differs");
-        if (!(have_nulls || have_min || have_max))
-            ci->npages = n;
+        ncounts = n; /* checked against npages once every list is read */
     }
     FIELDS_END;
     if (!have_nulls || !have_min || !have_max)
         PQF_FAIL(err, PQF_ERR_CORRUPT, "column index lacks null_pages, min_values or max_values");
-    /* null_counts may come first, before npages is known: check it here too */
+    /* null_counts may come in any order: npages is the other lists' length */
     if (ci->has_null_counts && ncounts != ci->npages)
         PQF_FAIL(err, PQF_ERR_CORRUPT, "column index null_counts length differs");
 done:
