@@ -39,6 +39,8 @@ typedef struct pnode {
     int cursor;    /* next kid expected (members usually come in schema order) */
     const pqf__json **slots;
     pqf__conv conv;
+    pqf__parse_fn parse;  /* the conv's padded parser (text inside the read buffer) */
+    bool scalar;          /* a leaf but not JSON text: js_members calls js_scalar itself */
     const char *conv_why; /* leaf type not supported for input, or NULL */
     char *label;   /* user-facing path: "author.name", "labels[]" */
 } pnode;
@@ -147,6 +149,8 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
         pn->conv_why = pqf__conv_init(&pn->conv, &info);
         if (pn->conv_why)
             PQF_FAIL(err, PQF_ERR_UNSUPPORTED, "column '%s': %s", pn->label, pn->conv_why);
+        pn->parse = pqf__value_padded_fn(&pn->conv);
+        pn->scalar = pn->conv.kind != PQF__V_JSON;
         goto done;
     }
     if (info.logical.kind == PQF_LT_MAP)
@@ -737,18 +741,35 @@ static pqf_err ndjson_record(pqf_source *src, const pqf__json **rec, bool *eof)
 
 typedef struct jscan {
     const char *p, *e;
-    int depth; /* of the container being read (the record is 1) */
+    int depth;    /* of the container being read (the record is 1) */
+    bool decoded; /* the last js_string's text is in its buffer (escapes), not the line */
 } jscan;
 
 #define JS_SYNTAX PQF_ERR_PARSE /* worded by the tree parser's second pass */
 
+/* The byte at e (a line's end) is readable and is '\n' or '\r' (ndjson_line:
+ * the line's newline, the '\r' before it, or the read buffer's sentinel
+ * '\n'), never a token: a test of *s->p for a token needs no s->p < s->e
+ * first, which the hot paths below rely on (s->p never passes e). */
 static inline void js_ws(jscan *s)
 {
     /* compact NDJSON has no whitespace between tokens: one test for that */
-    if (PQF_LIKELY(s->p < s->e && (unsigned char)*s->p > ' '))
+    if (PQF_LIKELY((unsigned char)*s->p > ' '))
         return;
     while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
         s->p++;
+}
+
+/* Past the byte `t` (true), or false if the next token is another. */
+static inline bool js_tok(jscan *s, char t)
+{
+    if (PQF_UNLIKELY(*s->p != t)) {
+        js_ws(s);
+        if (*s->p != t)
+            return false;
+    }
+    s->p++;
+    return true;
 }
 
 /* After a member or element: past a ',' (1: another follows), past `close`
@@ -756,13 +777,10 @@ static inline void js_ws(jscan *s)
 static inline int js_next(jscan *s, char close)
 {
     js_ws(s);
-    if (s->p < s->e && *s->p == ',') {
+    char c = *s->p;
+    if (c == ',' || c == close) {
         s->p++;
-        return 1;
-    }
-    if (s->p < s->e && *s->p == close) {
-        s->p++;
-        return 0;
+        return c == ',';
     }
     return -1;
 }
@@ -775,50 +793,13 @@ static inline bool js_lit(jscan *s, const char *lit, size_t n)
     return true;
 }
 
-/* The string at s->p (a '"'), decoded: a pointer into the line when it has
- * no escapes, else into b (capped like the tree parser's strings). */
-static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **out, size_t *n)
+/* js_string past the first '\\' or control byte, or the line's end, at p
+ * (high: a byte >= 0x80 came before p): escapes decoded into b. */
+static __attribute__((noinline)) pqf_err
+js_string_slow(pqf_source *src, jscan *s, pqf__buf *b, const char **out, size_t *n,
+               const char *start, const char *p, bool high)
 {
-    const char *p = s->p + 1, *e = s->e, *start = p;
-    bool high = false;
-    /* 16 bytes at a time to the first '"', '\\' or control byte: the loads
-     * may pass e (the line is in the read buffer, PQF__INPUT_PAD bytes of pad
-     * after its data), what lies past e is masked off */
-#if defined(__SSE2__)
-    const __m128i vq = _mm_set1_epi8('"'), vbs = _mm_set1_epi8('\\'), vc = _mm_set1_epi8(0x1f);
-    while (p < e) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vbs)),
-                                 _mm_cmpeq_epi8(_mm_min_epu8(x, vc), x));
-        size_t lim = e - p < 16 ? (size_t)(e - p) : 16;
-        unsigned valid = lim == 16 ? 0xffffu : (1u << lim) - 1;
-        unsigned stop = (unsigned)_mm_movemask_epi8(m) & valid;
-        unsigned hb = (unsigned)_mm_movemask_epi8(x);
-        if (stop) {
-            int k = __builtin_ctz(stop);
-            high |= (hb & ((1u << k) - 1)) != 0;
-            p += k;
-            break;
-        }
-        high |= (hb & valid) != 0;
-        p += lim;
-    }
-#else
-    /* eight bytes at a time while none is '"', '\\' or a control byte */
-    uint64_t hi_acc = 0;
-    while (e - p >= 8) {
-        uint64_t x;
-        memcpy(&x, p, 8);
-        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
-        uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x);
-        if (special & highs)
-            break;
-        hi_acc |= x;
-        p += 8;
-    }
-    high = (hi_acc & 0x8080808080808080ull) != 0;
-#endif
+    const char *e = s->e;
     while (p < e && *p != '"' && *p != '\\') {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20)
@@ -828,6 +809,7 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
     }
     if (p >= e)
         return JS_SYNTAX;
+    s->decoded = *p != '"';
     if (*p == '"') {
         *out = start;
         *n = (size_t)(p - start);
@@ -882,6 +864,65 @@ static pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **ou
         return JS_SYNTAX;
     s->p = p + 1;
     return PQF_OK;
+}
+
+/* The string at s->p (a '"'), decoded: a pointer into the line when it has
+ * no escapes, else into b (capped like the tree parser's strings). The
+ * common case (no escape) inline, the rest in js_string_slow. */
+static inline pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const char **out,
+                                size_t *n)
+{
+    const char *p = s->p + 1, *e = s->e, *start = p;
+    bool high = false;
+#if defined(__SSE2__)
+    /* 16 bytes at a time to the first '"', '\\' or control byte: the loads
+     * may pass e (the line is in the read buffer, PQF__INPUT_PAD bytes of pad
+     * after its data), what lies past e is masked off */
+    const __m128i vq = _mm_set1_epi8('"'), vbs = _mm_set1_epi8('\\'), vc = _mm_set1_epi8(0x1f);
+    while (p < e) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vbs)),
+                                 _mm_cmpeq_epi8(_mm_min_epu8(x, vc), x));
+        size_t lim = e - p < 16 ? (size_t)(e - p) : 16;
+        unsigned valid = lim == 16 ? 0xffffu : (1u << lim) - 1;
+        unsigned stop = (unsigned)_mm_movemask_epi8(m) & valid;
+        unsigned hb = (unsigned)_mm_movemask_epi8(x);
+        if (stop) {
+            int k = __builtin_ctz(stop);
+            high |= (hb & ((1u << k) - 1)) != 0;
+            p += k;
+            break;
+        }
+        high |= (hb & valid) != 0;
+        p += lim;
+    }
+    /* *e is the line's '\n' or '\r', never '"' (see js_ws) */
+    if (PQF_UNLIKELY(*p != '"'))
+        return js_string_slow(src, s, b, out, n, start, p, high);
+    s->decoded = false;
+    *out = start;
+    *n = (size_t)(p - start);
+    if (PQF_UNLIKELY(*n > src->max_string || (high && !pqf__utf8_valid(start, *n))))
+        return JS_SYNTAX;
+    s->p = p + 1;
+    return PQF_OK;
+#else
+    /* eight bytes at a time while none is '"', '\\' or a control byte */
+    uint64_t hi_acc = 0;
+    while (e - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        uint64_t q = x ^ (ones * '"'), bs = x ^ (ones * '\\');
+        uint64_t special = ((q - ones) & ~q) | ((bs - ones) & ~bs) | ((x - ones * 0x20) & ~x);
+        if (special & highs)
+            break;
+        hi_acc |= x;
+        p += 8;
+    }
+    high = (hi_acc & 0x8080808080808080ull) != 0;
+    return js_string_slow(src, s, b, out, n, start, p, high);
+#endif
 }
 
 static pqf_err js_number(jscan *s, const char **out, size_t *n)
@@ -988,6 +1029,88 @@ static inline bool js_key_raw(const pnode *kn, const char *p)
     return (((w0 ^ kn->kw[0]) & kn->km[0]) | ((w1 ^ kn->kw[1]) & kn->km[1])) == 0;
 }
 
+/* A leaf's value other than null or JSON text, starting with c (= *s->p): a
+ * bool, number or string, converted and written. Inline in js_members (most
+ * members are such) and js_value. */
+static inline __attribute__((always_inline)) pqf_err
+js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uint64_t line, char c)
+{
+    pqf_err rc;
+    const char *t = NULL;
+    size_t n = 0;
+    switch (pn->conv.kind) {
+    case PQF__V_BOOL: {
+        bool b = c == 't';
+        if (c != 't' && c != 'f')
+            return js_mismatch(src, line, pn, "a boolean", c);
+        if (!js_lit(s, b ? "true" : "false", b ? 4 : 5))
+            return JS_SYNTAX;
+        rc = pqf_writer_bool(w, id, b);
+        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    }
+    case PQF__V_INT:
+        if (!pn->conv.is_unsigned && c != '"') {
+            /* a plain integer of up to 18 digits in range: parsed as it is
+             * scanned; anything else (a fraction, an exponent, a leading
+             * zero, out of range) goes the general way, for its error */
+            const char *p = s->p + (c == '-'), *e = s->e, *d = p;
+            int64_t x = 0;
+            while (p < e && (unsigned)(*p - '0') <= 9 && p - d < 18)
+                x = x * 10 + (*p++ - '0');
+            if (p > d && (p == e || ((unsigned)(*p - '0') > 9 && *p != '.' && *p != 'e' &&
+                                     *p != 'E')) &&
+                (*d != '0' || p == d + 1)) {
+                x = c == '-' ? -x : x;
+                if (x >= pn->conv.imin && x <= pn->conv.imax) {
+                    s->p = p;
+                    rc = pn->conv.phys == PQF_INT32 ? pqf_writer_i32(w, id, (int32_t)x)
+                                                    : pqf_writer_i64(w, id, x);
+                    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+                }
+            }
+        }
+        /* fall through */
+    case PQF__V_FLOAT:
+    case PQF__V_DOUBLE:
+    case PQF__V_DECIMAL:
+        s->decoded = false;
+        if (c == '"')
+            rc = js_string(src, s, &src->sbuf, &t, &n);
+        else if (c == '-' || (unsigned)(c - '0') <= 9)
+            rc = js_number(s, &t, &n);
+        else
+            return js_mismatch(src, line, pn, "a number", c);
+        break;
+    default:
+        if (c != '"')
+            return js_mismatch(src, line, pn, "a string", c);
+        rc = js_string(src, s, &src->sbuf, &t, &n);
+        break;
+    }
+    if (rc != PQF_OK)
+        return rc;
+    pqf__val val;
+    const char *why = NULL;
+    if (pn->conv.kind == PQF__V_STRING) {
+        /* js_string checked the UTF-8 already (pqf__value_parse would again) */
+        val.p = t;
+        val.n = n;
+    } else if (PQF_LIKELY(!s->decoded)) {
+        /* text in the line, so in the read buffer: PQF__INPUT_PAD
+         * readable bytes follow its data, as the padded parsers need */
+        why = pn->parse(&pn->conv, t, n, &val);
+    } else {
+        why = pqf__value_parse(&pn->conv, t, n, &val); /* escapes decoded into sbuf */
+    }
+    if (PQF_UNLIKELY(why != NULL)) {
+        char lab[300];
+        snprintf(lab, sizeof lab, "'%s'", pn->label);
+        return value_error(src, line, lab, pn, t, n, why);
+    }
+    rc = pqf__write_value(w, id, &pn->conv, &val);
+    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+}
+
 static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
 {
     pnode *pn = &src->nodes[id];
@@ -1006,81 +1129,14 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
         return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
     }
     if (!pn->group) {
-        const char *t = NULL;
-        size_t n = 0;
-        switch (pn->conv.kind) {
-        case PQF__V_JSON: {
+        if (pn->conv.kind == PQF__V_JSON) {
             pqf__json *v;
             rc = js_tree(src, s, &v);
             if (rc != PQF_OK)
                 return rc;
             return shred_leaf(src, w, id, v, line);
         }
-        case PQF__V_BOOL: {
-            bool b = c == 't';
-            if (c != 't' && c != 'f')
-                return js_mismatch(src, line, pn, "a boolean", c);
-            if (!js_lit(s, b ? "true" : "false", b ? 4 : 5))
-                return JS_SYNTAX;
-            rc = pqf_writer_bool(w, id, b);
-            return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
-        }
-        case PQF__V_INT:
-            if (!pn->conv.is_unsigned && c != '"') {
-                /* a plain integer of up to 18 digits in range: parsed as it is
-                 * scanned; anything else (a fraction, an exponent, a leading
-                 * zero, out of range) goes the general way, for its error */
-                const char *p = s->p + (c == '-'), *e = s->e, *d = p;
-                int64_t x = 0;
-                while (p < e && (unsigned)(*p - '0') <= 9 && p - d < 18)
-                    x = x * 10 + (*p++ - '0');
-                if (p > d && (p == e || ((unsigned)(*p - '0') > 9 && *p != '.' && *p != 'e' &&
-                                         *p != 'E')) &&
-                    (*d != '0' || p == d + 1)) {
-                    x = c == '-' ? -x : x;
-                    if (x >= pn->conv.imin && x <= pn->conv.imax) {
-                        s->p = p;
-                        rc = pn->conv.phys == PQF_INT32 ? pqf_writer_i32(w, id, (int32_t)x)
-                                                        : pqf_writer_i64(w, id, x);
-                        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
-                    }
-                }
-            }
-            /* fall through */
-        case PQF__V_FLOAT:
-        case PQF__V_DOUBLE:
-        case PQF__V_DECIMAL:
-            if (c == '"')
-                rc = js_string(src, s, &src->sbuf, &t, &n);
-            else if (c == '-' || (unsigned)(c - '0') <= 9)
-                rc = js_number(s, &t, &n);
-            else
-                return js_mismatch(src, line, pn, "a number", c);
-            break;
-        default:
-            if (c != '"')
-                return js_mismatch(src, line, pn, "a string", c);
-            rc = js_string(src, s, &src->sbuf, &t, &n);
-            break;
-        }
-        if (rc != PQF_OK)
-            return rc;
-        pqf__val val;
-        const char *why = NULL;
-        if (pn->conv.kind == PQF__V_STRING) {
-            /* js_string checked the UTF-8 already (pqf__value_parse would again) */
-            val.p = t;
-            val.n = n;
-        } else {
-            why = pqf__value_parse(&pn->conv, t, n, &val);
-        }
-        if (PQF_UNLIKELY(why != NULL)) {
-            char lab[300];
-            snprintf(lab, sizeof lab, "'%s'", pn->label);
-            return value_error(src, line, lab, pn, t, n, why);
-        }
-        rc = pqf__write_value(w, id, &pn->conv, &val);
-        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+        return js_scalar(src, s, w, pn, id, line, c);
     }
     if (pn->is_list) {
         if (c != '[')
@@ -1142,7 +1198,7 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
             const char *key;
             size_t kl;
             js_ws(s);
-            if (s->p >= s->e || *s->p != '"')
+            if (*s->p != '"')
                 return JS_SYNTAX;
             int k = -1, c = pn->cursor;
             const pnode *ck = c < pn->nkids ? &src->nodes[pn->kids[c]] : NULL;
@@ -1163,10 +1219,8 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
                     if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
                         k = i;
             }
-            js_ws(s);
-            if (s->p >= s->e || *s->p != ':')
+            if (!js_tok(s, ':'))
                 return JS_SYNTAX;
-            s->p++;
             if (k < 0 || src->nodes[pn->kids[k]].generated) {
                 if (k < 0 && !src->ignore_unknown)
                     return pqf_error_set(&src->err, PQF_ERR_VALUE,
@@ -1186,7 +1240,13 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
                     return JS_SYNTAX; /* a duplicate key */
                 pn->slots[k] = &seen_mark;
                 pn->cursor = k + 1;
-                rc = js_value(src, s, w, pn->kids[k], line);
+                const int kid = pn->kids[k];
+                const pnode *kn = &src->nodes[kid];
+                const char vc = *s->p;
+                /* a bool, number or string (most members): what js_value
+                 * would do, without its call and dispatch */
+                rc = kn->scalar && vc > ' ' && vc != 'n' ? js_scalar(src, s, w, kn, kid, line, vc)
+                                                         : js_value(src, s, w, kid, line);
                 if (rc != PQF_OK)
                     return rc;
             }
@@ -1217,7 +1277,7 @@ static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
     pqf_err rc = ndjson_line(src, &line, &n, eof);
     if (rc != PQF_OK || *eof)
         return rc;
-    jscan s = {line, line + n, 0};
+    jscan s = {line, line + n, 0, false};
     js_ws(&s);
     if (s.p >= s.e || *s.p != '{') {
         rc = JS_SYNTAX; /* not an object: the tree pass words it (after a syntax check) */

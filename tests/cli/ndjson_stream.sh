@@ -33,6 +33,11 @@ JSON
     echo '{"id":-0,"meta":{"a":-2147483648},"pts":[0,7,-12,999999999]}'
     echo '{"id":123456789012345678,"meta":{"a":2147483647}}'
     echo '{"id":-123456789012345678}'
+    # values parsed from the line by the padded parsers, and from decoded escapes
+    echo '{"id":10,"at":"2026-01-05T10:00:00.5Z","amt":"7.5"}'
+    echo '{"id":11,"at":"2026-01-05T10:00:00\u002e25Z","amt":"\u0037.25"}'
+    echo '{"id":12,"at":"2026-01-05T10:00:00.123456","amt":-0.01}'
+    echo '{"id":13,"at":"2028-02-29T23:59:59.999999Z","amt":100}'
 } >"$T/good.ndjson"
 for i in $(seq 7 3000); do echo "{\"id\":$i,\"name\":\"row $i\",\"tags\":[\"t$((i % 7))\"],\"meta\":{\"a\":$((i % 100))},\"amt\":$((i % 1000)).25}"; done >>"$T/good.ndjson"
 check "streamed" "$PQF" convert "$T/good.ndjson" "$T/stream.parquet" --schema "$T/s.json"
@@ -75,6 +80,13 @@ bad_lines=(
     '{"id": 01}'
     '{"id": 1, "amt": 1.}'
     '{"id": 1, "at": "yesterday"}'
+    '{"id": 1, "at": "2026-02-30T10:00:00Z"}'
+    '{"id": 1, "at": "2026-01-05T24:00:00Z"}'
+    '{"id": 1, "at": "2026-01-05T10:00:00.1234567Z"}'
+    '{"id": 1, "at": "2026-01-05T10:00:00\u002e1234567Z"}'
+    '{"id": 1, "amt": 123456789012.5}'
+    '{"id": 1, "amt": 1e2}'
+    '{"id": 1, "amt": "1\u002e234"}'
     '{"id": 1,}'
     '{"id" 1}'
     '{"id": 1, "name": "unterminated}'
