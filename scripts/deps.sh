@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what pqfeed needs to build and test on Debian: -dev packages,
-# test servers and peers (apt), and interop readers (npm, from the lock file).
+# test servers and peers (apt; b3sum is test_blake3's independent reference),
+# and interop readers (npm, from the lock file).
 # Safe to repeat: does nothing when everything is present.
 set -eu
 cd "$(dirname "$0")/.."
@@ -8,6 +9,7 @@ APT_PKGS=(build-essential pkg-config clang libclang-rt-14-dev
   libzstd-dev liblz4-dev zlib1g-dev libsnappy-dev libbrotli-dev libxxhash-dev libisal-dev
   libcurl4-openssl-dev libexpat1-dev libssl-dev libyaml-dev libsqlite3-dev libpq-dev
   libcmocka-dev sqlite3 strace
+  b3sum
   ceph-mon ceph-osd radosgw ceph-common awscli rclone time
   postgresql
   ${PQF_EXTRA_APT:-})
