@@ -53,7 +53,7 @@ typedef struct pqf_commit {
     char *wm_from, *wm_to;   /* watermark range of the rows (text, as in the source) */
     int64_t created_ms;      /* Unix ms */
     char *producer;
-    char source_sha256[65];  /* digest of the export's input and settings; "" if unknown */
+    char source_blake3[65];  /* BLAKE3 (hex) of the export's input and settings; "" if unknown */
     uint64_t rows, bytes;    /* sums over files */
     pqf_commit_file *files;
     size_t nfiles;

@@ -104,7 +104,7 @@ pqf_err pqf_commit_encode(const pqf_commit *c, char **out, size_t *len, pqf_erro
     PQF_TRY(pqf__buf_printf(&b, "\"created_at\":\"%s\",", ts));
     PQF_TRY(put_str(&b, "producer", c->producer));
     PQF_TRY(pqf__buf_append_byte(&b, ','));
-    PQF_TRY(put_str(&b, "source_sha256", c->source_sha256[0] ? c->source_sha256 : NULL));
+    PQF_TRY(put_str(&b, "source_blake3", c->source_blake3[0] ? c->source_blake3 : NULL));
     PQF_TRY(pqf__buf_printf(&b, ",\"rows\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"files\":[",
                             c->rows, c->bytes));
     for (size_t i = 0; i < c->nfiles; i++) {
@@ -283,7 +283,17 @@ pqf_err pqf_commit_decode(const char *text, size_t len, const char *name, pqf_co
         PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: commit field 'created_at' is not YYYY-MM-DDTHH:MM:SS.mmmZ",
                  name);
     PQF_TRY(get_str(&d, root, "producer", true, &c->producer));
-    PQF_TRY(get_hex(&d, root, "source_sha256", 64, true, c->source_sha256));
+    /* commits written before the digest became BLAKE3 carry `source_sha256`
+     * (docs/FORMAT.md): read, checked and not kept (it never equals a BLAKE3
+     * digest, so such a head snapshot is simply not recognised as unchanged) */
+    bool legacy = pqf__json_get(root, "source_sha256") != NULL;
+    if (legacy && pqf__json_get(root, "source_blake3"))
+        PQF_FAIL(err, PQF_ERR_CORRUPT, "%s: commit has both 'source_blake3' and 'source_sha256'",
+                 name);
+    PQF_TRY(get_hex(&d, root, legacy ? "source_sha256" : "source_blake3", 64, true,
+                    c->source_blake3));
+    if (legacy)
+        c->source_blake3[0] = '\0';
     uint64_t rows, bytes;
     PQF_TRY(get_u64(&d, root, "rows", &rows));
     PQF_TRY(get_u64(&d, root, "bytes", &bytes));

@@ -9,6 +9,7 @@
 #include "base/base.h"
 #include "base/timefmt.h"
 #include "base/buf.h"
+#include "base/blake3.h"
 #include "base/crash.h"
 #include "base/hash.h"
 #include "source/json.h"
@@ -275,8 +276,8 @@ typedef struct {
     /* The digest taken in the parsing pass (NDJSON inputs: the sources' reads
      * feed it, see input_digest): final once every byte went in; a data file
      * opened before that (its first row group) finishes it by reading the rest. */
-    pqf__sha256_ctx dh;
-    bool dh_live;      /* dh holds a digest in progress */
+    pqf__blake3 dh;
+    FILE *dump;        /* PQF_EXPORT_DIGEST_DUMP: the digest's input, for tests */
     bool digest_final; /* digest[] is known */
     bool unchanged;    /* the digest equals the head snapshot's: nothing to write */
     const pqf_commit *head;
@@ -707,12 +708,21 @@ static pqf_err open_db(const pqf_export_spec *sp, const pqf_commit *head, char *
                          "(postgres or sqlite)", sp->table, sp->db_driver);
 }
 
-/* SHA-256 over every setting that shapes the output and every input byte (in
+static void digest_update(exp_ctx *x, const void *data, size_t len)
+{
+    pqf__blake3_update(&x->dh, data, len);
+    if (x->dump && fwrite(data, 1, len, x->dump) != len) {
+        fclose(x->dump);
+        x->dump = NULL;
+    }
+}
+
+/* BLAKE3 over every setting that shapes the output and every input byte (in
  * order, each input after its length): the same digest means the same Parquet
  * bytes (the writer is deterministic; the hour folder is in the key, not
  * here, so an unchanged snapshot is one in any hour). It names the data files and is kept
  * in the commit, so that an unchanged snapshot is recognised before any
- * file is written. The definition is docs/FORMAT.md's `source_sha256`; it is
+ * file is written. The definition is docs/FORMAT.md's `source_blake3`; it is
  * taken in one of two ways, with the same value:
  * - up front (digest_pass): every input read once more before the export
  *   (CSV inputs, stdin, or PQF_EXPORT_DIGEST_PASS set);
@@ -724,9 +734,10 @@ static pqf_err digest_begin(exp_ctx *x, const char *schema_json, pqf_error *err)
 {
     const pqf_export_spec *sp = x->sp;
     char line[1024];
-    if (pqf__sha256_init(&x->dh) != 0)
-        return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
-    x->dh_live = true;
+    pqf__blake3_init(&x->dh);
+    const char *dump = getenv("PQF_EXPORT_DIGEST_DUMP");
+    if (dump && !x->dump)
+        x->dump = fopen(dump, "wb");
     const pqf_writer_opts *w = &sp->writer;
     int n = snprintf(line, sizeof line,
                      "pqfeed-export/1 table=%s kind=%d wm=%s del=%s cre=%s after=%s "
@@ -745,19 +756,19 @@ static pqf_err digest_begin(exp_ctx *x, const char *schema_json, pqf_error *err)
                      sp->source.csv.quote, (int)sp->source.csv.header,
                      sp->source.csv.null_marker ? sp->source.csv.null_marker : "",
                      (int)sp->source.ignore_unknown);
-    pqf__sha256_update(&x->dh, line, (size_t)n);
+    digest_update(x, line, (size_t)n);
     if (sp->source.mapping) {
         n = snprintf(line, sizeof line, "mapping %s\n", pqf_mapping_digest(sp->source.mapping));
-        pqf__sha256_update(&x->dh, line, (size_t)n);
+        digest_update(x, line, (size_t)n);
     }
     for (size_t i = 0; i < w->ncolumns; i++) {
         const pqf_column_opts *c = &w->columns[i];
         n = snprintf(line, sizeof line, "col %s enc=%d dict=%d bloom=%d ndv=%llu fpp=%g\n",
                      c->path, (int)c->encoding, c->dictionary, (int)c->bloom_filter,
                      (unsigned long long)c->bloom_ndv, c->bloom_fpp);
-        pqf__sha256_update(&x->dh, line, (size_t)n);
+        digest_update(x, line, (size_t)n);
     }
-    pqf__sha256_update(&x->dh, schema_json, strlen(schema_json));
+    digest_update(x, schema_json, strlen(schema_json));
     return PQF_OK;
 }
 
@@ -765,7 +776,7 @@ static void digest_header(exp_ctx *x, uint64_t size)
 {
     char line[64];
     int n = snprintf(line, sizeof line, "\ninput %llu\n", (unsigned long long)size);
-    pqf__sha256_update(&x->dh, line, (size_t)n);
+    digest_update(x, line, (size_t)n);
 }
 
 /* Bytes [off, size) of input i into the digest (size: its header's). */
@@ -788,7 +799,7 @@ static pqf_err digest_read(exp_ctx *x, size_t i, uint64_t off, uint64_t size, pq
             rc = err->code;
             goto done;
         }
-        pqf__sha256_update(&x->dh, buf, len);
+        digest_update(x, buf, len);
         off += len;
     }
 done:
@@ -800,15 +811,18 @@ done:
 static void digest_end(exp_ctx *x)
 {
     uint8_t d[32];
-    pqf__sha256_final(&x->dh, d);
-    x->dh_live = false;
+    pqf__blake3_final(&x->dh, d);
+    if (x->dump) {
+        fclose(x->dump);
+        x->dump = NULL;
+    }
     pqf__hex(d, 32, x->digest);
     x->digest_final = true;
     /* the same snapshot again (a rerun after a crash that followed the
      * publish, or an unchanged source): nothing to write */
     const pqf_commit *h = x->head;
     x->unchanged = h && x->sp->kind == PQF_COMMIT_SNAPSHOT && h->kind == PQF_COMMIT_SNAPSHOT &&
-                   strcmp(h->source_sha256, x->digest) == 0 &&
+                   strcmp(h->source_blake3, x->digest) == 0 &&
                    h->schema_version == x->schema_version;
 }
 
@@ -857,7 +871,7 @@ static void digest_tap(void *ud, const void *data, size_t len)
         return;
     x->dgot += len;
     if (x->dgot <= x->dsize)
-        pqf__sha256_update(&x->dh, data, len);
+        digest_update(x, data, len);
 }
 
 /* At the end of input din: the source read exactly the bytes its header counts. */
@@ -1160,7 +1174,7 @@ pqf_err pqf_export(pqf_feed *f, const pqf_export_spec *sp, pqf_export_result *re
         goto done;
     }
     if (!sp->db)
-        memcpy(x.c->source_sha256, x.digest, sizeof x.digest);
+        memcpy(x.c->source_blake3, x.digest, sizeof x.digest);
     res->skipped = x.skipped;
     res->duplicates = x.duplicates;
     if (x.seen_oom)
@@ -1211,8 +1225,8 @@ done:
     pqf_dbsource_free(opened);
     pqf_schema_free(changes_schema);
     pqf__strset_free(&x.seen);
-    if (x.dh_live)
-        pqf__sha256_free(&x.dh);
+    if (x.dump)
+        fclose(x.dump);
     free(x.wm_min);
     free(x.wm_max);
     return rc;

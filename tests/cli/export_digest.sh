@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# export's input digest (source_sha256, docs/FORMAT.md) taken in the parsing
+# export's input digest (source_blake3, docs/FORMAT.md) taken in the parsing
 # pass for NDJSON inputs (src/feed/export.c): the same value as the separate
-# pass it replaced (PQF_EXPORT_DIGEST_PASS=1 selects that one, and a value
-# pinned from the binary before the change), whether the digest is complete at
+# pass it replaced (PQF_EXPORT_DIGEST_PASS=1 selects that one), and the BLAKE3
+# that Debian's b3sum computes of the digest's input (PQF_EXPORT_DIGEST_DUMP
+# writes it out), whose SHA-256 is the value the SHA-256 digest had before
+# the change (pinned from the binary at ee717ff), whether the digest is complete at
 # the end of the last input or finished early because a data file opened
 # first (small row groups and files); unchanged snapshots are still
 # recognised without writing anything.
@@ -26,17 +28,27 @@ for i in $(seq 40001 40400); do echo "{\"id\":$i,\"name\":\"n$((i * 7919 % 1000)
 AS=(--table t --schema "$T/s.json" --as-of 2026-01-05T00:00:00Z)
 SMALL=(--row-group-size 32K --target-file-size 64K)
 
-digest() { grep -o '"source_sha256":"[0-9a-f]*"' "$1"/t/_log/00000000000000000001.json | cut -d'"' -f4; }
+digest() { grep -o '"source_blake3":"[0-9a-f]*"' "$1"/t/_log/00000000000000000001.json | cut -d'"' -f4; }
 files() { (cd "$1" && find t/data -name '*.parquet' | sort | xargs sha256sum); }
 
-# the value the separate pass gave before the change (pqfeed at ee717ff)
+# the SHA-256 digest the separate pass gave before BLAKE3 (pqfeed at ee717ff):
+# the digest's input is still the same bytes
 PINNED=b72ec9f5703ef381c468db7e384015ce2184c8bf904d3fba79a2ab8a7379a98f
 PINNED_SMALL=cfe3a5fdf5be8b12da3d2c92fb402850425d674c4cac81b5b36c3ee9ee2780c2
 
 check "export, digest in the parsing pass" "$PQF" export "$T/fold" "${AS[@]}" "$P"
 check "export, digest in a separate pass" env PQF_EXPORT_DIGEST_PASS=1 "$PQF" export "$T/pass" "${AS[@]}" "$P"
 check_eq "the same digest both ways" "$(digest "$T/fold")" "$(digest "$T/pass")"
-check_eq "the digest as pinned before the change" "$(digest "$T/fold")" "$PINNED"
+preimage() { # dump-file: sha256 and BLAKE3 (b3sum) of the digest's input
+    check_eq "$1: the digest's input is the one SHA-256 was taken of" "$(sha256sum <"$1" | cut -d' ' -f1)" "$2"
+    if command -v b3sum >/dev/null; then
+        check_eq "$1: the digest is b3sum's BLAKE3 of it" "$(b3sum --no-names "$1")" "$3"
+    else
+        echo "# skip: b3sum is not installed (scripts/deps.sh installs it)"
+    fi
+}
+PQF_EXPORT_DIGEST_DUMP=$T/pre1 "$PQF" export "$T/dump1" "${AS[@]}" "$P" >/dev/null 2>&1
+preimage "$T/pre1" "$PINNED" "$(digest "$T/fold")"
 check_eq "the same file names and bytes" "$(files "$T/fold")" "$(files "$T/pass")"
 
 # small row groups and files: the first file opens before the inputs are read
@@ -46,7 +58,8 @@ check "export in small files, separate pass" env PQF_EXPORT_DIGEST_PASS=1 "$PQF"
 nf=$(find "$T/fold2/t/data" -name '*.parquet' | wc -l)
 check "several data files" test "$nf" -ge 3
 check_eq "small files: the same digest both ways" "$(digest "$T/fold2")" "$(digest "$T/pass2")"
-check_eq "small files: the digest as pinned" "$(digest "$T/fold2")" "$PINNED_SMALL"
+PQF_EXPORT_DIGEST_DUMP=$T/pre2 "$PQF" export "$T/dump2" "${AS[@]}" "${SMALL[@]}" "$P" >/dev/null 2>&1
+preimage "$T/pre2" "$PINNED_SMALL" "$(digest "$T/fold2")"
 check_eq "small files: the same file names and bytes" "$(files "$T/fold2")" "$(files "$T/pass2")"
 check "the small-file feed verifies" "$PQF" log "$T/fold2"
 
@@ -62,9 +75,20 @@ done
 echo '{"id":9999}' >>"$P/p4.ndjson"
 "$PQF" export "$T/fold2" "${AS[@]}" "${SMALL[@]}" --json "$P" >"$T/new.json" 2>&1
 check_grep "a changed input is committed" '"committed":true,"seq":2' "$T/new.json"
-d2=$(grep -o '"source_sha256":"[0-9a-f]*"' "$T/fold2"/t/_log/00000000000000000002.json | cut -d'"' -f4)
+d2=$(grep -o '"source_blake3":"[0-9a-f]*"' "$T/fold2"/t/_log/00000000000000000002.json | cut -d'"' -f4)
 env PQF_EXPORT_DIGEST_PASS=1 "$PQF" export "$T/pass3" "${AS[@]}" "${SMALL[@]}" "$P" >/dev/null 2>&1
 check_eq "its digest is the separate pass's" "$d2" "$(digest "$T/pass3")"
+
+# a feed written before BLAKE3: its commit names the digest source_sha256
+check "export for the legacy feed" "$PQF" export "$T/legacy" "${AS[@]}" "$P"
+c1=$T/legacy/t/_log/00000000000000000001.json
+sed -i 's/"source_blake3":/"source_sha256":/' "$c1"
+check_grep "the commit now has source_sha256" '"source_sha256":"[0-9a-f]{64}"' "$c1"
+check "pqfeed log reads and verifies it" "$PQF" log "$T/legacy"
+"$PQF" export "$T/legacy" "${AS[@]}" --json "$P" >"$T/legacy.json" 2>&1
+check_grep "the same snapshot is committed again (its head's digest is another hash)" '"committed":true,"seq":2' "$T/legacy.json"
+check_grep "the new commit has source_blake3" '"source_blake3":"[0-9a-f]{64}"' "$T/legacy/t/_log/00000000000000000002.json"
+check "and the chain verifies" "$PQF" log "$T/legacy"
 
 # CSV input keeps the separate pass (one of the inputs is CSV)
 printf 'id,name\n7001,c\n' >"$T/c.csv"

@@ -25,6 +25,15 @@ check_eq "_feed.json validates against docs/schema/feed.schema.json" "$?" 0
 sed 's/"rows":[0-9]*,//' "$F/issues/_log/00000000000000000002.json" >"$T/broken.json"
 node "$HERE/jsonschema.mjs" "$ROOT/docs/schema/commit.schema.json" "$T/broken.json" >"$T/v3.out" 2>&1
 check_eq "a commit without 'rows' does not validate (the schema is not vacuous)" "$?" 1
+# an older producer's commit names its input digest source_sha256: valid; both members: not
+sed 's/"source_blake3":/"source_sha256":/' "$F/issues/_log/00000000000000000001.json" >"$T/legacy.json"
+check_grep "the legacy commit has source_sha256" '"source_sha256":"[0-9a-f]{64}"' "$T/legacy.json"
+node "$HERE/jsonschema.mjs" "$ROOT/docs/schema/commit.schema.json" "$T/legacy.json" >"$T/v4.out" 2>&1
+check_eq "a commit with source_sha256 instead of source_blake3 validates" "$?" 0
+sed 's/"source_blake3":\("[0-9a-f]*"\),/"source_blake3":\1,"source_sha256":\1,/' "$F/issues/_log/00000000000000000001.json" >"$T/both.json"
+check_grep "the second has both" '"source_sha256":' "$T/both.json"
+node "$HERE/jsonschema.mjs" "$ROOT/docs/schema/commit.schema.json" "$T/both.json" >"$T/v5.out" 2>&1
+check_eq "a commit with both digests does not validate" "$?" 1
 
 COLS="id, key, title, status, epoch_us(updated_at) AS upd, estimate_hours, story_points, labels, author.name AS author_name"
 duck "CREATE VIEW ch AS SELECT * FROM read_parquet('$F/issues/data/**/*.parquet', hive_partitioning=true)" \
