@@ -22,6 +22,7 @@
  * complete subtree of the batch is one CV for the stack. A lone chunk or
  * parent goes through the C code. */
 #include "base/blake3.h"
+#include "base/cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -396,51 +397,29 @@ kernel_avx512(const uint8_t *const *in, unsigned n, size_t nblocks, const uint64
     STORE_CVS(h, 16, STORE512, out);
 }
 
-static bool cpu_has(int k)
-{
-    __builtin_cpu_init();
-    switch (k) {
-    case PQF_B3_PORTABLE:
-        return true;
-    case PQF_B3_AVX2:
-        return __builtin_cpu_supports("avx2");
-    case PQF_B3_AVX512:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
-               __builtin_cpu_supports("avx512vl");
-    default:
-        return false;
-    }
-}
-
-#else
-
-static bool cpu_has(int k)
-{
-    return k == PQF_B3_PORTABLE;
-}
-
 #endif
 
 static int forced = PQF_B3_AUTO;
 
+/* What each kernel needs of the CPU (base/cpu.h). */
+static const pqf__cpu_level need[] = {
+    [PQF_B3_PORTABLE] = PQF_CPU_BASE,
+    [PQF_B3_AVX2] = PQF_CPU_AVX2,
+    [PQF_B3_AVX512] = PQF_CPU_AVX512,
+};
+
+static bool cpu_has(int k)
+{
+    return k >= PQF_B3_PORTABLE && k <= PQF_B3_AVX512 && pqf__cpu_has(need[k]);
+}
+
+/* PQF_B3_KERNEL=portable|avx2|avx512 picks a lesser kernel than the best (tests, A/B runs). */
 int pqf__blake3_kernel(void)
 {
+    static int best; /* 0 until picked */
     if (forced != PQF_B3_AUTO)
         return forced;
-    static int best = PQF_B3_AUTO;
-    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
-    if (b == PQF_B3_AUTO) {
-        b = cpu_has(PQF_B3_AVX512) ? PQF_B3_AVX512
-            : cpu_has(PQF_B3_AVX2) ? PQF_B3_AVX2
-                                   : PQF_B3_PORTABLE;
-        /* PQF_B3_KERNEL=portable|avx2|avx512 picks a lesser one (tests, A/B runs). */
-        const char *e = getenv("PQF_B3_KERNEL");
-        for (int k = PQF_B3_PORTABLE; e && k <= PQF_B3_AVX512; k++)
-            if (strcmp(e, pqf__blake3_kernel_name(k)) == 0 && cpu_has(k))
-                b = k;
-        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
-    }
-    return b;
+    return pqf__cpu_pick(&best, PQF_B3_AVX512, need, pqf__blake3_kernel_name, "PQF_B3_KERNEL");
 }
 
 const char *pqf__blake3_kernel_name(int k)

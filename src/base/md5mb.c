@@ -6,6 +6,7 @@
  * lane that runs out drops out (its register lanes then repeat another
  * lane's data and are discarded), partial blocks go through the C code. */
 #include "base/md5mb.h"
+#include "base/cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -316,54 +317,31 @@ kernel_avx512(uint32_t (*st)[16], const uint8_t *const *p0, size_t nblocks)
     _mm512_storeu_si512(st[3], d);
 }
 
-static bool cpu_has(int k)
-{
-    __builtin_cpu_init();
-    switch (k) {
-    case PQF_MD5_SCALAR:
-        return true;
-    case PQF_MD5_AVX2:
-        return __builtin_cpu_supports("avx2");
-    case PQF_MD5_AVX512VL:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
-               __builtin_cpu_supports("avx512vl");
-    case PQF_MD5_AVX512:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
-               __builtin_cpu_supports("avx512vl");
-    default:
-        return false;
-    }
-}
-
-#else
-
-static bool cpu_has(int k)
-{
-    return k == PQF_MD5_SCALAR;
-}
-
 #endif
 
 static int forced = PQF_MD5_AUTO;
 
+/* What each kernel needs of the CPU (base/cpu.h). */
+static const pqf__cpu_level need[] = {
+    [PQF_MD5_SCALAR] = PQF_CPU_BASE,
+    [PQF_MD5_AVX2] = PQF_CPU_AVX2,
+    [PQF_MD5_AVX512VL] = PQF_CPU_AVX512,
+    [PQF_MD5_AVX512] = PQF_CPU_AVX512,
+};
+
+static bool cpu_has(int k)
+{
+    return k >= PQF_MD5_SCALAR && k <= PQF_MD5_AVX512 && pqf__cpu_has(need[k]);
+}
+
+/* PQF_MD5_KERNEL=scalar|avx2|avx512vl|avx512 picks a lesser kernel than the best
+ * (tests, A/B runs). */
 int pqf__md5_kernel(void)
 {
+    static int best; /* 0 until picked */
     if (forced != PQF_MD5_AUTO)
         return forced;
-    static int best = PQF_MD5_AUTO;
-    int b = __atomic_load_n(&best, __ATOMIC_RELAXED);
-    if (b == PQF_MD5_AUTO) {
-        b = cpu_has(PQF_MD5_AVX512) ? PQF_MD5_AVX512
-            : cpu_has(PQF_MD5_AVX2) ? PQF_MD5_AVX2
-                                    : PQF_MD5_SCALAR;
-        /* PQF_MD5_KERNEL=scalar|avx2|avx512vl|avx512 picks a lesser one (tests, A/B runs). */
-        const char *e = getenv("PQF_MD5_KERNEL");
-        for (int k = PQF_MD5_SCALAR; e && k <= PQF_MD5_AVX512; k++)
-            if (strcmp(e, pqf__md5_kernel_name(k)) == 0 && cpu_has(k))
-                b = k;
-        __atomic_store_n(&best, b, __ATOMIC_RELAXED);
-    }
-    return b;
+    return pqf__cpu_pick(&best, PQF_MD5_AVX512, need, pqf__md5_kernel_name, "PQF_MD5_KERNEL");
 }
 
 const char *pqf__md5_kernel_name(int k)

@@ -1,4 +1,5 @@
 /* Export: source records -> Parquet data files -> a published commit. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -736,8 +737,9 @@ static pqf_err digest_begin(exp_ctx *x, const char *schema_json, pqf_error *err)
     char line[1024];
     pqf__blake3_init(&x->dh);
     const char *dump = getenv("PQF_EXPORT_DIGEST_DUMP");
-    if (dump && !x->dump)
-        x->dump = fopen(dump, "wb");
+    if (dump && !x->dump && !(x->dump = fopen(dump, "wb")))
+        return pqf_error_set(err, PQF_ERR_IO, "PQF_EXPORT_DIGEST_DUMP: %s: %s", dump,
+                             strerror(errno));
     const pqf_writer_opts *w = &sp->writer;
     int n = snprintf(line, sizeof line,
                      "pqfeed-export/1 table=%s kind=%d wm=%s del=%s cre=%s after=%s "
