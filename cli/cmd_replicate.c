@@ -41,7 +41,8 @@ static const char replicate_usage[] =
     "  --concurrency N         objects copied at once (default 8)\n"
     "  --max-inflight-bytes SIZE  transfer memory budget (default 80M: two streamed\n"
     "                          transfers of large objects at the default part size)\n"
-    "  --lookahead N           commits whose files may be in flight (default 32)\n"
+    "  --lookahead N           commits whose files may be in flight (default 32, at\n"
+    "                          most 1024)\n"
     "  --verify size|full      full: also read every copy back and hash it (default size;\n"
     "                          streamed copies are always hashed on the way)\n"
     "  --no-server-copy        stream S3 -> S3 copies through pqfeed (default: server-side)\n"
@@ -507,6 +508,11 @@ int pqf_cmd_replicate(int argc, char **argv)
             NEED_VALUE();
             if (pqf_cli_parse_u64(v, &n) != 0 || n == 0 || n > 100000) {
                 ret = pqf_cli_usage("replicate", "bad number '%s' for %s", v, a);
+                goto done;
+            }
+            if (strcmp(a, "--lookahead") == 0 && n > PQF_REPL_LOOKAHEAD_MAX) {
+                ret = pqf_cli_usage("replicate", "--lookahead %s: at most %d commits", v,
+                                    PQF_REPL_LOOKAHEAD_MAX);
                 goto done;
             }
             if (strcmp(a, "--concurrency") == 0)
