@@ -115,16 +115,23 @@ static void human_bytes(uint64_t b, char *out, size_t cap)
         snprintf(out, cap, "%.2f GiB", (double)b / (1 << 30));
 }
 
+/* Every duration of the command's human output, one way: [Hh][MMm]S.Ss
+ * (0.4s, 10.0s, 1m05.0s, 2h03m04.5s), to a tenth of a second. */
 static void human_ms(int64_t ms, char *out, size_t cap)
 {
-    if (ms < 0)
+    if (ms < 0) {
         snprintf(out, cap, "-");
-    else if (ms < 10000)
-        snprintf(out, cap, "%.1fs", (double)ms / 1000);
-    else if (ms < 7200000)
-        snprintf(out, cap, "%" PRId64 "m%02" PRId64 "s", ms / 60000, ms / 1000 % 60);
+        return;
+    }
+    int64_t t = (ms + 50) / 100; /* tenths, rounded */
+    int64_t h = t / 36000, m = t / 600 % 60, s = t % 600;
+    if (h)
+        snprintf(out, cap, "%" PRId64 "h%02" PRId64 "m%02" PRId64 ".%" PRId64 "s", h, m, s / 10,
+                 s % 10);
+    else if (m)
+        snprintf(out, cap, "%" PRId64 "m%02" PRId64 ".%" PRId64 "s", m, s / 10, s % 10);
     else
-        snprintf(out, cap, "%" PRId64 "h", ms / 3600000);
+        snprintf(out, cap, "%" PRId64 ".%" PRId64 "s", s / 10, s % 10);
 }
 
 static void on_event(void *ud, const pqf_repl_event *ev)
@@ -391,12 +398,14 @@ static void on_status(void *ud, const pqf_repl_status *s)
     uint64_t total = 0;
     for (int i = 0; i < PQF_STAGE__COUNT; i++)
         total += s->stage_ms[i];
-    if (total)
-        printf("    time: listing %.1fs, reading source %.1fs, writing target %.1fs, verifying "
-               "%.1fs; bottleneck: %s\n",
-               (double)s->stage_ms[0] / 1000, (double)s->stage_ms[1] / 1000,
-               (double)s->stage_ms[2] / 1000, (double)s->stage_ms[3] / 1000,
-               pqf_repl_stage_name(s->bottleneck));
+    if (total) {
+        char st[4][32]; /* PQF_STAGE__COUNT */
+        for (int i = 0; i < 4; i++)
+            human_ms((int64_t)s->stage_ms[i], st[i], sizeof st[i]);
+        printf("    time: listing %s, reading source %s, writing target %s, verifying %s; "
+               "bottleneck: %s\n",
+               st[0], st[1], st[2], st[3], pqf_repl_stage_name(s->bottleneck));
+    }
     if (s->window_opens_ms > 0) {
         char when[32];
         time_t t = (time_t)(s->window_opens_ms / 1000);
