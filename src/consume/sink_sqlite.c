@@ -769,14 +769,13 @@ pqf_err pqf__sink_sqlite_open(const char *path, bool readonly, pqf_sink **out, p
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
         PQF_FAIL(err, PQF_ERR_IO, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
     sqlite3_busy_timeout(s->db, 10000);
-    if (readonly)
-        goto opened;
-    /* Durable commits whatever the file's journal mode. */
-    PQF_TRY(exec(s, "PRAGMA synchronous = FULL", err));
-    /* A commit touches pages all over a big table: keep them in memory
-     * until COMMIT rather than spilling and re-reading (bounded: 128 MiB). */
-    PQF_TRY(exec(s, "PRAGMA cache_size = -131072", err));
-opened:
+    if (!readonly) {
+        /* Durable commits whatever the file's journal mode. */
+        PQF_TRY(exec(s, "PRAGMA synchronous = FULL", err));
+        /* A commit touches pages all over a big table: keep them in memory
+         * until COMMIT rather than spilling and re-reading (bounded: 128 MiB). */
+        PQF_TRY(exec(s, "PRAGMA cache_size = -131072", err));
+    }
     *out = &s->base;
     s = NULL;
 done:
