@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "pqfeed/pqfeed.h"
 
@@ -32,6 +33,13 @@ int pqf_cli_parse_size(const char *s, unsigned long long *out);
 int pqf_cli_parse_u64(const char *s, unsigned long long *out);
 /* An age or lag for people: "45s", "12m", "5h", "3d" (negative: "0s"). */
 void pqf_cli_fmt_age(int64_t ms, char *out, size_t cap);
+/* What goes between a directory and a name in it: "/", or nothing when dir
+ * already ends with one, so joined paths never read "//". */
+static inline const char *pqf_cli_path_sep(const char *dir)
+{
+    size_t n = strlen(dir);
+    return n && dir[n - 1] == '/' ? "" : "/";
+}
 /* An argument no option of cmd took: an unknown option ('-' and more; a lone
  * "-" is an operand), else it fills the first of the n operand slots still
  * NULL, else it is one too many. 0, or PQF_EXIT_USAGE after saying why. */

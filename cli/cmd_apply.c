@@ -257,7 +257,8 @@ int pqf_cmd_apply(int argc, char **argv)
     ao.contract = contract;
     if (pqf_store_open(uri, &sa.opt, &store, &err) != PQF_OK ||
         pqf_feed_open(store, &feed, &err) != PQF_OK ||
-        pqf_sink_open(sink_uri, &sink, &err) != PQF_OK) {
+        (status ? pqf_sink_open_readonly(sink_uri, &sink, &err)
+                : pqf_sink_open(sink_uri, &sink, &err)) != PQF_OK) {
         ret = pqf_cli_fail(&err);
         goto done;
     }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
@@ -16,7 +17,9 @@ static const char log_usage[] =
     "verify the log: the hash chain, no missing seq, and every file a commit names\n"
     "present with its size (--deep: and its SHA-256, reading every file back).\n"
     "Exits 0 when all holds; otherwise prints each problem and exits with the code\n"
-    "for a checksum failure (6) or corrupt data (5).\n";
+    "for a checksum failure (6) or corrupt data (5). A STORE that is not there (no\n"
+    "such directory; on S3 no object under it) or a TABLE the store holds nothing of\n"
+    "is exit 9; a table without commits is listed as head 0, \"no commits yet\".\n";
 
 typedef struct {
     bool json;
@@ -93,6 +96,68 @@ static void on_problem(void *ud, const pqf_problem *p)
             problem_name(p->kind), p->key ? p->key : "", p->detail ? p->detail : "");
 }
 
+static bool on_any_key(void *ud, const pqf_object_info *info)
+{
+    (void)info;
+    *(bool *)ud = true;
+    return false;
+}
+
+/* Is there any object under prefix ("" the whole store)? */
+static pqf_err has_objects(pqf_store *s, const char *prefix, bool *yes, pqf_error *err)
+{
+    pqf_list_options lo = {.max_keys = 1};
+    *yes = false;
+    return pqf_store_list(s, prefix, &lo, on_any_key, yes, err);
+}
+
+/* Is the store there at all: a local store's directory, an S3 prefix with
+ * some object under it (S3 has no empty folders)? */
+static pqf_err store_exists(pqf_store *store, bool *yes, pqf_error *err)
+{
+    const char *uri = pqf_store_uri(store);
+    struct stat st;
+    if (pqf_store_is_s3(store))
+        return has_objects(store, "", yes, err);
+    *yes = strncmp(uri, "file://", 7) != 0 || (stat(uri + 7, &st) == 0 && S_ISDIR(st.st_mode));
+    return PQF_OK;
+}
+
+/* A typo must not look like an empty log: a store that is not there, or a
+ * named table of which the store holds nothing, is PQF_ERR_NOT_FOUND (exit
+ * 9). A table with objects but no commit yet (a schema registered, orphaned
+ * data) is listed as head 0 with no commits; a store that is there without
+ * tables says so. */
+static pqf_err check_exists(pqf_feed *feed, const char *table, size_t ntables, pqf_error *err)
+{
+    pqf_store *store = pqf_feed_store(feed);
+    char prefix[PQF_TABLE_NAME_MAX + 2];
+    bool any = false, there = false;
+    uint64_t head = 0;
+    pqf_err rc = PQF_OK;
+    if (table) {
+        if (pqf_feed_head(feed, table, &head, err) != PQF_OK || head > 0)
+            return PQF_OK; /* a damaged log is verify's to report */
+        snprintf(prefix, sizeof prefix, "%s/", table);
+        rc = has_objects(store, prefix, &any, err);
+        if (rc != PQF_OK || any)
+            return rc;
+    } else if (ntables > 0) {
+        return PQF_OK;
+    }
+    rc = store_exists(store, &there, err);
+    if (rc != PQF_OK)
+        return rc;
+    if (!there)
+        return pqf_error_set(err, PQF_ERR_NOT_FOUND, "store %s not found (%s)",
+                             pqf_store_uri(store),
+                             pqf_store_is_s3(store) ? "no object under it" : "no such directory");
+    if (table)
+        return pqf_error_set(err, PQF_ERR_NOT_FOUND, "table %s not found in %s", table,
+                             pqf_store_uri(store));
+    return PQF_OK;
+}
+
 int pqf_cmd_log(int argc, char **argv)
 {
     pqf_cli_store_args sa;
@@ -130,6 +195,10 @@ int pqf_cmd_log(int argc, char **argv)
         ret = pqf_cli_feed_tables("log", feed, table, &tables, &ntables);
     if (ret != 0)
         goto done;
+    if (check_exists(feed, table, ntables, &err) != PQF_OK) {
+        ret = pqf_cli_fail(&err);
+        goto done;
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     log_ctx x = {sa.json, true, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, 0};
@@ -157,6 +226,8 @@ int pqf_cmd_log(int argc, char **argv)
         }
         if (sa.json)
             printf("],\"head\":%" PRIu64 ",\"problems\":%" PRIu64 "}", head, problems);
+        else if (head == 0 && !problems)
+            printf("  no commits yet\n");
         else if (problems)
             printf("  %" PRIu64 " problem(s) in %s\n", problems, tables[t]);
         else
@@ -165,6 +236,8 @@ int pqf_cmd_log(int argc, char **argv)
     }
     if (sa.json)
         printf("]}\n");
+    else if (ntables == 0)
+        printf("no tables with commits in %s\n", pqf_store_uri(store));
     if (x.worst == 2)
         ret = pqf_exit_code(PQF_ERR_CHECKSUM);
     else if (x.worst == 1)

@@ -41,7 +41,8 @@ static const char replicate_usage[] =
     "  --concurrency N         objects copied at once (default 8)\n"
     "  --max-inflight-bytes SIZE  transfer memory budget (default 80M: two streamed\n"
     "                          transfers of large objects at the default part size)\n"
-    "  --lookahead N           commits whose files may be in flight (default 32)\n"
+    "  --lookahead N           commits whose files may be in flight (default 32, at\n"
+    "                          most 1024)\n"
     "  --verify size|full      full: also read every copy back and hash it (default size;\n"
     "                          streamed copies are always hashed on the way)\n"
     "  --no-server-copy        stream S3 -> S3 copies through pqfeed (default: server-side)\n"
@@ -114,16 +115,23 @@ static void human_bytes(uint64_t b, char *out, size_t cap)
         snprintf(out, cap, "%.2f GiB", (double)b / (1 << 30));
 }
 
+/* Every duration of the command's human output, one way: [Hh][MMm]S.Ss
+ * (0.4s, 10.0s, 1m05.0s, 2h03m04.5s), to a tenth of a second. */
 static void human_ms(int64_t ms, char *out, size_t cap)
 {
-    if (ms < 0)
+    if (ms < 0) {
         snprintf(out, cap, "-");
-    else if (ms < 10000)
-        snprintf(out, cap, "%.1fs", (double)ms / 1000);
-    else if (ms < 7200000)
-        snprintf(out, cap, "%" PRId64 "m%02" PRId64 "s", ms / 60000, ms / 1000 % 60);
+        return;
+    }
+    int64_t t = (ms + 50) / 100; /* tenths, rounded */
+    int64_t h = t / 36000, m = t / 600 % 60, s = t % 600;
+    if (h)
+        snprintf(out, cap, "%" PRId64 "h%02" PRId64 "m%02" PRId64 ".%" PRId64 "s", h, m, s / 10,
+                 s % 10);
+    else if (m)
+        snprintf(out, cap, "%" PRId64 "m%02" PRId64 ".%" PRId64 "s", m, s / 10, s % 10);
     else
-        snprintf(out, cap, "%" PRId64 "h", ms / 3600000);
+        snprintf(out, cap, "%" PRId64 ".%" PRId64 "s", s / 10, s % 10);
 }
 
 static void on_event(void *ud, const pqf_repl_event *ev)
@@ -390,12 +398,14 @@ static void on_status(void *ud, const pqf_repl_status *s)
     uint64_t total = 0;
     for (int i = 0; i < PQF_STAGE__COUNT; i++)
         total += s->stage_ms[i];
-    if (total)
-        printf("    time: listing %.1fs, reading source %.1fs, writing target %.1fs, verifying "
-               "%.1fs; bottleneck: %s\n",
-               (double)s->stage_ms[0] / 1000, (double)s->stage_ms[1] / 1000,
-               (double)s->stage_ms[2] / 1000, (double)s->stage_ms[3] / 1000,
-               pqf_repl_stage_name(s->bottleneck));
+    if (total) {
+        char st[4][32]; /* PQF_STAGE__COUNT */
+        for (int i = 0; i < 4; i++)
+            human_ms((int64_t)s->stage_ms[i], st[i], sizeof st[i]);
+        printf("    time: listing %s, reading source %s, writing target %s, verifying %s; "
+               "bottleneck: %s\n",
+               st[0], st[1], st[2], st[3], pqf_repl_stage_name(s->bottleneck));
+    }
     if (s->window_opens_ms > 0) {
         char when[32];
         time_t t = (time_t)(s->window_opens_ms / 1000);
@@ -507,6 +517,11 @@ int pqf_cmd_replicate(int argc, char **argv)
             NEED_VALUE();
             if (pqf_cli_parse_u64(v, &n) != 0 || n == 0 || n > 100000) {
                 ret = pqf_cli_usage("replicate", "bad number '%s' for %s", v, a);
+                goto done;
+            }
+            if (strcmp(a, "--lookahead") == 0 && n > PQF_REPL_LOOKAHEAD_MAX) {
+                ret = pqf_cli_usage("replicate", "--lookahead %s: at most %d commits", v,
+                                    PQF_REPL_LOOKAHEAD_MAX);
                 goto done;
             }
             if (strcmp(a, "--concurrency") == 0)

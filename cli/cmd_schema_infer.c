@@ -232,7 +232,7 @@ static void remove_tree(const char *path)
             char *sub = malloc(l);
             if (!sub)
                 break;
-            snprintf(sub, l, "%s/%s", path, e->d_name);
+            snprintf(sub, l, "%s%s%s", path, pqf_cli_path_sep(path), e->d_name);
             remove_tree(sub);
             free(sub);
         }

@@ -33,7 +33,7 @@ static void usage(FILE *f)
 static int write_file(const char *dir, const char *name, const char *text)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s%s%s", dir, pqf_cli_path_sep(dir), name);
     FILE *fp = fopen(path, "w");
     bool ok = fp && fputs(text, fp) != EOF;
     if (fp && fclose(fp) != 0)

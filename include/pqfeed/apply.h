@@ -57,6 +57,11 @@ typedef struct pqf_sink pqf_sink;
 /* Open (and for SQLite create) the sink named by uri; creates the
  * bookkeeping tables. Secrets in a conninfo never appear in messages. */
 pqf_err pqf_sink_open(const char *uri, pqf_sink **out, pqf_error *err);
+/* Open the sink named by uri only to read its checkpoints (pqf_apply_status):
+ * nothing is created or written. A SQLite file that does not exist is
+ * PQF_ERR_NOT_FOUND naming it; a sink without the bookkeeping tables has
+ * nothing applied. pqf_apply refuses such a sink (PQF_ERR_INVALID_ARG). */
+pqf_err pqf_sink_open_readonly(const char *uri, pqf_sink **out, pqf_error *err);
 void pqf_sink_free(pqf_sink *s); /* NULL is fine */
 /* "sqlite", "postgres" or "parquet". */
 const char *pqf_sink_kind(const pqf_sink *s);

@@ -125,6 +125,9 @@ pqf_err pqf_repl_window_parse(const char *text, pqf_repl_window *w, pqf_error *e
  * enabled. */
 int64_t pqf_repl_window_wait_ms(const pqf_repl_window *w, int64_t now_ms);
 
+/* The largest pqf_replicate_opts.lookahead (the CLI refuses more). */
+#define PQF_REPL_LOOKAHEAD_MAX 1024
+
 typedef struct pqf_replicate_opts {
     const char *state_path;    /* SQLite state file (required) */
     const char *const *tables; /* only these tables; NULL: every table of the primary */
@@ -139,7 +142,8 @@ typedef struct pqf_replicate_opts {
      * (once per process), so freed part buffers go back to the system and
      * the budget bounds what is resident. */
     uint64_t transfer_bytes;
-    unsigned lookahead; /* commits whose files may be in flight; 0: 32 */
+    unsigned lookahead; /* commits whose files may be in flight; 0: 32; at most
+                           PQF_REPL_LOOKAHEAD_MAX (larger values are taken as it) */
     pqf_verify_mode verify;
     /* Both stores S3: use pqf_store_copy (server-side when the endpoint and
      * credentials are the same). Otherwise bytes are streamed and hashed. */

@@ -91,7 +91,9 @@ typedef struct pqf_source_opts {
                                 (false, the default) */
     size_t buffer_bytes;     /* read buffer (default 1 MiB, at least 16 bytes) */
     size_t max_record_bytes; /* one CSV record / NDJSON line may grow the buffer up to this
-                                (default 64 MiB); longer is PQF_ERR_LIMIT */
+                                (default 64 MiB); longer is PQF_ERR_LIMIT. CSV: at most
+                                UINT32_MAX (and so buffer_bytes), else opening is
+                                PQF_ERR_INVALID_ARG */
     size_t max_fields;       /* fields per CSV record (default 16384) */
     int max_depth;           /* JSON nesting (default 64) */
     size_t max_string_bytes; /* one JSON string (default 16 MiB) */

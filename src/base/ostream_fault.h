@@ -7,5 +7,8 @@
 #define PQF_BASE_OSTREAM_FAULT_H
 
 extern int pqf__ostream_direct_fault;
+/* 1: the next pqf_ostream_create fails as if out of memory (the hook then
+ * resets itself to 0). Not thread-safe; tests only. */
+extern int pqf__ostream_create_fault;
 
 #endif

@@ -29,9 +29,15 @@ struct pqf_ostream {
     pqf_error err;
 };
 
+int pqf__ostream_create_fault;
+
 pqf_ostream *pqf_ostream_create(const pqf_ostream_vt *vt, void *impl, size_t buffer_bytes)
 {
-    pqf_ostream *s = calloc(1, sizeof *s);
+    pqf_ostream *s = NULL;
+    if (pqf__ostream_create_fault)
+        pqf__ostream_create_fault = 0; /* a test: this one fails as out of memory */
+    else
+        s = calloc(1, sizeof *s);
     if (s && buffer_bytes) {
         s->buf = malloc(buffer_bytes);
         if (!s->buf) {
@@ -294,10 +300,15 @@ static void fs_abort(void *impl)
         close(f->fd);
         f->fd = -1;
     }
-    if (f->tmp)
+    if (f->tmp) {
         unlink(f->tmp);
+        free(f->tmp);
+        f->tmp = NULL;
+    }
 }
 
+/* Also the cleanup of a sink never committed nor aborted (pqf_ostream_create
+ * calls it when it fails): a temporary still there is removed. */
 static void fs_destroy(void *impl)
 {
     file_sink *f = impl;
@@ -305,6 +316,8 @@ static void fs_destroy(void *impl)
         return;
     if (f->fd >= 0 && (!f->in_place || f->own_fd))
         close(f->fd);
+    if (f->tmp && !f->in_place)
+        unlink(f->tmp);
     free(f->path);
     free(f->tmp);
     free(f->buf);
@@ -350,8 +363,11 @@ pqf_err pqf_ostream_file(const char *path, pqf_ostream **out, pqf_error *err)
         if (posix_memalign(&b, FS_ALIGN, FS_BUF) != 0)
             b = NULL;
         f->buf = b;
-        if (!f->path || !f->tmp || !f->buf)
+        if (!f->path || !f->tmp || !f->buf) {
+            free(f->tmp); /* not named yet: nothing to remove */
+            f->tmp = NULL;
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
+        }
         snprintf(f->tmp, n, "%s.tmp-%ld-%u", f->path, (long)getpid(),
                  atomic_fetch_add(&counter, 1));
         f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -29,7 +29,7 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-pqf_err pqf_sink_open(const char *uri, pqf_sink **out, pqf_error *err)
+static pqf_err sink_open(const char *uri, bool readonly, pqf_sink **out, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     pqf_sink *s = NULL;
@@ -43,20 +43,32 @@ pqf_err pqf_sink_open(const char *uri, pqf_sink **out, pqf_error *err)
     else if (strncmp(uri, "parquet:", 8) == 0 && uri[8])
         PQF_TRY(pqf__sink_parquet_open(uri + 8, &s, err));
     else if (strncmp(uri, "sqlite:", 7) == 0 && uri[7])
-        PQF_TRY(pqf__sink_sqlite_open(uri + 7, &s, err));
+        PQF_TRY(pqf__sink_sqlite_open(uri + 7, readonly, &s, err));
     else if (ends_with(uri, ".db") || ends_with(uri, ".sqlite") || ends_with(uri, ".sqlite3"))
-        PQF_TRY(pqf__sink_sqlite_open(uri, &s, err));
+        PQF_TRY(pqf__sink_sqlite_open(uri, readonly, &s, err));
     else
         PQF_FAIL(err, PQF_ERR_INVALID_ARG,
                  "sink '%s': expected sqlite:PATH, a .db/.sqlite file, postgres://..., "
                  "postgres:CONNINFO or parquet:STORE-URL",
                  uri);
-    PQF_TRY(s->vt->setup(s, err));
+    s->readonly = readonly;
+    if (!readonly)
+        PQF_TRY(s->vt->setup(s, err));
     *out = s;
     s = NULL;
 done:
     pqf_sink_free(s);
     return rc;
+}
+
+pqf_err pqf_sink_open(const char *uri, pqf_sink **out, pqf_error *err)
+{
+    return sink_open(uri, false, out, err);
+}
+
+pqf_err pqf_sink_open_readonly(const char *uri, pqf_sink **out, pqf_error *err)
+{
+    return sink_open(uri, true, out, err);
 }
 
 void pqf_sink_free(pqf_sink *s)
@@ -674,6 +686,9 @@ pqf_err pqf_apply(pqf_feed *f, pqf_sink *s, const pqf_apply_opts *o, pqf_apply_r
         pqf_apply_opts_init(&defaults);
         o = &defaults;
     }
+    if (s->readonly)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG, "%s: opened read-only (for status): cannot apply",
+                 s->name);
     r.f = f;
     r.s = s;
     r.o = o;

@@ -22,6 +22,7 @@
 
 #include "base/base.h"
 #include "base/buf.h"
+#include "base/fsutil.h"
 #include "base/hash.h"
 #include "consume/sink.h"
 #include "pqfeed/feed.h"
@@ -633,7 +634,7 @@ static pqf_err collect(src *s, const char *path, size_t *cap, int depth, pqf_err
         size_t n = strlen(path) + strlen(e->d_name) + 2;
         if (!(sub = malloc(n)))
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-        snprintf(sub, n, "%s/%s", path, e->d_name);
+        snprintf(sub, n, "%s%s%s", path, pqf__path_sep(path), e->d_name);
         if (stat(sub, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode))
@@ -658,7 +659,7 @@ static bool dir_is_feed(const char *path)
 {
     char p[4096];
     struct stat st;
-    snprintf(p, sizeof p, "%s/_feed.json", path);
+    snprintf(p, sizeof p, "%s%s_feed.json", path, pqf__path_sep(path));
     if (stat(p, &st) == 0)
         return true;
     DIR *d = opendir(path);
@@ -667,7 +668,7 @@ static bool dir_is_feed(const char *path)
     while (d && !yes && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        snprintf(p, sizeof p, "%s/%s/_log", path, e->d_name);
+        snprintf(p, sizeof p, "%s%s%s/_log", path, pqf__path_sep(path), e->d_name);
         yes = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
     }
     if (d)

@@ -200,9 +200,14 @@ struct pqf_sink {
      * fails the load, and the engine rolls back and applies the commit
      * again with staged set (stage table and merge, any order). */
     bool reorder, staged;
+    /* Opened by pqf_sink_open_readonly: no setup, checkpoints only, nothing
+     * written or created (a sink without _pqfeed_checkpoint: nothing applied). */
+    bool readonly;
 };
 
-pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err);
+/* readonly: the file must exist (else PQF_ERR_NOT_FOUND) and is opened
+ * read-only. */
+pqf_err pqf__sink_sqlite_open(const char *path, bool readonly, pqf_sink **out, pqf_error *err);
 pqf_err pqf__sink_pg_open(const char *conninfo, pqf_sink **out, pqf_error *err);
 /* The Parquet snapshot sink: a current-state copy of each table as Parquet
  * files in the store at url (src/consume/sink_parquet.c). */

@@ -387,7 +387,7 @@ static pqf_err pq_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, 
     pqf_err rc = read_manifest(s, table, out, &files, &nfiles, &nmanifests, err);
     /* a crash after a manifest, before its tidy: finish it now, or a rerun
      * with nothing to apply would leave the old state beside the new */
-    if (rc == PQF_OK && nmanifests > 1)
+    if (rc == PQF_OK && nmanifests > 1 && !base->readonly)
         tidy(s, table, out->seq, files, nfiles);
     pqf_strv_free(files, nfiles);
     return rc;

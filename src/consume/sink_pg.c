@@ -233,6 +233,15 @@ static pqf_err pg_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, 
     PGresult *r = NULL;
     const char *p[1] = {table};
     memset(out, 0, sizeof *out);
+    if (s->base.readonly) { /* status: a sink apply never set up has nothing applied */
+        PQF_TRY(exec_params(s, "SELECT to_regclass('_pqfeed_checkpoint') IS NULL", 0, NULL, &r,
+                            err));
+        bool none = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+        r = NULL;
+        if (none)
+            goto done;
+    }
     PQF_TRY(exec_params(s,
                         "SELECT seq, commit_hash, schema_version, to_char(applied_at AT TIME ZONE "
                         "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') FROM _pqfeed_checkpoint "

@@ -18,12 +18,14 @@
  * the row with the highest _seq. Both give the result of applying the
  * changes one by one in _seq order.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "base/base.h"
 #include "consume/sink.h"
@@ -141,6 +143,20 @@ static pqf_err sq_checkpoint(pqf_sink *base, const char *table, pqf__ckpt *out, 
     pqf_err rc = PQF_OK;
     sqlite3_stmt *st = NULL;
     memset(out, 0, sizeof *out);
+    if (s->base.readonly) { /* status: a sink apply never set up has nothing applied */
+        PQF_TRY(prepare(s,
+                        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                        "name = '_pqfeed_checkpoint'",
+                        &st, err));
+        int r0 = sqlite3_step(st);
+        sqlite3_finalize(st);
+        st = NULL;
+        if (r0 == SQLITE_DONE)
+            goto done;
+        if (r0 != SQLITE_ROW)
+            PQF_FAIL(err, PQF_ERR_IO, "%s: reading the checkpoint: %s", s->base.name,
+                     sqlite3_errmsg(s->db));
+    }
     PQF_TRY(prepare(s,
                     "SELECT seq, commit_hash, schema_version, applied_at FROM "
                     "_pqfeed_checkpoint WHERE table_name = ?1 ORDER BY seq DESC LIMIT 1",
@@ -718,7 +734,8 @@ done:
 static void sq_destroy(pqf_sink *base)
 {
     sqlite_sink *s = (sqlite_sink *)base;
-    sq_rollback(base);
+    if (s->db) /* NULL: failed before the open */
+        sq_rollback(base);
     sqlite3_close(s->db);
     pqf__buf_free(&s->sql);
     pqf__buf_free(&s->chunk);
@@ -733,7 +750,7 @@ static const pqf__sink_vt sqlite_vt = {
     sq_rollback,   sq_quarantine, sq_destroy,
 };
 
-pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err)
+pqf_err pqf__sink_sqlite_open(const char *path, bool readonly, pqf_sink **out, pqf_error *err)
 {
     pqf_err rc = PQF_OK;
     sqlite_sink *s = calloc(1, sizeof *s);
@@ -744,15 +761,21 @@ pqf_err pqf__sink_sqlite_open(const char *path, pqf_sink **out, pqf_error *err)
     snprintf(s->base.name, sizeof s->base.name, "%s", path);
     pqf__buf_init(&s->sql, (size_t)64 << 20);
     pqf__buf_init(&s->chunk, CHUNK_BYTES);
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK)
+    struct stat st;
+    if (readonly && stat(path, &st) != 0 && errno == ENOENT)
+        PQF_FAIL(err, PQF_ERR_NOT_FOUND,
+                 "sqlite sink %s: does not exist (nothing applied; apply creates it)", path);
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK)
         PQF_FAIL(err, PQF_ERR_IO, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
     sqlite3_busy_timeout(s->db, 10000);
-    /* Durable commits whatever the file's journal mode. */
-    PQF_TRY(exec(s, "PRAGMA synchronous = FULL", err));
-    /* A commit touches pages all over a big table: keep them in memory
-     * until COMMIT rather than spilling and re-reading (bounded: 128 MiB). */
-    PQF_TRY(exec(s, "PRAGMA cache_size = -131072", err));
+    if (!readonly) {
+        /* Durable commits whatever the file's journal mode. */
+        PQF_TRY(exec(s, "PRAGMA synchronous = FULL", err));
+        /* A commit touches pages all over a big table: keep them in memory
+         * until COMMIT rather than spilling and re-reading (bounded: 128 MiB). */
+        PQF_TRY(exec(s, "PRAGMA cache_size = -131072", err));
+    }
     *out = &s->base;
     s = NULL;
 done:

@@ -723,7 +723,7 @@ pqf_err pqf_input_files(const char *path, char ***paths, size_t *n, pqf_error *e
         size_t l = strlen(path) + strlen(e->d_name) + 2;
         if (!(v[cnt] = malloc(l)))
             PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
-        snprintf(v[cnt++], l, "%s/%s", path, e->d_name);
+        snprintf(v[cnt++], l, "%s%s%s", path, pqf__path_sep(path), e->d_name);
     }
     if (cnt)
         qsort(v, cnt, sizeof *v, cmp_path);

@@ -800,9 +800,11 @@ pqf_err pqf_gen_to_dir(pqf_gen_table t, const pqf_gen_opts *opts, const char *di
     bool nd = opts->format == PQF_FORMAT_NDJSON;
     PQF_TRY(pqf__mkdirs(dir, err));
     PQF_TRY(pqf_gen_schema(t, opts->format, &s, err));
-    snprintf(path, sizeof path, "%s/%s.schema.json", dir, pqf_gen_table_name(t));
+    snprintf(path, sizeof path, "%s%s%s.schema.json", dir, pqf__path_sep(dir),
+             pqf_gen_table_name(t));
     PQF_TRY(pqf_schema_save_json(s, path, err));
-    snprintf(path, sizeof path, "%s/%s.%s", dir, pqf_gen_table_name(t), nd ? "ndjson" : "csv");
+    snprintf(path, sizeof path, "%s%s%s.%s", dir, pqf__path_sep(dir), pqf_gen_table_name(t),
+             nd ? "ndjson" : "csv");
     PQF_TRY(pqf_ostream_file(path, &os, err));
     PQF_TRY(pqf_gen_write(t, opts, os, err));
     rc = pqf_ostream_commit(os);

@@ -582,8 +582,11 @@ pqf_err pqf__csv_open(const char *path, const void *mem, size_t len, const char 
     c->header = opts->header;
     c->simd = simd_level();
     c->max_fields = max_fields ? max_fields : 16384;
-    if (max_record > UINT32_MAX) /* field lengths are 32-bit */
-        max_record = UINT32_MAX;
+    /* field lengths are 32-bit; a record may grow to the larger of the two */
+    if (max_record > UINT32_MAX || buffer > UINT32_MAX)
+        PQF_FAIL(err, PQF_ERR_INVALID_ARG,
+                 "%s: CSV max_record_bytes %zu and buffer_bytes %zu must be at most %u",
+                 path ? path : name ? name : "input", max_record, buffer, UINT32_MAX);
     c->line = c->next_line = 1;
     const char *nm = opts->null_marker ? opts->null_marker : "";
     c->null_marker = strdup(nm);

@@ -43,13 +43,21 @@ typedef struct file_store {
     size_t npend;
 } file_store;
 
+/* What goes between root and a key: nothing when the root is "/" (the
+ * object commands open the whole file system), so that paths, and the
+ * messages naming them, read /tmp/x and not //tmp/x. */
+static const char *sep(const char *root)
+{
+    return root[0] == '/' && root[1] == '\0' ? "" : "/";
+}
+
 static pqf_err key_path(file_store *fs, const char *key, char **out, pqf_error *err)
 {
     size_t n = strlen(fs->root) + strlen(key) + 2;
     *out = malloc(n);
     if (!*out)
         return pqf_error_set(err, PQF_ERR_NOMEM, "out of memory");
-    snprintf(*out, n, "%s/%s", fs->root, key);
+    snprintf(*out, n, "%s%s%s", fs->root, sep(fs->root), key);
     return PQF_OK;
 }
 
@@ -457,10 +465,11 @@ static pqf_err walk(const char *root, const char *rel, const char *prefix, keyli
     char path[PATH_MAX], key[PATH_MAX];
     DIR *d = NULL;
     if (depth > 64)
-        return pqf_error_set(err, PQF_ERR_LIMIT, "%s/%s: directories nested too deep", root, rel);
-    int pn = snprintf(path, sizeof path, "%s%s%s", root, *rel ? "/" : "", rel);
+        return pqf_error_set(err, PQF_ERR_LIMIT, "%s%s%s: directories nested too deep", root,
+                             sep(root), rel);
+    int pn = snprintf(path, sizeof path, "%s%s%s", root, *rel ? sep(root) : "", rel);
     if (pn < 0 || (size_t)pn >= sizeof path)
-        return pqf_error_set(err, PQF_ERR_LIMIT, "%s/%s: path too long", root, rel);
+        return pqf_error_set(err, PQF_ERR_LIMIT, "%s%s%s: path too long", root, sep(root), rel);
     d = opendir(path);
     if (!d) {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -484,7 +493,7 @@ static pqf_err walk(const char *root, const char *rel, const char *prefix, keyli
         if (strncmp(key, prefix, cmp) != 0)
             continue;
         char full[PATH_MAX];
-        int fn = snprintf(full, sizeof full, "%s/%s", root, key);
+        int fn = snprintf(full, sizeof full, "%s%s%s", root, sep(root), key);
         struct stat st;
         if (fn < 0 || (size_t)fn >= sizeof full || stat(full, &st) != 0)
             continue; /* vanished meanwhile */
@@ -538,7 +547,7 @@ static pqf_err fs_list(pqf_store *s, const char *prefix, const pqf_list_options 
         } else {
             char full[PATH_MAX];
             struct stat st;
-            int fn = snprintf(full, sizeof full, "%s/%s", fs->root, k);
+            int fn = snprintf(full, sizeof full, "%s%s%s", fs->root, sep(fs->root), k);
             if (fn < 0 || (size_t)fn >= sizeof full || stat(full, &st) != 0)
                 continue;
             fill_info(&st, &info);
@@ -693,7 +702,7 @@ static pqf_err fs_list_uploads(pqf_store *s, const char *prefix, pqf_upload_cb c
     for (size_t i = 0; i < kl.n; i++) {
         char full[PATH_MAX];
         struct stat st;
-        snprintf(full, sizeof full, "%s/%s", fs->root, kl.v[i]);
+        snprintf(full, sizeof full, "%s%s%s", fs->root, sep(fs->root), kl.v[i]);
         if (stat(full, &st) != 0)
             continue;
         char *t = strstr(kl.v[i], ".tmp-");
@@ -725,7 +734,8 @@ static pqf_err fs_abort_upload(pqf_store *s, const char *key, const char *upload
         return pqf_error_set(err, PQF_ERR_INVALID_ARG, "%s: '%s' is not an upload of this key",
                              key, upload_id);
     char full[PATH_MAX];
-    int n = snprintf(full, sizeof full, "%s/%.*s%s", fs->root, (int)(base - key), key, upload_id);
+    int n = snprintf(full, sizeof full, "%s%s%.*s%s", fs->root, sep(fs->root), (int)(base - key),
+                     key, upload_id);
     if (n < 0 || (size_t)n >= sizeof full)
         return pqf_error_set(err, PQF_ERR_LIMIT, "%s: path too long", key);
     if (unlink(full) != 0 && errno != ENOENT)
@@ -765,11 +775,14 @@ pqf_err pqf__store_file_open(const char *dir, const pqf_store_options *opt, pqf_
             rc = pqf__errno(err, "getcwd", NULL);
             goto done;
         }
-        if (pqf__buf_printf(&b, "%s/", cwd) != PQF_OK)
+        if (pqf__buf_printf(&b, "%s%s", cwd, sep(cwd)) != PQF_OK)
             PQF_FAIL(err, PQF_ERR_LIMIT, "%s: path too long", dir);
     }
-    if (pqf__buf_printf(&b, "%s", dir) != PQF_OK)
-        PQF_FAIL(err, PQF_ERR_LIMIT, "%s: path too long", dir);
+    /* one slash between segments and none at the end (but for "/" itself) */
+    for (const char *d = dir; *d; d++)
+        if ((*d != '/' || b.len == 0 || b.data[b.len - 1] != '/') &&
+            pqf__buf_printf(&b, "%c", *d) != PQF_OK)
+            PQF_FAIL(err, PQF_ERR_LIMIT, "%s: path too long", dir);
     while (b.len > 1 && b.data[b.len - 1] == '/')
         b.len--;
     if (pqf__buf_cstr(&b) != PQF_OK)

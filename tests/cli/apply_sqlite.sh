@@ -41,6 +41,16 @@ mkdir -p "$T/h4" && sed -n 1p "$G/hour-0003/page-00001.ndjson" | sed 's/"updated
 "$PQF" export "$F" "${CH[@]}" --as-of 2026-01-05T04:00:00Z "$T/h4" >/dev/null
 "$PQF" apply status "$F" "$DB" --json >"$T/st.json"
 check_grep "status --json: one behind, waiting for nothing but its turn" '"applied_seq":4,"head_seq":5,"behind":1,.*"waiting_for":"commit 5: ready"' "$T/st.json"
+# status is read-only: a missing sink is an error naming it, and nothing is created
+check_exit "status of a sink that does not exist is exit 9" 9 "$PQF" apply status "$F" "$T/typo.db"
+check_grep "the message names it" "sqlite sink $T/typo.db: does not exist" "$T/last.out"
+check_eq "status created no file" "$(ls "$T" | grep -c '^typo\.db')" 0
+check_exit "sqlite:PATH too, --json too" 9 "$PQF" apply status "$F" "sqlite:$T/typo2.db" --json
+check_eq "still no file" "$(ls "$T" | grep -c '^typo2\.db')" 0
+sqlite3 "$T/other.db" "CREATE TABLE x (a)"
+"$PQF" apply status "$F" "$T/other.db" >"$T/st0.out" 2>&1
+check_grep "a database apply never wrote: nothing applied" "^issues +0 +5 " "$T/st0.out"
+check_eq "and status left it as it was" "$(sqlite3 "$T/other.db" "SELECT group_concat(name) FROM sqlite_master")" "x"
 check "usage error for a bad sink" bash -c "'$PQF' apply '$F' mysql://x >/dev/null 2>&1; [ \$? -eq 2 ]"
 
 # ---- a commit whose rows are not in _seq order: applied through the stage table --------------

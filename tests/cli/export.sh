@@ -38,6 +38,30 @@ check "log verifies the chain and files" "$PQF" log "$F"
 "$PQF" log "$F" --json >"$T/log.json"
 check_grep "log --json lists four commits" '"head":4,"problems":0' "$T/log.json"
 check_grep "commit 2 carries the hour's watermark range" '"seq":2,"kind":"changes".*"watermark":\{"column":"updated_at","from":"2026-01-05T01:' "$T/log.json"
+# a typo is not an empty log: a missing store or table is exit 9 naming it
+check_exit "log of a store that does not exist is exit 9" 9 "$PQF" log "$T/no-such-feed"
+check_grep "the message names the store" "store file://$T/no-such-feed not found" "$T/last.out"
+check_eq "and nothing was created" "$(ls -d "$T/no-such-feed" 2>/dev/null)" ""
+check_exit "log of a table the store does not have is exit 9" 9 "$PQF" log "$F" isues
+check_grep "the message names the table and the store" "table isues not found in file://$F" "$T/last.out"
+check_exit "--json too" 9 "$PQF" log "$F" isues --json
+check_exit "a table of a missing store is exit 9" 9 "$PQF" log "$T/no-such-feed" issues
+mkdir -p "$F/draft/_schema" && cp "$F"/issues/_schema/000001.json "$F/draft/_schema/"
+check "a table there without commits is exit 0" "$PQF" log "$F" draft
+check_grep "listed as head 0, no commits yet" "^draft \(head 0\)" "$T/last.out"
+check_grep "and says so" "no commits yet" "$T/last.out"
+rm -r "$F/draft"
+mkdir "$T/empty-store"
+check "an existing store without tables is exit 0" "$PQF" log "$T/empty-store"
+check_grep "and says so" "no tables with commits in file://$T/empty-store" "$T/last.out"
+# paths are joined with one slash: a folder given as DIR/, a file under /
+mkdir -p "$T/badpages" && printf '{"id":1}\n{bad\n' >"$T/badpages/p.ndjson"
+check_exit "a bad record in a folder given with a trailing slash is exit 3" 3 "$PQF" export "$T/bp" --table t --infer-rows 1 "$T/badpages/"
+check_grep "the message names DIR/p.ndjson, one slash" "^pqfeed: $T/badpages/p\.ndjson:2:" "$T/last.out"
+check_exit "cat of a missing file is exit 9" 9 "$PQF" cat "$T/no-such-object"
+check_grep "its path has one leading slash" "^pqfeed: open $T/no-such-object:" "$T/last.out"
+check_exit "cat through a doubled slash too" 9 "$PQF" cat "file:///$T//no-such-object"
+check_grep "normalised" "^pqfeed: open $T/no-such-object:" "$T/last.out"
 feed_ids "$F" >"$T/got.ids"
 check "every page record is in the feed exactly once" cmp "$T/want.ids" "$T/got.ids"
 c1=$(ls "$F"/issues/data/*/hour=00/*.parquet)

@@ -55,6 +55,13 @@ check_grep "status: replica 2 two commits behind, files pending" "\"table\":\"is
 check_grep "status: lag and bottleneck reported" '"lag_ms":[0-9]+,.*"bottleneck":"(listing|reading source|writing target|verifying)"' "$T/status.json"
 "$PQF" replicate status "$P" "$T/r2" --state "$S" >"$T/status.txt"
 check_grep "status text: published 4 of 6" "issues: published 4 of 6" "$T/status.txt"
+# every duration of the human output is written one way, [Hh][MMm]S.Ss
+for lag in 400:0.4s 9960:10.0s 10000:10.0s 65000:1m05.0s 7384500:2h03m04.5s; do
+    sqlite3 "$S" "UPDATE links SET lag_ms = ${lag%%:*} WHERE dst LIKE '%r1'"
+    "$PQF" replicate status "$P" "$T/r1" --state "$S" >"$T/lag.txt"
+    check_grep "status text: a lag of ${lag%%:*} ms reads ${lag#*:}" "lag of the last publication: ${lag#*:};" "$T/lag.txt"
+done
+check_grep "status text: stage times in the same form" 'time: listing [0-9]+\.[0-9]s, reading source ([0-9]+h)?([0-9]+m)?[0-9]+\.[0-9]s, ' "$T/lag.txt"
 check "a replica behind is a valid prefix for verify" "$PQF" verify "$P" "$T/r2"
 check_grep "said so" "a valid prefix of the primary" "$T/last.out"
 check "--verify=full and --tables" "$PQF" replicate "$P" "$T/r2" --state "$S" --quiet --verify=full --tables issues

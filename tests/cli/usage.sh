@@ -23,6 +23,10 @@ LIST
 check_exit "a size past 2^64 is exit 2" 2 "$PQF" export "$T/store" --table t --target-file-size 99999999999999999999999 in.ndjson
 check_grep "the message names the option" "target-file-size" "$T/last.out"
 check_exit "a size that overflows with its suffix is exit 2" 2 "$PQF" export "$T/store" --table t --target-file-size 99999999999999999999G in.ndjson
-check_eq "nothing was written" "$(ls -A "$T" | grep -cE '^(out\.parquet|store|sink|table|a|b)$')" 0
+# --lookahead has a cap: more is refused, naming the option and the maximum
+check_exit "replicate --lookahead over the cap is exit 2" 2 "$PQF" replicate "$T/p" "$T/r" --lookahead 1025 --state "$T/st.db"
+check_grep "the message names the option and the maximum" "lookahead 1025: at most 1024" "$T/last.out"
+check_exit "replicate status too" 2 "$PQF" replicate status "$T/p" "$T/r" --lookahead 5000 --state "$T/st.db"
+check_eq "nothing was written" "$(ls -A "$T" | grep -cE '^(out\.parquet|store|sink|table|a|b|p|r|st\.db)$')" 0
 
 done_testing

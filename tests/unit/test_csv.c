@@ -317,10 +317,43 @@ static void every_scanner_gives_the_same_records(void **state)
     free(want);
 }
 
+/* Field lengths are 32-bit: a record limit (or a read buffer, which a
+ * record may fill) past UINT32_MAX is refused when the reader is opened,
+ * naming the option, not silently lowered; UINT32_MAX itself is fine. */
+static void record_limit_past_32_bits_is_refused(void **state)
+{
+    (void)state;
+    const char *text = "a,b\n1,2\n";
+    pqf__csv *c = NULL;
+    pqf_error e = {0};
+    assert_int_equal(pqf__csv_open(NULL, text, strlen(text), "t.csv", NULL, 1 << 10,
+                                   (size_t)UINT32_MAX + 1, 0, &c, &e),
+                     PQF_ERR_INVALID_ARG);
+    assert_null(c);
+    assert_non_null(strstr(e.msg, "t.csv"));
+    assert_non_null(strstr(e.msg, "max_record_bytes 4294967296"));
+    assert_non_null(strstr(e.msg, "at most 4294967295"));
+    e = (pqf_error){0};
+    assert_int_equal(pqf__csv_open(NULL, text, strlen(text), "t.csv", NULL,
+                                   (size_t)UINT32_MAX + 16, 1 << 20, 0, &c, &e),
+                     PQF_ERR_INVALID_ARG);
+    assert_null(c);
+    assert_non_null(strstr(e.msg, "buffer_bytes"));
+    assert_int_equal(pqf__csv_open(NULL, text, strlen(text), "t.csv", NULL, 1 << 10, UINT32_MAX,
+                                   0, &c, &e),
+                     PQF_OK);
+    bool eof = false;
+    assert_int_equal(pqf__csv_next(c, &eof), PQF_OK);
+    assert_false(eof);
+    assert_int_equal(c->nfields, 2);
+    pqf__csv_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plain_records_with_header),
+        cmocka_unit_test(record_limit_past_32_bits_is_refused),
         cmocka_unit_test(any_buffer_size_gives_the_same_records),
         cmocka_unit_test(quoting_rfc4180),
         cmocka_unit_test(delimiter_and_null_marker),

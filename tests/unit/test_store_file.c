@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/ostream_fault.h"
 #include "pqfeed/store.h"
 #include "store/creds.h"
 #include "store/http.h"
@@ -180,6 +181,71 @@ static int uploads(pqf_store *s)
     pqf_error e = {0};
     assert_int_equal(pqf_store_list_uploads(s, "", count_upload, &n, &e), PQF_OK);
     return n;
+}
+
+/* A store on "/" (as the object commands open one) joins root and key
+ * without a doubled slash, in its paths and its messages; a root written
+ * with doubled or trailing slashes is normalised. */
+static void root_and_key_join_with_one_slash(void **state)
+{
+    (void)state;
+    pqf_store *s = NULL;
+    pqf_error e = {0};
+    char key[400], want[400], messy[400];
+    assert_int_equal(pqf_store_open("file:///", NULL, &s, &e), PQF_OK);
+    assert_string_equal(pqf_store_uri(s), "file:///");
+    snprintf(key, sizeof key, "%s/missing", root + 1);
+    pqf_object_info h;
+    assert_int_equal(pqf_store_head(s, key, NULL, &h, &e), PQF_ERR_NOT_FOUND);
+    snprintf(want, sizeof want, "open %s/missing:", root);
+    assert_non_null(strstr(e.msg, want));
+    assert_null(strstr(e.msg, "//"));
+    snprintf(key, sizeof key, "%s/a/b", root + 1);
+    assert_int_equal(pqf_store_put_bytes(s, key, "x", 1, NULL, &e), PQF_OK);
+    struct stat st;
+    snprintf(want, sizeof want, "%s/a/b", root);
+    assert_int_equal(stat(want, &st), 0);
+    assert_int_equal(pqf_store_head(s, key, NULL, &h, &e), PQF_OK);
+    assert_int_equal(h.size, 1);
+    pqf_store_free(s);
+    snprintf(messy, sizeof messy, "/%s//", root); /* "//tmp/pqf-store-X//" */
+    assert_int_equal(pqf_store_open(messy, NULL, &s, &e), PQF_OK);
+    snprintf(want, sizeof want, "file://%s", root);
+    assert_string_equal(pqf_store_uri(s), want);
+    assert_int_equal(pqf_store_head(s, "a/b", NULL, &h, &e), PQF_OK);
+    pqf_store_free(s);
+}
+
+/* A put whose stream cannot be created (out of memory) fails with
+ * PQF_ERR_NOMEM and leaves no temporary behind, whichever way it writes:
+ * plain (the file sink's temporary), put-if-absent, If-Match and deferred
+ * (the store's own). */
+static void put_out_of_memory_leaves_no_temporary(void **state)
+{
+    (void)state;
+    pqf_store *s = open_root();
+    pqf_error e = {0};
+    pqf_object_info cur;
+    assert_int_equal(pqf_store_put_bytes(s, "oom/cur", "v1", 2, NULL, &e), PQF_OK);
+    assert_int_equal(pqf_store_head(s, "oom/cur", NULL, &cur, &e), PQF_OK);
+    pqf_put_options modes[4] = {{0}, {.if_absent = true}, {.if_match = cur.etag},
+                                {.defer_sync = true}};
+    const char *keys[4] = {"oom/plain", "oom/absent", "oom/cur", "oom/deferred"};
+    for (int m = 0; m < 4; m++) {
+        pqf_ostream *os = NULL;
+        pqf__ostream_create_fault = 1;
+        assert_int_equal(pqf_store_put(s, keys[m], &modes[m], &os, &e), PQF_ERR_NOMEM);
+        assert_int_equal(pqf__ostream_create_fault, 0);
+        assert_int_equal(uploads(s), 0);
+    }
+    char cmd[400], line[64] = "";
+    snprintf(cmd, sizeof cmd, "ls -A '%s/oom' | wc -l", root);
+    FILE *ls = popen(cmd, "r");
+    assert_non_null(ls);
+    assert_non_null(fgets(line, sizeof line, ls));
+    pclose(ls);
+    assert_int_equal(atoi(line), 1); /* only oom/cur */
+    pqf_store_free(s);
 }
 
 /* defer_sync: nothing under the key until pqf_store_sync (or a full batch);
@@ -429,6 +495,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(put_if_absent_has_one_winner, setup, teardown),
         cmocka_unit_test_setup_teardown(conditional_put_on_etag, setup, teardown),
         cmocka_unit_test_setup_teardown(abort_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(put_out_of_memory_leaves_no_temporary, setup, teardown),
+        cmocka_unit_test_setup_teardown(root_and_key_join_with_one_slash, setup, teardown),
         cmocka_unit_test_setup_teardown(deferred_puts_appear_at_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(list_sorted_with_delimiter_and_hides_temporaries, setup,
                                         teardown),
