@@ -399,8 +399,6 @@ kernel_avx512(const uint8_t *const *in, unsigned n, size_t nblocks, const uint64
 
 #endif
 
-static int forced = PQF_B3_AUTO;
-
 /* What each kernel needs of the CPU (base/cpu.h). */
 static const pqf__cpu_level need[] = {
     [PQF_B3_PORTABLE] = PQF_CPU_BASE,
@@ -408,18 +406,13 @@ static const pqf__cpu_level need[] = {
     [PQF_B3_AVX512] = PQF_CPU_AVX512,
 };
 
-static bool cpu_has(int k)
-{
-    return k >= PQF_B3_PORTABLE && k <= PQF_B3_AVX512 && pqf__cpu_has(need[k]);
-}
+static pqf__cpu_choice choice = {
+    .n = PQF_B3_AVX512, .need = need, .name = pqf__blake3_kernel_name, .env = "PQF_B3_KERNEL"};
 
 /* PQF_B3_KERNEL=portable|avx2|avx512 picks a lesser kernel than the best (tests, A/B runs). */
 int pqf__blake3_kernel(void)
 {
-    static int best; /* 0 until picked */
-    if (forced != PQF_B3_AUTO)
-        return forced;
-    return pqf__cpu_pick(&best, PQF_B3_AVX512, need, pqf__blake3_kernel_name, "PQF_B3_KERNEL");
+    return pqf__cpu_kernel(&choice);
 }
 
 const char *pqf__blake3_kernel_name(int k)
@@ -438,10 +431,7 @@ const char *pqf__blake3_kernel_name(int k)
 
 bool pqf__blake3_force(int k)
 {
-    if (k != PQF_B3_AUTO && !cpu_has(k))
-        return false;
-    forced = k;
-    return true;
+    return pqf__cpu_force(&choice, k);
 }
 
 /* n inputs of nblocks blocks each through kernel k, 16 or 8 lanes at a time;

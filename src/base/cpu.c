@@ -23,20 +23,34 @@ bool pqf__cpu_has(pqf__cpu_level level)
 #endif
 }
 
-int pqf__cpu_pick(int *cache, int n, const pqf__cpu_level *need, const char *(*name)(int k),
-                  const char *env)
+bool pqf__cpu_allows(const pqf__cpu_choice *c, int k)
 {
-    int b = __atomic_load_n(cache, __ATOMIC_RELAXED);
+    return k >= 1 && k <= c->n && pqf__cpu_has(c->need[k]);
+}
+
+int pqf__cpu_kernel(pqf__cpu_choice *c)
+{
+    if (c->forced)
+        return c->forced;
+    int b = __atomic_load_n(&c->best, __ATOMIC_RELAXED);
     if (b)
         return b;
     b = 1;
-    for (int k = n; k > 1 && b == 1; k--)
-        if (pqf__cpu_has(need[k]))
+    for (int k = c->n; k > 1 && b == 1; k--)
+        if (pqf__cpu_has(c->need[k]))
             b = k;
-    const char *e = getenv(env);
+    const char *e = getenv(c->env);
     for (int k = 1; e && k < b; k++)
-        if (strcmp(e, name(k)) == 0)
+        if (strcmp(e, c->name(k)) == 0)
             b = k;
-    __atomic_store_n(cache, b, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->best, b, __ATOMIC_RELAXED);
     return b;
+}
+
+bool pqf__cpu_force(pqf__cpu_choice *c, int k)
+{
+    if (k && !pqf__cpu_allows(c, k))
+        return false;
+    c->forced = k;
+    return true;
 }

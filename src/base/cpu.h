@@ -16,10 +16,25 @@ typedef enum {
 /* Whether this CPU has `level` (only PQF_CPU_BASE off x86-64 or without GCC/Clang). */
 bool pqf__cpu_has(pqf__cpu_level level);
 
-/* The kernel to use, once per process (cached in *cache, 0 until then): the
- * highest k in 1..n with need[k] on this CPU, or a lesser one whose name(k)
- * the environment variable `env` holds (tests and A/B runs). */
-int pqf__cpu_pick(int *cache, int n, const pqf__cpu_level *need, const char *(*name)(int k),
-                  const char *env);
+/* A module's kernels 1..n (increasing preference; 0 is "auto") and how one
+ * is chosen: the highest whose need[k] this CPU has, picked once; or a lesser
+ * one whose name(k) the environment variable `env` holds (tests and A/B
+ * runs); or the one pqf__cpu_force set. */
+typedef struct pqf__cpu_choice {
+    int n;
+    const pqf__cpu_level *need; /* need[1..n] */
+    const char *(*name)(int k);
+    const char *env;
+    int forced; /* 0, or the kernel forced */
+    int best;   /* 0 until picked */
+} pqf__cpu_choice;
+
+/* Kernel k is one of c's and this CPU can run it. */
+bool pqf__cpu_allows(const pqf__cpu_choice *c, int k);
+/* The kernel to use. */
+int pqf__cpu_kernel(pqf__cpu_choice *c);
+/* Use kernel k from now on (0: the choice above again); false, and nothing
+ * changes, when the CPU cannot run it. */
+bool pqf__cpu_force(pqf__cpu_choice *c, int k);
 
 #endif

@@ -319,8 +319,6 @@ kernel_avx512(uint32_t (*st)[16], const uint8_t *const *p0, size_t nblocks)
 
 #endif
 
-static int forced = PQF_MD5_AUTO;
-
 /* What each kernel needs of the CPU (base/cpu.h). */
 static const pqf__cpu_level need[] = {
     [PQF_MD5_SCALAR] = PQF_CPU_BASE,
@@ -329,19 +327,14 @@ static const pqf__cpu_level need[] = {
     [PQF_MD5_AVX512] = PQF_CPU_AVX512,
 };
 
-static bool cpu_has(int k)
-{
-    return k >= PQF_MD5_SCALAR && k <= PQF_MD5_AVX512 && pqf__cpu_has(need[k]);
-}
+static pqf__cpu_choice choice = {
+    .n = PQF_MD5_AVX512, .need = need, .name = pqf__md5_kernel_name, .env = "PQF_MD5_KERNEL"};
 
 /* PQF_MD5_KERNEL=scalar|avx2|avx512vl|avx512 picks a lesser kernel than the best
  * (tests, A/B runs). */
 int pqf__md5_kernel(void)
 {
-    static int best; /* 0 until picked */
-    if (forced != PQF_MD5_AUTO)
-        return forced;
-    return pqf__cpu_pick(&best, PQF_MD5_AVX512, need, pqf__md5_kernel_name, "PQF_MD5_KERNEL");
+    return pqf__cpu_kernel(&choice);
 }
 
 const char *pqf__md5_kernel_name(int k)
@@ -362,10 +355,7 @@ const char *pqf__md5_kernel_name(int k)
 
 bool pqf__md5_force(int k)
 {
-    if (k != PQF_MD5_AUTO && !cpu_has(k))
-        return false;
-    forced = k;
-    return true;
+    return pqf__cpu_force(&choice, k);
 }
 
 /* Up to `width` lanes (8 or 16) of states through kernel fn. */

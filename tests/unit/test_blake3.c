@@ -16,6 +16,7 @@
 
 #include "base/blake3.h"
 #include "base/hash.h"
+#include "testutil.h"
 
 static const int kernels[] = {PQF_B3_PORTABLE, PQF_B3_AVX2, PQF_B3_AVX512};
 #define NKERNELS (sizeof kernels / sizeof kernels[0])
@@ -72,14 +73,6 @@ static const struct {
     {5242887, "4ad8fff7183fb6486dc1a2d368d5bd3daa4f8fca845648ec36b78934559989cd"},
 };
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static uint8_t *pattern(size_t n)
 {
@@ -93,15 +86,15 @@ static uint8_t *pattern(size_t n)
 /* A piece size: mostly small and odd, sometimes around a chunk or many. */
 static size_t piece(void)
 {
-    switch (rnd() % 4) {
+    switch (tu_rnd() % 4) {
     case 0:
-        return 1 + rnd() % 70;
+        return 1 + tu_rnd() % 70;
     case 1:
-        return 1 + rnd() % 3000;
+        return 1 + tu_rnd() % 3000;
     case 2:
-        return 1024 * (1 + rnd() % 20) + (rnd() % 3) - 1;
+        return 1024 * (1 + tu_rnd() % 20) + (tu_rnd() % 3) - 1;
     default:
-        return 1 + rnd() % (1u << 20);
+        return 1 + tu_rnd() % (1u << 20);
     }
 }
 
@@ -152,7 +145,7 @@ static void official_vectors_any_split_any_kernel(void **state)
                     size_t take = piece();
                     take = take < n - at ? take : n - at;
                     pqf__blake3_update(&h, data + at, take);
-                    if (rnd() % 8 == 0)
+                    if (tu_rnd() % 8 == 0)
                         pqf__blake3_update(&h, data + at + take, 0);
                     at += take;
                 }
@@ -237,10 +230,10 @@ static void random_buffers_against_b3sum(void **state)
     uint8_t *buf = malloc(MAXLEN + 16);
     assert_non_null(buf);
     for (int round = 0; round < 20; round++) {
-        size_t n = round < 4 ? rnd() % 5000 : rnd() % MAXLEN;
-        size_t off = rnd() % 16;
+        size_t n = round < 4 ? tu_rnd() % 5000 : tu_rnd() % MAXLEN;
+        size_t off = tu_rnd() % 16;
         for (size_t i = 0; i < n; i++)
-            buf[off + i] = (uint8_t)rnd();
+            buf[off + i] = (uint8_t)tu_rnd();
         FILE *f = fopen(path, "wb");
         assert_non_null(f);
         assert_int_equal(fwrite(buf + off, 1, n, f), n);

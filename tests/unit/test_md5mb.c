@@ -16,6 +16,7 @@
 
 #include "base/hash.h"
 #include "base/md5mb.h"
+#include "testutil.h"
 
 static const int kernels[] = {PQF_MD5_SCALAR, PQF_MD5_AVX2, PQF_MD5_AVX512VL, PQF_MD5_AVX512};
 
@@ -25,21 +26,13 @@ static void ossl_md5(const void *d, size_t n, uint8_t out[16])
     assert_int_equal(EVP_Digest(d, n, out, &ol, EVP_md5(), NULL), 1);
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
 
 static uint8_t *random_bytes(size_t n)
 {
     uint8_t *p = malloc(n ? n : 1);
     assert_non_null(p);
     for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)rnd();
+        p[i] = (uint8_t)tu_rnd();
     return p;
 }
 
@@ -133,29 +126,29 @@ static void random_lanes_and_pieces(void **state)
             continue;
         assert_int_equal(pqf__md5_kernel(), kernels[k]);
         for (int round = 0; round < 60; round++) {
-            unsigned n = 1 + (unsigned)(rnd() % MAXL);
+            unsigned n = 1 + (unsigned)(tu_rnd() % MAXL);
             uint8_t *buf[MAXL];
             size_t total[MAXL], pos[MAXL];
             pqf__md5 m[MAXL];
             for (unsigned i = 0; i < n; i++) {
-                uint64_t r = rnd();
-                total[i] = r % 3 == 0 ? rnd() % 200 : rnd() % 65536;
+                uint64_t r = tu_rnd();
+                total[i] = r % 3 == 0 ? tu_rnd() % 200 : tu_rnd() % 65536;
                 buf[i] = random_bytes(total[i] + 7);
                 pqf__md5_init(&m[i]);
                 pos[i] = 0;
                 if (r % 5 == 0 && total[i]) { /* a plain update first */
-                    pos[i] = rnd() % total[i];
+                    pos[i] = tu_rnd() % total[i];
                     pqf__md5_update(&m[i], buf[i] + 3, pos[i]);
                 }
             }
-            int calls = 1 + (int)(rnd() % 6);
+            int calls = 1 + (int)(tu_rnd() % 6);
             for (int c = 0; c < calls; c++) {
                 pqf__md5 *mp[MAXL];
                 const uint8_t *d[MAXL];
                 size_t l[MAXL];
                 for (unsigned i = 0; i < n; i++) {
                     size_t rest = total[i] - pos[i];
-                    size_t take = c == calls - 1 ? rest : rest ? rnd() % (rest + 1) : 0;
+                    size_t take = c == calls - 1 ? rest : rest ? tu_rnd() % (rest + 1) : 0;
                     mp[i] = &m[i];
                     d[i] = buf[i] + 3 + pos[i];
                     l[i] = take;

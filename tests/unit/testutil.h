@@ -3,6 +3,7 @@
 #ifndef PQF_TESTS_UNIT_TESTUTIL_H
 #define PQF_TESTS_UNIT_TESTUTIL_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -34,6 +35,17 @@ static inline const char *tu_write(char *path, size_t cap, const char *dir, cons
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+/* A fixed-seed xorshift64 sequence: the same "random" sizes and bytes in
+ * every run (one sequence per test file). */
+static uint64_t tu_rng = 0x9e3779b97f4a7c15ull;
+static inline uint64_t tu_rnd(void)
+{
+    tu_rng ^= tu_rng << 13;
+    tu_rng ^= tu_rng >> 7;
+    tu_rng ^= tu_rng << 17;
+    return tu_rng;
 }
 
 #endif
