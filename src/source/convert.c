@@ -741,8 +741,7 @@ static pqf_err ndjson_record(pqf_source *src, const pqf__json **rec, bool *eof)
 
 typedef struct jscan {
     const char *p, *e;
-    int depth;    /* of the container being read (the record is 1) */
-    bool decoded; /* the last js_string's text is in its buffer (escapes), not the line */
+    int depth; /* of the container being read (the record is 1) */
 } jscan;
 
 #define JS_SYNTAX PQF_ERR_PARSE /* worded by the tree parser's second pass */
@@ -809,7 +808,6 @@ js_string_slow(pqf_source *src, jscan *s, pqf__buf *b, const char **out, size_t 
     }
     if (p >= e)
         return JS_SYNTAX;
-    s->decoded = *p != '"';
     if (*p == '"') {
         *out = start;
         *n = (size_t)(p - start);
@@ -899,7 +897,6 @@ static inline pqf_err js_string(pqf_source *src, jscan *s, pqf__buf *b, const ch
     /* *e is the line's '\n' or '\r', never '"' (see js_ws) */
     if (PQF_UNLIKELY(*p != '"'))
         return js_string_slow(src, s, b, out, n, start, p, high);
-    s->decoded = false;
     *out = start;
     *n = (size_t)(p - start);
     if (PQF_UNLIKELY(*n > src->max_string || (high && !pqf__utf8_valid(start, *n))))
@@ -1073,7 +1070,6 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
     case PQF__V_FLOAT:
     case PQF__V_DOUBLE:
     case PQF__V_DECIMAL:
-        s->decoded = false;
         if (c == '"')
             rc = js_string(src, s, &src->sbuf, &t, &n);
         else if (c == '-' || (unsigned)(c - '0') <= 9)
@@ -1095,9 +1091,10 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
         /* js_string checked the UTF-8 already (pqf__value_parse would again) */
         val.p = t;
         val.n = n;
-    } else if (PQF_LIKELY(!s->decoded)) {
-        /* text in the line, so in the read buffer: PQF__INPUT_PAD
-         * readable bytes follow its data, as the padded parsers need */
+    } else if (PQF_LIKELY(t != (const char *)src->sbuf.data)) {
+        /* text in the line (js_string decodes escapes into sbuf), so in the
+         * read buffer: PQF__INPUT_PAD readable bytes follow its data, as the
+         * padded parsers need */
         why = pn->parse(&pn->conv, t, n, &val);
     } else {
         why = pqf__value_parse(&pn->conv, t, n, &val); /* escapes decoded into sbuf */
@@ -1277,7 +1274,7 @@ static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
     pqf_err rc = ndjson_line(src, &line, &n, eof);
     if (rc != PQF_OK || *eof)
         return rc;
-    jscan s = {line, line + n, 0, false};
+    jscan s = {line, line + n, 0};
     js_ws(&s);
     if (s.p >= s.e || *s.p != '{') {
         rc = JS_SYNTAX; /* not an object: the tree pass words it (after a syntax check) */
