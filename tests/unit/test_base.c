@@ -18,6 +18,7 @@
 #include "base/ostream_fault.h"
 #include "base/hash.h"
 #include "pqfeed/pqfeed.h"
+#include "testutil.h"
 
 static void error_codes_have_names_and_exit_codes(void **state)
 {
@@ -270,11 +271,7 @@ static void file_stream_direct_io_and_fallbacks(void **state)
         /* two whole buffers are in the temporary by now */
         char cmd[600], tmp[300];
         snprintf(cmd, sizeof cmd, "ls %s/out%d.bin.tmp-* 2>/dev/null", dir, mode);
-        FILE *ls = popen(cmd, "r");
-        assert_non_null(ls);
-        assert_non_null(fgets(tmp, sizeof tmp, ls));
-        pclose(ls);
-        tmp[strcspn(tmp, "\n")] = 0;
+        tu_cmd_line(cmd, tmp, sizeof tmp);
         resident[mode] = cached_pages(tmp, 8u << 20);
         assert_int_equal(pqf_ostream_tell(s), total);
         assert_int_equal(pqf_ostream_commit(s), PQF_OK);

@@ -98,11 +98,6 @@ static size_t piece(void)
     }
 }
 
-static void hex_of(const uint8_t d[32], char out[65])
-{
-    pqf__hex(d, 32, out);
-}
-
 static void dispatch_picks_a_kernel_the_cpu_has(void **state)
 {
     (void)state;
@@ -134,7 +129,7 @@ static void official_vectors_any_split_any_kernel(void **state)
             uint8_t d[32];
             char hex[65];
             pqf__blake3_hash(data, n, d);
-            hex_of(d, hex);
+            pqf__hex(d, 32, hex);
             if (strcmp(hex, vectors[v].hex) != 0)
                 fail_msg("kernel %s, %zu bytes in one call: %s, want %s", kn, n, hex,
                          vectors[v].hex);
@@ -150,7 +145,7 @@ static void official_vectors_any_split_any_kernel(void **state)
                     at += take;
                 }
                 pqf__blake3_final(&h, d);
-                hex_of(d, hex);
+                pqf__hex(d, 32, hex);
                 if (strcmp(hex, vectors[v].hex) != 0)
                     fail_msg("kernel %s, %zu bytes in random pieces: %s, want %s", kn, n, hex,
                              vectors[v].hex);
@@ -161,7 +156,7 @@ static void official_vectors_any_split_any_kernel(void **state)
                 for (size_t at = 0; at < n; at++)
                     pqf__blake3_update(&h, data + at, 1);
                 pqf__blake3_final(&h, d);
-                hex_of(d, hex);
+                pqf__hex(d, 32, hex);
                 if (strcmp(hex, vectors[v].hex) != 0)
                     fail_msg("kernel %s, %zu bytes one at a time: %s, want %s", kn, n, hex,
                              vectors[v].hex);
@@ -240,18 +235,14 @@ static void random_buffers_against_b3sum(void **state)
         assert_int_equal(fclose(f), 0);
         char cmd[600], want[80] = "";
         snprintf(cmd, sizeof cmd, "b3sum --no-names '%s'", path);
-        FILE *p = popen(cmd, "r");
-        assert_non_null(p);
-        assert_non_null(fgets(want, sizeof want, p));
-        assert_int_equal(pclose(p), 0);
-        want[strcspn(want, "\n")] = 0;
+        tu_cmd_line(cmd, want, sizeof want);
         for (size_t k = 0; k < NKERNELS; k++) {
             if (!pqf__blake3_force(kernels[k]))
                 continue;
             uint8_t d[32];
             char hex[65];
             pqf__blake3_hash(buf + off, n, d);
-            hex_of(d, hex);
+            pqf__hex(d, 32, hex);
             if (strcmp(hex, want) != 0)
                 fail_msg("kernel %s, %zu random bytes: %s, b3sum %s",
                          pqf__blake3_kernel_name(kernels[k]), n, hex, want);
@@ -264,7 +255,7 @@ static void random_buffers_against_b3sum(void **state)
                 at += take;
             }
             pqf__blake3_final(&h, d);
-            hex_of(d, hex);
+            pqf__hex(d, 32, hex);
             if (strcmp(hex, want) != 0)
                 fail_msg("kernel %s, %zu random bytes in pieces: %s, b3sum %s",
                          pqf__blake3_kernel_name(kernels[k]), n, hex, want);

@@ -18,6 +18,7 @@
 #include "store/creds.h"
 #include "store/http.h"
 #include "store/xml.h"
+#include "testutil.h"
 
 static char root[256];
 
@@ -240,11 +241,7 @@ static void put_out_of_memory_leaves_no_temporary(void **state)
     }
     char cmd[400], line[64] = "";
     snprintf(cmd, sizeof cmd, "ls -A '%s/oom' | wc -l", root);
-    FILE *ls = popen(cmd, "r");
-    assert_non_null(ls);
-    assert_non_null(fgets(line, sizeof line, ls));
-    pclose(ls);
-    assert_int_equal(atoi(line), 1); /* only oom/cur */
+    assert_int_equal(atoi(tu_cmd_line(cmd, line, sizeof line)), 1); /* only oom/cur */
     pqf_store_free(s);
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* A fresh directory /tmp/pqf-<tag>.XXXXXX, its name in dir[0..cap): 0, or -1
@@ -35,6 +36,18 @@ static inline const char *tu_write(char *path, size_t cap, const char *dir, cons
     fputs(text, f);
     fclose(f);
     return path;
+}
+
+/* The first line a shell command prints, without its newline, in out[0..cap)
+ * (the test fails if it prints none or exits non-zero); returns out. */
+static inline char *tu_cmd_line(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, (int)cap, p));
+    assert_int_equal(pclose(p), 0);
+    out[strcspn(out, "\n")] = 0;
+    return out;
 }
 
 /* A fixed-seed xorshift64 sequence: the same "random" sizes and bytes in
