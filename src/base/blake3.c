@@ -22,6 +22,7 @@
  * complete subtree of the batch is one CV for the stack. A lone chunk or
  * parent goes through the C code. */
 #include "base/blake3.h"
+#include "base/base.h"
 #include "base/cpu.h"
 
 #include <stdlib.h>
@@ -31,8 +32,6 @@
 #define B3_X86 1
 #include <immintrin.h>
 #endif
-
-#define B3_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 enum {
     CHUNK_LEN = 1024,
@@ -88,19 +87,6 @@ static const uint32_t IV[8] = {0x6a09e667u, 0xbb67ae85u, 0x3c6ef372u, 0xa54ff53a
 
 /* ---- portable C ------------------------------------------------------------------- */
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void store_le32(uint8_t *p, uint32_t w)
-{
-    p[0] = (uint8_t)w;
-    p[1] = (uint8_t)(w >> 8);
-    p[2] = (uint8_t)(w >> 16);
-    p[3] = (uint8_t)(w >> 24);
-}
-
 #define C_ADD(a, b) ((a) + (b))
 #define C_XOR(a, b) ((a) ^ (b))
 #define C_ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
@@ -117,7 +103,7 @@ static void compress(const uint32_t cv[8], const uint8_t block[64], unsigned blo
 {
     uint32_t m[16];
     for (int i = 0; i < 16; i++)
-        m[i] = le32(block + 4 * i);
+        m[i] = pqf__load32le(block + 4 * i);
     uint32_t v0 = cv[0], v1 = cv[1], v2 = cv[2], v3 = cv[3];
     uint32_t v4 = cv[4], v5 = cv[5], v6 = cv[6], v7 = cv[7];
     uint32_t v8 = IV[0], v9 = IV[1], v10 = IV[2], v11 = IV[3];
@@ -140,8 +126,8 @@ static void parent_cv(const uint32_t left[8], const uint32_t right[8], unsigned 
 {
     uint8_t block[64];
     for (int i = 0; i < 8; i++) {
-        store_le32(block + 4 * i, left[i]);
-        store_le32(block + 32 + 4 * i, right[i]);
+        pqf__store32le(block + 4 * i, left[i]);
+        pqf__store32le(block + 32 + 4 * i, right[i]);
     }
     compress(IV, block, BLOCK_LEN, 0, PARENT | flags, out);
 }
@@ -166,7 +152,7 @@ static void kernel_portable(const uint8_t *const *in, unsigned n, size_t nblocks
             compress(cv, in[i] + b * BLOCK_LEN, BLOCK_LEN, ctr[i], f, cv);
         }
         for (int w = 0; w < 8; w++)
-            store_le32(out[i] + 4 * w, cv[w]);
+            pqf__store32le(out[i] + 4 * w, cv[w]);
     }
 }
 
@@ -454,7 +440,7 @@ static void hash_many(int k, const uint8_t *const *in, unsigned n, size_t nblock
             width = 8;
         }
 #endif
-        unsigned lanes = B3_MIN(left, width);
+        unsigned lanes = PQF_MIN(left, width);
         const uint8_t *lp[16];
         uint64_t ctr[16];
         uint8_t cv[16][32];
@@ -525,7 +511,7 @@ void pqf__blake3_update(pqf__blake3 *h, const void *data, size_t len)
     if (!len)
         return;
     if (h->buf_len) {
-        size_t take = B3_MIN((size_t)(CHUNK_LEN - h->buf_len), len);
+        size_t take = PQF_MIN((size_t)(CHUNK_LEN - h->buf_len), len);
         memcpy(h->buf + h->buf_len, p, take);
         h->buf_len = (uint16_t)(h->buf_len + take);
         p += take;
@@ -543,7 +529,7 @@ void pqf__blake3_update(pqf__blake3 *h, const void *data, size_t len)
         unsigned n = 0;
         if (h->buf_len == CHUNK_LEN)
             in[n++] = h->buf;
-        size_t whole = B3_MIN((len - 1) / CHUNK_LEN, (size_t)(MAX_SUBTREE - n));
+        size_t whole = PQF_MIN((len - 1) / CHUNK_LEN, (size_t)(MAX_SUBTREE - n));
         for (size_t i = 0; i < whole; i++)
             in[n++] = p + i * CHUNK_LEN;
         hash_many(k, in, n, CHUNK_LEN / BLOCK_LEN, h->chunk, true, 0, CHUNK_START, CHUNK_END, cvs);
@@ -565,7 +551,7 @@ void pqf__blake3_update(pqf__blake3 *h, const void *data, size_t len)
         for (unsigned j = 0; j < nsub; j++) {
             uint32_t cv[8];
             for (int w = 0; w < 8; w++)
-                cv[w] = le32(cvs[start[j]] + 4 * w);
+                cv[w] = pqf__load32le(cvs[start[j]] + 4 * w);
             push_subtree(h, cv, size[j]);
         }
     }
@@ -593,7 +579,7 @@ void pqf__blake3_final(const pqf__blake3 *h, uint8_t out[32])
     for (int i = h->depth - 1; i >= 0; i--)
         parent_cv(h->stack[i], cv, i == 0 ? ROOT : 0, cv);
     for (int w = 0; w < 8; w++)
-        store_le32(out + 4 * w, cv[w]);
+        pqf__store32le(out + 4 * w, cv[w]);
 }
 
 void pqf__blake3_hash(const void *data, size_t len, uint8_t out[32])

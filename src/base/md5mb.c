@@ -6,12 +6,11 @@
  * lane that runs out drops out (its register lanes then repeat another
  * lane's data and are discarded), partial blocks go through the C code. */
 #include "base/md5mb.h"
+#include "base/base.h"
 #include "base/cpu.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define PQF_MD5_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MD5MB_X86 1
@@ -96,17 +95,12 @@
         a = ((a << (s)) | (a >> (32 - (s)))) + b;                                                  \
     } while (0)
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void compress_c(uint32_t h[4], const uint8_t *p, size_t nblocks)
 {
     for (; nblocks; nblocks--, p += 64) {
         uint32_t w[16];
         for (int i = 0; i < 16; i++)
-            w[i] = le32(p + 4 * i);
+            w[i] = pqf__load32le(p + 4 * i);
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
         MD5_ROUNDS(C_STEP)
         h[0] += a;
@@ -131,7 +125,7 @@ static void fill_partial(pqf__md5 *m, const uint8_t **p, size_t *n)
     size_t used = (size_t)(m->len % 64);
     if (!used || !*n)
         return;
-    size_t take = PQF_MD5_MIN(64 - used, *n);
+    size_t take = PQF_MIN(64 - used, *n);
     memcpy(m->buf + used, *p, take);
     m->len += take;
     *p += take;
@@ -377,7 +371,7 @@ static void update_lanes(kernel_fn *fn, unsigned width, pqf__md5 *const *m,
             if (nb[i]) {
                 if (!active++)
                     first = i;
-                run = PQF_MD5_MIN(run, nb[i]);
+                run = PQF_MIN(run, nb[i]);
             }
         if (!active)
             break;
@@ -420,10 +414,10 @@ void pqf__md5_update_many(pqf__md5 *const *m, const uint8_t *const *data, const 
     while (k != PQF_MD5_SCALAR && n - done >= 2) {
         unsigned g = n - done;
         if (k == PQF_MD5_AVX512 && g > 8) {
-            g = PQF_MD5_MIN(g, 16u);
+            g = PQF_MIN(g, 16u);
             update_lanes(kernel_avx512, 16, m + done, data + done, len + done, g);
         } else {
-            g = PQF_MD5_MIN(g, 8u);
+            g = PQF_MIN(g, 8u);
             update_lanes(k == PQF_MD5_AVX2 ? kernel_avx2 : kernel_avx512vl, 8, m + done,
                          data + done, len + done, g);
         }
