@@ -399,8 +399,8 @@ static void on_status(void *ud, const pqf_repl_status *s)
     for (int i = 0; i < PQF_STAGE__COUNT; i++)
         total += s->stage_ms[i];
     if (total) {
-        char st[4][32]; /* PQF_STAGE__COUNT */
-        for (int i = 0; i < 4; i++)
+        char st[PQF_STAGE__COUNT][32];
+        for (int i = 0; i < PQF_STAGE__COUNT; i++)
             human_ms((int64_t)s->stage_ms[i], st[i], sizeof st[i]);
         printf("    time: listing %s, reading source %s, writing target %s, verifying %s; "
                "bottleneck: %s\n",

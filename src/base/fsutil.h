@@ -3,6 +3,7 @@
 #define PQF_BASE_FSUTIL_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "pqfeed/error.h"
 
@@ -14,9 +15,7 @@ pqf_err pqf__mkdirs(const char *path, pqf_error *err);
  * already ends with one ("/", "out/"), so joined paths never read "//". */
 static inline const char *pqf__path_sep(const char *dir)
 {
-    size_t n = 0;
-    while (dir[n])
-        n++;
+    size_t n = strlen(dir);
     return n && dir[n - 1] == '/' ? "" : "/";
 }
 /* Read a whole file into a malloc'd, NUL-terminated buffer, at most limit bytes

@@ -737,7 +737,7 @@ static pqf_err digest_begin(exp_ctx *x, const char *schema_json, pqf_error *err)
     char line[1024];
     pqf__blake3_init(&x->dh);
     const char *dump = getenv("PQF_EXPORT_DIGEST_DUMP");
-    if (dump && !x->dump && !(x->dump = fopen(dump, "wb")))
+    if (dump && !(x->dump = fopen(dump, "wb")))
         return pqf_error_set(err, PQF_ERR_IO, "PQF_EXPORT_DIGEST_DUMP: %s: %s", dump,
                              strerror(errno));
     const pqf_writer_opts *w = &sp->writer;
