@@ -214,7 +214,7 @@ pqf_err pqf__rle_init(pqf__rle *r, const uint8_t *p, size_t len, int bit_width, 
 
 static pqf_err rle_next_run(pqf__rle *r, pqf_error *err)
 {
-    uint64_t h;
+    uint64_t h = 0;
     pqf_err rc = uleb(&r->p, r->end, &h, err);
     if (rc != PQF_OK)
         return pqf_error_set(err, PQF_ERR_CORRUPT, "RLE data exhausted");
@@ -447,7 +447,7 @@ pqf_err pqf__delta_binary_decode(const uint8_t *p, size_t len, bool is32, void *
 {
     pqf_err rc = PQF_OK;
     const uint8_t *s = p, *end = p + len;
-    uint64_t block, minis, total, first;
+    uint64_t block = 0, minis = 0, total = 0, first = 0;
     PQF_TRY(uleb(&s, end, &block, err));
     PQF_TRY(uleb(&s, end, &minis, err));
     PQF_TRY(uleb(&s, end, &total, err));
@@ -475,7 +475,7 @@ pqf_err pqf__delta_binary_decode(const uint8_t *p, size_t len, bool is32, void *
                 o64[k++] = (int64_t)v;
         }
         while (k < total) {
-            uint64_t zz;
+            uint64_t zz = 0;
             PQF_TRY(uleb(&s, end, &zz, err));
             uint64_t min_delta = (uint64_t)((int64_t)(zz >> 1) ^ -(int64_t)(zz & 1));
             if ((uint64_t)(end - s) < minis)

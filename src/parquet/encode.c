@@ -3,6 +3,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+/* XXH3 inlined (the same values as libxxhash's): most dictionary values are
+ * short, and a call per value through the PLT cost more than the hash */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "base/base.h"

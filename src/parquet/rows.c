@@ -448,7 +448,7 @@ static void ls_advance(pqf_row_reader *rr, int leaf, int def)
 static pqf_err skip_slot(pqf_row_reader *rr, int node)
 {
     for (int l = rr->lo[node]; l < rr->hi[node]; l++) {
-        int d, r;
+        int d = 0, r = 0;
         pqf_err rc = ls_peek(rr, l, &d, &r);
         if (rc != PQF_OK)
             return rc;
@@ -468,7 +468,7 @@ static int child(pqf_row_reader *rr, int node, int i) { return pqf_reader_node_c
 
 static pqf_err emit_leaf(pqf_row_reader *rr, pqf__buf *b, int node, bool json)
 {
-    int leaf = rr->info[node].leaf, d, r;
+    int leaf = rr->info[node].leaf, d = 0, r = 0;
     pqf_err rc = ls_peek(rr, leaf, &d, &r);
     if (rc != PQF_OK)
         return rc;
@@ -535,7 +535,7 @@ static pqf_err emit_instance(pqf_row_reader *rr, pqf__buf *b, int rnode, int mod
 static pqf_err emit_repeated(pqf_row_reader *rr, pqf__buf *b, int rnode, int mode)
 {
     pqf_err rc = PQF_OK;
-    int L = rr->lo[rnode], d, r;
+    int L = rr->lo[rnode], d = 0, r = 0;
     const pqf_node_info *in = &rr->info[rnode];
     char open = mode == INST_MAP ? '{' : '[', close = mode == INST_MAP ? '}' : ']';
     PQF_TRY(ls_peek(rr, L, &d, &r));
@@ -582,7 +582,7 @@ static pqf_err emit_value(pqf_row_reader *rr, pqf__buf *b, int node)
 {
     pqf_err rc = PQF_OK;
     const pqf_node_info *in = &rr->info[node];
-    int d, r;
+    int d = 0, r = 0;
     PQF_TRY(ls_peek(rr, rr->lo[node], &d, &r));
     if (d < in->max_def) {
         OUTS(b, "null");
@@ -810,7 +810,7 @@ pqf_err pqf_row_reader_next(pqf_row_reader *rr, const char **line, size_t *len)
     }
     pqf__buf_reset(b);
     for (int l = 0; l < rr->nleaves; l++) {
-        int d, r;
+        int d = 0, r = 0;
         if (!rr->ls[l].c)
             continue;
         PQF_TRY(ls_peek(rr, l, &d, &r));

@@ -287,8 +287,8 @@ static pqf_err skip_any(pqf__tr *t, int type, bool elem)
     }
     case PQF__TT_LIST:
     case PQF__TT_SET: {
-        int et;
-        uint32_t n;
+        int et = 0;
+        uint32_t n = 0;
         rc = pqf__tr_list_begin(t, &et, &n);
         for (uint32_t i = 0; rc == PQF_OK && i < n; i++)
             rc = skip_any(t, et, true);
@@ -297,8 +297,8 @@ static pqf_err skip_any(pqf__tr *t, int type, bool elem)
         return rc;
     }
     case PQF__TT_MAP: {
-        int kt, vt;
-        uint32_t n;
+        int kt = 0, vt = 0;
+        uint32_t n = 0;
         rc = pqf__tr_map_begin(t, &kt, &vt, &n);
         for (uint32_t i = 0; rc == PQF_OK && i < n; i++) {
             rc = skip_any(t, kt, true);
