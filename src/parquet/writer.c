@@ -1324,15 +1324,7 @@ static inline pqf_err put_levels(col *c, int16_t def)
 /* Null entries for every leaf under node n, at definition level def. */
 static pqf_err emit_null(pqf_writer *w, const wnode *n, int16_t def)
 {
-    for (int l = n->first_leaf; l < n->end_leaf; l++) {
-        col *c = &w->cols[l];
-        pqf_err rc = put_levels(c, def);
-        if (rc != PQF_OK)
-            return nomem(w, rc, c);
-        c->pst.nulls++;
-        account(w, c, 1);
-    }
-    return PQF_OK;
+    return pqf__writer_lv_null(w, n->first_leaf, n->end_leaf, def);
 }
 
 /* An element of the list in frame f starts: later elements repeat at the
@@ -1826,6 +1818,71 @@ pqf_err pqf__writer_flat_row(pqf_writer *w, const pqf__val *vals, const uint8_t 
     if (PQF_UNLIKELY(rc != PQF_OK))
         return rc;
     w->stack[0].nwritten = w->nodes[0].nkids; /* every leaf has its entry */
+    return pqf_writer_row_end(w);
+}
+
+/* ---- levelled leaf writes (parquet/flat.h) -------------------------------- */
+
+bool pqf__writer_lv_matches(const pqf_writer *w, const pqf_schema *s)
+{
+    if (pqf_schema_node_count(s) != w->nnodes || pqf_schema_leaf_count(s) != w->ncols)
+        return false;
+    for (int l = 0; l < w->ncols; l++) {
+        pqf_node_info in;
+        const col *c = &w->cols[l];
+        if (pqf_schema_node(s, pqf_schema_leaf_node(s, l), &in) != PQF_OK || in.physical != c->phys ||
+            in.max_def != c->max_def || in.max_rep != c->max_rep)
+            return false;
+    }
+    return true;
+}
+
+pqf_err pqf__writer_lv_value(pqf_writer *w, int leaf, const pqf__val *v)
+{
+    col *c = &w->cols[leaf];
+    switch (c->phys) {
+    case PQF_BOOLEAN:
+        return put_bool(w, c, v->u.b);
+    case PQF_INT32:
+        return put_i32(w, c, v->u.i32);
+    case PQF_INT64:
+        return put_i64(w, c, v->u.i64);
+    case PQF_FLOAT:
+        return put_float(w, c, v->u.f);
+    case PQF_DOUBLE:
+        return put_double(w, c, v->u.d);
+    case PQF_BYTE_ARRAY:
+    case PQF_FIXED_LEN_BYTE_ARRAY:
+        return put_bytes(w, c, v->p, v->n);
+    default:
+        return ctx_error(w, c->node, "a value of an unsupported physical type");
+    }
+}
+
+pqf_err pqf__writer_lv_null(pqf_writer *w, int first_leaf, int end_leaf, int16_t def)
+{
+    for (int l = first_leaf; l < end_leaf; l++) {
+        col *c = &w->cols[l];
+        pqf_err rc = put_levels(c, def);
+        if (PQF_UNLIKELY(rc != PQF_OK))
+            return nomem(w, rc, c);
+        c->pst.nulls++;
+        account(w, c, 1);
+    }
+    return PQF_OK;
+}
+
+void pqf__writer_lv_repeat(pqf_writer *w, int first_leaf, int end_leaf, int16_t rep)
+{
+    for (int l = first_leaf; l < end_leaf; l++)
+        w->cols[l].pending_rep = rep;
+}
+
+pqf_err pqf__writer_lv_row_end(pqf_writer *w)
+{
+    if (PQF_UNLIKELY(w->err.code != PQF_OK))
+        return w->err.code;
+    w->stack[0].nwritten = w->nodes[0].nkids; /* the caller gave every leaf its entries */
     return pqf_writer_row_end(w);
 }
 

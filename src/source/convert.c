@@ -43,6 +43,12 @@ typedef struct pnode {
     bool scalar;          /* a leaf but not JSON text: js_members calls js_scalar itself */
     const char *conv_why; /* leaf type not supported for input, or NULL */
     char *label;   /* user-facing path: "author.name", "labels[]" */
+    /* for the streaming shredder's levelled writes (parquet/flat.h) */
+    int leaf;                 /* leaves: its index */
+    int first_leaf, end_leaf; /* the leaves under it: [first_leaf, end_leaf) */
+    int16_t def;              /* definition level when present (an empty list's) */
+    int16_t null_def;         /* definition level when null: its parent's */
+    int16_t rep;              /* repetition level (a list element's, for its repeats) */
 } pnode;
 
 /* The flat CSV path's plan for one field. */
@@ -83,6 +89,7 @@ struct pqf_source {
     int max_depth;
     size_t max_string;
     pqf__buf sbuf, kbuf;      /* streaming: decoded strings with escapes */
+    const pqf_writer *lv_w;   /* streaming: the writer checked by pqf__writer_lv_matches */
     /* mapping (NDJSON only; the tree path) */
     pqf__mapplan *map;
     uint64_t recno; /* 1-based record number in the file */
@@ -117,6 +124,14 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
     PQF_TRY(pqf_schema_node(src->schema, id, &info));
     pnode *pn = &src->nodes[id];
     pn->used = true;
+    pn->leaf = info.leaf;
+    pn->def = info.max_def;
+    pn->rep = info.max_rep;
+    if (info.parent >= 0) {
+        pqf_node_info par;
+        PQF_TRY(pqf_schema_node(src->schema, info.parent, &par));
+        pn->null_def = par.max_def;
+    }
     pn->name = info.name;
     pn->name_len = strlen(info.name);
     pn->key_fast = pn->name_len <= src->max_string && pqf__utf8_valid(pn->name, pn->name_len);
@@ -174,6 +189,17 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
         PQF_TRY(build_node(src, pn->kids[i], pn->label, false, err));
     }
 done:
+    /* leaves are numbered depth-first: a node's are one run */
+    if (rc == PQF_OK && !info.is_group) {
+        pn->first_leaf = pn->leaf;
+        pn->end_leaf = pn->leaf + 1;
+    } else if (rc == PQF_OK && pn->is_list) {
+        pn->first_leaf = src->nodes[pn->elem].first_leaf;
+        pn->end_leaf = src->nodes[pn->elem].end_leaf;
+    } else if (rc == PQF_OK && pn->nkids > 0) {
+        pn->first_leaf = src->nodes[pn->kids[0]].first_leaf;
+        pn->end_leaf = src->nodes[pn->kids[pn->nkids - 1]].end_leaf;
+    }
     return rc;
 }
 
@@ -264,6 +290,17 @@ static pqf_err shred_members(pqf_source *src, pqf_writer *w, int id, const pqf__
     return rc;
 }
 
+/* A JSON-typed column's value: its JSON text in src->tmp. */
+static pqf_err json_column_text(pqf_source *src, const pnode *pn, const pqf__json *v, uint64_t line)
+{
+    pqf__buf_reset(&src->tmp);
+    pqf_err rc = pqf__json_write(&src->tmp, v);
+    if (rc != PQF_OK)
+        return pqf_error_set(&src->err, rc, "%s:%llu: field '%s': JSON value too large",
+                             src->name, (unsigned long long)line, pn->label);
+    return PQF_OK;
+}
+
 static pqf_err shred_leaf(pqf_source *src, pqf_writer *w, int id, const pqf__json *v, uint64_t line)
 {
     pnode *pn = &src->nodes[id];
@@ -272,11 +309,9 @@ static pqf_err shred_leaf(pqf_source *src, pqf_writer *w, int id, const pqf__jso
     pqf_err rc;
     switch (pn->conv.kind) {
     case PQF__V_JSON:
-        pqf__buf_reset(&src->tmp);
-        rc = pqf__json_write(&src->tmp, v);
+        rc = json_column_text(src, pn, v, line);
         if (rc != PQF_OK)
-            return pqf_error_set(&src->err, rc, "%s:%llu: field '%s': JSON value too large",
-                                 src->name, (unsigned long long)line, pn->label);
+            return rc;
         rc = pqf_writer_bytes(w, id, src->tmp.data, src->tmp.len);
         return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
     case PQF__V_BOOL:
@@ -1026,6 +1061,24 @@ static inline bool js_key_raw(const pnode *kn, const char *p)
     return (((w0 ^ kn->kw[0]) & kn->km[0]) | ((w1 ^ kn->kw[1]) & kn->km[1])) == 0;
 }
 
+/* The streaming shredder writes through the levelled leaf calls
+ * (parquet/flat.h): it walks the schema itself, so the writer's struct/list
+ * frames and per-value checks are skipped; the bytes are the per-value
+ * calls' (tests/cli/ndjson_stream.sh compares them with the tree path's). */
+static inline pqf_err lv_put(pqf_source *src, pqf_writer *w, const pnode *pn, const pqf__val *v,
+                             uint64_t line)
+{
+    pqf_err rc = pqf__writer_lv_value(w, pn->leaf, v);
+    return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
+}
+
+static inline pqf_err lv_null(pqf_source *src, pqf_writer *w, const pnode *pn, int16_t def,
+                              uint64_t line)
+{
+    pqf_err rc = pqf__writer_lv_null(w, pn->first_leaf, pn->end_leaf, def);
+    return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
+}
+
 /* A leaf's value other than null or JSON text, starting with c (= *s->p): a
  * bool, number or string, converted and written. Inline in js_members (most
  * members are such) and js_value. */
@@ -1042,8 +1095,9 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
             return js_mismatch(src, line, pn, "a boolean", c);
         if (!js_lit(s, b ? "true" : "false", b ? 4 : 5))
             return JS_SYNTAX;
-        rc = pqf_writer_bool(w, id, b);
-        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+        pqf__val bv;
+        bv.u.b = b;
+        return lv_put(src, w, pn, &bv, line);
     }
     case PQF__V_INT:
         if (!pn->conv.is_unsigned && c != '"') {
@@ -1060,9 +1114,12 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
                 x = c == '-' ? -x : x;
                 if (x >= pn->conv.imin && x <= pn->conv.imax) {
                     s->p = p;
-                    rc = pn->conv.phys == PQF_INT32 ? pqf_writer_i32(w, id, (int32_t)x)
-                                                    : pqf_writer_i64(w, id, x);
-                    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+                    pqf__val iv;
+                    if (pn->conv.phys == PQF_INT32)
+                        iv.u.i32 = (int32_t)x;
+                    else
+                        iv.u.i64 = x;
+                    return lv_put(src, w, pn, &iv, line);
                 }
             }
         }
@@ -1104,8 +1161,7 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
         snprintf(lab, sizeof lab, "'%s'", pn->label);
         return value_error(src, line, lab, pn, t, n, why);
     }
-    rc = pqf__write_value(w, id, &pn->conv, &val);
-    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    return lv_put(src, w, pn, &val, line);
 }
 
 static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
@@ -1122,16 +1178,20 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
         if (!pn->nullable)
             return pqf_error_set(&src->err, PQF_ERR_VALUE, "%s:%llu: field '%s' is null but not nullable",
                                  src->name, (unsigned long long)line, pn->label);
-        rc = pqf_writer_null(w, id);
-        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+        return lv_null(src, w, pn, pn->null_def, line);
     }
     if (!pn->group) {
         if (pn->conv.kind == PQF__V_JSON) {
             pqf__json *v;
             rc = js_tree(src, s, &v);
+            if (rc == PQF_OK)
+                rc = json_column_text(src, pn, v, line);
             if (rc != PQF_OK)
                 return rc;
-            return shred_leaf(src, w, id, v, line);
+            pqf__val jv;
+            jv.p = src->tmp.data;
+            jv.n = src->tmp.len;
+            return lv_put(src, w, pn, &jv, line);
         }
         return js_scalar(src, s, w, pn, id, line, c);
     }
@@ -1141,38 +1201,31 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
         if (++s->depth > src->max_depth)
             return JS_SYNTAX;
         s->p++;
-        rc = pqf_writer_list_begin(w, id);
-        if (rc != PQF_OK)
-            return writer_error(src, w, rc, line);
         js_ws(s);
         if (s->p < s->e && *s->p == ']') {
             s->p++;
-        } else {
-            for (;;) {
-                rc = js_value(src, s, w, pn->elem, line);
-                if (rc != PQF_OK)
-                    return rc;
-                int more = js_next(s, ']');
-                if (more < 0)
-                    return JS_SYNTAX;
-                if (!more)
-                    break;
-            }
+            s->depth--;
+            return lv_null(src, w, pn, pn->def, line); /* empty: the list is there, no element */
+        }
+        const pnode *en = &src->nodes[pn->elem];
+        for (bool first = true;; first = false) {
+            if (!first) /* a later element repeats at the element's level */
+                pqf__writer_lv_repeat(w, en->first_leaf, en->end_leaf, en->rep);
+            rc = js_value(src, s, w, pn->elem, line);
+            if (rc != PQF_OK)
+                return rc;
+            int more = js_next(s, ']');
+            if (more < 0)
+                return JS_SYNTAX;
+            if (!more)
+                break;
         }
         s->depth--;
-        rc = pqf_writer_list_end(w);
-        return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+        return PQF_OK;
     }
     if (c != '{')
         return js_mismatch(src, line, pn, "an object", c);
-    rc = pqf_writer_struct_begin(w, id);
-    if (rc != PQF_OK)
-        return writer_error(src, w, rc, line);
-    rc = js_members(src, s, w, id, line);
-    if (rc != PQF_OK)
-        return rc;
-    rc = pqf_writer_struct_end(w);
-    return rc != PQF_OK ? writer_error(src, w, rc, line) : PQF_OK;
+    return js_members(src, s, w, id, line);
 }
 
 /* The object at s->p ('{'): members matched to the children like
@@ -1256,12 +1309,18 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
     }
     s->depth--;
     pn->cursor = 0;
+    /* members not in the object are null, at the object's level */
     for (int k = 0; k < pn->nkids; k++) {
+        if (PQF_LIKELY(pn->slots[k] != NULL))
+            continue;
         const pnode *kn = &src->nodes[pn->kids[k]];
-        if (!pn->slots[k] && !kn->nullable && !kn->generated)
+        if (!kn->nullable)
             return pqf_error_set(&src->err, PQF_ERR_VALUE,
                                  "%s:%llu: field '%s' is missing and not nullable", src->name,
                                  (unsigned long long)line, kn->label);
+        rc = lv_null(src, w, kn, pn->def, line);
+        if (rc != PQF_OK)
+            return rc;
     }
     return PQF_OK;
 }
@@ -1279,6 +1338,12 @@ static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
     if (s.p >= s.e || *s.p != '{') {
         rc = JS_SYNTAX; /* not an object: the tree pass words it (after a syntax check) */
     } else {
+        if (PQF_UNLIKELY(w != src->lv_w)) { /* the levelled writes need the source's shape */
+            if (!pqf__writer_lv_matches(w, src->schema))
+                return pqf_error_set(&src->err, PQF_ERR_INVALID_ARG,
+                                     "%s: the writer's schema is not the source's", src->name);
+            src->lv_w = w;
+        }
         rc = pqf_writer_row_begin(w);
         if (rc != PQF_OK)
             return writer_error(src, w, rc, src->line);
@@ -1289,7 +1354,7 @@ static pqf_err ndjson_stream(pqf_source *src, pqf_writer *w, bool *eof)
                 rc = JS_SYNTAX;
         }
         if (rc == PQF_OK) {
-            rc = pqf_writer_row_end(w);
+            rc = pqf__writer_lv_row_end(w);
             return rc != PQF_OK ? writer_error(src, w, rc, src->line) : PQF_OK;
         }
     }

@@ -50,6 +50,60 @@ check "ignored fields: streamed" "$PQF" convert "$T/unknown.ndjson" "$T/u1.parqu
 check "ignored fields: tree" env PQF_NDJSON_TREE=1 "$PQF" convert "$T/unknown.ndjson" "$T/u2.parquet" --schema "$T/s.json" --unknown-fields ignore
 check "the same bytes" cmp "$T/u1.parquet" "$T/u2.parquet"
 
+# deeper shapes, where each leaf's definition and repetition levels come from
+# the shredder (levelled writes): lists of structs, lists of lists, required
+# members under optional structs, nulls and empty lists at every depth,
+# members missing or out of order, over more rows than one page holds
+cat >"$T/n.json" <<'JSON'
+{"columns": [
+  {"name": "id", "type": "int64", "nullable": false},
+  {"name": "items", "type": {"list": {"type": {"struct": [
+    {"name": "sku", "type": "string", "nullable": false},
+    {"name": "qty", "type": "int32"},
+    {"name": "tags", "type": {"list": {"type": "string", "nullable": false}}}
+  ]}}}},
+  {"name": "grid", "type": {"list": {"type": {"list": "int64"}}}},
+  {"name": "who", "type": {"struct": [
+    {"name": "uid", "type": "int64", "nullable": false},
+    {"name": "addr", "type": {"struct": [
+      {"name": "city", "type": "string"},
+      {"name": "zip", "type": "string", "nullable": false}
+    ]}}
+  ]}},
+  {"name": "flag", "type": "bool"}
+]}
+JSON
+{
+    echo '{"id":1,"items":[{"sku":"a","qty":2,"tags":["x","y"]},{"sku":"b","qty":null,"tags":[]},{"sku":"c"}],"grid":[[1,2],[],null,[3,null]],"who":{"uid":7,"addr":{"city":"Oslo","zip":"0150"}},"flag":true}'
+    echo '{"id":2,"items":[],"grid":[],"who":null}'
+    echo '{"id":3,"items":null,"grid":null,"who":{"uid":8,"addr":null},"flag":null}'
+    echo '{"id":4}'
+    echo '{"flag":false,"who":{"addr":{"zip":"1"},"uid":9},"id":5,"grid":[[null],[4,5,6]],"items":[{"tags":["z"],"sku":"d"}]}'
+    echo '{"id":6,"items":[null,{"sku":"e","tags":null}],"grid":[null,null],"who":{"uid":10}}'
+    echo '{"id":7,"who":{"uid":11,"addr":{}}}'
+} >"$T/nested.ndjson"
+check "nested: the line with a required member missing under a present struct fails" \
+    sh -c "! \"$PQF\" convert \"$T/nested.ndjson\" \"$T/ns.parquet\" --schema \"$T/n.json\" >\"$T/ns.out\" 2>&1"
+check_grep "nested: the message names the line and field" "nested.ndjson:7: field 'who.addr.zip' is missing and not nullable" "$T/ns.out"
+sed -i '$d' "$T/nested.ndjson"
+for i in $(seq 8 6000); do
+    case $((i % 5)) in
+    0) echo "{\"id\":$i,\"items\":[{\"sku\":\"s$i\",\"qty\":$((i % 9)),\"tags\":[\"t$((i % 3))\",\"u\"]}],\"grid\":[[$i],[$((i + 1)),null]]}" ;;
+    1) echo "{\"id\":$i,\"who\":{\"uid\":$i,\"addr\":{\"zip\":\"z$((i % 50))\"}},\"flag\":true}" ;;
+    2) echo "{\"id\":$i,\"items\":[],\"grid\":[[]],\"who\":null}" ;;
+    3) echo "{\"id\":$i,\"items\":[{\"sku\":\"k\"},null,{\"sku\":\"m\",\"tags\":[]}]}" ;;
+    4) echo "{\"grid\":null,\"id\":$i,\"flag\":false}" ;;
+    esac
+done >>"$T/nested.ndjson"
+check "nested: streamed" "$PQF" convert "$T/nested.ndjson" "$T/ns.parquet" --schema "$T/n.json" --page-size 4096
+check "nested: through the tree" env PQF_NDJSON_TREE=1 "$PQF" convert "$T/nested.ndjson" "$T/nt.parquet" --schema "$T/n.json" --page-size 4096
+check "nested: the same Parquet bytes" cmp "$T/ns.parquet" "$T/nt.parquet"
+"$PQF" parquet cat "$T/ns.parquet" --limit 6 >"$T/nrows" 2>&1
+check_grep "nested: a list of structs with its nulls and empty lists" '"items":\[\{"sku":"a","qty":2,"tags":\["x","y"\]\},\{"sku":"b","qty":null,"tags":\[\]\},\{"sku":"c","qty":null,"tags":null\}\]' "$T/nrows"
+check_grep "nested: a list of lists" '"grid":\[\[1,2\],\[\],null,\[3,null\]\]' "$T/nrows"
+check_grep "nested: members out of order, a missing optional struct member" '"id":5,.*"who":\{"uid":9,"addr":\{"city":null,"zip":"1"\}\}' "$T/nrows"
+check "nested: the file validates" "$PQF" parquet validate "$T/ns.parquet"
+
 # bad lines: line 2 of a file after a good line
 deep=$(printf '%.0s[' $(seq 1 70))1$(printf '%.0s]' $(seq 1 70))
 bad_lines=(

@@ -268,6 +268,39 @@ static void source_applies_mapping(void **state)
     pqf_schema_free(s);
 }
 
+/* The streaming shredder writes levelled entries (parquet/flat.h), which need
+ * a writer of the source's schema: another one is refused, not written to. */
+static void source_refuses_a_writer_of_another_schema(void **state)
+{
+    (void)state;
+    pqf_error e = {0};
+    pqf_schema *s = NULL, *other = NULL;
+    const char *two = "{\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, "
+                      "{\"name\": \"x\", \"type\": \"string\"}]}";
+    const char *wide = "{\"columns\": [{\"name\": \"id\", \"type\": \"int64\"}, "
+                       "{\"name\": \"x\", \"type\": \"int32\"}]}";
+    assert_int_equal(pqf_schema_from_json(two, strlen(two), "s", &s, &e), PQF_OK);
+    assert_int_equal(pqf_schema_from_json(wide, strlen(wide), "o", &other, &e), PQF_OK);
+    const char *in = put("w.ndjson", "{\"id\":1,\"x\":\"a\"}\n");
+    pqf_ostream *os = NULL;
+    pqf_writer *w = NULL;
+    pqf_source *src = NULL;
+    assert_int_equal(pqf_ostream_mem(1 << 20, &os, &e), PQF_OK);
+    assert_int_equal(pqf_writer_create(other, os, NULL, &w, &e), PQF_OK);
+    assert_int_equal(pqf_source_open(in, s, NULL, &src, &e), PQF_OK);
+    bool eof = false;
+    assert_int_equal(pqf_source_next(src, w, &eof), PQF_ERR_INVALID_ARG);
+    assert_non_null(strstr(pqf_source_error(src)->msg, "w.ndjson: the writer's schema is not the source's"));
+    pqf_writer_stats st;
+    pqf_writer_get_stats(w, &st);
+    assert_int_equal(st.rows, 0);
+    pqf_source_free(src);
+    pqf_writer_free(w);
+    pqf_ostream_free(os);
+    pqf_schema_free(other);
+    pqf_schema_free(s);
+}
+
 /* ---- inference ---------------------------------------------------------------- */
 
 static const pqf_infer_field *field(const pqf_infer *ix, const char *path)
@@ -464,6 +497,7 @@ int main(void)
         cmocka_unit_test(dotted_names),
         cmocka_unit_test(bind_errors),
         cmocka_unit_test(source_applies_mapping),
+        cmocka_unit_test(source_refuses_a_writer_of_another_schema),
         cmocka_unit_test(infer_messy_records),
         cmocka_unit_test(infer_struct_mode_huge_arrays_and_limits),
     };
