@@ -319,6 +319,8 @@ void pqf__dict_free(pqf__dict *d)
 {
     free(d->slots);
     d->slots = NULL;
+    free(d->fslots);
+    d->fslots = NULL;
     pqf__buf_free(&d->plain);
     pqf__buf_free(&d->offs);
     d->count = 0;
@@ -328,6 +330,8 @@ void pqf__dict_reset(pqf__dict *d)
 {
     if (d->slots && d->count)
         memset(d->slots, 0, ((size_t)d->mask + 1) * sizeof *d->slots);
+    if (d->fslots && d->count)
+        memset(d->fslots, 0, ((size_t)d->mask + 1) * sizeof *d->fslots);
     d->count = 0;
     pqf__buf_reset(&d->plain);
     pqf__buf_reset(&d->offs);
@@ -369,19 +373,53 @@ static inline pqf_err dict_room(pqf__dict *d)
     return PQF_OK;
 }
 
+static inline uint64_t fixed_entry(const pqf__dict *d, uint32_t i, size_t w)
+{
+    uint64_t v = 0;
+    memcpy(&v, d->plain.data + (size_t)i * w, w); /* little-endian host */
+    return v;
+}
+
+/* The fixed-width table, doubled (or first made), its entries placed anew
+ * from plain. */
+static pqf_err fixed_grow(pqf__dict *d, size_t w)
+{
+    size_t nslots = d->fslots ? ((size_t)d->mask + 1) * 2 : DICT_INIT_SLOTS;
+    if (nslots > ((size_t)1 << 31))
+        return PQF_ERR_LIMIT;
+    uint32_t *ns = calloc(nslots, sizeof *ns);
+    if (!ns)
+        return PQF_ERR_NOMEM;
+    uint32_t nmask = (uint32_t)(nslots - 1);
+    for (uint32_t i = 0; i < d->count; i++) {
+        uint32_t s = slot_of(fixed_entry(d, i, w), nmask);
+        while (ns[s])
+            s = (s + 1) & nmask;
+        ns[s] = i + 1;
+    }
+    free(d->fslots);
+    d->fslots = ns;
+    d->mask = nmask;
+    return PQF_OK;
+}
+
 #define DEFINE_PUT_FIXED(NAME, T, W)                                                               \
     pqf_err NAME(pqf__dict *d, T v, uint32_t *idx, bool *added)                                    \
     {                                                                                              \
-        pqf_err rc = dict_room(d);                                                                 \
+        pqf_err rc = PQF_OK;                                                                       \
+        if (!d->fslots || (uint64_t)(d->count + 1) * 4 > ((uint64_t)d->mask + 1) * 3)              \
+            rc = fixed_grow(d, W);                                                                 \
         if (rc != PQF_OK)                                                                          \
             return rc;                                                                             \
         uint32_t s = slot_of(v, d->mask);                                                          \
         for (;;) {                                                                                 \
-            pqf__dict_slot *sl = &d->slots[s];                                                     \
-            if (!sl->idx)                                                                          \
+            const uint32_t e = d->fslots[s];                                                       \
+            if (!e)                                                                                \
                 break;                                                                             \
-            if (sl->key == v) {                                                                    \
-                *idx = sl->idx - 1;                                                                \
+            T x;                                                                                   \
+            memcpy(&x, d->plain.data + (size_t)(e - 1) * W, W);                                    \
+            if (x == v) {                                                                          \
+                *idx = e - 1;                                                                      \
                 *added = false;                                                                    \
                 return PQF_OK;                                                                     \
             }                                                                                      \
@@ -392,8 +430,7 @@ static inline pqf_err dict_room(pqf__dict *d)
             return rc;                                                                             \
         memcpy(d->plain.data + d->plain.len, &v, W); /* little-endian host */                      \
         d->plain.len += W;                                                                         \
-        d->slots[s].key = v;                                                                       \
-        d->slots[s].idx = ++d->count;                                                              \
+        d->fslots[s] = ++d->count;                                                                 \
         *idx = d->count - 1;                                                                       \
         *added = true;                                                                             \
         return PQF_OK;                                                                             \

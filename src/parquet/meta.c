@@ -96,8 +96,8 @@ void pqf__arena_free(pqf__arena *a)
 /* Field loop: `id` and `ty` name the current field; unmatched ones are
  * skipped in the closing FIELDS_END. */
 #define FIELDS_BEGIN                                                                               \
-    int16_t last_, id;                                                                             \
-    int ty;                                                                                        \
+    int16_t last_ = 0, id = 0;                                                                     \
+    int ty = 0;                                                                                    \
     PQF_TRY(pqf__tr_struct_begin(t, &last_));                                                      \
     for (;;) {                                                                                     \
         PQF_TRY(pqf__tr_field(t, &last_, &ty, &id));                                               \

@@ -773,7 +773,7 @@ static pqf_err next_group(pqf_row_reader *rr, bool *eof)
             *eof = true;
             goto done;
         }
-        pqf_row_group_info gi;
+        pqf_row_group_info gi = {0};
         pqf_reader_row_group(rr->r, rr->rg, &gi);
         if (gi.num_rows == 0)
             continue;

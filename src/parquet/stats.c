@@ -130,20 +130,42 @@ static pqf_err set_buf(pqf__buf *b, const void *p, size_t n)
     return pqf__buf_append(b, p, n);
 }
 
+/* The first 8 bytes of p[0..n) as a big-endian number, zeros past n: when
+ * two values' prefixes differ, they are ordered as the values are (a value
+ * that ends first has 0 where the other has a byte, and is the lesser unless
+ * that byte is 0, which makes the prefixes equal). */
+static inline uint64_t prefix8(const void *p, size_t n)
+{
+    uint8_t b[8] = {0};
+    memcpy(b, p, n < 8 ? n : 8);
+    uint64_t v;
+    memcpy(&v, b, 8);
+    return __builtin_bswap64(v);
+}
+
 pqf_err pqf__stats_bytes(pqf__stats *s, const void *p, size_t n)
 {
     pqf_err rc = PQF_OK;
+    const bool bytes = s->ord == PQF__ORD_BYTES;
+    const uint64_t k = bytes ? prefix8(p, n) : 0;
     if (!s->has) {
         rc = set_buf(&s->bmin, p, n);
         if (rc == PQF_OK)
             rc = set_buf(&s->bmax, p, n);
         s->has = rc == PQF_OK;
+        s->pmin = s->pmax = k;
         return rc;
     }
-    if (cmp_b(s->ord, p, n, s->bmin.data, s->bmin.len) < 0)
+    /* strictly between the two by their prefixes (most values): no change */
+    if (bytes && k > s->pmin && k < s->pmax)
+        return PQF_OK;
+    if (cmp_b(s->ord, p, n, s->bmin.data, s->bmin.len) < 0) {
         rc = set_buf(&s->bmin, p, n);
-    else if (cmp_b(s->ord, p, n, s->bmax.data, s->bmax.len) > 0)
+        s->pmin = k;
+    } else if (cmp_b(s->ord, p, n, s->bmax.data, s->bmax.len) > 0) {
         rc = set_buf(&s->bmax, p, n);
+        s->pmax = k;
+    }
     return rc;
 }
 

@@ -37,6 +37,7 @@ typedef struct pqf__stats {
         double d;
     } min, max;
     pqf__buf bmin, bmax; /* byte orders */
+    uint64_t pmin, pmax; /* BYTES: their first 8 bytes, big-endian, zero-padded */
     uint64_t nulls;
     uint64_t nans;
 } pqf__stats;

@@ -310,8 +310,8 @@ static pqf_err skip_any(pqf__tr *t, int type, bool elem)
         return rc;
     }
     case PQF__TT_STRUCT: {
-        int16_t last, id;
-        int ft;
+        int16_t last = 0, id = 0;
+        int ft = 0;
         rc = pqf__tr_struct_begin(t, &last);
         while (rc == PQF_OK) {
             rc = pqf__tr_field(t, &last, &ft, &id);

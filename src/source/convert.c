@@ -38,6 +38,7 @@ typedef struct pnode {
     int nkids;
     int cursor;    /* next kid expected (members usually come in schema order) */
     const pqf__json **slots;
+    uint64_t *seen; /* js_members: a bit per child, set when its member is read */
     pqf__conv conv;
     pqf__parse_fn parse;  /* the conv's padded parser (text inside the read buffer) */
     bool scalar;          /* a leaf but not JSON text: js_members calls js_scalar itself */
@@ -182,7 +183,8 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
     pn->nkids = info.nchildren;
     pn->kids = calloc((size_t)(pn->nkids ? pn->nkids : 1), sizeof *pn->kids);
     pn->slots = calloc((size_t)(pn->nkids ? pn->nkids : 1), sizeof *pn->slots);
-    if (!pn->kids || !pn->slots)
+    pn->seen = calloc((size_t)pn->nkids / 64 + 1, sizeof *pn->seen);
+    if (!pn->kids || !pn->slots || !pn->seen)
         PQF_FAIL(err, PQF_ERR_NOMEM, "out of memory");
     for (int i = 0; i < pn->nkids; i++) {
         pn->kids[i] = pqf_schema_child(src->schema, id, i);
@@ -1233,13 +1235,13 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
 static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64_t line)
 {
     pnode *pn = &src->nodes[id];
-    static const pqf__json seen_mark;
+    uint64_t *seen = pn->seen;
     pqf_err rc = PQF_OK;
     if (++s->depth > src->max_depth)
         return JS_SYNTAX;
     s->p++;
-    for (int k = 0; k < pn->nkids; k++)
-        pn->slots[k] = NULL;
+    for (int k = 0; k <= pn->nkids / 64; k++)
+        seen[k] = 0;
     js_ws(s);
     if (s->p < s->e && *s->p == '}') {
         s->p++;
@@ -1271,8 +1273,9 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
             }
             if (!js_tok(s, ':'))
                 return JS_SYNTAX;
-            if (k < 0 || src->nodes[pn->kids[k]].generated) {
-                if (k < 0 && !src->ignore_unknown)
+            /* (no change-capture columns here: streaming is off under change capture) */
+            if (k < 0) {
+                if (!src->ignore_unknown)
                     return pqf_error_set(&src->err, PQF_ERR_VALUE,
                                          "%s:%llu: unknown field '%s%s%.*s' (not in the schema)",
                                          src->name, (unsigned long long)line, pn->label,
@@ -1286,9 +1289,10 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
                 if (rc != PQF_OK)
                     return rc;
             } else {
-                if (pn->slots[k])
+                const uint64_t bit = 1ull << (k & 63);
+                if (seen[k >> 6] & bit)
                     return JS_SYNTAX; /* a duplicate key */
-                pn->slots[k] = &seen_mark;
+                seen[k >> 6] |= bit;
                 pn->cursor = k + 1;
                 const int kid = pn->kids[k];
                 const pnode *kn = &src->nodes[kid];
@@ -1310,8 +1314,10 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
     s->depth--;
     pn->cursor = 0;
     /* members not in the object are null, at the object's level */
+    if (pn->nkids < 64 && seen[0] == (1ull << pn->nkids) - 1)
+        return PQF_OK; /* all there (the usual record) */
     for (int k = 0; k < pn->nkids; k++) {
-        if (PQF_LIKELY(pn->slots[k] != NULL))
+        if (seen[k >> 6] >> (k & 63) & 1)
             continue;
         const pnode *kn = &src->nodes[pn->kids[k]];
         if (!kn->nullable)
@@ -1567,6 +1573,7 @@ void pqf_source_free(pqf_source *src)
         for (int i = 0; i < src->nnodes; i++) {
             free(src->nodes[i].kids);
             free(src->nodes[i].slots);
+            free(src->nodes[i].seen);
             free(src->nodes[i].label);
         }
         free(src->nodes);

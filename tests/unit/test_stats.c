@@ -10,6 +10,7 @@
 
 #include "base/base.h"
 #include "parquet/stats.h"
+#include "testutil.h"
 
 typedef struct enc {
     pqf__buf min, max;
@@ -94,6 +95,50 @@ static void strings_compare_bytewise_unsigned(void **state)
     assert_memory_equal(a.max.data, "\xc3\xa9", 2); /* 0xC3 > 'b' unsigned */
     enc_free(&a);
     pqf__stats_free(&s);
+}
+
+/* Byte minimum and maximum against a plain memcmp over many short values
+ * whose first 8 bytes often tie or hold zero bytes (the stats skip the full
+ * compare when 8-byte prefixes decide). */
+static int bytes_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+    int c = memcmp(a, b, na < nb ? na : nb);
+    return c ? c : (na > nb) - (na < nb);
+}
+
+static void bytes_bounds_match_memcmp(void **state)
+{
+    (void)state;
+    static const uint8_t alpha[] = {0x00, 0x01, 'a', 'b', 0x7f, 0x80, 0xff};
+    for (int round = 0; round < 200; round++) {
+        pqf__stats s;
+        pqf__stats_init(&s, PQF__ORD_BYTES);
+        uint8_t lo[16], hi[16], v[16];
+        size_t nlo = 0, nhi = 0;
+        int nvals = 1 + (int)(tu_rnd() % 40);
+        for (int i = 0; i < nvals; i++) {
+            size_t n = (size_t)(tu_rnd() % 13);
+            /* a shared start makes prefixes tie */
+            for (size_t k = 0; k < n; k++)
+                v[k] = k < 6 && (tu_rnd() & 3) ? (uint8_t)'a' : alpha[tu_rnd() % sizeof alpha];
+            assert_int_equal(pqf__stats_bytes(&s, v, n), PQF_OK);
+            if (i == 0 || bytes_cmp(v, n, lo, nlo) < 0) {
+                memcpy(lo, v, n);
+                nlo = n;
+            }
+            if (i == 0 || bytes_cmp(v, n, hi, nhi) > 0) {
+                memcpy(hi, v, n);
+                nhi = n;
+            }
+        }
+        assert_int_equal(s.bmin.len, nlo);
+        assert_int_equal(s.bmax.len, nhi);
+        if (nlo)
+            assert_memory_equal(s.bmin.data, lo, nlo);
+        if (nhi)
+            assert_memory_equal(s.bmax.data, hi, nhi);
+        pqf__stats_free(&s);
+    }
 }
 
 static void decimals_compare_signed_big_endian(void **state)
@@ -255,6 +300,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(orders_follow_the_logical_type),
+        cmocka_unit_test(bytes_bounds_match_memcmp),
         cmocka_unit_test(signed_and_unsigned_integers),
         cmocka_unit_test(strings_compare_bytewise_unsigned),
         cmocka_unit_test(decimals_compare_signed_big_endian),
