@@ -60,6 +60,10 @@ pqf_err pqf__writer_flat_row(pqf_writer *w, const pqf__val *vals, const uint8_t 
  * whose schema has the source's shape (pqf__writer_lv_matches). */
 bool pqf__writer_lv_matches(const pqf_writer *w, const pqf_schema *s);
 pqf_err pqf__writer_lv_value(pqf_writer *w, int leaf, const pqf__val *v);
+/* The same for the two commonest kinds: bytes of a BYTE_ARRAY or
+ * FIXED_LEN_BYTE_ARRAY leaf, and an integer of an INT32 (in range) or INT64 one. */
+pqf_err pqf__writer_lv_bytes(pqf_writer *w, int leaf, const void *p, size_t n);
+pqf_err pqf__writer_lv_int(pqf_writer *w, int leaf, int64_t v);
 pqf_err pqf__writer_lv_null(pqf_writer *w, int first_leaf, int end_leaf, int16_t def);
 void pqf__writer_lv_repeat(pqf_writer *w, int first_leaf, int end_leaf, int16_t rep);
 pqf_err pqf__writer_lv_row_end(pqf_writer *w);

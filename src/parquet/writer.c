@@ -1859,6 +1859,17 @@ pqf_err pqf__writer_lv_value(pqf_writer *w, int leaf, const pqf__val *v)
     }
 }
 
+pqf_err pqf__writer_lv_bytes(pqf_writer *w, int leaf, const void *p, size_t n)
+{
+    return put_bytes(w, &w->cols[leaf], p, n);
+}
+
+pqf_err pqf__writer_lv_int(pqf_writer *w, int leaf, int64_t v)
+{
+    col *c = &w->cols[leaf];
+    return c->phys == PQF_INT32 ? put_i32(w, c, (int32_t)v) : put_i64(w, c, v);
+}
+
 pqf_err pqf__writer_lv_null(pqf_writer *w, int first_leaf, int end_leaf, int16_t def)
 {
     for (int l = first_leaf; l < end_leaf; l++) {

@@ -33,6 +33,8 @@ typedef struct pnode {
     size_t name_len;
     bool key_fast;  /* the name needs no escape in JSON: a member's key may match it raw */
     uint64_t kw[2], km[2]; /* key_fast, name_len <= 16: the name's bytes and mask, 8 a word */
+    bool member_fast;      /* key_fast, name_len <= 13: `"name":` fits mw/mm */
+    uint64_t mw[2], mm[2]; /* the same for the member's start, `"name":` */
     int elem;      /* LIST: element node id */
     int *kids;     /* struct/root: child node ids */
     int nkids;
@@ -142,6 +144,14 @@ static pqf_err build_node(pqf_source *src, int id, const char *parent_label, boo
     for (size_t i = 0; i < pn->name_len && i < 16; i++) {
         pn->kw[i / 8] |= (uint64_t)(unsigned char)pn->name[i] << (8 * (i % 8));
         pn->km[i / 8] |= (uint64_t)0xff << (8 * (i % 8));
+    }
+    pn->member_fast = pn->key_fast && pn->name_len <= 13;
+    for (size_t i = 0; pn->member_fast && i < pn->name_len + 3; i++) {
+        unsigned char ch = i == 0 || i == pn->name_len + 1 ? '"'
+                         : i == pn->name_len + 2         ? ':'
+                                                         : (unsigned char)pn->name[i - 1];
+        pn->mw[i / 8] |= (uint64_t)ch << (8 * (i % 8));
+        pn->mm[i / 8] |= (uint64_t)0xff << (8 * (i % 8));
     }
     pn->nullable = info.repetition == PQF_OPTIONAL;
     pn->group = info.is_group;
@@ -1053,14 +1063,26 @@ static inline bool js_key_eq(const pnode *kn, const char *key, size_t n)
  * of up to 16 bytes are compared as two masked words: the 16 bytes from p are
  * inside the read buffer, which ends in PQF__INPUT_PAD bytes past its data. */
 _Static_assert(PQF__INPUT_PAD >= 16, "js_key_raw and js_string read 16 bytes at a time");
+static inline bool js_words_eq(const char *p, const uint64_t w[2], const uint64_t m[2])
+{
+    uint64_t w0, w1;
+    memcpy(&w0, p, 8);
+    memcpy(&w1, p + 8, 8);
+    return (((w0 ^ w[0]) & m[0]) | ((w1 ^ w[1]) & m[1])) == 0;
+}
+
 static inline bool js_key_raw(const pnode *kn, const char *p)
 {
     if (kn->name_len > 16)
         return memcmp(p, kn->name, kn->name_len) == 0;
-    uint64_t w0, w1;
-    memcpy(&w0, p, 8);
-    memcpy(&w1, p + 8, 8);
-    return (((w0 ^ kn->kw[0]) & kn->km[0]) | ((w1 ^ kn->kw[1]) & kn->km[1])) == 0;
+    return js_words_eq(p, kn->kw, kn->km);
+}
+
+/* A member_fast node's compact member start, `"name":`, at p. It cannot run
+ * past the line: *e is its '\n', which the pattern does not hold. */
+static inline bool js_member_raw(const pnode *kn, const char *p)
+{
+    return js_words_eq(p, kn->mw, kn->mm);
 }
 
 /* The streaming shredder writes through the levelled leaf calls
@@ -1116,12 +1138,8 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
                 x = c == '-' ? -x : x;
                 if (x >= pn->conv.imin && x <= pn->conv.imax) {
                     s->p = p;
-                    pqf__val iv;
-                    if (pn->conv.phys == PQF_INT32)
-                        iv.u.i32 = (int32_t)x;
-                    else
-                        iv.u.i64 = x;
-                    return lv_put(src, w, pn, &iv, line);
+                    rc = pqf__writer_lv_int(w, pn->leaf, x);
+                    return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
                 }
             }
         }
@@ -1148,8 +1166,8 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
     const char *why = NULL;
     if (pn->conv.kind == PQF__V_STRING) {
         /* js_string checked the UTF-8 already (pqf__value_parse would again) */
-        val.p = t;
-        val.n = n;
+        rc = pqf__writer_lv_bytes(w, pn->leaf, t, n);
+        return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
     } else if (PQF_LIKELY(t != (const char *)src->sbuf.data)) {
         /* text in the line (js_string decodes escapes into sbuf), so in the
          * read buffer: PQF__INPUT_PAD readable bytes follow its data, as the
@@ -1253,9 +1271,17 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
             if (*s->p != '"')
                 return JS_SYNTAX;
             int k = -1, c = pn->cursor;
+            bool colon = false;
             const pnode *ck = c < pn->nkids ? &src->nodes[pn->kids[c]] : NULL;
-            if (ck && ck->key_fast && (size_t)(s->e - s->p) >= ck->name_len + 2 &&
-                s->p[ck->name_len + 1] == '"' && js_key_raw(ck, s->p + 1)) {
+            if (ck && ck->member_fast && js_member_raw(ck, s->p)) {
+                /* the expected member, compact: its key and ':' in one compare */
+                key = ck->name;
+                kl = ck->name_len;
+                s->p += kl + 3;
+                k = c;
+                colon = true;
+            } else if (ck && ck->key_fast && (size_t)(s->e - s->p) >= ck->name_len + 2 &&
+                       s->p[ck->name_len + 1] == '"' && js_key_raw(ck, s->p + 1)) {
                 /* the expected member, spelt without escapes: no scan, no search */
                 key = ck->name;
                 kl = ck->name_len;
@@ -1271,7 +1297,7 @@ static pqf_err js_members(pqf_source *src, jscan *s, pqf_writer *w, int id, uint
                     if (js_key_eq(&src->nodes[pn->kids[i]], key, kl))
                         k = i;
             }
-            if (!js_tok(s, ':'))
+            if (!colon && !js_tok(s, ':'))
                 return JS_SYNTAX;
             /* (no change-capture columns here: streaming is off under change capture) */
             if (k < 0) {
