@@ -1594,6 +1594,30 @@ static pqf_err put_bytes(pqf_writer *w, col *c, const void *p, size_t n)
     return PQF_OK;
 }
 
+/* A typed cell (parquet/flat.h) on its resolved leaf: the flat rows' and the
+ * levelled writes' dispatch. */
+static inline __attribute__((always_inline)) pqf_err put_val(pqf_writer *w, col *c,
+                                                             const pqf__val *v)
+{
+    switch (c->phys) {
+    case PQF_BOOLEAN:
+        return put_bool(w, c, v->u.b);
+    case PQF_INT32:
+        return put_i32(w, c, v->u.i32);
+    case PQF_INT64:
+        return put_i64(w, c, v->u.i64);
+    case PQF_FLOAT:
+        return put_float(w, c, v->u.f);
+    case PQF_DOUBLE:
+        return put_double(w, c, v->u.d);
+    case PQF_BYTE_ARRAY:
+    case PQF_FIXED_LEN_BYTE_ARRAY:
+        return put_bytes(w, c, v->p, v->n);
+    default:
+        return ctx_error(w, c->node, "a value of an unsupported physical type");
+    }
+}
+
 pqf_err pqf_writer_bool(pqf_writer *w, int node, bool v)
 {
     col *c = NULL;
@@ -1790,30 +1814,7 @@ pqf_err pqf__writer_flat_row(pqf_writer *w, const pqf__val *vals, const uint8_t 
                              : emit_null(w, n, n->parent_def);
             continue;
         }
-        switch (c->phys) {
-        case PQF_BOOLEAN:
-            rc = put_bool(w, c, v->u.b);
-            break;
-        case PQF_INT32:
-            rc = put_i32(w, c, v->u.i32);
-            break;
-        case PQF_INT64:
-            rc = put_i64(w, c, v->u.i64);
-            break;
-        case PQF_FLOAT:
-            rc = put_float(w, c, v->u.f);
-            break;
-        case PQF_DOUBLE:
-            rc = put_double(w, c, v->u.d);
-            break;
-        case PQF_BYTE_ARRAY:
-        case PQF_FIXED_LEN_BYTE_ARRAY:
-            rc = put_bytes(w, c, v->p, v->n);
-            break;
-        default:
-            rc = ctx_error(w, c->node, "a value of an unsupported physical type");
-            break;
-        }
+        rc = put_val(w, c, v);
     }
     if (PQF_UNLIKELY(rc != PQF_OK))
         return rc;
@@ -1839,24 +1840,7 @@ bool pqf__writer_lv_matches(const pqf_writer *w, const pqf_schema *s)
 
 pqf_err pqf__writer_lv_value(pqf_writer *w, int leaf, const pqf__val *v)
 {
-    col *c = &w->cols[leaf];
-    switch (c->phys) {
-    case PQF_BOOLEAN:
-        return put_bool(w, c, v->u.b);
-    case PQF_INT32:
-        return put_i32(w, c, v->u.i32);
-    case PQF_INT64:
-        return put_i64(w, c, v->u.i64);
-    case PQF_FLOAT:
-        return put_float(w, c, v->u.f);
-    case PQF_DOUBLE:
-        return put_double(w, c, v->u.d);
-    case PQF_BYTE_ARRAY:
-    case PQF_FIXED_LEN_BYTE_ARRAY:
-        return put_bytes(w, c, v->p, v->n);
-    default:
-        return ctx_error(w, c->node, "a value of an unsupported physical type");
-    }
+    return put_val(w, &w->cols[leaf], v);
 }
 
 pqf_err pqf__writer_lv_bytes(pqf_writer *w, int leaf, const void *p, size_t n)
