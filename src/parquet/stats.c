@@ -137,7 +137,8 @@ static pqf_err set_buf(pqf__buf *b, const void *p, size_t n)
 static inline uint64_t prefix8(const void *p, size_t n)
 {
     uint8_t b[8] = {0};
-    memcpy(b, p, n < 8 ? n : 8);
+    if (n) /* an empty value may come without bytes (p NULL, from an empty buffer) */
+        memcpy(b, p, n < 8 ? n : 8);
     uint64_t v;
     memcpy(&v, b, 8);
     return __builtin_bswap64(v);
