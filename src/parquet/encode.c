@@ -339,10 +339,25 @@ void pqf__dict_reset(pqf__dict *d)
 
 #define slot_of pqf__dict_slot_of
 
+/* The slots a table grows to (the first table, or twice the last); 0 past the cap. */
+static size_t grown_slots(bool have, uint32_t mask)
+{
+    size_t n = have ? ((size_t)mask + 1) * 2 : DICT_INIT_SLOTS;
+    return n > ((size_t)1 << 31) ? 0 : n;
+}
+
+/* Load factor up to 3/4: linear probes mostly stay in one cache line. */
+static inline bool over_load(const pqf__dict *d)
+{
+    return (uint64_t)(d->count + 1) * 4 > ((uint64_t)d->mask + 1) * 3;
+}
+
+/* The byte values' table, doubled (or first made), each slot placed anew by
+ * its tag. */
 static pqf_err dict_grow(pqf__dict *d)
 {
-    size_t nslots = d->slots ? ((size_t)d->mask + 1) * 2 : DICT_INIT_SLOTS;
-    if (nslots > ((size_t)1 << 31))
+    size_t nslots = grown_slots(d->slots != NULL, d->mask);
+    if (!nslots)
         return PQF_ERR_LIMIT;
     pqf__dict_slot *ns = calloc(nslots, sizeof *ns);
     if (!ns)
@@ -352,8 +367,7 @@ static pqf_err dict_grow(pqf__dict *d)
         for (size_t i = 0; i <= d->mask; i++) {
             if (!d->slots[i].idx)
                 continue;
-            uint64_t k = d->slots[i].key;
-            uint32_t s = slot_of(d->bytes ? k & 0xFFFFFFFF00000000ull : k, nmask);
+            uint32_t s = slot_of(d->slots[i].key & 0xFFFFFFFF00000000ull, nmask);
             while (ns[s].idx)
                 s = (s + 1) & nmask;
             ns[s] = d->slots[i];
@@ -367,10 +381,7 @@ static pqf_err dict_grow(pqf__dict *d)
 
 static inline pqf_err dict_room(pqf__dict *d)
 {
-    /* load factor up to 3/4: linear probes mostly stay in one cache line */
-    if (!d->slots || (uint64_t)(d->count + 1) * 4 > ((uint64_t)d->mask + 1) * 3)
-        return dict_grow(d);
-    return PQF_OK;
+    return !d->slots || over_load(d) ? dict_grow(d) : PQF_OK;
 }
 
 static inline uint64_t fixed_entry(const pqf__dict *d, uint32_t i, size_t w)
@@ -384,8 +395,8 @@ static inline uint64_t fixed_entry(const pqf__dict *d, uint32_t i, size_t w)
  * from plain. */
 static pqf_err fixed_grow(pqf__dict *d, size_t w)
 {
-    size_t nslots = d->fslots ? ((size_t)d->mask + 1) * 2 : DICT_INIT_SLOTS;
-    if (nslots > ((size_t)1 << 31))
+    size_t nslots = grown_slots(d->fslots != NULL, d->mask);
+    if (!nslots)
         return PQF_ERR_LIMIT;
     uint32_t *ns = calloc(nslots, sizeof *ns);
     if (!ns)
@@ -406,9 +417,7 @@ static pqf_err fixed_grow(pqf__dict *d, size_t w)
 #define DEFINE_PUT_FIXED(NAME, T, W)                                                               \
     pqf_err NAME(pqf__dict *d, T v, uint32_t *idx, bool *added)                                    \
     {                                                                                              \
-        pqf_err rc = PQF_OK;                                                                       \
-        if (!d->fslots || (uint64_t)(d->count + 1) * 4 > ((uint64_t)d->mask + 1) * 3)              \
-            rc = fixed_grow(d, W);                                                                 \
+        pqf_err rc = !d->fslots || over_load(d) ? fixed_grow(d, W) : PQF_OK;                       \
         if (rc != PQF_OK)                                                                          \
             return rc;                                                                             \
         uint32_t s = slot_of(v, d->mask);                                                          \
@@ -416,9 +425,7 @@ static pqf_err fixed_grow(pqf__dict *d, size_t w)
             const uint32_t e = d->fslots[s];                                                       \
             if (!e)                                                                                \
                 break;                                                                             \
-            T x;                                                                                   \
-            memcpy(&x, d->plain.data + (size_t)(e - 1) * W, W);                                    \
-            if (x == v) {                                                                          \
+            if (fixed_entry(d, e - 1, W) == (uint64_t)v) {                                         \
                 *idx = e - 1;                                                                      \
                 *added = false;                                                                    \
                 return PQF_OK;                                                                     \
@@ -491,7 +498,6 @@ static inline __attribute__((always_inline)) pqf_err
 dict_put_hashed(pqf__dict *d, const void *p, size_t n, uint64_t h, uint32_t *idx, bool *added,
                 uint32_t **aux)
 {
-    d->bytes = true;
     pqf_err rc = dict_room(d);
     if (rc != PQF_OK)
         return rc;

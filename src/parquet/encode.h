@@ -66,7 +66,6 @@ typedef struct pqf__dict_slot {
 
 typedef struct pqf__dict {
     size_t width; /* fixed value width in bytes, 0 for BYTE_ARRAY */
-    bool bytes;   /* filled by pqf__dict_put_bytes (slots keyed by the hash's tag) */
     pqf__dict_slot *slots; /* byte values */
     uint32_t *fslots;      /* fixed-width values: entry index + 1; 0 = empty */
     uint32_t mask;  /* slots (or fslots) - 1 (power of two) */

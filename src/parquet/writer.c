@@ -1331,10 +1331,8 @@ static pqf_err emit_null(pqf_writer *w, const wnode *n, int16_t def)
  * list's level. */
 static inline void list_element(pqf_writer *w, frame *f, const wnode *elem)
 {
-    if (f->count++ > 0) {
-        for (int l = elem->first_leaf; l < elem->end_leaf; l++)
-            w->cols[l].pending_rep = elem->rep;
-    }
+    if (f->count++ > 0)
+        pqf__writer_lv_repeat(w, elem->first_leaf, elem->end_leaf, elem->rep);
 }
 
 static pqf_err claim_slow(pqf_writer *w, int node);
@@ -1818,8 +1816,7 @@ pqf_err pqf__writer_flat_row(pqf_writer *w, const pqf__val *vals, const uint8_t 
     }
     if (PQF_UNLIKELY(rc != PQF_OK))
         return rc;
-    w->stack[0].nwritten = w->nodes[0].nkids; /* every leaf has its entry */
-    return pqf_writer_row_end(w);
+    return pqf__writer_lv_row_end(w); /* every leaf has its entry */
 }
 
 /* ---- levelled leaf writes (parquet/flat.h) -------------------------------- */
@@ -1875,8 +1872,6 @@ void pqf__writer_lv_repeat(pqf_writer *w, int first_leaf, int end_leaf, int16_t 
 
 pqf_err pqf__writer_lv_row_end(pqf_writer *w)
 {
-    if (PQF_UNLIKELY(w->err.code != PQF_OK))
-        return w->err.code;
     w->stack[0].nwritten = w->nodes[0].nkids; /* the caller gave every leaf its entries */
     return pqf_writer_row_end(w);
 }

@@ -1089,18 +1089,21 @@ static inline bool js_member_raw(const pnode *kn, const char *p)
  * (parquet/flat.h): it walks the schema itself, so the writer's struct/list
  * frames and per-value checks are skipped; the bytes are the per-value
  * calls' (tests/cli/ndjson_stream.sh compares them with the tree path's). */
+static inline pqf_err lv_rc(pqf_source *src, pqf_writer *w, pqf_err rc, uint64_t line)
+{
+    return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
+}
+
 static inline pqf_err lv_put(pqf_source *src, pqf_writer *w, const pnode *pn, const pqf__val *v,
                              uint64_t line)
 {
-    pqf_err rc = pqf__writer_lv_value(w, pn->leaf, v);
-    return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
+    return lv_rc(src, w, pqf__writer_lv_value(w, pn->leaf, v), line);
 }
 
 static inline pqf_err lv_null(pqf_source *src, pqf_writer *w, const pnode *pn, int16_t def,
                               uint64_t line)
 {
-    pqf_err rc = pqf__writer_lv_null(w, pn->first_leaf, pn->end_leaf, def);
-    return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
+    return lv_rc(src, w, pqf__writer_lv_null(w, pn->first_leaf, pn->end_leaf, def), line);
 }
 
 /* A leaf's value other than null or JSON text, starting with c (= *s->p): a
@@ -1138,8 +1141,7 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
                 x = c == '-' ? -x : x;
                 if (x >= pn->conv.imin && x <= pn->conv.imax) {
                     s->p = p;
-                    rc = pqf__writer_lv_int(w, pn->leaf, x);
-                    return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
+                    return lv_rc(src, w, pqf__writer_lv_int(w, pn->leaf, x), line);
                 }
             }
         }
@@ -1166,8 +1168,7 @@ js_scalar(pqf_source *src, jscan *s, pqf_writer *w, const pnode *pn, int id, uin
     const char *why = NULL;
     if (pn->conv.kind == PQF__V_STRING) {
         /* js_string checked the UTF-8 already (pqf__value_parse would again) */
-        rc = pqf__writer_lv_bytes(w, pn->leaf, t, n);
-        return PQF_LIKELY(rc == PQF_OK) ? PQF_OK : writer_error(src, w, rc, line);
+        return lv_rc(src, w, pqf__writer_lv_bytes(w, pn->leaf, t, n), line);
     } else if (PQF_LIKELY(t != (const char *)src->sbuf.data)) {
         /* text in the line (js_string decodes escapes into sbuf), so in the
          * read buffer: PQF__INPUT_PAD readable bytes follow its data, as the
@@ -1208,10 +1209,8 @@ static pqf_err js_value(pqf_source *src, jscan *s, pqf_writer *w, int id, uint64
                 rc = json_column_text(src, pn, v, line);
             if (rc != PQF_OK)
                 return rc;
-            pqf__val jv;
-            jv.p = src->tmp.data;
-            jv.n = src->tmp.len;
-            return lv_put(src, w, pn, &jv, line);
+            return lv_rc(src, w, pqf__writer_lv_bytes(w, pn->leaf, src->tmp.data, src->tmp.len),
+                         line);
         }
         return js_scalar(src, s, w, pn, id, line, c);
     }
